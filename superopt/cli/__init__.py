@@ -1,0 +1,7 @@
+"""The command-line interface: a thin layer over the library, one module per command."""
+from superopt.cli.app import main
+from superopt.cli.tasks import tasks
+
+main.add_command(tasks)
+
+__all__ = ["main"]

@@ -1,0 +1,25 @@
+"""`superopt tasks`: the task registry as a table."""
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from superopt.cli.app import console, emit_json
+from superopt.tasks import TASKS
+
+
+@click.command("tasks")
+@click.option("--json", "as_json", is_flag=True, help="Print the tasks as JSON.")
+def tasks(as_json: bool):
+    """List the tasks superopt knows: name, C signature, what the kernel must do."""
+    if as_json:
+        emit_json({"tasks": [{"name": t.name, "signature": t.signature, "n": t.n,
+                              "variable": t.variable, "description": t.description}
+                             for t in TASKS.values()]})
+        return
+    table = Table(title="superopt tasks")
+    for col in ("task", "signature", "what it must do"):
+        table.add_column(col)
+    for t in TASKS.values():
+        table.add_row(t.name, t.signature, t.description)
+    console.print(table)
