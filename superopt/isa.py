@@ -54,6 +54,8 @@ OPCODES = frozenset({
     "mov", "movzx", "movsx", "cmp", "test", "cmov", "j", "jmp", "set", "xchg",
     "add", "sub", "and", "or", "xor", "not", "neg", "inc", "dec", "lea",
     "shl", "shr", "sar", "adc", "sbb", "push", "pop", "cltq", "nop", "ret",
+    # for superopt's own native timing harness; kernels have no use for them
+    "call", "rdtsc", "rdpmc", "lfence",
 })
 CONDITIONAL = frozenset({"cmov", "j", "set"})
 BRANCHES = frozenset({"j", "jmp"})
@@ -169,7 +171,7 @@ def format_att(ins: Instr, label_names: dict[str, str] | None = None) -> str:
         name = ("movz" if ins.op == "movzx" else "movs") + SUFFIX[ops[1].width] + SUFFIX[ops[0].width]
     elif ins.op in CONDITIONAL:
         name = ins.mnemonic
-    elif ins.width is None or ins.op == "cltq":
+    elif ins.width is None or ins.op in ("cltq", "call", "rdtsc", "rdpmc", "lfence"):
         name = ins.op
     else:
         name = ins.op + SUFFIX[ins.width]
