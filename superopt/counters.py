@@ -1,0 +1,115 @@
+"""Which clock times native runs: perf_event_open core cycles, or the time-stamp counter.
+
+`perf_event_open` is called through ctypes (syscall 298 on x86-64) and read through its
+file descriptor. Hardware events are the prize (core cycles, user space only), but many
+VMs do not expose them (ENOENT), so `--counter auto` tries them first and falls back to
+`rdtsc`, which ticks at a constant reference rate rather than with the core clock; every
+report says which counter was used and why.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import struct
+from dataclasses import dataclass
+
+from superopt.errors import SuperoptError
+
+_SYS_PERF_EVENT_OPEN = 298  # x86-64
+
+PERF_TYPE_HARDWARE = 0
+PERF_TYPE_SOFTWARE = 1
+PERF_COUNT_HW_CPU_CYCLES = 0
+PERF_COUNT_SW_TASK_CLOCK = 1
+
+# perf_event_attr flag bits (the bitfield after read_format)
+_EXCLUDE_KERNEL = 1 << 5
+_EXCLUDE_HV = 1 << 6
+
+COUNTER_CHOICES = ("auto", "perf", "tsc")
+
+
+class CounterError(SuperoptError):
+    """The counter asked for cannot be used here (exit code 2: a usage problem)."""
+
+
+class _PerfEventAttr(ctypes.Structure):
+    # PERF_ATTR_SIZE_VER1 layout; the kernel accepts any published size.
+    _fields_ = [
+        ("type", ctypes.c_uint32), ("size", ctypes.c_uint32), ("config", ctypes.c_uint64),
+        ("sample_period", ctypes.c_uint64), ("sample_type", ctypes.c_uint64),
+        ("read_format", ctypes.c_uint64), ("flags", ctypes.c_uint64),
+        ("wakeup_events", ctypes.c_uint32), ("bp_type", ctypes.c_uint32),
+        ("config1", ctypes.c_uint64), ("config2", ctypes.c_uint64),
+    ]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+class PerfEvent:
+    """One perf counter of the calling thread, user space only, counting from open."""
+
+    def __init__(self, type_: int = PERF_TYPE_HARDWARE, config: int = PERF_COUNT_HW_CPU_CYCLES):
+        attr = _PerfEventAttr(type=type_, size=ctypes.sizeof(_PerfEventAttr), config=config,
+                              flags=_EXCLUDE_KERNEL | _EXCLUDE_HV)
+        fd = _libc.syscall(_SYS_PERF_EVENT_OPEN, ctypes.byref(attr), 0, -1, -1, 0)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, "perf_event_open(type=%d, config=%d) failed: %s (%s)"
+                          % (type_, config, errno.errorcode.get(err, err), os.strerror(err)))
+        self.fd = fd
+
+    def read(self) -> int:
+        return struct.unpack("<Q", os.read(self.fd, 8))[0]
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass(frozen=True)
+class CounterChoice:
+    """The counter a measurement uses, in what unit, and why it was chosen."""
+    name: str    # "perf" or "tsc"
+    unit: str    # "cycles" (core) or "ref-cycles" (TSC)
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"counter": self.name, "unit": self.unit, "reason": self.reason}
+
+
+def perf_cycles_available() -> tuple[bool, str]:
+    """Whether user-space hardware cycle counting works here, and the evidence."""
+    try:
+        with PerfEvent(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES):
+            return True, "perf_event_open hardware cycles opened"
+    except OSError as exc:
+        return False, exc.strerror if exc.strerror else str(exc)
+
+
+def select_counter(request: str = "auto", probe=perf_cycles_available) -> CounterChoice:
+    """Resolve `--counter auto|perf|tsc`. `probe` is replaceable so the fallback logic can
+    be tested on machines with and without hardware counters."""
+    if request not in COUNTER_CHOICES:
+        raise CounterError("unknown counter %r (choose from %s)" % (request, ", ".join(COUNTER_CHOICES)))
+    if request == "tsc":
+        return CounterChoice("tsc", "ref-cycles", "rdtsc requested (--counter tsc): constant-rate "
+                             "reference cycles, not core cycles")
+    ok, why = probe()
+    if ok:
+        return CounterChoice("perf", "cycles", "core cycles from perf_event_open (user space only)")
+    if request == "perf":
+        raise CounterError("--counter perf: hardware cycle counter unavailable: %s; "
+                           "use --counter tsc or auto" % why)
+    return CounterChoice("tsc", "ref-cycles", "perf hardware cycles unavailable (%s); fell back to "
+                         "rdtsc: constant-rate reference cycles, not core cycles" % why)
