@@ -1,0 +1,228 @@
+"""pUCT Monte Carlo tree search over the assembly game, with batched leaf evaluation.
+
+A Tree holds one search: nodes shared through the game's observational-equivalence key
+(transpositions), edge statistics (visits, value sums, rewards) kept in the parent as
+arrays over the action space. Leaves are evaluated in batches: `simulate` walks several
+paths per tree under virtual loss, across several trees at once, and hands all new leaves
+to the evaluator in one call, so the network always sees batches.
+
+Constants follow AlphaZero/AlphaDev: c_base 19652, c_init 1.25, Dirichlet(0.03) noise
+with fraction 0.25 at the root, Q values normalised by the min and max seen in the tree
+(MuZero).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    simulations: int = 64        # per move (AlphaDev: 800)
+    leaves_per_tree: int = 8     # paths walked per tree before one batched evaluation
+    c_base: float = 19652.0
+    c_init: float = 1.25
+    dirichlet_alpha: float = 0.03
+    noise_fraction: float = 0.25
+    discount: float = 1.0
+
+
+class Evaluator(Protocol):
+    def __call__(self, states: Sequence, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Priors (batch, actions), zero on illegal actions and summing to one, and value
+        estimates (batch,) of the return still to come from each state."""
+
+
+def uniform_evaluator(states: Sequence, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plain MCTS: a uniform prior over legal actions and no value estimate (zero)."""
+    priors = legal.astype(np.float64)
+    return priors / np.maximum(priors.sum(1, keepdims=True), 1.0), np.zeros(len(states))
+
+
+class MinMax:
+    """The range of Q values seen so far, for normalising them into [0, 1] (MuZero)."""
+
+    def __init__(self):
+        self.low, self.high = math.inf, -math.inf
+
+    def update(self, q: float) -> None:
+        self.low, self.high = min(self.low, q), max(self.high, q)
+
+    def normalise(self, q: np.ndarray) -> np.ndarray:
+        if self.high > self.low:
+            return np.clip((q - self.low) / (self.high - self.low), 0.0, 1.0)
+        return np.zeros_like(q)
+
+
+class Node:
+    __slots__ = ("state", "legal", "terminal", "prior", "value", "children", "visits", "value_sum", "rewards")
+
+    def __init__(self, state, legal: np.ndarray, terminal: bool):
+        self.state, self.legal, self.terminal = state, legal, terminal
+        self.prior: np.ndarray | None = None  # set on expansion
+        self.value = 0.0                       # the evaluator's estimate (0 for terminal nodes)
+        self.children: dict[int, Node] = {}
+        n = len(legal)
+        self.visits = np.zeros(n, dtype=np.int64)
+        self.value_sum = np.zeros(n)
+        self.rewards = np.zeros(n)
+
+    @property
+    def expanded(self) -> bool:
+        return self.prior is not None
+
+
+class Tree:
+    """One search from a root state. `length_bound`: states this long or longer that are
+    not solved count as terminal (nothing shorter than the best program lies below them)."""
+
+    def __init__(self, game, root_state, config: MCTSConfig, rng: np.random.Generator,
+                 on_new_state: Callable | None = None):
+        self.game, self.config, self.rng = game, config, rng
+        self.on_new_state = on_new_state
+        self.table: dict = {}
+        self.minmax = MinMax()
+        self.explored = 0      # distinct states created
+        self.duplicates = 0    # steps that landed on a state already in the table
+        self.length_bound: int | None = None
+        self.root = self._node(root_state)
+
+    # -- building nodes -------------------------------------------------------------
+    def _terminal(self, state) -> bool:
+        if self.game.is_terminal(state):
+            return True
+        return self.length_bound is not None and len(state.actions) >= self.length_bound
+
+    def _node(self, state) -> Node:
+        node = self.table.get(state.key)
+        if node is not None:
+            self.duplicates += 1
+            if len(state.actions) < len(node.state.actions):
+                node.state = state  # keep the shortest program that reaches this state
+            return node
+        node = Node(state, self.game.legal_mask(state), False)
+        node.terminal = self._terminal(state)
+        self.table[state.key] = node
+        self.explored += 1
+        if self.on_new_state is not None:
+            self.on_new_state(state)
+        return node
+
+    def _child(self, node: Node, action: int) -> Node:
+        child = node.children.get(action)
+        if child is None:
+            state = self.game.step(node.state, action)
+            node.rewards[action] = self.game.reward(node.state, state)
+            child = node.children[action] = self._node(state)
+        return child
+
+    # -- one simulation: select, (evaluate), expand, back up ---------------------------
+    def _pick(self, node: Node) -> int:
+        n = node.visits
+        total = int(n.sum())
+        q = np.where(n > 0, node.value_sum / np.maximum(n, 1), node.value)
+        c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
+        u = c * node.prior * math.sqrt(max(total, 1)) / (1 + n)
+        score = np.where(node.legal, self.minmax.normalise(q) + u, -np.inf)
+        return int(np.argmax(score))
+
+    def select(self) -> tuple[list, Node]:
+        """Walk from the root to a node that is unexpanded, terminal, or already on the
+        path (a transposition cycle), adding a virtual loss on every edge taken."""
+        node, path, seen = self.root, [], {id(self.root)}
+        while node.expanded and not node.terminal:
+            action = self._pick(node)
+            child = self._child(node, action)
+            virtual = self.minmax.low if self.minmax.low < math.inf else 0.0
+            node.visits[action] += 1
+            node.value_sum[action] += virtual
+            path.append((node, action, virtual))
+            if id(child) in seen:
+                break
+            seen.add(id(child))
+            node = child
+        else:
+            return path, node
+        return path, child
+
+    def expand(self, node: Node, prior: np.ndarray, value: float) -> None:
+        node.prior = np.asarray(prior, dtype=np.float64)
+        node.value = float(value)
+
+    def backup(self, path: list, value: float) -> None:
+        ret = value
+        for node, action, virtual in reversed(path):
+            ret = node.rewards[action] + self.config.discount * ret
+            node.value_sum[action] += ret - virtual
+            self.minmax.update(node.value_sum[action] / node.visits[action])
+
+    # -- acting ---------------------------------------------------------------------
+    def add_root_noise(self) -> None:
+        root = self.root
+        legal = np.flatnonzero(root.legal)
+        if not root.expanded or len(legal) == 0 or self.config.noise_fraction <= 0:
+            return
+        noise = self.rng.dirichlet([self.config.dirichlet_alpha] * len(legal))
+        prior = root.prior * (1 - self.config.noise_fraction)
+        prior[legal] += self.config.noise_fraction * noise
+        root.prior = prior
+
+    def policy(self) -> np.ndarray:
+        """Root visit counts as a distribution (the policy training target)."""
+        visits = self.root.visits.astype(np.float64)
+        total = visits.sum()
+        return visits / total if total > 0 else self.root.legal / max(self.root.legal.sum(), 1)
+
+    def choose(self, temperature: float) -> int:
+        """An action drawn from root visits ** (1 / temperature); the most visited at 0."""
+        visits = self.root.visits.astype(np.float64)
+        if visits.sum() == 0:
+            visits = self.root.legal.astype(np.float64)
+        if temperature <= 0:
+            return int(np.argmax(visits))
+        weights = visits ** (1.0 / temperature)
+        return int(self.rng.choice(len(weights), p=weights / weights.sum()))
+
+    def advance(self, action: int) -> None:
+        """Play `action`: its child becomes the root (its subtree is kept)."""
+        self.root = self._child(self.root, action)
+
+
+def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
+             should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Run `simulations` simulations in every tree, evaluating new leaves of all trees in
+    batches of up to len(trees) * leaves_per_tree."""
+    done = 0
+    for tree in trees:
+        if not tree.root.expanded and not tree.root.terminal:
+            _evaluate([(tree, [], tree.root)], evaluator)
+            tree.add_root_noise()
+    while done < simulations and not should_stop():
+        batch = []
+        for tree in trees:
+            if tree.root.terminal:
+                continue
+            for _ in range(min(trees[0].config.leaves_per_tree, simulations - done)):
+                batch.append((tree,) + tuple(tree.select()))
+        if not batch:
+            return
+        _evaluate(batch, evaluator)
+        done += min(trees[0].config.leaves_per_tree, simulations - done)
+
+
+def _evaluate(batch: list, evaluator: Evaluator) -> None:
+    """Evaluate the distinct unexpanded leaves of `batch` in one call, then back up every path."""
+    pending: dict[int, tuple[Tree, Node]] = {}
+    for tree, _path, leaf in batch:
+        if not leaf.terminal and not leaf.expanded:
+            pending.setdefault(id(leaf), (tree, leaf))
+    if pending:
+        leaves = list(pending.values())
+        priors, values = evaluator([leaf.state for _, leaf in leaves], np.stack([leaf.legal for _, leaf in leaves]))
+        for (tree, leaf), prior, value in zip(leaves, priors, values):
+            tree.expand(leaf, prior, value)
+    for tree, path, leaf in batch:
+        tree.backup(path, 0.0 if leaf.terminal else leaf.value)

@@ -1,0 +1,128 @@
+"""MCTS on a toy game whose optimum is known, independent of the assembly game."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from superopt.mcts import MCTSConfig, MinMax, Tree, simulate, uniform_evaluator
+
+
+@dataclass(frozen=True)
+class ToyState:
+    actions: tuple
+    value: int
+
+    @property
+    def key(self):
+        return self.value
+
+    @property
+    def solved(self):
+        return self.value == ToyGame.target
+
+
+class ToyGame:
+    """Reach `target` from 1 with +1, *2, *3 (and a useless -1); the shortest way to 10 is
+    *3, *3, +1 (3 moves). Reward: +1 when reached, -0.05 per move; at most 8 moves."""
+    target = 10
+    ops = (lambda v: v + 1, lambda v: v * 2, lambda v: v * 3, lambda v: v - 1)
+    num_actions = 4
+
+    def initial(self):
+        return ToyState((), 1)
+
+    def legal_mask(self, state):
+        return np.array([True, True, True, state.value > 1])
+
+    def step(self, state, action):
+        return ToyState(state.actions + (action,), self.ops[action](state.value))
+
+    def is_terminal(self, state):
+        return state.solved or len(state.actions) >= 8 or state.value > 200
+
+    def reward(self, parent, child):
+        return (1.0 if child.solved else 0.0) - 0.05
+
+
+def play(seed: int, config=MCTSConfig(simulations=200, leaves_per_tree=4, noise_fraction=0.0)):
+    game = ToyGame()
+    solved = []
+    tree = Tree(game, game.initial(), config, np.random.default_rng(seed),
+                on_new_state=lambda s: solved.append(s) if s.solved else None)
+    while not tree.root.terminal:
+        simulate([tree], uniform_evaluator, config.simulations)
+        tree.advance(tree.choose(0.0))
+    return tree, solved
+
+
+def test_finds_known_optimum():
+    tree, solved = play(0)
+    assert tree.root.state.solved
+    assert len(tree.root.state.actions) == 3
+    assert min(len(s.actions) for s in solved) == 3
+
+
+def test_deterministic_with_seed():
+    config = MCTSConfig(simulations=60, leaves_per_tree=3)
+    a, _ = play(7, config)
+    b, _ = play(7, config)
+    assert a.root.state.actions == b.root.state.actions
+    assert a.explored == b.explored
+
+
+def test_transpositions_share_nodes():
+    tree, _ = play(1)
+    # 1 -> 2 is reachable as +1 and as *2: one node, and duplicates counted
+    assert tree.duplicates > 0
+    assert len(tree.table) == tree.explored
+
+
+def test_visit_counts_and_illegal_actions():
+    game = ToyGame()
+    tree = Tree(game, game.initial(), MCTSConfig(), np.random.default_rng(0))
+    simulate([tree], uniform_evaluator, 40)
+    assert tree.root.visits[3] == 0  # -1 is illegal at value 1
+    assert tree.root.visits.sum() == 40
+    policy = tree.policy()
+    assert abs(policy.sum() - 1) < 1e-9 and policy[3] == 0
+    assert tree.choose(0.0) == int(np.argmax(tree.root.visits))
+
+
+def test_batched_trees_and_evaluator_batches():
+    game = ToyGame()
+    sizes = []
+
+    def counting(states, legal):
+        sizes.append(len(states))
+        return uniform_evaluator(states, legal)
+
+    trees = [Tree(game, game.initial(), MCTSConfig(leaves_per_tree=4), np.random.default_rng(i)) for i in range(3)]
+    simulate(trees, counting, 20)
+    assert max(sizes) > 1  # leaves of several paths and trees go to the evaluator together
+    assert all(t.root.visits.sum() == 20 for t in trees)
+
+
+def test_root_noise_keeps_a_distribution_over_legal_actions():
+    game = ToyGame()
+    tree = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.25), np.random.default_rng(3))
+    simulate([tree], uniform_evaluator, 1)
+    assert abs(tree.root.prior.sum() - 1) < 1e-9
+    assert tree.root.prior[3] == 0
+
+
+def test_minmax_normalises_into_unit_range():
+    m = MinMax()
+    assert (m.normalise(np.array([5.0])) == 0).all()
+    for q in (-2.0, 3.0):
+        m.update(q)
+    assert np.allclose(m.normalise(np.array([-2.0, 0.5, 3.0, 9.0])), [0, 0.5, 1, 1])
+
+
+def test_length_bound_makes_long_states_terminal():
+    game = ToyGame()
+    tree = Tree(game, game.initial(), MCTSConfig(), np.random.default_rng(0))
+    tree.length_bound = 2
+    simulate([tree], uniform_evaluator, 100)
+    deepest = max(len(n.state.actions) for n in tree.table.values())
+    assert deepest <= 2
