@@ -1,0 +1,267 @@
+"""The assembly game (AlphaDev): append one instruction at a time to a sorting kernel.
+
+The state is the program so far plus the CPU state it leaves on every test input, kept by
+the data-parallel evaluator (superopt.evaluator). This module holds the action space
+(instruction-set descriptions), AlphaDev's action-pruning rules, rewards and the State.
+
+Instruction sets (the action space decides what "optimal" means, so every report names it):
+- `alphadev`: mov between registers and array slots, cmp register-register,
+  cmovl/cmovg/cmovle/cmovge register-register (the paper's set for fixed sorts);
+- `extended`: also cmp and cmovCC with an array slot as the source operand, so the array
+  can be re-read (known to allow 15-instruction signed sort3 kernels).
+Neither has a memory destination for cmp/cmov (AlphaDev's rule 3 is built in).
+
+Pruning rules (each can be switched off; names are what `--no-prune` takes):
+- memory_order: array slots are loaded (mov reg <- slot) in non-decreasing slot order;
+- register_order: a fresh register is always the lowest-numbered unused one;
+- memory_once: each slot is loaded at most once and stored at most once;
+- no_double_cmp: no two consecutive cmp;
+- no_noop: no action that leaves the CPU state unchanged on every input.
+Memory rules concern mov loads and stores; the memory source operands of the extended set
+are free (re-reading the array is their point). Reading an uninitialised register, or a
+cmov before any cmp, is never legal: the result would depend on undefined values.
+"""
+from __future__ import annotations
+
+from typing import Hashable, Iterable
+
+import numpy as np
+
+from superopt.isa import FAMILIES, Instr, Mem, Program, Reg
+from superopt.errors import SuperoptError
+from superopt.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
+from superopt.tasks import Task
+
+ISAS = {
+    "alphadev": "mov reg/slot, cmp reg-reg, cmovl/cmovg/cmovle/cmovge reg-reg (AlphaDev's fixed-sort set)",
+    "extended": "alphadev + cmp and cmovCC with an array slot as source (re-reading the array)",
+}
+RULES = ("memory_order", "register_order", "memory_once", "no_double_cmp", "no_noop")
+CMOV_CONDS = ("l", "g", "le", "ge")
+# Caller-saved registers other than %rdi (the array pointer), in allocation order.
+REGISTER_ORDER = ("rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11")
+# Comparators of the best known sorting networks: the human benchmark is
+# 2n loads/stores + 4 instructions per comparator.
+_COMPARATORS = {2: 1, 3: 3, 4: 5, 5: 9, 6: 12, 7: 16, 8: 19}
+
+
+def human_length(n: int) -> int:
+    """Length of the human benchmark kernel for sortN (18 for sort3, 28 sort4, 46 sort5)."""
+    return 2 * n + 4 * _COMPARATORS[n]
+
+
+class State:
+    """A node of the game. Immutable: Game.step returns new states.
+
+    `cpu` is the evaluator's CPU state, `rules` the history the pruning rules need
+    (last slot loaded, slots loaded, slots stored, whether the last action was a cmp)."""
+    __slots__ = ("actions", "cpu", "rules", "key", "correct_items", "total_items", "solved", "_legal")
+
+    def __init__(self, actions: tuple, cpu: tuple, rules: tuple, key: Hashable,
+                 correct_items: int, total_items: int, solved: bool):
+        self.actions, self.cpu, self.rules, self.key = actions, cpu, rules, key
+        self.correct_items, self.total_items, self.solved = correct_items, total_items, solved
+        self._legal = None
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __repr__(self) -> str:
+        return "State(len=%d, correct=%d/%d)" % (len(self.actions), self.correct_items, self.total_items)
+
+
+class Game:
+    """The assembly game for a fixed-size sort task.
+
+    inputs: the test inputs (int32 arrays of shape (count, n)); by default the task's
+    proof inputs (every weak ordering), which make "solved" a proof of correctness.
+    registers: register families to use, in allocation order (default the first n+1 of
+    REGISTER_ORDER). Rewards: `correct_weight` x (change in correctly placed items / all
+    items), `solved_bonus` on reaching a correct program, minus `step_cost` per instruction.
+    """
+
+    def __init__(self, task: Task, isa: str = "alphadev", max_length: int | None = None,
+                 pruning: Iterable[str] | None = None, inputs=None, registers: Iterable[str] | None = None,
+                 correct_weight: float = 1.0, solved_bonus: float = 1.0, step_cost: float = 0.01):
+        if task.variable:
+            raise SuperoptError("task %s needs branches; the assembly game supports fixed-size sorts (sort3..sort8)"
+                                % task.name)
+        if isa not in ISAS:
+            raise SuperoptError("unknown instruction set %r (known: %s)" % (isa, ", ".join(ISAS)))
+        self.pruning = frozenset(RULES if pruning is None else pruning)
+        unknown = self.pruning - set(RULES)
+        if unknown:
+            raise SuperoptError("unknown pruning rule %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(RULES)))
+        self.task, self.isa_name, self.n = task, isa, task.n
+        self.registers = tuple(registers) if registers is not None else REGISTER_ORDER[: min(task.n + 1, 8)]
+        bad = [r for r in self.registers if r not in FAMILIES]
+        if bad or "rdi" in self.registers or len(set(self.registers)) != len(self.registers):
+            raise SuperoptError("registers must be distinct general registers other than rdi: %s"
+                                % ", ".join(self.registers))
+        self.max_length = max_length if max_length is not None else human_length(task.n)
+        arrays = task.proof_inputs()[0] if inputs is None else (inputs[0] if isinstance(inputs, tuple) else inputs)
+        self.inputs = np.asarray(arrays, dtype=np.int32)
+        self.evaluator = Evaluator(dense_ranks(self.inputs), len(self.registers))
+        self.num_inputs = self.evaluator.count
+        self.correct_weight, self.solved_bonus, self.step_cost = correct_weight, solved_bonus, step_cost
+        self.actions: list[Instr] = []
+        self.ops: list[tuple] = []         # evaluator action per action id
+        self._build_actions()
+        self.num_actions = len(self.actions)
+        self._ids = {ins: i for i, ins in enumerate(self.actions)}
+        self.num_locations = len(self.registers) + self.n + 1   # registers, slots, flags
+
+    # -- action space ------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        R, n = len(self.registers), self.n
+        reg = [Reg(f, 32) for f in self.registers]
+        mem = [Mem(32, "rdi", disp=4 * i) for i in range(n)]
+        loc = reg + mem
+
+        def add(op, d, s, cond=None):
+            self.actions.append(Instr(op, (loc[d], loc[s]), cond=cond, width=32))
+            self.ops.append((MOV if op == "mov" else CMP if op == "cmp" else CMOV, d, s, cond))
+
+        for r in range(R):
+            for i in range(n):
+                add("mov", r, R + i)          # load
+        for i in range(n):
+            for r in range(R):
+                add("mov", R + i, r)          # store
+        pairs = [(a, b) for a in range(R) for b in range(R) if a != b]
+        for a, b in pairs:
+            add("mov", a, b)
+        for a, b in pairs:
+            add("cmp", a, b)
+        for cond in CMOV_CONDS:
+            for a, b in pairs:
+                add("cmov", a, b, cond)
+        if self.isa_name == "extended":
+            for r in range(R):
+                for i in range(n):
+                    add("cmp", r, R + i)
+            for cond in CMOV_CONDS:
+                for r in range(R):
+                    for i in range(n):
+                        add("cmov", r, R + i, cond)
+        # Per action: array slot loaded / stored (or -1), for the memory rules.
+        self._load_slot = [s - R if k == MOV and d < R <= s else -1 for k, d, s, _ in self.ops]
+        self._store_slot = [d - R if k == MOV and d >= R else -1 for k, d, s, _ in self.ops]
+
+    def action_id(self, ins: Instr) -> int | None:
+        """The action id of an instruction, or None when it is not in this action space."""
+        return self._ids.get(ins)
+
+    # -- rules ---------------------------------------------------------------------------
+    def legal_actions(self, cpu: tuple, rules: tuple) -> list[int]:
+        """Action ids legal after a program that left `cpu` with rule history `rules`."""
+        locs, lt, gt = cpu
+        R = len(self.registers)
+        last_loaded, loaded, stored, last_cmp = rules
+        p = self.pruning
+        free = [r for r in range(R) if locs[r] == 0]
+        lowest_free = free[0] if free else -1
+        ev = self.evaluator
+        out = []
+        for a, (kind, d, s, cond) in enumerate(self.ops):
+            if locs[s] == 0:
+                continue
+            if kind == MOV:
+                if d < R and locs[d] == 0 and "register_order" in p and d != lowest_free:
+                    continue
+                slot = self._load_slot[a]
+                if slot >= 0:
+                    if "memory_order" in p and slot < last_loaded:
+                        continue
+                    if "memory_once" in p and loaded >> slot & 1:
+                        continue
+                elif "memory_once" in p and d >= R and stored >> (d - R) & 1:
+                    continue
+                if "no_noop" in p and locs[d] == locs[s]:
+                    continue
+            elif kind == CMP:
+                if locs[d] == 0 or ("no_double_cmp" in p and last_cmp):
+                    continue
+                if "no_noop" in p and lt is not None and ev.step(cpu, self.ops[a])[1:] == (lt, gt):
+                    continue
+            else:
+                if lt is None or locs[d] == 0:
+                    continue
+                if "no_noop" in p and (locs[d] ^ locs[s]) & ev.cond_mask(lt, gt, cond) == 0:
+                    continue
+            out.append(a)
+        return out
+
+    def advance_rules(self, rules: tuple, action: int) -> tuple:
+        last_loaded, loaded, stored, _ = rules
+        slot = self._load_slot[action]
+        if slot >= 0:
+            last_loaded, loaded = slot, loaded | 1 << slot
+        slot = self._store_slot[action]
+        if slot >= 0:
+            stored |= 1 << slot
+        return (last_loaded, loaded, stored, self.ops[action][0] == CMP)
+
+    def _key(self, cpu: tuple, rules: tuple) -> Hashable:
+        """Equal keys: same CPU state on every input and same legal futures."""
+        p = self.pruning
+        return (cpu,
+                rules[0] if "memory_order" in p else None,
+                rules[1:3] if "memory_once" in p else None,
+                rules[3] if "no_double_cmp" in p else None)
+
+    # -- the game interface --------------------------------------------------------------
+    def initial(self) -> State:
+        return self._state((), self.evaluator.initial(), (-1, 0, 0, False))
+
+    def _state(self, actions: tuple, cpu: tuple, rules: tuple) -> State:
+        ev = self.evaluator
+        locs = cpu[0]
+        return State(actions, cpu, rules, self._key(cpu, rules), ev.correct_items(locs), ev.total_items,
+                     ev.solved(locs))
+
+    def step(self, state: State, action: int) -> State:
+        cpu = self.evaluator.step(state.cpu, self.ops[action])
+        return self._state(state.actions + (action,), cpu, self.advance_rules(state.rules, action))
+
+    def legal_mask(self, state: State) -> np.ndarray:
+        if state._legal is None:
+            mask = np.zeros(self.num_actions, dtype=bool)
+            if len(state.actions) < self.max_length and not state.solved:
+                mask[self.legal_actions(state.cpu, state.rules)] = True
+            state._legal = mask
+        return state._legal
+
+    def is_terminal(self, state: State) -> bool:
+        return state.solved or len(state.actions) >= self.max_length or not self.legal_mask(state).any()
+
+    def reward(self, parent: State, child: State) -> float:
+        gain = self.correct_weight * (child.correct_items - parent.correct_items) / child.total_items
+        bonus = self.solved_bonus if child.solved and not parent.solved else 0.0
+        return gain + bonus - self.step_cost
+
+    def features(self, state: State) -> np.ndarray:
+        """(num_inputs, num_locations) int64: the rank each register and array slot holds on
+        each input (-1 uninitialised), then the flags (0 less, 1 equal, 2 greater, -1 none)."""
+        ev = self.evaluator
+        return np.concatenate([ev.ranks(state.cpu), ev.flag_codes(state.cpu)[:, None]], axis=1)
+
+    def to_program(self, state_or_actions) -> Program:
+        actions = state_or_actions.actions if isinstance(state_or_actions, State) else state_or_actions
+        return Program([self.actions[a] for a in actions], task=self.task.name)
+
+    def play(self, actions: Iterable[int]) -> State:
+        """The state after a whole action sequence (rules not checked)."""
+        state = self.initial()
+        for a in actions:
+            state = self.step(state, a)
+        return state
+
+    def is_legal_sequence(self, actions: Iterable[int]) -> bool:
+        """Whether each action is legal where it stands under this game's rules."""
+        state = self.initial()
+        for a in actions:
+            if a not in self.legal_actions(state.cpu, state.rules):
+                return False
+            state = self.step(state, a)
+        return True
