@@ -1,0 +1,455 @@
+"""Reading AT&T assembly as people and compilers write it into the instruction form.
+
+Accepted: one or more statements per line (`;` separates them), `#` comments, named
+labels, `.L` labels and GNU numeric local labels (`1:` with `jmp 1b` / `jle 2f`, given
+unique internal names `.L<n>_<k>`), an optional function label, gcc's directives (ignored:
+alignment changes layout, not meaning; the contents of non-code sections are skipped),
+size suffixes wherever an operand fixes the size (gcc's `cmovl` is cmov-if-less).
+Leading `# key: value` comment lines form the program's header (`# task: sort3`).
+
+A body need not end in `ret`: the Program holds exactly the instructions written, and the
+assembler appends an implicit `ret` when execution can run past the last one.
+
+Every problem in the text raises InputError naming the file, line, text and reason.
+"""
+from __future__ import annotations
+
+import re
+
+from superopt.assembler import problem
+from superopt.errors import InputError
+from superopt.isa import CONDITION_ALIASES, REGISTERS, Imm, Instr, Label, Mem, Program, Reg
+from superopt.tasks import Task, get_task
+
+_SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
+# AT&T mnemonic (without size suffix) -> opcode of the instruction form
+_PLAIN = {m: m for m in ("mov", "cmp", "test", "xchg", "add", "sub", "and", "or", "xor", "not", "neg",
+                         "inc", "dec", "lea", "shl", "shr", "sar", "adc", "sbb", "push", "pop",
+                         "nop", "ret", "call", "jmp")}
+_PLAIN.update({"sal": "shl", "movabs": "mov"})
+# mnemonics that take no suffix: -> opcode
+_EXACT = {"cltq": "cltq", "cdqe": "cltq", "rdtsc": "rdtsc", "rdpmc": "rdpmc", "lfence": "lfence"}
+# AT&T extension moves: movz/movs + source suffix + destination suffix
+_EXTEND = {("movz" if z else "movs") + s + d: ("movzx" if z else "movsx", _SUFFIX_WIDTH[s], _SUFFIX_WIDTH[d])
+           for z in (True, False) for s in "bwl" for d in "wlq"
+           if _SUFFIX_WIDTH[s] < _SUFFIX_WIDTH[d] and not (z and s == "l")}
+_CONDITIONAL_PREFIXES = (("cmov", "cmov"), ("set", "set"), ("j", "j"))
+_NO_WIDTH = frozenset({"nop", "ret", "rdtsc", "rdpmc", "lfence", "j", "jmp", "call"})
+
+_IGNORED_DIRECTIVES = frozenset({
+    ".globl", ".global", ".local", ".weak", ".hidden", ".protected", ".internal", ".type", ".size",
+    ".p2align", ".align", ".balign", ".ident", ".file", ".loc", ".att_syntax", ".code64", ".addrsig",
+    ".addrsig_sym", ".sleb128", ".uleb128", ".end",
+})
+_DATA_DIRECTIVES = frozenset({
+    ".byte", ".short", ".word", ".hword", ".value", ".int", ".long", ".quad", ".octa", ".ascii",
+    ".asciz", ".string", ".zero", ".skip", ".space", ".fill", ".float", ".double", ".single",
+    ".incbin", ".dc", ".ds",
+})
+_SYMBOL = r"[A-Za-z_.$][\w.$]*"
+_LABEL_DEF = re.compile(r"(%s|\d+):" % _SYMBOL)
+_SYMBOL_RE = re.compile(_SYMBOL + r"\Z")
+_NUMERIC_REF = re.compile(r"(\d+)([bf])\Z")
+_HEADER = re.compile(r"\s*#\s*([A-Za-z][\w-]*)\s*:\s*(.*?)\s*\Z")
+_INT = re.compile(r"([+-]?)\s*(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
+_DIRECTIVE = re.compile(r"(\.[\w.$]*)\s*(.*)", re.S)
+_MEM = re.compile(r"([^()]*)\(([^()]*)\)\Z")
+
+
+class _Error(Exception):
+    """A reason; parse_text adds the file, line and text."""
+
+
+def parse_file(path) -> Program:
+    """Read and parse an AT&T assembly file."""
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except IsADirectoryError:
+        raise InputError("is a directory, not an assembly file", path) from None
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text (byte %d)" % exc.start, path) from None
+    except OSError as exc:
+        raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
+    return parse_text(text, path)
+
+
+def load(path, task: str | None = None) -> tuple[Program, Task]:
+    """Parse `path` and resolve its task: `task` wins, else the file's `# task:` header."""
+    program = parse_file(path)
+    name = task or program.task
+    if not name:
+        raise InputError("no task given: use --task or a '# task: NAME' header", str(path))
+    try:
+        return program, get_task(name)
+    except KeyError as exc:
+        raise InputError(exc.args[0], str(path)) from None
+
+
+def parse_text(text: str, path: str | None = None) -> Program:
+    """Parse AT&T assembly text (see the module docstring) into a Program."""
+    header, statements = _split(text, path)
+    named = {s[2] for s in statements if s[0] == "label" and not s[2].isdigit()}
+    numeric = _number_labels(statements, named)
+
+    instrs, lines, labels, first_line = [], [], {}, {}
+    name = None
+    for pos, (kind, line, payload, raw) in enumerate(statements):
+        if kind == "label":
+            label = numeric.get(pos, payload)
+            if label in labels and not payload.isdigit():
+                raise InputError("label %s is already defined on line %d" % (label, first_line[label]),
+                                 path, line, raw)
+            labels[label], first_line[label] = len(instrs), line
+            if name is None and not payload.isdigit() and not payload.startswith(".L"):
+                name = payload
+            continue
+        try:
+            ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d))
+            reason = problem(ins)
+        except _Error as exc:
+            reason = str(exc)
+        if reason:
+            raise InputError(reason, path, line, raw)
+        instrs.append(ins)
+        lines.append(line)
+    for ins, line in zip(instrs, lines):
+        if ins.op in ("j", "jmp") and ins.operands[0].name not in labels:
+            raise InputError("undefined label %s" % ins.operands[0].name, path, line,
+                             _line_text(text, line))
+    if not instrs:
+        raise InputError("no instructions found", path)
+    return Program(instrs, labels, lines, name, header.get("task"), header, path)
+
+
+def _line_text(text: str, line: int) -> str:
+    return text.splitlines()[line - 1]
+
+
+def _split(text: str, path):
+    """The header, and the code section's statements in order: ("label", line, name, raw)
+    and ("instr", line, text, raw)."""
+    header: dict[str, str] = {}
+    in_header = True
+    statements = []
+    section, previous, stack = ".text", ".text", []
+    for number, raw in enumerate(text.splitlines(), 1):
+        if in_header:
+            m = _HEADER.match(raw)
+            if m:
+                header[m.group(1).lower()] = m.group(2)
+                continue
+        code = _strip_comment(raw)
+        if not code.strip():
+            continue
+        in_header = False
+        for stmt in _split_outside_quotes(code, ";"):
+            stmt = stmt.strip()
+            while True:
+                m = _LABEL_DEF.match(stmt)
+                if not m:
+                    break
+                if _is_code(section):
+                    statements.append(("label", number, m.group(1), raw))
+                stmt = stmt[m.end():].strip()
+            if not stmt:
+                continue
+            if stmt.startswith("."):
+                directive, args = _DIRECTIVE.match(stmt).groups()
+                directive = directive.lower()
+                if directive in (".text", ".data", ".bss", ".section", ".pushsection"):
+                    named_section = directive in (".section", ".pushsection")
+                    if directive == ".pushsection":
+                        stack.append(section)
+                    previous, section = section, (args.split(",")[0].strip() or "?") if named_section else directive
+                elif directive == ".popsection":
+                    if not stack:
+                        raise InputError(".popsection without .pushsection", path, number, raw)
+                    previous, section = section, stack.pop()
+                elif directive == ".previous":
+                    previous, section = section, previous
+                elif directive in _DATA_DIRECTIVES:
+                    if _is_code(section):
+                        raise InputError("data directive %s inside code is not supported" % directive,
+                                         path, number, raw)
+                elif directive == ".intel_syntax":
+                    raise InputError("only AT&T syntax is supported", path, number, raw)
+                elif directive.startswith(".cfi_") or directive in _IGNORED_DIRECTIVES:
+                    pass
+                elif _is_code(section):
+                    raise InputError("unknown directive %s" % directive, path, number, raw)
+                continue
+            if not _is_code(section):
+                raise InputError("instruction outside the code section (%s)" % section, path, number, raw)
+            statements.append(("instr", number, stmt, raw))
+    return header, statements
+
+
+def _is_code(section: str) -> bool:
+    return section.startswith(".text")
+
+
+def _strip_comment(line: str) -> str:
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "#" and not quoted:
+            return line[:i]
+    return line
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts, start, quoted = [], 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _number_labels(statements, named: set[str]) -> dict[int, str]:
+    """Unique internal names for numeric label definitions, by statement position."""
+    out, seen = {}, {}
+    for pos, (kind, _, payload, _) in enumerate(statements):
+        if kind == "label" and payload.isdigit():
+            k = seen.get(payload, 0)
+            seen[payload] = k + 1
+            prefix = ".L"
+            while prefix + "%s_%d" % (payload, k) in named:
+                prefix += "_"
+            out[pos] = prefix + "%s_%d" % (payload, k)
+    return out
+
+
+def _resolve(numeric: dict[int, str], statements, pos: int, number: str, direction: str) -> str:
+    """The internal name of the numeric label `number` nearest before (b) or after (f)."""
+    order = range(pos - 1, -1, -1) if direction == "b" else range(pos + 1, len(statements))
+    for p in order:
+        if statements[p][0] == "label" and statements[p][2] == number:
+            return numeric[p]
+    raise _Error("no '%s:' label %s this line" % (number, "before" if direction == "b" else "after"))
+
+
+def _mnemonic(word: str):
+    """(opcode, condition, suffix width, source width for extension moves)."""
+    if word in _EXACT:
+        return _EXACT[word], None, None, None
+    if word in ("retq", "callq"):
+        return word[:-1], None, None, None
+    if word in _EXTEND:
+        op, src, dst = _EXTEND[word]
+        return op, None, dst, src
+    if word in ("movzx", "movsx", "movsxd"):
+        return word[:5], None, None, 32 if word == "movsxd" else None
+    if word in _PLAIN:
+        return _PLAIN[word], None, None, None
+    if word[:-1] in _PLAIN and word[-1] in _SUFFIX_WIDTH:
+        return _PLAIN[word[:-1]], None, _SUFFIX_WIDTH[word[-1]], None
+    for prefix, op in _CONDITIONAL_PREFIXES:
+        if word.startswith(prefix):
+            rest = word[len(prefix):]
+            if rest in CONDITION_ALIASES:
+                return op, CONDITION_ALIASES[rest], None, None
+            if op != "j" and rest[:-1] in CONDITION_ALIASES and rest[-1:] in _SUFFIX_WIDTH:
+                return op, CONDITION_ALIASES[rest[:-1]], _SUFFIX_WIDTH[rest[-1]], None
+    if word in ("rep", "repz", "repe", "repnz", "repne", "lock", "data16", "rex", "rex.w", "notrack", "bnd"):
+        raise _Error("instruction prefixes are not supported")
+    raise _Error("unknown instruction %r" % word)
+
+
+def _instruction(stmt: str, resolve) -> Instr:
+    parts = stmt.split(None, 1)
+    word = parts[0].lower()
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    if word in ("rep", "repz") and rest.lower() == "ret":  # old gcc's two-byte return
+        word, rest = "ret", ""
+    op, cond, suffix, src_width = _mnemonic(word)
+    texts = _split_operands(rest) if rest else []
+    branch = op in ("j", "jmp", "call")
+    operands = [_operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
+    if op in _NO_WIDTH:
+        if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
+            raise _Error("%s takes no size suffix" % word[:-1])
+        if op in ("call", "jmp"):  # indirect targets are 64-bit
+            operands = [_sized(o, 64) for o in operands]
+        return Instr(op, tuple(operands), cond)
+    if op == "cltq":
+        return Instr(op, tuple(operands), None, 64)
+    if op in ("movzx", "movsx"):
+        return _extension(op, word, operands, suffix, src_width)
+    if op in ("shl", "shr", "sar") and len(operands) == 1:
+        operands.append(Imm(1))  # `shll %eax` shifts by one
+    sized = operands[:1] if op in ("shl", "shr", "sar") else operands
+    if op == "lea":
+        sized = operands[:1]
+    width = _width(word, suffix, sized)
+    if width is None:
+        if op in ("push", "pop"):
+            width = 64
+        elif op == "set":
+            width = 8
+        else:
+            raise _Error("operand size is ambiguous: add a size suffix (b, w, l or q)")
+    return Instr(op, tuple(_sized(o, width) for o in operands), cond, width)
+
+
+def _width(word: str, suffix: int | None, operands) -> int | None:
+    """The operation size fixed by the suffix and the register operands; they must agree."""
+    width, source = suffix, ("suffix '%s'" % word[-1]) if suffix else None
+    for o in operands:
+        if isinstance(o, Reg):
+            if width is None:
+                width, source = o.width, "%" + o.name
+            elif o.width != width:
+                raise _Error("operand size mismatch: %s is %d-bit but %%%s is %d-bit"
+                             % (source, width, o.name, o.width))
+    return width
+
+
+def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
+    if len(operands) != 2:
+        raise _Error("%s takes 2 operands, not %d" % (word, len(operands)))
+    dst, src = operands
+    if not isinstance(dst, Reg):
+        raise _Error("%s needs a register destination" % word)
+    if dst_width is not None and dst.width != dst_width:
+        raise _Error("operand size mismatch: %s writes %d bits but %%%s is %d-bit" % (word, dst_width, dst.name, dst.width))
+    if isinstance(src, Reg):
+        if src_width is not None and src.width != src_width:
+            raise _Error("operand size mismatch: %s reads %d bits but %%%s is %d-bit"
+                         % (word, src_width, src.name, src.width))
+        src_width = src.width
+    elif src_width is None:
+        raise _Error("operand size is ambiguous: write movzbl, movzwl, movsbl, movslq ...")
+    return Instr(op, (dst, _sized(src, src_width)), None, dst.width)
+
+
+def _sized(o, width: int):
+    return Mem(width, o.base, o.index, o.scale, o.disp) if isinstance(o, Mem) else o
+
+
+def _split_operands(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise _Error("unbalanced parentheses")
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    if depth:
+        raise _Error("unbalanced parentheses")
+    parts.append(text[start:].strip())
+    if any(not p for p in parts):
+        raise _Error("empty operand")
+    return parts
+
+
+def _integer(text: str) -> int | None:
+    m = _INT.match(text.strip())
+    if not m:
+        return None
+    digits = m.group(2)
+    if digits[:2].lower() == "0x":
+        value = int(digits, 16)
+    elif digits[:2].lower() == "0b":
+        value = int(digits[2:], 2)
+    elif len(digits) > 1:
+        value = int(digits, 8)  # GNU as reads a leading 0 as octal
+    else:
+        value = int(digits)
+    return -value if m.group(1) == "-" else value
+
+
+def _register(text: str, what: str = "register") -> Reg:
+    name = text[1:].strip().lower() if text.startswith("%") else text
+    if name in REGISTERS:
+        return Reg.named(name)
+    if name in ("ah", "bh", "ch", "dh"):
+        raise _Error("high-byte register %%%s is not supported" % name)
+    if name in ("rip", "eip"):
+        raise _Error("rip-relative addressing is not supported")
+    if name in ("cs", "ds", "es", "fs", "gs", "ss"):
+        raise _Error("segment registers are not supported")
+    raise _Error("no such %s %s" % (what, text.strip()))
+
+
+def _operand(text: str, branch: bool, resolve):
+    if text.startswith("*"):
+        if not branch:
+            raise _Error("'*' (indirect) only applies to call and jmp")
+        text = text[1:].strip()
+        if not text.startswith(("%", "(")) and _MEM.match(text) is None:
+            raise _Error("bad indirect operand %s" % text)
+    if text.startswith("%"):
+        if ":" in text:
+            raise _Error("segment registers are not supported")
+        return _register(text)
+    if text.startswith("$"):
+        value = _integer(text[1:])
+        if value is None:
+            if _SYMBOL_RE.match(text[1:].strip()):
+                raise _Error("symbolic immediates are not supported: %s" % text)
+            raise _Error("bad immediate %s" % text)
+        return Imm(value)
+    m = _MEM.match(text)
+    if m:
+        return _memory(m.group(1).strip(), m.group(2))
+    if branch:
+        ref = _NUMERIC_REF.match(text)
+        if ref:
+            return Label(resolve(ref.group(1), ref.group(2)))
+        if _SYMBOL_RE.match(text):
+            return Label(text)
+        if text.isdigit():
+            raise _Error("numeric label reference %s needs a direction: %sb or %sf" % (text, text, text))
+        raise _Error("bad branch target %s" % text)
+    if _integer(text) is not None:
+        raise _Error("absolute memory addresses are not supported: %s" % text)
+    if _SYMBOL_RE.match(text):
+        raise _Error("symbol operands are not supported: %s" % text)
+    raise _Error("bad operand %s" % text)
+
+
+def _memory(disp_text: str, inner: str) -> Mem:
+    parts = [p.strip() for p in inner.split(",")]
+    if len(parts) > 3:
+        raise _Error("bad memory operand (%s)" % inner)
+    base = _address_register(parts[0]) if parts[0] else None
+    index = _address_register(parts[1]) if len(parts) > 1 else None
+    if len(parts) > 1 and not parts[1]:
+        raise _Error("missing index register in (%s)" % inner)
+    scale = 1
+    if len(parts) == 3:
+        scale = _integer(parts[2])
+        if scale not in (1, 2, 4, 8):
+            raise _Error("scale must be 1, 2, 4 or 8, not %s" % parts[2])
+    if base is None and index is None:
+        raise _Error("memory operand without a register")
+    disp = 0
+    if disp_text:
+        disp = _integer(disp_text)
+        if disp is None:
+            if _SYMBOL_RE.match(disp_text):
+                raise _Error("symbolic displacements are not supported: %s" % disp_text)
+            raise _Error("bad displacement %s" % disp_text)
+    return Mem(0, base, index, scale, disp)  # width is set once the operation size is known
+
+
+def _address_register(text: str) -> str:
+    if not text.startswith("%"):
+        raise _Error("bad address register %s" % text)
+    reg = _register(text, "address register")
+    if reg.width != 64:
+        raise _Error("addresses must use 64-bit registers (%%%s is %d-bit)" % (reg.name, reg.width))
+    return reg.family
