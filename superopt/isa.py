@@ -177,6 +177,8 @@ def format_att(ins: Instr, label_names: dict[str, str] | None = None) -> str:
         name = ins.op + SUFFIX[ins.width]
     if not ops:
         return name
+    if ins.op == "call":  # an indirect call's target is starred in AT&T
+        return name + " *" + _att_operand(ops[0], label_names)
     return name + " " + ", ".join(_att_operand(o, label_names) for o in reversed(ops))
 
 
