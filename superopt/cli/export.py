@@ -1,0 +1,57 @@
+"""`superopt export`: a verified kernel as C/C++ inline asm, a gas file or an Intel listing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from superopt.cli.app import emit_json, err_console
+from superopt.export import FORMATS, export as export_source, instruction_count, verdict_summary
+from superopt.errors import InputError
+
+
+@click.command("export")
+@click.argument("program_file", metavar="PROG.s", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="cpp", show_default=True,
+              help="cpp: C++ header with an inline function; c: the same for C99 with GNU "
+                   "extensions; gas: a complete .S file for `as`; intel: an Intel-syntax listing.")
+@click.option("--task", help="Task the kernel solves (default: the file's `# task:` header).")
+@click.option("--name", help="Function name (default: the task's name, e.g. sort3).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of standard output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (verdict, source text, where it went) instead.")
+def export(program_file: str, fmt: str, task: str | None, name: str | None, output: str | None,
+           as_json: bool):
+    """Turn a kernel that passes `verify` into source you can paste.
+
+    The C and C++ forms inline anywhere: the array pointer is an input operand and every
+    register the kernel writes is a compiler-chosen scratch operand, labels are unique per
+    inlined copy. A kernel that fails verify is refused with the reason (exit code 1).
+
+    \b
+    Examples:
+      superopt export asm/sort3.s -o sort3.h
+      superopt export asm/sort3.s --format gas --name fast_sort3 -o sort3.S
+    """
+    from superopt.parser import load  # heavy imports only once the command runs
+    from superopt.verify import verify
+
+    program, the_task = load(program_file, task)
+    verdict = verify(program, the_task)
+    text = export_source(program, the_task, fmt, name, verdict)
+    if output:
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            raise InputError("cannot write: %s" % (exc.strerror or exc), output) from None
+    if as_json:
+        emit_json({"path": program_file, "task": the_task.name, "format": fmt,
+                   "name": name or the_task.name, "instructions": instruction_count(program),
+                   "verdict": verdict.to_json(), "output": output, "source": text})
+    elif output:
+        err_console.print(escape("wrote %s (%s, %s, %d instructions; verified: %s)" % (
+            output, fmt, name or the_task.name, instruction_count(program), verdict_summary(verdict))))
+    else:
+        click.echo(text, nl=False)
