@@ -1,0 +1,446 @@
+"""Running kernels natively: executable pages, the generated timing harness, and the child
+process every native call happens in.
+
+Machine code is copied into an mmap'd page that is then made read+execute (never writable
+and executable at once) and called through ctypes. All of that happens in a worker child
+process, so a kernel that faults or loops costs the worker, never the CLI: the parent sees
+the signal (or a timeout, after which it kills the worker) and raises NativeError naming the
+program. The worker keeps one mapping per distinct piece of code and reuses it.
+
+The timing harness is itself machine code, generated as superopt instructions and assembled
+by superopt's assembler: for each of K prepared inputs it copies the input into the work
+array and calls the kernel, with the counter read (rdtsc, serialised by lfence) around the
+whole loop. In latency mode each input's address depends on every output of the previous
+call (OR of all outputs, AND 0), so calls cannot overlap; in throughput mode they are
+independent.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from superopt.errors import InputError, SuperoptError
+from superopt.isa import Imm, Instr, Label, Mem, Program, Reg
+from superopt.tasks import Task
+
+MODES = ("latency", "throughput")
+
+
+class NativeError(SuperoptError):
+    """A kernel crashed or hung natively (exit code 1: the program is wrong)."""
+    exit_code = 1
+
+
+# --- kernels as the worker sees them ------------------------------------------------------
+
+@dataclass(frozen=True)
+class MachineCode:
+    """Raw machine code for a kernel following the SysV ABI (a[] in rdi, length in esi)."""
+    code: bytes
+    name: str = "<code>"
+
+
+@dataclass(frozen=True)
+class SharedObject:
+    """A function in a shared object (a compiled C/C++ baseline)."""
+    path: str
+    symbol: str
+    name: str
+
+
+Kernel = MachineCode | SharedObject
+
+
+def kernel_of(program_or_code, name: str | None = None) -> Kernel:
+    """A Program (assembled here), raw bytes, or an already-built kernel spec."""
+    if isinstance(program_or_code, (MachineCode, SharedObject)):
+        return program_or_code
+    if isinstance(program_or_code, (bytes, bytearray)):
+        return MachineCode(bytes(program_or_code), name or "<code>")
+    if isinstance(program_or_code, Program):
+        from superopt.assembler import assemble
+        return MachineCode(bytes(assemble(program_or_code).code),
+                           name or program_or_code.path or program_or_code.name or "<program>")
+    raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
+
+
+# --- C / C++ baselines --------------------------------------------------------------------
+
+C_SUFFIXES = (".c",)
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++")
+
+
+def is_c_source(path: str) -> bool:
+    return path.lower().endswith(C_SUFFIXES + CXX_SUFFIXES)
+
+
+def _mangled(task: Task) -> str:
+    """Itanium C++ name of `void NAME(int32_t*)` / `void NAME(int32_t*, int32_t)`."""
+    return "_Z%d%sPi%s" % (len(task.name), task.name, "i" if task.variable else "")
+
+
+def compile_baseline(path: str, task: Task, cache_dir: str | None = None) -> SharedObject:
+    """Compile a C or C++ file defining the task's function (`-O2`, shared object).
+    A compiler error is bad input (exit 2) and shows the compiler's first error line."""
+    cxx = path.lower().endswith(CXX_SUFFIXES)
+    compiler = os.environ.get("CXX" if cxx else "CC", "g++" if cxx else "cc")
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError as exc:
+        raise InputError("cannot read: %s" % exc.strerror, path) from None
+    out_dir = cache_dir or os.path.join(tempfile.gettempdir(), "superopt-baselines")
+    os.makedirs(out_dir, exist_ok=True)
+    so = os.path.join(out_dir, "%s-%s.so" % (os.path.basename(path), digest))
+    if not os.path.exists(so):
+        cmd = [compiler, "-O2", "-shared", "-fPIC", "-o", so + ".tmp", path]
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputError("cannot run the compiler %r: %s" % (compiler, exc), path) from None
+        if res.returncode != 0:
+            first = next((ln for ln in res.stderr.splitlines() if "error" in ln), res.stderr.strip()[:200])
+            raise InputError("does not compile (%s -O2): %s" % (compiler, first), path)
+        os.replace(so + ".tmp", so)
+    nm = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True)
+    symbols = {ln.split()[-1] for ln in nm.stdout.splitlines() if ln.strip()}
+    for symbol in (task.name, _mangled(task)):
+        if symbol in symbols:
+            return SharedObject(so, symbol, path)
+    raise InputError("defines no function %s (%s)" % (task.name, task.signature), path)
+
+
+# --- the harness --------------------------------------------------------------------------
+
+def _r(name: str) -> Reg:
+    return Reg.named(name)
+
+
+def _rdtsc_to_rax() -> list[Instr]:
+    return [Instr("lfence"), Instr("rdtsc"), Instr("shl", (_r("rdx"), Imm(32)), width=64),
+            Instr("or", (_r("rax"), _r("rdx")), width=64)]
+
+
+HARNESS_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15")
+
+
+def harness_program(task: Task, mode: str = "latency") -> Program:
+    """The timing loop as a superopt Program, a SysV function
+    `uint64 harness(const int32 *inputs, int32 *work, int64 count, void *kernel, const int32 *lengths)`
+    that returns the rdtsc ticks spent in the loop.
+
+    Registers: r12 input cursor, r13 work array, r14 calls left, r15 kernel, rbx length
+    cursor, rbp the dependency (always 0, but the CPU cannot know before computing it)."""
+    if mode not in MODES:
+        raise ValueError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
+    n, width = task.n, 4 * task.n
+    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
+    code += [Instr("sub", (_r("rsp"), Imm(8)), width=64)]  # stack 16-aligned at the call
+    code += [Instr("mov", (_r(d), _r(s)), width=64)
+             for d, s in (("r12", "rdi"), ("r13", "rsi"), ("r14", "rdx"), ("r15", "rcx"), ("rbx", "r8"))]
+    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
+    code += _rdtsc_to_rax() + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
+    loop = len(code)
+    for i in range(n):
+        code += [Instr("mov", (_r("eax"), Mem(32, "r12", "rbp", 1, 4 * i)), width=32),
+                 Instr("mov", (Mem(32, "r13", disp=4 * i), _r("eax")), width=32)]
+    code += [Instr("mov", (_r("rdi"), _r("r13")), width=64)]
+    if task.variable:
+        code += [Instr("mov", (_r("esi"), Mem(32, "rbx")), width=32),
+                 Instr("add", (_r("rbx"), Imm(4)), width=64)]
+    code += [Instr("call", (_r("r15"),))]
+    if mode == "latency":  # the next input's address waits for every output of this call
+        code += [Instr("mov", (_r("ebp"), Mem(32, "r13")), width=32)]
+        code += [Instr("or", (_r("ebp"), Mem(32, "r13", disp=4 * i)), width=32) for i in range(1, n)]
+        code += [Instr("and", (_r("ebp"), Imm(0)), width=32)]
+    code += [Instr("add", (_r("r12"), Imm(width)), width=64),
+             Instr("dec", (_r("r14"),), width=64),
+             Instr("j", (Label("loop"),), cond="ne")]
+    code += _rdtsc_to_rax() + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
+                               Instr("add", (_r("rsp"), Imm(8)), width=64)]
+    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
+    code += [Instr("ret")]
+    return Program(code, labels={"loop": loop}, name="superopt_harness")
+
+
+EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harness alone
+
+
+def harness_code(task: Task, mode: str) -> bytes:
+    from superopt.assembler import assemble
+    return bytes(assemble(harness_program(task, mode)).code)
+
+
+# --- the worker process (child side) ------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
+_MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
+_PAGE = 4096
+
+
+class Pages:
+    """Anonymous private pages; code pages go from read+write to read+execute."""
+
+    def __init__(self, size: int):
+        self.size = (max(size, 1) + _PAGE - 1) // _PAGE * _PAGE
+        addr = _libc.mmap(None, self.size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap failed")
+        self.address = addr
+
+    @classmethod
+    def executable(cls, code: bytes) -> "Pages":
+        pages = cls(len(code))
+        ctypes.memmove(pages.address, code, len(code))
+        if _libc.mprotect(pages.address, pages.size, _PROT_READ | _PROT_EXEC) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect failed")
+        return pages
+
+    def array(self, count: int) -> np.ndarray:
+        """The start of a read+write mapping as an int32 array."""
+        return np.ctypeslib.as_array((ctypes.c_int32 * count).from_address(self.address))
+
+    def close(self) -> None:
+        if self.address:
+            _libc.munmap(self.address, self.size)
+            self.address = 0
+
+
+_HARNESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                 ctypes.c_void_p, ctypes.c_void_p)
+_FIXED_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_VARIABLE_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32)
+
+
+class _Worker:
+    """Child-side state: mapped kernels and harnesses, the work array, the perf counter."""
+
+    def __init__(self):
+        self.kernels: dict[Kernel, int] = {}   # kernel -> entry address
+        self.keep = []                         # mappings and libraries kept alive
+        self.harnesses: dict[bytes, int] = {}
+        self.work_pages = Pages(_PAGE)          # its own page: stray writes stay off the heap
+        self.perf = None
+
+    def address(self, kernel: Kernel) -> int:
+        if kernel not in self.kernels:
+            if isinstance(kernel, MachineCode):
+                pages = Pages.executable(kernel.code)
+                self.keep.append(pages)
+                self.kernels[kernel] = pages.address
+            else:
+                lib = ctypes.CDLL(kernel.path)
+                self.keep.append(lib)
+                self.kernels[kernel] = ctypes.cast(getattr(lib, kernel.symbol), ctypes.c_void_p).value
+        return self.kernels[kernel]
+
+    def run(self, kernel: Kernel, task: Task, arrays: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        addr = self.address(kernel)
+        fn = (_VARIABLE_TYPE if task.variable else _FIXED_TYPE)(addr)
+        work = self.work_pages.array(task.n)
+        out = np.array(arrays, dtype=np.int32, copy=True)
+        for row, length in zip(out, lengths):
+            work[:] = row
+            if task.variable:
+                fn(self.work_pages.address, int(length))
+            else:
+                fn(self.work_pages.address)
+            row[:] = work
+        return out
+
+    def measure(self, harness: bytes, kernels, task: Task, counter: str, inputs_per_run: int,
+                distribution: str, seed: int, runs: range) -> np.ndarray:
+        """counts[r, k]: counter ticks for one harness loop of kernels[k] in run r.
+        Each run draws fresh inputs (seeded by run index) that every kernel sees in turn,
+        starting one kernel further along each run, so none gains from its position."""
+        if harness not in self.harnesses:
+            pages = Pages.executable(harness)
+            self.keep.append(pages)
+            self.harnesses[harness] = pages.address
+        loop = _HARNESS_TYPE(self.harnesses[harness])
+        addrs = [self.address(k) for k in kernels]
+        if counter == "perf" and self.perf is None:
+            from superopt.counters import PerfEvent
+            self.perf = PerfEvent()
+        counts = np.zeros((len(runs), len(addrs)), dtype=np.int64)
+        work = self.work_pages.address
+        for j, run in enumerate(runs):
+            arrays, lengths = task.random_inputs(np.random.default_rng([seed, run]), inputs_per_run, distribution)
+            arrays = np.ascontiguousarray(arrays, dtype=np.int32)
+            lengths = np.ascontiguousarray(lengths, dtype=np.int32)
+            a_ptr, l_ptr = arrays.ctypes.data, lengths.ctypes.data
+            if j == 0:  # warm-up: page in code, data and the work array before timing
+                for addr in addrs:
+                    loop(a_ptr, work, min(inputs_per_run, 1000), addr, l_ptr)
+            for k in _rotated(range(len(addrs)), run):  # no kernel always goes first
+                addr = addrs[k]
+                if self.perf is not None:
+                    before = self.perf.read()
+                    loop(a_ptr, work, inputs_per_run, addr, l_ptr)
+                    counts[j, k] = self.perf.read() - before
+                else:
+                    counts[j, k] = loop(a_ptr, work, inputs_per_run, addr, l_ptr)
+        return counts
+
+
+def _rotated(items, by: int) -> list:
+    items = list(items)
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def _serve() -> None:
+    """The worker's main loop: length-prefixed pickled requests on stdin, replies on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    inp = os.fdopen(0, "rb", buffering=0)
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the protocol
+    worker = _Worker()
+    while True:
+        head = _read_exact(inp, 8)
+        if head is None:
+            return
+        op, args = pickle.loads(_read_exact(inp, struct.unpack("<Q", head)[0]))
+        try:
+            reply = ("ok", getattr(worker, op)(*args))
+        except Exception as exc:  # reported to the parent, which raises it there
+            reply = ("error", "%s: %s" % (type(exc).__name__, exc))
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(struct.pack("<Q", len(data)) + data)
+
+
+def _read_exact(f, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = f.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# --- the worker process (parent side) -----------------------------------------------------
+
+class NativeRunner:
+    """A handle on the worker child. Requests that crash or hang it raise NativeError and
+    leave the handle ready for the next request (a fresh worker starts on demand)."""
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from superopt.native import _serve; _serve()"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        return self.proc
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.stdin.close()
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            self.proc = None
+
+    def call(self, op: str, *args, timeout: float = 60.0, what: str = "the kernel"):
+        proc = self._start()
+        data = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            proc.stdin.write(struct.pack("<Q", len(data)) + data)
+            proc.stdin.flush()
+            head = self._read(proc, 8, timeout)
+            reply = pickle.loads(self._read(proc, struct.unpack("<Q", head)[0], timeout))
+        except _Hang:
+            proc.kill()
+            proc.wait()
+            self.proc = None
+            raise NativeError("%s hung natively (no answer in %.0f s); the worker was killed"
+                              % (what, timeout)) from None
+        except KeyboardInterrupt:  # the reply would arrive out of step: drop this worker
+            proc.kill()
+            proc.wait()
+            self.proc = None
+            raise
+        except (_Died, BrokenPipeError):
+            code = proc.wait()
+            self.proc = None
+            raise NativeError("%s crashed natively: %s" % (what, _describe_exit(code))) from None
+        if reply[0] == "error":
+            raise NativeError("%s could not run natively: %s" % (what, reply[1]))
+        return reply[1]
+
+    @staticmethod
+    def _read(proc, size: int, timeout: float) -> bytes:
+        fd, chunks, left = proc.stdout.fileno(), [], size
+        while left:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                raise _Hang()
+            chunk = os.read(fd, left)
+            if not chunk:
+                raise _Died()
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+class _Hang(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return "killed by %s (%s)" % (signal.Signals(-code).name, signal.strsignal(-code))
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "worker exited with status %d" % code
+
+
+_runner: NativeRunner | None = None
+
+
+def runner() -> NativeRunner:
+    """The process-wide worker handle (started on first use, stopped at exit)."""
+    global _runner
+    if _runner is None:
+        import atexit
+        _runner = NativeRunner()
+        atexit.register(_runner.close)
+    return _runner
+
+
+def run_native(program_or_code, task: Task, arrays, lengths=None, *, timeout: float = 60.0) -> np.ndarray:
+    """Run a kernel natively on each input row (in the worker child) and return the final
+    arrays. No emulator check happens here: callers that take user programs must verify
+    first (see timing.measure and verify --native)."""
+    kernel = kernel_of(program_or_code)
+    arrays = np.ascontiguousarray(arrays, dtype=np.int32).reshape(-1, task.n)
+    lengths = (np.full(len(arrays), task.n, dtype=np.int32) if lengths is None
+               else np.ascontiguousarray(lengths, dtype=np.int32))
+    return runner().call("run", kernel, task, arrays, lengths, timeout=timeout, what=kernel.name)

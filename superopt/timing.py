@@ -1,0 +1,207 @@
+"""Measuring kernels on the real CPU: runs, interleaving, overhead subtraction, statistics.
+
+One run times the harness loop over K fresh inputs for every program in turn, preceded by
+the empty kernel (A B C then E A B C ...: interleaved on the same inputs, so drift hits all
+alike). Per-call figures are loop ticks / K. The harness's own cost is the empty kernel's
+quantile, subtracted from every figure and reported. Programs are compared by the quantile
+AlphaDev used (the 5th percentile: timing noise only ever adds), each with a
+distribution-free confidence interval, and by their ratio to the first program.
+
+Only programs that pass the emulator's verification run natively; compiled C/C++ baselines
+are checked natively (in the isolated worker) on the proof inputs before they are timed.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from superopt.counters import CounterChoice, select_counter
+from superopt.errors import SuperoptError
+from superopt.isa import Program
+from superopt.native import EMPTY_KERNEL, MODES, Kernel, SharedObject, harness_code, kernel_of, run_native, runner
+from superopt.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
+from superopt.tasks import Task
+
+DISTRIBUTIONS = ("random", "sorted", "reversed", "equal")
+_CHUNK_RUNS = 20  # runs per request to the worker: progress updates and Ctrl-C granularity
+
+
+class NotVerified(SuperoptError):
+    """A program failed verification, so it may not run natively (exit code 1)."""
+    exit_code = 1
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class ProgramTiming:
+    name: str
+    value: float                 # the quantile, per call, overhead subtracted
+    ci_low: float | None
+    ci_high: float | None
+    median: float
+    min: float
+    resolved: bool               # False: cannot be told from zero (the harness alone)
+    ratio: Ratio                 # to the first program
+    samples: np.ndarray = field(repr=False)  # per-call figure of every run, overhead subtracted
+
+    def to_json(self, quantile: float) -> dict:
+        return {"path": self.name, "quantile": quantile, "value": self.value, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "median": self.median, "min": self.min,
+                "resolved": self.resolved, "ratio": self.ratio.value, "ratio_ci_low": self.ratio.ci_low,
+                "ratio_ci_high": self.ratio.ci_high, "ratio_note": self.ratio.note or None}
+
+
+@dataclass
+class BenchReport:
+    task: str
+    mode: str
+    counter: CounterChoice
+    quantile: float
+    confidence: float
+    runs: int                    # completed runs (fewer than asked if interrupted)
+    runs_requested: int
+    inputs_per_run: int
+    distribution: str
+    seed: int
+    overhead: QuantileEstimate   # the empty kernel's per-call figure (subtracted)
+    results: list[ProgramTiming]
+    interrupted: bool = False
+
+    def to_json(self) -> dict:
+        common = {"unit": self.counter.unit, "counter": self.counter.name,
+                  "overhead": self.overhead.value, "runs": self.runs}
+        return {
+            "task": self.task, "mode": self.mode, "counter": self.counter.name, "unit": self.counter.unit,
+            "counter_reason": self.counter.reason, "quantile": self.quantile, "confidence": self.confidence,
+            "runs": self.runs, "runs_requested": self.runs_requested, "inputs_per_run": self.inputs_per_run,
+            "inputs": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
+            "overhead": {"value": self.overhead.value, "ci_low": self.overhead.ci_low,
+                         "ci_high": self.overhead.ci_high},
+            "results": [dict(r.to_json(self.quantile), **common) for r in self.results],
+        }
+
+
+_verified: set[bytes] = set()  # digests of code that passed (verification is not repeated)
+
+
+def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
+    """The native kernel for a Program (after it passes verify in the emulator) or a
+    compiled baseline (after its native outputs match on every proof input).
+    Raises NotVerified (exit 1) with the verification report otherwise."""
+    if isinstance(item, Program):
+        kernel = kernel_of(item, name)
+        digest = hashlib.sha256(task.name.encode() + kernel.code).digest()
+        if digest not in _verified:
+            from superopt.verify import verify
+            verdict = verify(item, task)
+            if not verdict.passed:
+                raise NotVerified("%s: fails verification for %s, so it will not run natively: %s"
+                                  % (kernel.name, task.name, _summary(verdict)), verdict)
+            _verified.add(digest)
+        return kernel
+    if isinstance(item, SharedObject):
+        arrays, lengths = task.proof_inputs()
+        wrong = np.nonzero((run_native(item, task, arrays, lengths) != task.expected(arrays, lengths)).any(axis=1))[0]
+        if len(wrong):
+            raise NotVerified("%s: %s gives wrong results natively (%d of %d proof inputs, first: %s)"
+                              % (item.name, item.symbol, len(wrong), len(arrays), arrays[wrong[0]].tolist()))
+        return item
+    raise TypeError("measure takes Programs or compiled baselines, not %r" % type(item).__name__)
+
+
+def _summary(verdict) -> str:
+    for attr in ("summary", "message", "reason"):
+        value = getattr(verdict, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(verdict)
+
+
+def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int = 10000, mode: str = "latency",
+            counter: str | CounterChoice = "auto", distribution: str = "random", seed: int = 0,
+            quantile: float = 0.05, confidence: float = 0.95, progress=None, names: list[str] | None = None,
+            timeout: float = 120.0) -> BenchReport:
+    """Time `programs` (superopt Programs or compiled baselines) natively, interleaved.
+
+    `progress(done, total)` is called after each batch of runs. Ctrl-C stops early and the
+    report covers the runs completed (`interrupted` is set). Cheap variants for search:
+    fewer runs and inputs (e.g. runs=50, inputs_per_run=1000)."""
+    _check_options(mode, distribution, runs, inputs_per_run, quantile, programs)
+    choice = counter if isinstance(counter, CounterChoice) else select_counter(counter)
+    names = names or [None] * len(programs)
+    kernels = [checked_kernel(p, task, n) for p, n in zip(programs, names)]
+    return time_kernels(kernels, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=choice,
+                        distribution=distribution, seed=seed, quantile=quantile, confidence=confidence,
+                        progress=progress, timeout=timeout)
+
+
+def _check_options(mode, distribution, runs, inputs_per_run, quantile, programs) -> None:
+    if mode not in MODES:
+        raise SuperoptError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
+    if distribution not in DISTRIBUTIONS:
+        raise SuperoptError("unknown input distribution %r (choose from %s)" % (distribution, ", ".join(DISTRIBUTIONS)))
+    if runs < 1 or inputs_per_run < 1:
+        raise SuperoptError("runs and inputs per run must be at least 1")
+    if not 0 < quantile < 1:
+        raise SuperoptError("quantile must be between 0 and 1 (exclusive), not %g" % quantile)
+    if not programs:
+        raise SuperoptError("nothing to measure")
+
+
+def time_kernels(kernels: list[Kernel], task: Task, *, runs: int, inputs_per_run: int, mode: str,
+                 counter: CounterChoice, distribution: str, seed: int, quantile: float, confidence: float,
+                 progress=None, timeout: float = 120.0) -> BenchReport:
+    """The measurement itself, with no checks: only for kernels already checked (by
+    `checked_kernel`) or superopt's own (the empty kernel, calibration chains)."""
+    harness = harness_code(task, mode)
+    what = "timing " + ", ".join(k.name for k in kernels)
+    chunks, done, interrupted = [], 0, False
+    try:
+        while done < runs:
+            step = min(_CHUNK_RUNS, runs - done)
+            chunks.append(runner().call("measure", harness, [EMPTY_KERNEL] + kernels, task, counter.name,
+                                        inputs_per_run, distribution, seed, range(done, done + step),
+                                        timeout=timeout, what=what))
+            done += step
+            if progress is not None:
+                progress(done, runs)
+    except KeyboardInterrupt:
+        if not chunks:
+            raise
+        interrupted = True
+    per_call = np.concatenate(chunks) / inputs_per_run
+    return summarise(per_call, [k.name for k in kernels], task=task.name, mode=mode, counter=counter,
+                     quantile=quantile, confidence=confidence, runs_requested=runs,
+                     inputs_per_run=inputs_per_run, distribution=distribution, seed=seed, interrupted=interrupted)
+
+
+def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confidence: float, **info) -> BenchReport:
+    """Statistics from per-call figures: column 0 the empty kernel, then one per program."""
+    overhead = quantile_ci(per_call[:, 0], quantile, confidence)
+    first = per_call[:, 1]
+    results = []
+    for j, name in enumerate(names, start=1):
+        raw = per_call[:, j]
+        est = quantile_ci(raw, quantile, confidence)
+        # Resolved when even the lowest plausible figure beats the highest plausible overhead.
+        resolved = (est.ci_low is not None and overhead.ci_high is not None
+                    and est.ci_low > overhead.ci_high)
+        ratio = (Ratio(1.0, 1.0, 1.0, "reference") if j == 1
+                 else ratio_ci(raw, first, quantile, confidence, offset=overhead.value))
+        sub = lambda x: None if x is None else x - overhead.value
+        results.append(ProgramTiming(name, est.value - overhead.value, sub(est.ci_low), sub(est.ci_high),
+                                     float(np.median(raw)) - overhead.value, float(raw.min()) - overhead.value,
+                                     resolved, ratio, raw - overhead.value))
+    return BenchReport(quantile=quantile, confidence=confidence, runs=len(per_call), overhead=overhead,
+                       results=results, **info)
+
+
+def latency_of(programs: list, task: Task, *, runs: int = 50, inputs_per_run: int = 2000, **kw) -> list[float]:
+    """Cheap per-program latency estimates (cycles per call, overhead subtracted) for
+    ranking candidates in search; the same measurement as `measure`, fewer runs."""
+    return [r.value for r in measure(programs, task, runs=runs, inputs_per_run=inputs_per_run, **kw).results]
