@@ -88,9 +88,12 @@ def ratio_ci(num, den, q: float = 0.05, confidence: float = 0.95, offset: float 
     each = (1.0 + confidence) / 2.0
     a, b = quantile_ci(num, q, each), quantile_ci(den, q, each)
     den_value = b.value - offset
-    if b.ci_low is None or b.ci_low - offset <= 0:
+    if den_value <= 0 or (b.ci_low is not None and b.ci_low - offset <= 0):
         return Ratio(None, None, None, "denominator within noise of zero")
-    value = (a.value - offset) / den_value
-    low = (a.ci_low - offset) / (b.ci_high - offset) if a.ci_low is not None and b.ci_high is not None else None
-    high = (a.ci_high - offset) / (b.ci_low - offset) if a.ci_high is not None else None
-    return Ratio(value, low, high)
+    low = high = None
+    if a.ci_low is not None and b.ci_high is not None:
+        low = (a.ci_low - offset) / (b.ci_high - offset)
+    if a.ci_high is not None and b.ci_low is not None:
+        high = (a.ci_high - offset) / (b.ci_low - offset)
+    note = "" if low is not None and high is not None else "too few runs for a two-sided interval"
+    return Ratio((a.value - offset) / den_value, low, high, note)

@@ -97,11 +97,12 @@ def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
         kernel = kernel_of(item, name)
         digest = hashlib.sha256(task.name.encode() + kernel.code).digest()
         if digest not in _verified:
+            from superopt.export import verdict_summary
             from superopt.verify import verify
             verdict = verify(item, task)
             if not verdict.passed:
                 raise NotVerified("%s: fails verification for %s, so it will not run natively: %s"
-                                  % (kernel.name, task.name, _summary(verdict)), verdict)
+                                  % (kernel.name, task.name, verdict_summary(verdict)), verdict)
             _verified.add(digest)
         return kernel
     if isinstance(item, SharedObject):
@@ -112,14 +113,6 @@ def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
                               % (item.name, item.symbol, len(wrong), len(arrays), arrays[wrong[0]].tolist()))
         return item
     raise TypeError("measure takes Programs or compiled baselines, not %r" % type(item).__name__)
-
-
-def _summary(verdict) -> str:
-    for attr in ("summary", "message", "reason"):
-        value = getattr(verdict, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return str(verdict)
 
 
 def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int = 10000, mode: str = "latency",
@@ -188,9 +181,10 @@ def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confid
     for j, name in enumerate(names, start=1):
         raw = per_call[:, j]
         est = quantile_ci(raw, quantile, confidence)
-        # Resolved when even the lowest plausible figure beats the highest plausible overhead.
-        resolved = (est.ci_low is not None and overhead.ci_high is not None
-                    and est.ci_low > overhead.ci_high)
+        # Resolved when even the lowest plausible figure beats the highest plausible overhead
+        # (with too few runs for a lower bound, the fastest run stands in for it).
+        floor = est.ci_low if est.ci_low is not None else float(raw.min())
+        resolved = floor > (overhead.ci_high if overhead.ci_high is not None else overhead.value)
         ratio = (Ratio(1.0, 1.0, 1.0, "reference") if j == 1
                  else ratio_ci(raw, first, quantile, confidence, offset=overhead.value))
         sub = lambda x: None if x is None else x - overhead.value
