@@ -364,7 +364,7 @@ def _integer(text: str) -> int | None:
         value = int(digits, 16)
     elif digits[:2].lower() == "0b":
         value = int(digits[2:], 2)
-    elif len(digits) > 1:
+    elif digits.startswith("0"):
         value = int(digits, 8)  # GNU as reads a leading 0 as octal
     else:
         value = int(digits)
