@@ -1,0 +1,440 @@
+"""Running kernels in Unicorn: many inputs per `emu_start`, forbidden accesses trapped.
+
+One `Emulator` per worker is reused across programs: its memory map and hooks are set
+up once, and `load` writes a new kernel and drops Unicorn's translation cache for the
+code page (otherwise the previous program's translated blocks would run).
+
+Calling `emu_start` once per input costs a fixed overhead (tens of microseconds) that
+dwarfs a 20-instruction kernel, so a small driver, generated here as instruction-form
+code and assembled by superopt's own assembler, loops over a whole batch inside the
+emulator: it copies input i into the array, loads every register from one of
+REGISTER_SETS random register sets (flags too, through a `cmp` of two random values),
+points %rsp at the return address and falls through into the kernel (the driver's last
+instruction ends where the kernel begins). When the kernel returns, the driver checks
+%rsp and the callee-saved registers against the set it loaded (stopping with a status
+code on a mismatch) and copies a[0..n) to an output buffer that Python compares with
+the expected results afterwards.
+
+Memory, every region separated by unmapped gaps (a stray access faults):
+- code: the driver, the kernel, then int3 filler (running off the end traps).
+- one arena per array length k: the array a[0..k) with guard pages around it holding
+  random bytes. Reads and writes of the guard, the code page, the return-address slot
+  (writes) and the caller's frame above it are caught by range-limited memory hooks,
+  which cost nothing in Python until they fire; after the batch the guard bytes are
+  also compared, which catches a write straddling the array's end.
+- the stack: the kernel's frame (STACK_FRAME bytes below the return address, enough for
+  saving callee-saved registers and the red zone) filled with random bytes.
+- the driver's data (inputs, outputs, register sets, control words), which the kernel
+  has no address for. It sits at one of two addresses (`layout` 0 or 1) so that a kernel
+  reaching it through a displacement from its array faults in the other layout.
+Nothing else is mapped; the data region of the other layout is unmapped.
+
+A kernel without backward jumps runs each instruction at most once per call, so it
+terminates; only kernels that can loop get an instruction-count limit (Unicorn's
+`count`, which slows emulation). After every `emu_start` the emulator checks that
+execution reached the driver's exit: Unicorn stops silently at its limits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import unicorn
+from unicorn import x86_const as ux
+
+from superopt.assembler import Assembled, assemble
+from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
+
+PAGE = 0x1000
+MAX_N = 8
+CODE_BASE = 0x0040_0000
+CODE_SIZE = 0x0004_0000
+KERNEL_BASE = CODE_BASE + 0x8000      # the driver ends here and the kernel starts
+STACK_BASE = 0x0080_0000
+STACK_FRAME = 0x400                   # below the return address: pushes and the red zone
+SLOT = STACK_BASE + STACK_FRAME       # the return address
+ARENA_BASE = 0x0100_0000
+ARENA_STRIDE = 0x10000
+ARENA_SIZE = 3 * PAGE                 # guard page, page ending with the array, guard page
+DATA_BASES = (0x1000_0000, 0x3000_0000)
+CTRL_SIZE = PAGE
+REGISTER_SETS = 64                    # a power of two: the driver picks set i mod REGISTER_SETS
+SET_BYTES = 8 * len(FAMILIES)
+BATCH = 1 << 16                       # inputs per emu_start at most
+LOOP_BATCH = 256                      # ... for kernels that can loop (each may use up the step limit)
+RECORD_BYTES = 16                     # per input: rsi value, rdi value
+DRIVER_STEPS = 160                    # an upper bound on driver instructions per input
+
+# control words, as offsets into the control page
+_STATUS, _I, _COUNT, _IN, _OUT, _REC, _SET = (8 * k for k in range(7))
+STATUS_OK, STATUS_RSP, STATUS_SAVED = 0, 1, 2
+
+_UC_REG = {name: getattr(ux, "UC_X86_REG_" + name.upper()) for name in FAMILIES}
+
+
+def array_address(k: int) -> int:
+    """Where the array of length k lives: it ends where its arena's last guard page starts."""
+    return ARENA_BASE + k * ARENA_STRIDE + 2 * PAGE - 4 * k
+
+
+@dataclass(frozen=True)
+class Access:
+    """A memory access the kernel must not make (or a fault), as Unicorn reported it."""
+    kind: str        # "read", "write", "fetch"
+    address: int
+    size: int
+    pc: int          # address of the instruction making it (as Unicorn reports it)
+    region: str      # "guard", "code", "return address", "caller frame", "unmapped", ...
+
+
+@dataclass
+class BatchResult:
+    outputs: np.ndarray         # (completed, n) int32: a[0..length) of each finished input
+    completed: int              # inputs that ran to the end and passed the driver's checks
+    stop: str | None = None     # why the batch stopped early, or None
+    access: Access | None = None
+    pc: int | None = None       # where execution stopped (faults, step limit)
+    registers: dict | None = None  # registers at the stop
+    trace: list[int] | None = None  # kernel instruction addresses executed (trace runs)
+
+
+def _r(name: str, width: int = 64) -> Reg:
+    return Reg(name, width)
+
+
+def _m(base: str, disp: int = 0, width: int = 64) -> Mem:
+    return Mem(width, base, None, 1, disp)
+
+
+def _copy(src: str, src_disp: int, dst: str, dst_disp: int, k: int) -> list[Instr]:
+    """Copy k int32s with qword moves (and a dword for an odd one out), through %rdx."""
+    out, done = [], 0
+    while done < k:
+        width = 64 if k - done >= 2 else 32
+        out.append(Instr("mov", (_r("rdx", width), _m(src, src_disp + 4 * done, width)), width=width))
+        out.append(Instr("mov", (_m(dst, dst_disp + 4 * done, width), _r("rdx", width)), width=width))
+        done += width // 32
+    return out
+
+
+def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
+    """The batch driver for arrays of n slots whose lengths are drawn from `lengths`."""
+    ins: list[Instr] = []
+    labels: dict[str, int] = {}
+
+    def label(name: str) -> None:
+        labels[name] = len(ins)
+
+    def add(op, *operands, width=64, cond=None):
+        ins.append(Instr(op, tuple(operands), cond=cond, width=width))
+
+    def jump(op, target, cond=None):
+        ins.append(Instr(op, (Label(target),), cond=cond))
+
+    def dispatch(prefix: str) -> None:
+        """Jump to prefix_k by the length in %edx (a single length needs no test)."""
+        for k in lengths[:-1]:
+            add("cmp", _r("rdx", 32), Imm(k), width=32)
+            jump("j", "%s%d" % (prefix, k), cond="e")
+        jump("jmp", "%s%d" % (prefix, lengths[-1]))
+
+    label("done")
+    add("nop", width=None)
+    label("post")  # the kernel returns here
+    add("mov", _r("rax"), Imm(SLOT + 8))
+    add("cmp", _r("rsp"), _r("rax"))
+    jump("j", "fail_rsp", cond="ne")
+    add("mov", _r("rax"), Imm(ctrl))
+    add("mov", _r("rcx"), _m("rax", _SET))
+    for name in CALLEE_SAVED:
+        add("cmp", _r(name), _m("rcx", 8 * FAMILIES.index(name)))
+        jump("j", "fail_saved", cond="ne")
+    add("mov", _r("rcx"), _m("rax", _OUT))
+    add("mov", _r("rsi"), _m("rax", _REC))
+    add("mov", _r("rdx"), _m("rsi"))
+    dispatch("out")
+    for k in lengths:
+        label("out%d" % k)
+        add("mov", _r("rsi"), Imm(array_address(k)))
+        ins.extend(_copy("rsi", 0, "rcx", 0, k))
+        jump("jmp", "advance")
+    label("advance")
+    add("add", _m("rax", _OUT), Imm(4 * n))
+    add("add", _m("rax", _REC), Imm(RECORD_BYTES))
+    add("add", _m("rax", _IN), Imm(4 * n))
+    add("mov", _r("rcx"), _m("rax", _I))
+    add("add", _r("rcx"), Imm(1))
+    add("mov", _m("rax", _I), _r("rcx"))
+    add("cmp", _r("rcx"), _m("rax", _COUNT))
+    jump("j", "done", cond="e")
+    jump("jmp", "next")
+    label("fail_rsp")
+    add("mov", _r("rax"), Imm(ctrl))
+    add("mov", _m("rax", _STATUS), Imm(STATUS_RSP))
+    jump("jmp", "done")
+    label("fail_saved")
+    add("mov", _m("rax", _STATUS), Imm(STATUS_SAVED))
+    jump("jmp", "done")
+
+    label("next")  # the entry point: input i into its array
+    add("mov", _r("rax"), Imm(ctrl))
+    add("mov", _r("rcx"), _m("rax", _IN))
+    add("mov", _r("rsi"), _m("rax", _REC))
+    add("mov", _r("rdx"), _m("rsi"))
+    dispatch("in")
+    for k in lengths:
+        label("in%d" % k)
+        add("mov", _r("rsi"), Imm(array_address(k)))
+        ins.extend(_copy("rcx", 0, "rsi", 0, k))
+        jump("jmp", "regs")
+    label("regs")
+    add("mov", _r("rcx"), _m("rax", _I))
+    add("and", _r("rcx", 32), Imm(REGISTER_SETS - 1), width=32)
+    add("shl", _r("rcx", 32), Imm(SET_BYTES.bit_length() - 1), width=32)
+    add("add", _r("rcx"), _m("rax", _SET + 8))  # the sets' base address
+    add("mov", _m("rax", _SET), _r("rcx"))
+    add("mov", _r("rdi"), _m("rax", _REC))      # the record pointer, for rsi and rdi below
+    add("mov", _r("rax"), _r("rcx"))
+    add("mov", _r("rsp"), Imm(SLOT))
+    add("mov", _r("rcx"), _m("rax", 8 * FAMILIES.index("rcx")))
+    add("mov", _r("rdx"), _m("rax", 8 * FAMILIES.index("rdx")))
+    add("cmp", _r("rcx"), _r("rdx"))            # random flags
+    for name in FAMILIES:
+        if name not in ("rax", "rcx", "rdx", "rsp", "rdi", "rsi"):
+            add("mov", _r(name), _m("rax", 8 * FAMILIES.index(name)))
+    add("mov", _r("rsi"), _m("rdi"))
+    add("mov", _r("rdi"), _m("rdi", 8))
+    add("mov", _r("rax"), _m("rax"))
+    return Program(ins, labels)  # ... and the kernel follows
+
+
+class Emulator:
+    """A Unicorn x86-64 machine set up once for kernels on arrays of up to MAX_N int32s."""
+
+    def __init__(self):
+        self.uc = uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+        uc.mem_map(CODE_BASE, CODE_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC)
+        uc.mem_map(STACK_BASE, PAGE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self._arenas: set[int] = set()  # lengths whose arenas are mapped
+        self.data_size = CTRL_SIZE + REGISTER_SETS * SET_BYTES + BATCH * (RECORD_BYTES + 8 * MAX_N)
+        self.data_size = -(-self.data_size // PAGE) * PAGE
+        self.layout: int | None = None
+        self._drivers: dict[tuple, tuple[int, bytes, int, int]] = {}
+        self._current_driver: tuple | None = None
+        self.kernel: Assembled | None = None
+        self.kernel_loops = False
+        self.access: Access | None = None
+        self._trace_limit = 0
+        rw = unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE
+        for k in range(MAX_N + 1):
+            arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
+            self._forbid(rw, arena, array, "guard")
+            self._forbid(rw, array + 4 * k, arena + ARENA_SIZE, "guard")
+        self._forbid(rw, CODE_BASE, CODE_BASE + CODE_SIZE, "code")
+        self._forbid(unicorn.UC_HOOK_MEM_WRITE, SLOT, SLOT + 8, "return address")
+        self._forbid(rw, SLOT + 8, STACK_BASE + PAGE, "caller frame")
+        uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_invalid)
+
+    # -- hooks -----------------------------------------------------------------------
+    def _forbid(self, kinds: int, begin: int, end: int, region: str) -> None:
+        if end > begin:
+            self.uc.hook_add(kinds, self._on_forbidden, region, begin=begin, end=end - 1)
+
+    def _on_forbidden(self, uc, access, address, size, value, region):
+        if self.access is None:
+            kind = "write" if access == unicorn.UC_MEM_WRITE else "read"
+            self.access = Access(kind, address, size, uc.reg_read(ux.UC_X86_REG_RIP), region)
+        uc.emu_stop()
+
+    def _on_invalid(self, uc, access, address, size, value, user_data):
+        if self.access is None:
+            kind = {unicorn.UC_MEM_WRITE_UNMAPPED: "write", unicorn.UC_MEM_WRITE_PROT: "write",
+                    unicorn.UC_MEM_FETCH_UNMAPPED: "fetch", unicorn.UC_MEM_FETCH_PROT: "fetch"}.get(access, "read")
+            prot = access in (unicorn.UC_MEM_WRITE_PROT, unicorn.UC_MEM_READ_PROT, unicorn.UC_MEM_FETCH_PROT)
+            region = "code" if CODE_BASE <= address < CODE_BASE + CODE_SIZE else (
+                "write-protected" if prot else "unmapped")
+            self.access = Access(kind, address, size, uc.reg_read(ux.UC_X86_REG_RIP), region)
+        return False
+
+    def _on_code(self, uc, address, size, trace):
+        # installed for trace runs only: a Python call per instruction is slow
+        trace.append(address)
+        if len(trace) > self._trace_limit:
+            uc.emu_stop()
+
+    # -- programs --------------------------------------------------------------------
+    def load(self, program: Program, code: Assembled | None = None) -> Assembled:
+        """Write a kernel into the code page, replacing the previous one. `code` is the
+        program assembled at KERNEL_BASE, when the caller has it already."""
+        code = code or assemble(program, base=KERNEL_BASE)
+        room = CODE_BASE + CODE_SIZE - KERNEL_BASE
+        if len(code.code) > room - 16:
+            raise ValueError("kernel of %d bytes does not fit the %d-byte code area" % (len(code.code), room))
+        self.uc.mem_write(KERNEL_BASE, code.code + b"\xcc" * (room - len(code.code)))
+        self.uc.ctl_remove_cache(KERNEL_BASE, CODE_BASE + CODE_SIZE)
+        self.kernel = code
+        self.kernel_loops = can_loop(program)
+        return code
+
+    def _driver(self, n: int, lengths: tuple[int, ...]) -> tuple[int, int]:
+        """Write the driver for this array shape and layout before the kernel; (entry, exit)."""
+        key = (n, lengths, self.layout)
+        if key not in self._drivers:
+            program = build_driver(n, lengths, DATA_BASES[self.layout])
+            size = sum(assemble(program).sizes)  # position-independent: measure, then place
+            base = KERNEL_BASE - size
+            code = assemble(program, base=base)
+            self._drivers[key] = (base, code.code[:size], base + code.label_offsets["next"],
+                                  base + code.label_offsets["post"])
+        base, code, entry, post = self._drivers[key]
+        if self._current_driver != key:
+            self.uc.mem_write(base, code)
+            self.uc.ctl_remove_cache(base, KERNEL_BASE)
+            self._current_driver = key
+        return entry, post
+
+    def _use_arenas(self, lengths: tuple[int, ...]) -> None:
+        """Map the arenas of these array lengths only: any other is unmapped, so a kernel
+        reaching into another length's array faults."""
+        for k in self._arenas - set(lengths):
+            self.uc.mem_unmap(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE)
+        for k in set(lengths) - self._arenas:
+            self.uc.mem_map(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self._arenas = set(lengths)
+
+    def _use_layout(self, layout: int) -> None:
+        if self.layout == layout:
+            return
+        if self.layout is not None:
+            self.uc.mem_unmap(DATA_BASES[self.layout], self.data_size)
+        self.uc.mem_map(DATA_BASES[layout], self.data_size, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self.layout = layout
+
+    # -- running ---------------------------------------------------------------------
+    def run(self, n: int, lengths_allowed: tuple[int, ...], arrays: np.ndarray, lengths: np.ndarray, *,
+            seed: int = 0, layout: int = 0, step_limit: int = 10_000, trace: bool = False,
+            set_offset: int = 0) -> BatchResult:
+        """Run the loaded kernel on every input (arrays: (count, n) int32, lengths: (count,))
+        until the first input it gets wrong by the driver's or the hooks' account.
+
+        `seed` picks the random register sets, flags, guard and stack contents; `layout`
+        where the driver's data lives. With `trace`, every kernel instruction executed is
+        recorded (slow: meant for diagnosing one input) and the step limit is exact.
+        Input i gets register set (i + set_offset) mod REGISTER_SETS (`register_set`), so
+        one input of a batch can be rerun alone with the registers it had.
+        """
+        if self.kernel is None:
+            raise RuntimeError("no kernel loaded")
+        uc = self.uc
+        rng = np.random.default_rng(seed)
+        self._use_layout(layout)
+        self._use_arenas(tuple(lengths_allowed))
+        entry, post = self._driver(n, tuple(sorted(lengths_allowed)))
+        ctrl = DATA_BASES[layout]
+        sets_at = ctrl + CTRL_SIZE
+        records_at = sets_at + REGISTER_SETS * SET_BYTES
+        inputs_at = records_at + BATCH * RECORD_BYTES
+        outputs_at = inputs_at + BATCH * 4 * n
+        done_at = KERNEL_BASE - len(self._drivers[(n, tuple(sorted(lengths_allowed)), layout)][1])
+
+        sets = np.roll(self.register_sets(seed), -set_offset, axis=0)
+        uc.mem_write(sets_at, sets.tobytes())
+        guards = {k: rng.bytes(ARENA_SIZE) for k in sorted(self._arenas)}
+        for k, fill in guards.items():
+            uc.mem_write(ARENA_BASE + k * ARENA_STRIDE, fill)
+        stack = bytearray(rng.bytes(PAGE))
+        stack[STACK_FRAME:STACK_FRAME + 8] = post.to_bytes(8, "little")
+        uc.mem_write(STACK_BASE, bytes(stack))
+
+        count = len(arrays)
+        arrays = np.ascontiguousarray(arrays, dtype=np.int32)
+        records = np.empty((count, 2), dtype=np.uint64)
+        # %rsi: the length for variable sorts, with the register set's random upper half
+        # (the argument is an int32), or all of the set's random value for fixed sorts.
+        rsi = sets[np.arange(count) % REGISTER_SETS, FAMILIES.index("rsi")]
+        records[:, 0] = (rsi & np.uint64(0xFFFF_FFFF_0000_0000)) | lengths.astype(np.uint64) \
+            if len(lengths_allowed) > 1 else rsi
+        records[:, 1] = np.array([array_address(k) for k in range(MAX_N + 1)], dtype=np.uint64)[lengths]
+        outputs, finished = [], 0
+        result = BatchResult(np.zeros((0, n), np.int32), 0)
+        hook = None
+        if trace:
+            result.trace = []
+            self._trace_limit = step_limit
+            hook = uc.hook_add(unicorn.UC_HOOK_CODE, self._on_code, result.trace,
+                               begin=KERNEL_BASE, end=CODE_BASE + CODE_SIZE - 1)
+            uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
+        try:
+            batch = LOOP_BATCH if self.kernel_loops else BATCH
+            for start in range(0, count, batch):
+                chunk = min(batch, count - start)
+                ctrl_words = np.zeros(CTRL_SIZE // 8, dtype=np.uint64)
+                ctrl_words[[_COUNT // 8, _IN // 8, _OUT // 8, _REC // 8, _SET // 8 + 1]] = (
+                    chunk, inputs_at, outputs_at, records_at, sets_at)
+                uc.mem_write(ctrl, ctrl_words.tobytes())
+                uc.mem_write(records_at, records[start:start + chunk].tobytes())
+                uc.mem_write(inputs_at, arrays[start:start + chunk].tobytes())
+                limit = chunk * (DRIVER_STEPS + step_limit) if self.kernel_loops and not trace else 0
+                self.access = None
+                fault = None
+                try:
+                    uc.emu_start(entry, done_at, count=limit)
+                except unicorn.UcError as exc:
+                    fault = exc
+                pc = uc.reg_read(ux.UC_X86_REG_RIP)
+                status, i = np.frombuffer(uc.mem_read(ctrl, 16), dtype=np.uint64).tolist()
+                got = np.frombuffer(uc.mem_read(outputs_at, 4 * n * i), dtype=np.int32).reshape(i, n)
+                outputs.append(got)
+                finished += i
+                stop = None
+                if self.access is not None:
+                    stop = "fault" if fault is not None else "forbidden access"
+                elif fault is not None:
+                    stop = "fault: " + str(fault)
+                elif trace and len(result.trace) > step_limit:
+                    stop = "step limit"
+                elif status == STATUS_RSP:
+                    stop = "rsp"
+                elif status == STATUS_SAVED:
+                    stop = "callee-saved"
+                elif pc != done_at or i != chunk:
+                    stop = "step limit"
+                else:
+                    stop = self._check_guards(guards)
+                if stop is not None:
+                    result.stop, result.access, result.pc = stop, self.access, pc
+                    result.registers = {name: uc.reg_read(reg) for name, reg in _UC_REG.items()}
+                    break
+        finally:
+            if hook is not None:
+                uc.hook_del(hook)
+                uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
+        result.outputs = np.concatenate(outputs) if outputs else result.outputs
+        result.completed = finished
+        return result
+
+    @staticmethod
+    def register_sets(seed: int) -> np.ndarray:
+        """The REGISTER_SETS random register files (uint64, FAMILIES order) of run `seed`."""
+        return np.random.default_rng([seed, 1]).integers(0, 1 << 64, size=(REGISTER_SETS, len(FAMILIES)),
+                                                         dtype=np.uint64, endpoint=False)
+
+    def _check_guards(self, guards: dict[int, bytes]) -> str | None:
+        """A write that straddles the array's end passes the hooks (they test the start
+        address): compare the guard bytes themselves."""
+        for k, fill in guards.items():
+            arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
+            now = bytes(self.uc.mem_read(arena, ARENA_SIZE))
+            lo, hi = array - arena, array - arena + 4 * k
+            if now[:lo] != fill[:lo] or now[hi:] != fill[hi:]:
+                where = next(j for j in range(ARENA_SIZE) if not lo <= j < hi and now[j] != fill[j])
+                self.access = Access("write", arena + where, 1, 0, "guard")
+                return "forbidden access"
+        return None
+
+
+def can_loop(program: Program) -> bool:
+    """Whether a jump can go back (to its own or an earlier instruction): only then can a
+    kernel loop."""
+    return any(ins.op in ("j", "jmp") and program.labels.get(ins.operands[0].name, 0) <= i
+               for i, ins in enumerate(program.instrs))

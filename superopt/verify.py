@@ -1,0 +1,381 @@
+"""Is a kernel correct? Runs it in the emulator on every weak ordering plus random inputs
+and checks every rule of the calling convention; says whether a pass is a proof.
+
+Rules, each reported under its own name:
+  result               a[0..n) sorted ascending as signed int32, the rest of the array kept
+  uninitialised-state  the same result whatever the registers, flags and stack hold at entry
+  read-outside-array   no memory read outside a[0..n) and the kernel's own stack frame
+  write-outside-array  no memory written there either
+  return-address       the return address is not overwritten
+  callee-saved         rbx, rbp, r12-r15 hold their entry values at the return
+  stack-pointer        rsp is back where it was
+  termination          returns within the step limit
+  fault                no unmapped or protected access, no invalid instruction
+  native               (with native=True) the same results when run on the real CPU
+
+The fast path (superopt.emulator) runs every input twice, with two different random
+fillings of registers, flags, guard memory and stack, and with the driver's data at two
+different places. When it finds a failure, the slow path reruns that one input with a
+per-instruction trace to name the instruction (index, text, source line) responsible.
+
+Proof or test. The pass is a PROOF when the kernel's result can depend on nothing but
+the relative (signed) order of the elements and the length n, because then every input
+behaves like the weak ordering with the same pattern of ties, and all of those were run.
+That holds when every instruction is one of:
+  - mov/xchg/cmovCC/cmp on 32-bit registers and array elements `disp(%rdi)` (no
+    immediates): they copy element values unchanged or compare two of them;
+  - cmovCC/jCC whose condition is a signed-order one (l, le, g, ge, e, ne): flags from
+    comparing two elements then depend on their order alone (unsigned conditions, sign,
+    overflow or parity would see the values themselves);
+  - jmp, ret, nop, and push/pop of a whole register (saving a callee-saved register);
+  - for variable sorts, `cmp $k, %esi` / `test %esi, %esi`: n itself takes every allowed
+    value among the proof inputs, so branching on it is covered exhaustively;
+and %rdi (and %rsi for variable sorts) is never written, so memory operands always name
+the array and %esi always holds n. Anything else (arithmetic, 64-bit or 8/16-bit data,
+immediates, other conditions, other addressing) makes the pass a TEST: that many
+inputs passed, not a proof. Dependence on the initial garbage in registers is outside
+the argument; it is tested with the two random fillings.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from superopt.assembler import Assembled, assemble
+from superopt.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
+from superopt.isa import CALLEE_SAVED, SIGNED_ORDER_CONDITIONS, FAMILIES, Imm, Instr, Mem, Program, Reg
+from superopt.tasks import Task, get_task
+
+DEFAULT_RANDOM = 10_000
+STEP_LIMIT = 10_000
+_DIAGNOSE_SEEDS = 6  # extra random fillings tried on a failing input
+
+_emulator: Emulator | None = None
+
+
+def emulator() -> Emulator:
+    """This process's emulator (one per worker, reused across programs)."""
+    global _emulator
+    if _emulator is None:
+        _emulator = Emulator()
+    return _emulator
+
+
+@dataclass
+class Violation:
+    rule: str
+    detail: str
+    index: int | None = None   # instruction index in the program
+    text: str | None = None    # that instruction in AT&T syntax
+    line: int | None = None    # its source line
+
+    def to_json(self) -> dict:
+        return {"rule": self.rule, "detail": self.detail, "index": self.index,
+                "instruction": self.text, "line": self.line}
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    task: str
+    instructions: int
+    inputs: int                 # distinct inputs run (each run with two random fillings)
+    seconds: float
+    proof: bool                 # a pass that covers every input (see the module docstring)
+    proof_reason: str
+    counterexample: dict | None = None  # {"input", "length", "expected", "got"}
+    violations: list[Violation] = field(default_factory=list)
+    proof_inputs: int = 0
+    random_inputs: int = 0
+    native: bool = False        # also compared with native runs
+
+    def to_json(self) -> dict:
+        return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task,
+                "instructions": self.instructions, "inputs": self.inputs,
+                "proof": self.proof, "proof_reason": self.proof_reason,
+                "counterexample": self.counterexample,
+                "violations": [v.to_json() for v in self.violations],
+                "proof_inputs": self.proof_inputs, "random_inputs": self.random_inputs,
+                "fillings": 2, "native": self.native, "seconds": round(self.seconds, 6)}
+
+
+# -- proof classification ------------------------------------------------------------
+def _element(op) -> bool:
+    return isinstance(op, Mem) and op.width == 32 and op.base == "rdi" and op.index is None and op.disp % 4 == 0
+
+
+def _writes(ins: Instr) -> set[str]:
+    """Register families an instruction may write (syntactically; flags left out)."""
+    ops = ins.operands
+    if ins.op in ("xchg",):
+        return {o.family for o in ops if isinstance(o, Reg)}
+    if ins.op in ("push", "pop"):
+        return {"rsp"} | ({ops[0].family} if ins.op == "pop" and isinstance(ops[0], Reg) else set())
+    if ins.op == "cltq":
+        return {"rax"}
+    if ins.op in ("cmp", "test", "j", "jmp", "ret", "nop", "call", "lfence") or not ops:
+        return set()
+    return {ops[0].family} if isinstance(ops[0], Reg) else set()
+
+
+def _reads(ins: Instr) -> set[str]:
+    """Register families (and "flags") an instruction reads before writing."""
+    ops = ins.operands
+    regs = {r for o in ops if isinstance(o, Mem) for r in (o.base, o.index) if r}
+    pure_write = ins.op in ("mov", "movzx", "movsx", "lea", "set", "pop")
+    zeroing = ins.op in ("xor", "sub") and len(ops) == 2 and ops[0] == ops[1]
+    for k, o in enumerate(ops):
+        if isinstance(o, Reg) and not zeroing:
+            if k == 0 and pure_write and (o.width >= 32 or ins.op == "set"):
+                continue
+            regs.add(o.family)
+    if ins.op in ("cmov", "j", "set", "adc", "sbb"):
+        regs.add("flags")
+    if ins.op in ("push", "pop", "ret"):
+        regs.add("rsp")
+    if ins.op == "cltq":
+        regs.add("rax")
+    return regs
+
+
+def classify(program: Program, task: Task) -> tuple[bool, str]:
+    """(is a pass a proof, why): see the module docstring."""
+    pinned = {"rdi"} | ({"rsi"} if task.variable else set())
+    for i, ins in enumerate(program.instrs):
+        written = _writes(ins) & pinned
+        if written:
+            return False, "instruction %d (%s) writes %%%s" % (i, ins.att(), sorted(written)[0])
+        reason = _not_order_only(ins, task)
+        if reason:
+            return False, "instruction %d (%s) %s" % (i, ins.att(), reason)
+    return True, ("comparisons and moves only, signed-order conditions: the %s weak orderings cover every input"
+                  % ("length-by-length" if task.variable else "%d" % len(task.proof_inputs()[0])))
+
+
+def _not_order_only(ins: Instr, task: Task) -> str | None:
+    ops = ins.operands
+    if ins.op in ("ret", "nop", "jmp"):
+        return None
+    if ins.op in ("push", "pop"):
+        return None if isinstance(ops[0], Reg) else "pushes or pops memory"
+    if ins.op in ("cmov", "j") and ins.cond not in SIGNED_ORDER_CONDITIONS:
+        return "uses condition %r, which does not follow signed order" % ins.cond
+    if ins.op == "j":
+        return None
+    if task.variable and ins.op in ("cmp", "test") and ops[0] == Reg("rsi", 32) and (
+            isinstance(ops[1], Imm) if ins.op == "cmp" else ops[1] == ops[0]):
+        return None  # compares n with a constant
+    if ins.op not in ("mov", "xchg", "cmov", "cmp"):
+        return "is not a comparison or a move"
+    for o in ops:
+        if isinstance(o, Imm):
+            return "uses an immediate"
+        if isinstance(o, Reg) and o.width != 32:
+            return "moves or compares %d-bit data" % o.width
+        if isinstance(o, Mem) and not _element(o):
+            return "accesses memory other than a 32-bit array element disp(%rdi)"
+    return None
+
+
+# -- the check -----------------------------------------------------------------------
+def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
+           native: bool = False, step_limit: int = STEP_LIMIT, emu: Emulator | None = None) -> Verdict:
+    """Check `program` against `task` on every weak ordering plus `random_count` random inputs
+    (see the module docstring). Raises AssemblyError if it cannot be encoded."""
+    task = get_task(task) if isinstance(task, str) else task
+    started = time.perf_counter()
+    emu = emu or emulator()
+    code = assemble(program, base=KERNEL_BASE)
+    proof, reason = classify(program, task)
+    rng = np.random.default_rng(seed)
+    proof_arrays, proof_lengths = task.proof_inputs()
+    rand_arrays, rand_lengths = task.random_inputs(rng, random_count) if random_count else (
+        np.zeros((0, task.n), np.int32), np.zeros(0, np.int32))
+    arrays = np.concatenate([proof_arrays, rand_arrays])
+    lengths = np.concatenate([proof_lengths, rand_lengths]).astype(np.int64)
+    expected = task.expected(arrays, lengths)
+    verdict = Verdict(True, task.name, len(program.instrs), len(arrays), 0.0, proof, reason,
+                      proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays))
+
+    emu.load(program, code)
+    runs = [(int(s), layout) for layout, s in enumerate(rng.integers(0, 2 ** 63, size=2))]
+    failures = []  # (input index, run number, batch result)
+    for r, (run_seed, layout) in enumerate(runs):
+        result = emu.run(task.n, _lengths(task), arrays, lengths, seed=run_seed, layout=layout,
+                         step_limit=step_limit)
+        wrong = _first_wrong(result.outputs, expected[:result.completed], lengths[:result.completed])
+        if wrong is not None:
+            failures.append((wrong, r, result))
+        elif result.stop is not None:
+            failures.append((result.completed, r, result))
+    if failures:
+        j, r, result = min(failures, key=lambda f: (f[0], f[1]))
+        verdict.passed = False
+        _diagnose(verdict, emu, program, code, task, arrays[j], int(lengths[j]), expected[j], j, runs, r,
+                  result, step_limit)
+    elif native:
+        _compare_native(verdict, code, task, arrays, lengths, expected)
+    verdict.seconds = time.perf_counter() - started
+    return verdict
+
+
+def _lengths(task: Task) -> tuple[int, ...]:
+    return tuple(range(task.n + 1)) if task.variable else (task.n,)
+
+
+def _first_wrong(outputs: np.ndarray, expected: np.ndarray, lengths: np.ndarray) -> int | None:
+    """Index of the first input whose a[0..length) differs from the expected one."""
+    if not len(outputs):
+        return None
+    live = np.arange(outputs.shape[1])[None, :] < lengths[:, None]
+    bad = np.flatnonzero(((outputs != expected) & live).any(axis=1))
+    return int(bad[0]) if len(bad) else None
+
+
+def _where(program: Program, code: Assembled, index: int | None) -> dict:
+    if index is None or not 0 <= index < len(program.instrs):
+        return {}
+    line = program.lines[index] if index < len(program.lines) else None
+    return {"index": index, "text": program.instrs[index].att(), "line": line}
+
+
+def _index_at(code: Assembled, pc: int | None) -> int | None:
+    return None if pc is None else code.index_at(pc - KERNEL_BASE)
+
+
+def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled, task: Task,
+              array: np.ndarray, length: int, expected: np.ndarray, j: int, runs, r: int,
+              stopped: BatchResult, step_limit: int) -> None:
+    """Name the rule input j breaks, and the instruction responsible, from a traced rerun."""
+    run_seed, layout = runs[r]
+    one = (array[None, :], np.array([length]))
+
+    def rerun(seed, lay, offset=j % REGISTER_SETS):
+        return emu.run(task.n, _lengths(task), *one, seed=seed, layout=lay, step_limit=step_limit,
+                       trace=True, set_offset=offset)
+
+    traced = rerun(run_seed, layout)
+    trace = [_index_at(code, pc) for pc in traced.trace or []]
+    executed = [t for t in trace if t is not None]
+    last = executed[-1] if executed else None
+    address_note = lambda a: _describe_address(a, length)  # noqa: E731
+    stopped_here = stopped if stopped.completed == j else None  # else: j wrong, the batch went on
+    stop = traced.stop if traced.stop is not None else (stopped_here.stop if stopped_here else None)
+    access = traced.access if traced.stop is not None else (stopped_here.access if stopped_here else None)
+
+    if stop == "forbidden access" and access is not None:
+        if access.region == "return address":
+            rule, detail = "return-address", "overwrites its return address"
+        else:
+            rule = "read-outside-array" if access.kind == "read" else "write-outside-array"
+            detail = "%ss %d bytes at %s" % (access.kind, access.size, address_note(access.address))
+            if access.region != "guard":
+                detail += ", in the %s" % access.region
+        index = _index_at(code, access.pc) if access.pc else None
+        verdict.violations.append(Violation(rule, detail, **_where(program, code, index)))
+    elif stop is not None and stop.startswith("fault"):
+        if access is not None and access.kind == "fetch":
+            detail = "jumps to %#x, outside the kernel (a broken return address?)" % access.address
+            index = last
+        elif access is not None:
+            detail = "%s of %d bytes at %s (%s)" % (access.kind, access.size, address_note(access.address),
+                                                    access.region)
+            index = _index_at(code, access.pc)
+        else:
+            pc = traced.pc if traced.stop else stopped_here.pc
+            index = _index_at(code, pc)
+            if index is None and pc is not None and pc >= KERNEL_BASE + len(code.code):
+                detail, index = "runs past the end of the kernel", last
+            else:
+                detail = (traced.stop or stop).split(": ", 1)[-1]
+        verdict.violations.append(Violation("fault", detail, **_where(program, code, index)))
+    elif stop == "step limit":
+        backward = [t for t in executed if program.instrs[t].op in ("j", "jmp")]
+        verdict.violations.append(Violation(
+            "termination", "does not return within %d steps" % step_limit,
+            **_where(program, code, backward[-1] if backward else last)))
+    elif stop == "rsp":
+        writers = [t for t in executed if "rsp" in _writes(program.instrs[t])]
+        verdict.violations.append(Violation("stack-pointer", "returns with %rsp changed",
+                                            **_where(program, code, writers[-1] if writers else None)))
+    elif stop == "callee-saved":
+        changed = [name for name in CALLEE_SAVED
+                   if (traced.registers or {}).get(name) != _entry_value(run_seed, j, name)]
+        for name in changed or ["callee-saved registers"]:
+            writers = [t for t in executed if name in _writes(program.instrs[t])]
+            verdict.violations.append(Violation(
+                "callee-saved", "returns with %%%s changed" % name,
+                **_where(program, code, writers[-1] if writers else None)))
+    if verdict.violations:
+        verdict.counterexample = _example(array, length, expected, None)
+        return
+
+    # A wrong result: is it the same whatever the initial state holds?
+    outcomes = [rerun(s, lay) for s, lay in runs]
+    outcomes += [rerun(run_seed + 1 + k, k % 2) for k in range(_DIAGNOSE_SEEDS)]
+    results = {tuple(o.outputs[0, :length].tolist()) for o in outcomes if o.completed}
+    got = stopped.outputs[j] if stopped.completed > j else traced.outputs[0] if traced.completed else None
+    verdict.counterexample = _example(array, length, expected, got)
+    right = tuple(np.asarray(expected[:length]).tolist())
+    if len(results) > 1 or any(not o.completed for o in outcomes) or results == {right}:
+        index, what = _first_uninitialised_read(program, executed, task)
+        detail = "the result depends on the initial contents of registers, flags or the stack"
+        if what:
+            detail = "the result depends on the initial value of %s" % ("the flags" if what == "flags" else "%" + what)
+        verdict.violations.append(Violation("uninitialised-state", detail, **_where(program, code, index)))
+    else:
+        verdict.violations.append(Violation("result", "wrong result for input %d" % j))
+
+
+def _entry_value(seed: int, j: int, name: str) -> int:
+    return int(Emulator.register_sets(seed)[j % REGISTER_SETS, FAMILIES.index(name)])
+
+
+_SETS_FLAGS = frozenset({"cmp", "test", "add", "sub", "and", "or", "xor", "neg", "inc", "dec",
+                         "shl", "shr", "sar", "adc", "sbb"})
+
+
+def _first_uninitialised_read(program: Program, executed: list[int], task: Task) -> tuple[int | None, str | None]:
+    """The first executed instruction reading a register or the flags before anything wrote
+    them (pushes, which save callee-saved registers, aside), and what it reads."""
+    written = {"rsp", *task.arguments}
+    for t in executed:
+        ins = program.instrs[t]
+        unset = _reads(ins) - written
+        if ins.op != "push" and unset:
+            return t, sorted(unset)[0]
+        written |= _writes(ins) | ({"flags"} if ins.op in _SETS_FLAGS else set())
+    return None, None
+
+
+def _describe_address(address: int, length: int) -> str:
+    offset = address - array_address(length)
+    if -0x2000 < offset < 0x2000:
+        return "%#x (%s%d bytes from a[0], the array has %d bytes)" % (
+            address, "+" if offset >= 0 else "", offset, 4 * length)
+    return "%#x" % address
+
+
+def _example(array, length, expected, got) -> dict:
+    return {"input": np.asarray(array).tolist(), "length": int(length),
+            "expected": np.asarray(expected).tolist(),
+            "got": None if got is None else np.asarray(got).tolist()}
+
+
+def _compare_native(verdict: Verdict, code: Assembled, task: Task, arrays, lengths, expected) -> None:
+    """After the emulator passed it: the same inputs on the real CPU, in a child process."""
+    from superopt.native import NativeError, run_native
+    verdict.native = True
+    try:
+        got = run_native(code.code, task, arrays, lengths)
+    except NativeError as exc:
+        verdict.passed = False
+        verdict.violations.append(Violation("native", str(exc)))
+        return
+    wrong = _first_wrong(got, expected, lengths)
+    if wrong is not None:
+        verdict.passed = False
+        verdict.counterexample = _example(arrays[wrong], lengths[wrong], expected[wrong], got[wrong])
+        verdict.violations.append(Violation("native", "the real CPU gives a different result for input %d" % wrong))
