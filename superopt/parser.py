@@ -425,10 +425,10 @@ def _memory(disp_text: str, inner: str) -> Mem:
     parts = [p.strip() for p in inner.split(",")]
     if len(parts) > 3:
         raise _Error("bad memory operand (%s)" % inner)
-    base = _address_register(parts[0]) if parts[0] else None
-    index = _address_register(parts[1]) if len(parts) > 1 else None
     if len(parts) > 1 and not parts[1]:
         raise _Error("missing index register in (%s)" % inner)
+    base = _address_register(parts[0]) if parts[0] else None
+    index = _address_register(parts[1]) if len(parts) > 1 else None
     scale = 1
     if len(parts) == 3:
         scale = _integer(parts[2])
