@@ -141,7 +141,7 @@ def _ratio_text(ratio) -> str:
     return "%.3f [%s, %s]" % (ratio.value, _fmt(ratio.ci_low, 3), _fmt(ratio.ci_high, 3))
 
 
-def _histogram_line(name: str, samples: np.ndarray, unit: str, bins: int = 40) -> str:
+def _histogram_line(name: str, samples: np.ndarray, unit: str, bins: int = 32) -> str:
     """One line of block characters: the runs' distribution from min to the 95th percentile
     (the tail beyond it is counted, not drawn)."""
     lo, hi = float(samples.min()), float(np.quantile(samples, 0.95))
@@ -150,4 +150,4 @@ def _histogram_line(name: str, samples: np.ndarray, unit: str, bins: int = 40) -
     top = counts.max() or 1
     bars = "".join(_SPARKS[int(np.ceil(c / top * (len(_SPARKS) - 1)))] for c in counts)
     tail = int((samples > hi).sum())
-    return "%s\n  %s |%s| %s %s  (+%d runs above)" % (name, _fmt(lo), bars, _fmt(hi), unit, tail)
+    return "%s\n  %s |%s| %s %s (+%d above)" % (name, _fmt(lo), bars, _fmt(hi), unit, tail)

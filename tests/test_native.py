@@ -1,0 +1,122 @@
+"""Native execution: executable pages, the generated harness, the isolated worker,
+compiled baselines. Every native run here happens in the worker child process."""
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from superopt.assembler import assemble, disassemble
+from superopt.errors import InputError
+from superopt.isa import Instr, Mem, Program, Reg
+from superopt.native import (EMPTY_KERNEL, MODES, NativeError, Pages, compile_baseline, harness_program,
+                             is_c_source, run_native)
+from superopt.parser import load
+from superopt.tasks import TASKS, get_task
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASM = sorted(glob.glob(os.path.join(ROOT, "asm", "*.s")))
+BASELINES = os.path.join(ROOT, "bench", "baselines")
+
+
+@pytest.mark.parametrize("path", ASM, ids=os.path.basename)
+def test_known_kernels_sort_natively(path):
+    program, task = load(path)
+    arrays, lengths = task.proof_inputs()
+    if len(arrays) > 50_000:  # sort8: a random sample keeps the test fast
+        arrays, lengths = arrays[::37], lengths[::37]
+    got = run_native(program, task, arrays, lengths)
+    assert np.array_equal(got, task.expected(arrays, lengths))
+
+
+def test_wrong_kernel_gives_wrong_results_natively():
+    program, task = load(os.path.join(ROOT, "asm", "sort3.s"))
+    broken = Program(program.instrs[:3] + program.instrs[-4:])  # loads and stores only: a[1], a[2] swap
+    arrays, lengths = task.proof_inputs()
+    got = run_native(broken, task, arrays, lengths)
+    assert np.array_equal(got, arrays[:, [0, 2, 1]]) and not np.array_equal(got, task.expected(arrays, lengths))
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("mode", MODES)
+def test_harness_assembles_and_checks_out(name, mode):
+    task = get_task(name)
+    program = harness_program(task, mode)
+    code = assemble(program).code
+    mnemonics = [d.mnemonic for d in disassemble(code)]
+    assert mnemonics.count("rdtsc") == 2 and mnemonics.count("lfence") >= 2
+    assert mnemonics.count("call") == 1
+    # latency mode ORs every output into the dependency, throughput mode none
+    ors = sum(1 for i in program.instrs if i.op == "or" and isinstance(i.operands[1], Mem))
+    assert ors == (task.n - 1 if mode == "latency" else 0)
+
+
+def test_executable_pages_are_never_writable():
+    pages = Pages.executable(b"\xc3")
+    try:
+        with open("/proc/self/maps") as f:
+            line = next(ln for ln in f if int(ln.split("-")[0], 16) == pages.address)
+        assert line.split()[1].startswith("r-x")
+    finally:
+        pages.close()
+
+
+@pytest.mark.parametrize("code, signal", [(b"\x0f\x0b", "SIGILL"),                     # ud2
+                                          (b"\x8b\x04\x25\x00\x00\x00\x00", "SIGSEGV")])  # mov eax, [0]
+def test_crash_is_isolated_and_named(code, signal):
+    task = get_task("sort3")
+    with pytest.raises(NativeError) as info:
+        run_native(code, task, np.zeros((1, 3)))
+    assert signal in str(info.value) and info.value.exit_code == 1
+    assert np.array_equal(run_native(EMPTY_KERNEL, task, [[3, 2, 1]]), [[3, 2, 1]])  # worker back
+
+
+def test_hang_is_killed_with_a_clear_error():
+    task = get_task("sort3")
+    with pytest.raises(NativeError) as info:
+        run_native(b"\xeb\xfe", task, np.zeros((1, 3)), timeout=1.0)  # jmp to itself
+    assert "hung" in str(info.value)
+    assert np.array_equal(run_native(EMPTY_KERNEL, task, [[1, 2, 3]]), [[1, 2, 3]])
+
+
+def test_varsort_gets_its_length():
+    program, task = load(os.path.join(ROOT, "asm", "varsort3.s"))
+    got = run_native(program, task, [[3, 2, 1], [3, 2, 1], [3, 2, 1]], [3, 2, 1])
+    assert got.tolist() == [[1, 2, 3], [2, 3, 1], [3, 2, 1]]
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_libcxx_baselines_compile_and_sort(n, tmp_path):
+    task = get_task("sort%d" % n)
+    kernel = compile_baseline(os.path.join(BASELINES, "sort%d.c" % n), task, cache_dir=str(tmp_path))
+    arrays, lengths = task.proof_inputs()
+    assert np.array_equal(run_native(kernel, task, arrays, lengths), task.expected(arrays, lengths))
+
+
+def test_cxx_baseline_found_by_mangled_name(tmp_path):
+    src = tmp_path / "mine.cpp"
+    src.write_text("#include <algorithm>\n#include <cstdint>\n"
+                   "void sort3(int32_t *a) { std::sort(a, a + 3); }\n")
+    kernel = compile_baseline(str(src), get_task("sort3"), cache_dir=str(tmp_path))
+    assert kernel.symbol == "_Z5sort3Pi"
+    assert run_native(kernel, get_task("sort3"), [[5, -1, 2]]).tolist() == [[-1, 2, 5]]
+
+
+def test_baseline_that_does_not_compile_is_bad_input(tmp_path):
+    src = tmp_path / "bad.c"
+    src.write_text("void sort3(int *a) { this is not C }\n")
+    with pytest.raises(InputError) as info:
+        compile_baseline(str(src), get_task("sort3"), cache_dir=str(tmp_path))
+    assert "does not compile" in str(info.value) and str(src) in str(info.value)
+
+
+def test_baseline_without_the_function_is_bad_input(tmp_path):
+    src = tmp_path / "other.c"
+    src.write_text("void sort4(int *a) { (void)a; }\n")
+    with pytest.raises(InputError) as info:
+        compile_baseline(str(src), get_task("sort3"), cache_dir=str(tmp_path))
+    assert "defines no function sort3" in str(info.value)
+
+
+def test_c_source_detection():
+    assert is_c_source("x.c") and is_c_source("x.CPP") and not is_c_source("x.s")
