@@ -13,6 +13,7 @@ registers (push at entry, pop before ret) are dropped because the compiler now d
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 
 from superopt import __version__
@@ -20,6 +21,7 @@ from superopt.assembler import assemble, needs_implicit_ret
 from superopt.errors import InputError, SuperoptError
 from superopt.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel
 from superopt.tasks import Task
+from superopt.verify import Verdict, verify
 
 FORMATS = ("cpp", "c", "gas", "intel")
 
@@ -229,23 +231,41 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
         "Verified: %s." % verdict_summary(verdict),
         "Bench: %s." % (bench if bench else "not measured (superopt bench %s)" % source),
         "Produced by superopt %s: superopt export --format %s%s %s" % (
-            __version__, format, "" if name == task.name else " --name " + name, source),
+            __version__, format, "" if name == function_name(program, task) else " --name " + name, source),
     ]
     lines += ["  %s: %s" % item for item in header.items()]
     return lines
 
 
-def verdict_summary(verdict) -> str:
-    """One line saying what verify checked and found."""
-    summary = getattr(verdict, "summary", None)
-    if callable(summary):
-        return summary()
-    return "passed" if verdict.passed else "FAILED"
+def verdict_summary(verdict: Verdict, detail: bool = True) -> str:
+    """One line saying what verify checked and what it found (briefly, without `detail`)."""
+    if verdict.passed:
+        kind = "a proof" if verdict.proof else "a test, not a proof"
+        if not detail:
+            return "PASS, " + kind
+        return "PASS, %s: %d weak orderings and %d random inputs in the Unicorn emulator (%s)" % (
+            kind, verdict.proof_inputs, verdict.random_inputs, verdict.proof_reason)
+    parts = []
+    for v in verdict.violations:
+        where = " at line %d (%s)" % (v.line, v.text) if v.line else " at %s" % v.text if v.text else ""
+        parts.append("%s: %s%s" % (v.rule, v.detail, where))
+    example = verdict.counterexample
+    if example:
+        parts.append("input %s%s, expected %s%s" % (
+            example["input"], " (n=%d)" % example["length"] if verdict.task.startswith("var") else "",
+            example["expected"], ", got %s" % example["got"] if example["got"] is not None else ""))
+    return "FAIL, " + "; ".join(parts)
+
+
+def _wrap(lines: list[str]) -> list[str]:
+    """Comment lines wrapped at 88 columns, continuation lines indented."""
+    return [part for line in lines
+            for part in textwrap.wrap(line, 88, subsequent_indent="    ", break_on_hyphens=False) or [""]]
 
 
 def _block_comment(lines: list[str]) -> list[str]:
     """A /* */ comment (valid in C, C++ and gas); header text cannot end it early."""
-    return ["/*"] + [(" * " + line.replace("*/", "* /")).rstrip() for line in lines] + [" */"]
+    return ["/*"] + [(" * " + line.replace("*/", "* /")).rstrip() for line in _wrap(lines)] + [" */"]
 
 
 def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict) -> str:
@@ -298,7 +318,7 @@ def _intel_listing(program: Program, task: Task, name: str, verdict) -> str:
     labels = _label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "intel", name, verdict)
     comment.append("Code size: %d bytes%s." % (len(code.code), ", with the ret appended" if code.implicit_ret else ""))
-    out = ["# " + line if line else "#" for line in comment]
+    out = ["# " + line if line else "#" for line in _wrap(comment)]
     out += ["\t.intel_syntax noprefix", "\t.text", "\t.globl\t" + name, name + ":"]
     rows = [(format_intel(replace(ins, operands=tuple(Label(labels[o.name]) if isinstance(o, Label) else o
                                                        for o in ins.operands))), start, code.code[start:start + size])
@@ -313,6 +333,13 @@ def _intel_listing(program: Program, task: Task, name: str, verdict) -> str:
     return "\n".join(out) + "\n"
 
 
+def function_name(program: Program, task: Task, name: str | None = None) -> str:
+    """`name` if given, else the kernel's own function label, else the task's name."""
+    if name:
+        return name
+    return program.name if program.name and _IDENTIFIER.match(program.name) else task.name
+
+
 def export(program: Program, task: Task, format: str = "cpp", name: str | None = None,
            verdict=None) -> str:
     """The verified kernel as source text in `format` (cpp, c, gas or intel).
@@ -322,11 +349,10 @@ def export(program: Program, task: Task, format: str = "cpp", name: str | None =
     gets pasted and trusted, so only verified kernels leave superopt."""
     if format not in FORMATS:
         raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)))
-    name = name or task.name
+    name = function_name(program, task, name)
     if not _IDENTIFIER.match(name):
         raise InputError("function name %r is not a C identifier" % name)
     if verdict is None:
-        from superopt.verify import verify  # the emulator loads only when needed
         verdict = verify(program, task)
     if not verdict.passed:
         raise ExportRefused("%s: refusing to export, the kernel fails verify for %s: %s"

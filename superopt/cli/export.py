@@ -7,8 +7,10 @@ import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
-from superopt.export import FORMATS, export as export_source, instruction_count, verdict_summary
+from superopt.export import FORMATS, ExportRefused, export as export_source, function_name, instruction_count, verdict_summary
 from superopt.errors import InputError
+from superopt.parser import load
+from superopt.verify import verify
 
 
 @click.command("export")
@@ -17,7 +19,7 @@ from superopt.errors import InputError
               help="cpp: C++ header with an inline function; c: the same for C99 with GNU "
                    "extensions; gas: a complete .S file for `as`; intel: an Intel-syntax listing.")
 @click.option("--task", help="Task the kernel solves (default: the file's `# task:` header).")
-@click.option("--name", help="Function name (default: the task's name, e.g. sort3).")
+@click.option("--name", help="Function name (default: the file's function label, else the task's name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of standard output.")
 @click.option("--json", "as_json", is_flag=True,
@@ -35,23 +37,26 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
       superopt export asm/sort3.s -o sort3.h
       superopt export asm/sort3.s --format gas --name fast_sort3 -o sort3.S
     """
-    from superopt.parser import load  # heavy imports only once the command runs
-    from superopt.verify import verify
-
     program, the_task = load(program_file, task)
     verdict = verify(program, the_task)
-    text = export_source(program, the_task, fmt, name, verdict)
+    report = {"path": program_file, "task": the_task.name, "format": fmt,
+              "name": function_name(program, the_task, name), "instructions": instruction_count(program),
+              "verdict": verdict.to_json(), "output": output}
+    try:
+        text = export_source(program, the_task, fmt, name, verdict)
+    except ExportRefused:
+        if as_json:  # scripts get the verdict on stdout; the reason still goes to stderr
+            emit_json(dict(report, exported=False, source=None))
+        raise
     if output:
         try:
             Path(output).write_text(text)
         except OSError as exc:
             raise InputError("cannot write: %s" % (exc.strerror or exc), output) from None
     if as_json:
-        emit_json({"path": program_file, "task": the_task.name, "format": fmt,
-                   "name": name or the_task.name, "instructions": instruction_count(program),
-                   "verdict": verdict.to_json(), "output": output, "source": text})
+        emit_json(dict(report, exported=True, source=text))
     elif output:
         err_console.print(escape("wrote %s (%s, %s, %d instructions; verified: %s)" % (
-            output, fmt, name or the_task.name, instruction_count(program), verdict_summary(verdict))))
+            output, fmt, report["name"], report["instructions"], verdict_summary(verdict, detail=False))))
     else:
         click.echo(text, nl=False)
