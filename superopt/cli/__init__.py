@@ -2,10 +2,14 @@
 from superopt.cli.app import main
 from superopt.cli.bench import bench
 from superopt.cli.export import export
+from superopt.cli.show import show
 from superopt.cli.tasks import tasks
+from superopt.cli.verify import verify_command
 
 main.add_command(tasks)
 main.add_command(bench)
 main.add_command(export)
+main.add_command(show)
+main.add_command(verify_command)
 
 __all__ = ["main"]

@@ -1,0 +1,83 @@
+"""`superopt verify prog.s`: is the kernel correct? A verdict panel, or --json."""
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from superopt import parser
+from superopt.cli.app import console, emit_json
+from superopt.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict, verify
+
+
+@click.command("verify")
+@click.argument("path")
+@click.option("--task", help="Task name (default: the file's '# task:' header). See `superopt tasks`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
+@click.option("--seed", default=0, show_default=True, help="Seed for random inputs and register fillings.")
+@click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0),
+              help="Random inputs to run besides every weak ordering.")
+@click.option("--step-limit", default=STEP_LIMIT, show_default=True, type=click.IntRange(1),
+              help="Instructions a kernel may run per call (only kernels with backward jumps can loop).")
+def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int):
+    """Check the kernel in PATH (AT&T assembly) in the emulator.
+
+    Runs every weak ordering of the task's elements (every length for varsortN) plus
+    random inputs, each with two random fillings of registers, flags, stack and guard
+    memory, and checks the result, memory outside the array (neither read nor written),
+    callee-saved registers and %rsp, termination and faults. A pass is a proof when the
+    kernel only compares and moves elements with signed-order conditions; otherwise it
+    is a test.
+
+    Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
+    """
+    program, task_ = parser.load(path, task)
+    if as_json:
+        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit)
+        emit_json(dict(verdict.to_json(), file=path))
+    else:
+        with console.status("verifying %s on %s inputs" % (escape(path), task_.name)):
+            verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit)
+        console.print(render(verdict, path))
+    sys.exit(0 if verdict.passed else 1)
+
+
+def render(verdict: Verdict, path: str) -> Panel:
+    """The verdict as a rich panel."""
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("file", escape(path))
+    facts.add_row("task", verdict.task)
+    facts.add_row("instructions", str(verdict.instructions))
+    facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
+                  % (format(verdict.inputs, ","), format(verdict.proof_inputs, ","), format(verdict.random_inputs, ",")))
+    facts.add_row("time", "%.3f s" % verdict.seconds)
+    if verdict.passed:
+        kind = ("[green]proof[/]: " if verdict.proof else
+                "[yellow]test[/]: %s inputs passed, not a proof: " % format(verdict.inputs, ","))
+        facts.add_row("coverage", kind + escape(verdict.proof_reason))
+    parts = [facts]
+    if verdict.violations:
+        table = Table(title="violations", title_justify="left")
+        for col in ("rule", "what", "instruction", "line"):
+            table.add_column(col)
+        for v in verdict.violations:
+            table.add_row(v.rule, escape(v.detail), escape(v.text or "-"), str(v.line) if v.line else "-")
+        parts.append(table)
+    if verdict.counterexample:
+        ce = verdict.counterexample
+        example = Table(title="counterexample", title_justify="left")
+        example.add_column("")
+        example.add_column("a[0..%d)" % len(ce["input"]))
+        example.add_row("input", str(ce["input"]) + ("  (n = %d)" % ce["length"] if ce["length"] != len(ce["input"]) else ""))
+        example.add_row("expected", str(ce["expected"][:ce["length"]]))
+        example.add_row("got", str(ce["got"][:ce["length"]]) if ce["got"] is not None else "(no result: see above)")
+        parts.append(example)
+    title = "[bold green]PASS[/]" if verdict.passed else "[bold red]FAIL[/]"
+    return Panel(Group(*parts), title=title, title_align="left", border_style="green" if verdict.passed else "red",
+                 expand=False)
