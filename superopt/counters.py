@@ -97,15 +97,15 @@ def perf_cycles_available() -> tuple[bool, str]:
         return False, exc.strerror if exc.strerror else str(exc)
 
 
-def select_counter(request: str = "auto", probe=perf_cycles_available) -> CounterChoice:
-    """Resolve `--counter auto|perf|tsc`. `probe` is replaceable so the fallback logic can
-    be tested on machines with and without hardware counters."""
+def select_counter(request: str = "auto", probe=None) -> CounterChoice:
+    """Resolve `--counter auto|perf|tsc`. `probe` (default perf_cycles_available) is
+    replaceable so the fallback logic can be tested with and without hardware counters."""
     if request not in COUNTER_CHOICES:
         raise CounterError("unknown counter %r (choose from %s)" % (request, ", ".join(COUNTER_CHOICES)))
     if request == "tsc":
         return CounterChoice("tsc", "ref-cycles", "rdtsc requested (--counter tsc): constant-rate "
                              "reference cycles, not core cycles")
-    ok, why = probe()
+    ok, why = (probe or perf_cycles_available)()
     if ok:
         return CounterChoice("perf", "cycles", "core cycles from perf_event_open (user space only)")
     if request == "perf":
