@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from superopt.cli import main
 from superopt.errors import InputError
 from superopt.export import ExportRefused, body, export, inline_asm, register_usage
+from superopt.isa import Instr, Label, Mem, Program, Reg
 from superopt.parser import load, parse_text
 from superopt.tasks import get_task
 from superopt.verify import verify
@@ -422,3 +425,58 @@ def test_cli_bad_file_is_exit_2(tmp_path):
     assert result.exit_code == 2 and "bad.s:3" in _flat(result.output)
     result = CliRunner().invoke(main, ["export", str(tmp_path / "missing.s")])
     assert result.exit_code == 2 and "no such file" in _flat(result.output)
+
+
+_SYMBOL_CHARS = "abcXYZ019_.$"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(_SYMBOL_CHARS, min_size=1, max_size=6).map(lambda s: "." + s), unique=True, max_size=8))
+def test_inline_labels_are_unique_assembler_names(names):
+    instrs = [Instr("jmp", (Label(name),)) for name in names] + [Instr("ret")]
+    program = Program(instrs, labels={name: k for k, name in enumerate(names)})
+    template = inline_asm(program, get_task("sort3")).template
+    defined = [line[:-1] for line in template if line.endswith(":")]
+    assert len(set(defined)) == len(defined) == len(names)
+    assert all(re.fullmatch(r"\.L\w+%=", label) for label in defined)
+    jumps = [line.split()[1] for line in template if line.startswith("jmp")]
+    assert jumps == defined  # each jump still goes to its own label
+
+
+_REGS = [Reg(family, 32) for family in ("rax", "rcx", "rdx", "rsi", "r8", "r11", "rbx", "r14")]
+_ELEMENTS = [Mem(32, "rdi", disp=4 * k) for k in range(3)]
+
+
+@st.composite
+def _straight_line(draw):
+    instrs = []
+    for _ in range(draw(st.integers(1, 12))):
+        dst, src = draw(st.sampled_from(_REGS)), draw(st.sampled_from(_REGS + _ELEMENTS))
+        kind = draw(st.sampled_from(["mov", "cmp", "cmov", "xchg", "store", "lea", "set"]))
+        if kind == "store":
+            instrs.append(Instr("mov", (draw(st.sampled_from(_ELEMENTS)), dst), width=32))
+        elif kind == "lea":
+            instrs.append(Instr("lea", (Reg(dst.family, 64), Mem(64, "rdi", dst.family, 4)), width=64))
+        elif kind == "set":
+            instrs.append(Instr("set", (Reg(dst.family, 8),), cond="l", width=8))
+        else:
+            instrs.append(Instr(kind, (dst, src), cond="g" if kind == "cmov" else None, width=32))
+    return Program(instrs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_straight_line())
+def test_every_register_becomes_exactly_one_operand(program):
+    use = register_usage(program)
+    asm = inline_asm(program, get_task("sort3"))
+    names = [name for name, _, _ in asm.outputs + asm.inputs]
+    assert sorted(names) == sorted(use.families) and len(set(names)) == len(names)
+    for name, constraint, _ in asm.outputs + asm.inputs:
+        if name in use.writes:  # written: an output, early-clobber unless it is the pointer copy
+            assert (name, constraint) in {(o[0], o[1]) for o in asm.outputs}
+            assert constraint == ("+r" if name == "rdi" else "=&r")
+        else:
+            assert constraint in ("r", "=&r")
+    text = "\n".join(asm.template)
+    assert "%%" not in text and not re.search(r"%[a-z]", text.replace("%k[", "").replace("%q[", "").replace("%b[", ""))
+    assert len(asm.template) == len(program)
