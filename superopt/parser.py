@@ -56,6 +56,12 @@ _DIRECTIVE = re.compile(r"(\.[\w.$]*)\s*(.*)", re.S)
 _MEM = re.compile(r"([^()]*)\(([^()]*)\)\Z")
 
 
+def _input_error(reason: str, path, line: int, text: str) -> InputError:
+    """An InputError quoting at most the first 100 characters of the offending line."""
+    text = text.strip()
+    return InputError(reason, path, line, text if len(text) <= 100 else text[:100] + "...")
+
+
 class _Error(Exception):
     """A reason; parse_text adds the file, line and text."""
 
@@ -101,7 +107,7 @@ def parse_text(text: str, path: str | None = None) -> Program:
         if kind == "label":
             label = numeric.get(pos, payload)
             if label in labels and not payload.isdigit():
-                raise InputError("label %s is already defined on line %d" % (label, first_line[label]),
+                raise _input_error("label %s is already defined on line %d" % (label, first_line[label]),
                                  path, line, raw)
             labels[label], first_line[label] = len(instrs), line
             if name is None and not payload.isdigit() and not payload.startswith(".L"):
@@ -113,12 +119,12 @@ def parse_text(text: str, path: str | None = None) -> Program:
         except _Error as exc:
             reason = str(exc)
         if reason:
-            raise InputError(reason, path, line, raw)
+            raise _input_error(reason, path, line, raw)
         instrs.append(ins)
         lines.append(line)
     for ins, line in zip(instrs, lines):
         if ins.op in ("j", "jmp") and ins.operands[0].name not in labels:
-            raise InputError("undefined label %s" % ins.operands[0].name, path, line,
+            raise _input_error("undefined label %s" % ins.operands[0].name, path, line,
                              _line_text(text, line))
     if not instrs:
         raise InputError("no instructions found", path)
@@ -167,23 +173,23 @@ def _split(text: str, path):
                     previous, section = section, (args.split(",")[0].strip() or "?") if named_section else directive
                 elif directive == ".popsection":
                     if not stack:
-                        raise InputError(".popsection without .pushsection", path, number, raw)
+                        raise _input_error(".popsection without .pushsection", path, number, raw)
                     previous, section = section, stack.pop()
                 elif directive == ".previous":
                     previous, section = section, previous
                 elif directive in _DATA_DIRECTIVES:
                     if _is_code(section):
-                        raise InputError("data directive %s inside code is not supported" % directive,
+                        raise _input_error("data directive %s inside code is not supported" % directive,
                                          path, number, raw)
                 elif directive == ".intel_syntax":
-                    raise InputError("only AT&T syntax is supported", path, number, raw)
+                    raise _input_error("only AT&T syntax is supported", path, number, raw)
                 elif directive.startswith(".cfi_") or directive in _IGNORED_DIRECTIVES:
                     pass
                 elif _is_code(section):
-                    raise InputError("unknown directive %s" % directive, path, number, raw)
+                    raise _input_error("unknown directive %s" % directive, path, number, raw)
                 continue
             if not _is_code(section):
-                raise InputError("instruction outside the code section (%s)" % section, path, number, raw)
+                raise _input_error("instruction outside the code section (%s)" % section, path, number, raw)
             statements.append(("instr", number, stmt, raw))
     return header, statements
 

@@ -241,3 +241,31 @@ def test_encodings_are_cached_and_offsets_index_back():
     assert assemble(program).code == first.code
     assert first.index_at(0) == 0 and first.index_at(first.offsets[2] + 1) == 2
     assert first.index_at(len(first.code)) is None
+
+
+def test_cli_show_lists_instructions_and_reports_bad_files(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from superopt.cli import main
+    good = tmp_path / "k.s"
+    good.write_text("# task: sort3\nsort3:\n\tmovl 12(%rdi), %eax\n1:\tcmpl %eax, %ecx\n\tjle 1b\n\tret\n")
+    runner = CliRunner()
+    result = runner.invoke(main, ["show", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "cmpl %eax, %ecx" in result.output and "cmp ecx, eax" in result.output
+    assert "8b 47 0c" in result.output and "4 instructions, 8 bytes of code" in result.output
+    data = json.loads(runner.invoke(main, ["show", str(good), "--json"]).output)
+    assert data["instructions"] == 4 and data["code_bytes"] == 8 and data["task"] == "sort3"
+    assert data["listing"][0]["att"] == "movl 12(%rdi), %eax"
+    assert data["listing"][0]["intel"] == data["listing"][0]["decoded"] == "mov eax, dword ptr [rdi + 0xc]"
+    assert [r["bytes"] for r in data["listing"]] == ["8b 47 0c", "39 c1", "7e fc", "c3"]
+    assert data["listing"][2]["decoded"] == "jle 3" and data["listing"][1]["line"] == 4
+    bad = tmp_path / "bad.s"
+    bad.write_text("sort3:\n\tmovl (%rdi), %eax\n\tfrob %eax\n")
+    result = runner.invoke(main, ["show", str(bad)])
+    # (rich wraps long messages at the terminal width: compare with the line breaks undone)
+    assert result.exit_code == 2 and "bad.s:3: unknown instruction 'frob'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert runner.invoke(main, ["show", str(tmp_path / "none.s")]).exit_code == 2
