@@ -1,0 +1,114 @@
+"""The emulator: batches run, the translation cache is flushed, forbidden accesses trap."""
+import numpy as np
+import pytest
+
+from superopt.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop
+from superopt.isa import FAMILIES
+from superopt.parser import parse_text
+from superopt.tasks import get_task
+
+SORT3 = get_task("sort3")
+STORE_CONST = "movl {reg}, (%rdi)\nret\n"
+
+
+@pytest.fixture(scope="module")
+def emu():
+    return Emulator()
+
+
+def run(emu, text, arrays=None, task=SORT3, **kw):
+    emu.load(parse_text(text))
+    if arrays is None:
+        arrays, lengths = task.proof_inputs()
+    else:
+        arrays = np.asarray(arrays, dtype=np.int32)
+        lengths = np.full(len(arrays), task.n)
+    lengths_allowed = tuple(range(task.n + 1)) if task.variable else (task.n,)
+    return emu.run(task.n, lengths_allowed, arrays, lengths, **kw)
+
+
+def test_batch_runs_every_input(emu):
+    text = "movl 8(%rdi), %eax\nmovl (%rdi), %ecx\nmovl %eax, (%rdi)\nmovl %ecx, 8(%rdi)\nret\n"
+    arrays, _ = SORT3.proof_inputs()
+    result = run(emu, text)
+    assert result.stop is None and result.completed == len(arrays)
+    assert (result.outputs == arrays[:, ::-1]).all()
+
+
+def test_second_program_really_runs(emu):
+    """Without flushing Unicorn's translation cache the first program would run again."""
+    first = run(emu, "movl 4(%rdi), %eax\nmovl %eax, (%rdi)\nret\n", [[1, 2, 3]])
+    second = run(emu, "movl 8(%rdi), %eax\nmovl %eax, (%rdi)\nret\n", [[1, 2, 3]])
+    assert first.outputs.tolist() == [[2, 2, 3]]
+    assert second.outputs.tolist() == [[3, 2, 3]]
+
+
+def test_more_inputs_than_one_batch(emu, monkeypatch):
+    import superopt.emulator as em
+    monkeypatch.setattr(em, "BATCH", 64)
+    arrays = np.arange(300 * 3, dtype=np.int32).reshape(300, 3)
+    result = run(emu, "movl (%rdi), %eax\nmovl %eax, 8(%rdi)\nret\n", arrays)
+    assert result.completed == 300
+    assert (result.outputs[:, 2] == arrays[:, 0]).all()
+
+
+def test_registers_come_from_the_seeded_sets(emu):
+    sets = Emulator.register_sets(5)
+    result = run(emu, STORE_CONST.format(reg="%r9d"), [[0, 0, 0]] * 3, seed=5, set_offset=7)
+    want = [np.int64(sets[(i + 7) % REGISTER_SETS, FAMILIES.index("r9")]) & 0xFFFFFFFF for i in range(3)]
+    assert (result.outputs[:, 0].astype(np.int64) & 0xFFFFFFFF).tolist() == [int(w) for w in want]
+    other = run(emu, STORE_CONST.format(reg="%r9d"), [[0, 0, 0]] * 3, seed=6)
+    assert other.outputs[:, 0].tolist() != result.outputs[:, 0].tolist()
+
+
+@pytest.mark.parametrize("text, region, kind", [
+    ("movl 12(%rdi), %eax\nret\n", "guard", "read"),
+    ("movl %eax, -4(%rdi)\nret\n", "guard", "write"),
+    ("movl 8(%rsp), %eax\nret\n", "caller frame", "read"),
+    ("movq %rdi, (%rsp)\nret\n", "return address", "write"),
+])
+def test_forbidden_access_names_instruction(emu, text, region, kind):
+    result = run(emu, text, [[1, 2, 3]])
+    assert result.stop == "forbidden access" and result.completed == 0
+    assert result.access.region == region and result.access.kind == kind
+    assert result.access.pc == KERNEL_BASE  # the first instruction
+
+
+def test_straddling_write_is_caught_by_guard_compare(emu):
+    result = run(emu, "movl %eax, 10(%rdi)\nret\n", [[1, 2, 3]])
+    assert result.stop == "forbidden access" and result.access.kind == "write"
+
+
+def test_unmapped_access_faults(emu):
+    result = run(emu, "movl 0x100000(%rdi), %eax\nret\n", [[1, 2, 3]])
+    assert result.stop == "fault" and result.access.region == "unmapped"
+    assert result.access.address == array_address(3) + 0x100000
+
+
+def test_step_limit_stops_a_loop(emu):
+    program = parse_text(".Lx:\njmp .Lx\n")
+    assert can_loop(program)
+    result = run(emu, ".Lx:\njmp .Lx\n", [[1, 2, 3]] * 5, step_limit=100)
+    assert result.stop == "step limit" and result.completed == 0
+
+
+def test_trace_records_kernel_instructions(emu):
+    result = run(emu, "nop\nnop\nret\n", [[1, 2, 3]], trace=True)
+    assert result.trace == [KERNEL_BASE, KERNEL_BASE + 1, KERNEL_BASE + 2]
+
+
+def test_callee_saved_and_rsp_checked_by_driver(emu):
+    assert run(emu, "movl $1, %r12d\nret\n", [[1, 2, 3]]).stop == "callee-saved"
+    assert run(emu, "movq (%rsp), %rax\npushq %rax\nret\n", [[1, 2, 3]]).stop == "rsp"
+
+
+def test_variable_length_arrays_are_separate(emu):
+    task = get_task("varsort3")
+    arrays, lengths = task.proof_inputs()
+    emu.load(parse_text("ret\n"))
+    ok = emu.run(3, (0, 1, 2, 3), arrays, lengths)
+    assert ok.stop is None and ok.completed == len(arrays)
+    # n = 0: even a[0] is outside the array
+    emu.load(parse_text("movl (%rdi), %eax\nret\n"))
+    zero = emu.run(3, (0, 1, 2, 3), arrays[:1], np.array([0]))
+    assert lengths[0] == 0 and zero.stop == "forbidden access"

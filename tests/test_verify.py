@@ -1,0 +1,217 @@
+"""verify: known-correct kernels pass, each rule broken on purpose fails with its reason."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from superopt.cli import main
+from superopt.parser import load, parse_text
+from superopt.verify import classify, verify
+from superopt.tasks import get_task
+
+ASM = Path(__file__).resolve().parent.parent / "asm"
+KERNELS = sorted(ASM.glob("*.s"))
+SORT3 = (ASM / "sort3.s").read_text()
+
+
+def check(text, task="sort3", **kw):
+    kw.setdefault("random_count", 500)
+    return verify(parse_text(text), task, **kw)
+
+
+@pytest.mark.parametrize("path", KERNELS, ids=[p.stem for p in KERNELS])
+def test_every_kernel_in_asm_is_proved(path):
+    program, task = load(path)
+    verdict = verify(program, task, random_count=1000)
+    assert verdict.passed, verdict.violations
+    assert verdict.proof, verdict.proof_reason
+    assert verdict.inputs == len(task.proof_inputs()[0]) + 1000
+    assert verdict.counterexample is None and not verdict.violations
+
+
+def test_network_sizes_match_the_human_benchmark():
+    for n, comparators in zip(range(3, 9), (3, 5, 9, 12, 16, 19)):
+        program, _ = load(ASM / ("sort%d.s" % n))
+        saves = 2 if n == 8 else 0  # push/pop %rbx
+        assert len(program.instrs) == 2 * n + 4 * comparators + saves + 1  # + ret
+
+
+C_SORT3 = {
+    "branchy": """
+void sort3(int *a) {
+    int x = a[0], y = a[1], z = a[2], t;
+    if (x > y) { t = x; x = y; y = t; }
+    if (y > z) { t = y; y = z; z = t; }
+    if (x > y) { t = x; x = y; y = t; }
+    a[0] = x; a[1] = y; a[2] = z;
+}""",
+    "branchless": """
+static inline void cs(int *x, int *y) { int a = *x, b = *y; int lt = b < a; *x = lt ? b : a; *y = lt ? a : b; }
+void sort3(int *a) { int x = a[0], y = a[1], z = a[2]; cs(&y, &z); cs(&x, &z); cs(&x, &y);
+                     a[0] = x; a[1] = y; a[2] = z; }""",
+}
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the system gcc")
+@pytest.mark.parametrize("style", sorted(C_SORT3))
+def test_gcc_output_verifies_as_is(tmp_path, style):
+    source = tmp_path / "sort3.c"
+    source.write_text(C_SORT3[style])
+    asm = subprocess.run(["gcc", "-O2", "-S", "-o", "-", str(source)], check=True,
+                         capture_output=True, text=True).stdout
+    verdict = verify(parse_text(asm), "sort3", random_count=2000)
+    assert verdict.passed, (verdict.violations, verdict.counterexample)
+
+
+def rules(verdict):
+    assert not verdict.passed
+    return [v.rule for v in verdict.violations]
+
+
+def test_wrong_result_gives_counterexample():
+    verdict = check(SORT3.replace("cmovg %edx, %eax", "cmovl %edx, %eax", 1))
+    assert rules(verdict) == ["result"]
+    ce = verdict.counterexample
+    assert sorted(ce["input"]) == ce["expected"] and ce["got"] != ce["expected"]
+
+
+def test_unsigned_compare_fails_on_the_sign_boundary():
+    verdict = check(SORT3.replace("cmovg", "cmova"))
+    assert rules(verdict) == ["result"]
+    ce = verdict.counterexample["input"]
+    assert min(ce) < 0 <= max(ce)
+
+
+def test_wrong_for_ties_only():
+    # insertion sort that assumes a[0] == a[1] means "already sorted"
+    text = (ASM / "sort3_insertion.s").read_text().replace(
+        "\tjge\t.Linsert", "\tje\t.Lstore\n\tjge\t.Linsert")
+    assert check(text, random_count=0, seed=1).passed is False
+    # random values alone (no ties) do not find it; the weak orderings do
+    ce = check(text).counterexample["input"]
+    assert ce[0] == ce[1] > ce[2]
+
+
+@pytest.mark.parametrize("body, rule, line", [
+    ("movl 12(%rdi), %eax\nret", "read-outside-array", 1),
+    ("movl -4(%rdi), %eax\nret", "read-outside-array", 1),
+    ("nop\nmovl %eax, 12(%rdi)\nret", "write-outside-array", 2),
+    ("movl 16(%rsp), %eax\nret", "read-outside-array", 1),
+    ("movq $0, %rbx\nret", "callee-saved", 1),
+    ("pushq %rbx\nmovl (%rdi), %ebx\npopq %rbp\npushq %rbp\npopq %rbx\nret", "callee-saved", 3),
+    ("movq (%rsp), %rax\npushq %rax\nret", "stack-pointer", 2),
+    ("popq %rax\npushq %rdi\nret", "return-address", 2),
+    ("movl 0x100000(%rdi), %eax\nret", "fault", 1),
+    ("nop\n.Lspin:\njmp .Lspin", "termination", 3),
+    ("movl %r9d, (%rdi)\nret", "uninitialised-state", 1),
+    ("cmovl 4(%rdi), %eax\nmovl %eax, (%rdi)\nret", "uninitialised-state", 1),
+])
+def test_each_rule_broken_on_purpose(body, rule, line):
+    verdict = check(body)
+    assert rules(verdict) == [rule]
+    assert verdict.violations[0].line == line
+    program = parse_text(body)
+    index = verdict.violations[0].index
+    assert program.lines[index] == line and verdict.violations[0].text == program.instrs[index].att()
+
+
+def test_reads_an_uninitialised_register_in_a_comparison():
+    verdict = check(SORT3.replace("cmpl %edx, %eax", "cmpl %r10d, %eax"))
+    assert rules(verdict) == ["uninitialised-state"]
+    assert "%r10" in verdict.violations[0].detail
+
+
+def test_runs_off_into_a_bad_return_address():
+    verdict = check("pushq %rax\nret")
+    assert rules(verdict) == ["fault"] and verdict.violations[0].text == "ret"
+
+
+def test_guard_access_past_length_for_varsort():
+    program = parse_text((ASM / "varsort3.s").read_text().replace(
+        "\tcmpl $2, %esi", "\tmovl 8(%rdi), %eax\n\tcmpl $2, %esi"))
+    verdict = verify(program, "varsort3", random_count=100)
+    assert rules(verdict) == ["read-outside-array"] and verdict.counterexample["length"] < 3
+
+
+@pytest.mark.parametrize("text, proof", [
+    (SORT3, True),
+    ((ASM / "sort3_insertion.s").read_text(), True),
+    (SORT3.replace("cmovg", "cmovge"), True),
+    (SORT3.replace("cmovg", "cmova"), False),
+    (SORT3.replace("movl 0(%rdi), %eax", "movl $0, %eax"), False),
+    (SORT3.replace("cmpl %edx, %eax", "subl %edx, %eax"), False),
+    (SORT3.replace("movl %edx, %esi", "movq %rdx, %rsi"), False),
+    ("addq $4, %rdi\nret", False),
+])
+def test_proof_or_test(text, proof):
+    assert classify(parse_text(text), get_task("sort3"))[0] is proof
+
+
+def test_variable_sort_may_branch_on_n():
+    program, task = load(ASM / "varsort4.s")
+    assert classify(program, task)[0]
+    assert not classify(parse_text("movl $3, %esi\nret"), task)[0]
+
+
+def test_arithmetic_pass_is_a_test_not_a_proof():
+    verdict = check(SORT3.replace("movl 4(%rdi), %ecx\n", "movl 4(%rdi), %ecx\n\taddl $0, %ecx\n"))
+    assert verdict.passed and verdict.proof is False and "addl" in verdict.proof_reason
+
+
+def test_two_programs_in_a_row_on_one_emulator():
+    assert check(SORT3).passed
+    assert not check(SORT3.replace("cmovg %edx, %eax", "cmovl %edx, %eax", 1)).passed
+    assert check(SORT3).passed
+
+
+# -- the command line -----------------------------------------------------------------
+def invoke(*args):
+    return CliRunner().invoke(main, ["verify", *map(str, args)])
+
+
+def test_cli_pass_exit_0():
+    result = invoke(ASM / "sort3.s", "--random", "100")
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output and "proof" in result.output
+
+
+def test_cli_fail_exit_1_json(tmp_path):
+    bad = tmp_path / "bad.s"
+    bad.write_text("# task: sort3\nmovl %eax, 12(%rdi)\nret\n")
+    result = invoke(bad, "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert {"verdict", "task", "instructions", "inputs", "proof", "counterexample", "violations"} <= set(data)
+    assert data["verdict"] == "FAIL" and data["violations"][0]["rule"] == "write-outside-array"
+    assert data["violations"][0]["line"] == 2
+
+
+def test_cli_json_pass_keys():
+    data = json.loads(invoke(ASM / "varsort3.s", "--json", "--random", "10").output)
+    assert data["verdict"] == "PASS" and data["task"] == "varsort3" and data["proof"] is True
+    assert data["counterexample"] is None and data["violations"] == []
+
+
+def test_cli_task_option_overrides_header():
+    result = invoke(ASM / "sort3.s", "--task", "sort4", "--random", "0")
+    assert result.exit_code == 1 and "FAIL" in result.output
+
+
+@pytest.mark.parametrize("content, args, message", [
+    (None, [], "no such file"),
+    ("movl (%rdi), %eax\nret\n", [], "no task given"),
+    ("movl (%rdi), %eax\nret\n", ["--task", "sort99"], "unknown task"),
+    ("# task: sort3\nfrobnicate %eax\n", [], ":2:"),
+    ("# task: sort3\njmp .Lnowhere\n", [], ":2:"),
+])
+def test_cli_bad_input_exit_2(tmp_path, content, args, message):
+    path = tmp_path / "k.s"
+    if content is not None:
+        path.write_text(content)
+    result = invoke(path, *args)
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())  # rich wraps long lines
+    assert message in output and "Traceback" not in output
