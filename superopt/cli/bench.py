@@ -5,6 +5,7 @@ import re
 
 import click
 import numpy as np
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -107,16 +108,30 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 
 
 def _print(report: BenchReport, histogram: bool) -> None:
+    # Piped output is not cut to 80 columns: logs and scripts get whole rows.
+    out = console if console.is_terminal else Console(width=130, highlight=False)
     pct = "p%g" % (report.quantile * 100)
     unit = report.counter.unit
-    console.print(escape("%s, %s mode, %s inputs: %d runs x %d calls%s" % (
+    out.print(escape("%s, %s mode, %s inputs: %d runs x %d calls%s" % (
         report.task, report.mode, report.distribution, report.runs, report.inputs_per_run,
         " (interrupted: %d of %d runs)" % (report.runs, report.runs_requested) if report.interrupted else "")))
-    console.print(escape("counter: %s (%s): %s" % (report.counter.name, unit, report.counter.reason)))
+    out.print(escape("counter: %s (%s): %s" % (report.counter.name, unit, report.counter.reason)))
     ov = report.overhead
-    console.print(escape("harness overhead subtracted: %s %s per call (%s [%s, %s])" % (
+    out.print(escape("harness overhead subtracted: %s %s per call (%s [%s, %s])" % (
         _fmt(ov.value), unit, pct, _fmt(ov.ci_low), _fmt(ov.ci_high))))
-    table = Table(title="%s per call, overhead subtracted (%g%% confidence intervals)"
+    out.print(report_table(report))
+    if not all(r.resolved for r in report.results):
+        out.print("≈0: within noise of zero (cannot be told from the harness alone)")
+    if histogram:
+        for r in report.results:
+            out.print(escape(_histogram_line(r.name, r.samples, unit)))
+
+
+def report_table(report: BenchReport, title: str | None = None) -> Table:
+    """The per-program table of a report (also used by the bench/ scripts)."""
+    pct = "p%g" % (report.quantile * 100)
+    unit = report.counter.unit
+    table = Table(title=title or "%s per call, overhead subtracted (%g%% confidence intervals)"
                   % (unit, report.confidence * 100))
     for col in ("program", "%s [CI]" % pct, "median", "min", "ratio to first [CI]"):
         table.add_column(col, justify="left" if col == "program" else "right", no_wrap=True)
@@ -125,12 +140,7 @@ def _print(report: BenchReport, histogram: bool) -> None:
         if not r.resolved:
             value += " ≈0"
         table.add_row(escape(r.name), value, _fmt(r.median), _fmt(r.min), escape(_ratio_text(r.ratio)))
-    console.print(table)
-    if not all(r.resolved for r in report.results):
-        console.print("≈0: within noise of zero (cannot be told from the harness alone)")
-    if histogram:
-        for r in report.results:
-            console.print(escape(_histogram_line(r.name, r.samples, unit)))
+    return table
 
 
 def _ratio_text(ratio) -> str:

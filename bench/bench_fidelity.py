@@ -1,0 +1,115 @@
+"""How far can superopt's native timing be trusted? Measured side by side, in one run.
+
+  1. Repeatability: the same kernel twice within one interleaved measurement, and the same
+     measurement repeated later in the session (p5 should agree within a few percent).
+  2. Resolution: on random inputs in latency mode, the branchy insertion sort (mispredicts)
+     against the network; two branchless networks whose critical paths differ by one
+     compare-exchange (asm/sort3_deep.s); the libc++-style C baseline. Then the same with
+     sorted inputs (branches predictable) and in throughput mode.
+  3. The human networks sort3..sort8 against the libc++-style baselines, latency and
+     throughput: instruction count is not latency.
+
+Usage: .venv/bin/python bench/bench_fidelity.py [--runs 1000] [--inputs-per-run 10000] [--counter auto]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+
+from rich.console import Console
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from superopt.cli.bench import report_table  # noqa: E402
+from superopt.counters import select_counter  # noqa: E402
+from superopt.export import instruction_count  # noqa: E402
+from superopt.native import compile_baseline  # noqa: E402
+from superopt.parser import load  # noqa: E402
+from superopt.tasks import get_task  # noqa: E402
+from superopt.timing import measure  # noqa: E402
+
+console = Console(width=140, highlight=False)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return "%s, %d cores, Linux %s, Python %s" % (model, os.cpu_count(), platform.release(),
+                                                  platform.python_version())
+
+
+def asm(name: str):
+    return load(os.path.join(ROOT, "asm", name))[0]
+
+
+def baseline(task_name: str):
+    return compile_baseline(os.path.join(ROOT, "bench", "baselines", task_name + ".c"), get_task(task_name))
+
+
+def show(report, title: str) -> None:
+    console.print(report_table(report, title="%s (%s mode, %s inputs, %s, %d runs x %d calls)" % (
+        title, report.mode, report.distribution, report.counter.unit, report.runs, report.inputs_per_run)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--inputs-per-run", type=int, default=10000)
+    ap.add_argument("--counter", default="auto", choices=("auto", "perf", "tsc"))
+    args = ap.parse_args()
+    counter = select_counter(args.counter)
+    common = dict(runs=args.runs, inputs_per_run=args.inputs_per_run, counter=counter)
+    console.print("superopt timing fidelity, %s UTC" % datetime.datetime.now(datetime.timezone.utc)
+                  .strftime("%Y-%m-%d %H:%M"))
+    console.print("machine: " + machine())
+    console.print("counter: %s (%s): %s" % (counter.name, counter.unit, counter.reason))
+    sort3 = get_task("sort3")
+
+    # 1. Repeatability
+    console.rule("1. repeatability")
+    net = asm("sort3.s")
+    first = measure([net, net], sort3, names=["sort3.s", "sort3.s again"], **common)
+    show(first, "the same kernel twice, interleaved")
+    again = measure([net], sort3, names=["sort3.s"], **common)
+    a, b = first.results[0].value, again.results[0].value
+    console.print("p5 of sort3.s in two separate measurements: %.3f and %.3f %s (differ by %.2f%%)"
+                  % (a, b, counter.unit, 100 * abs(a - b) / a))
+    console.print("harness overhead subtracted: %.3f and %.3f %s per call"
+                  % (first.overhead.value, again.overhead.value, counter.unit))
+
+    # 2. Resolution
+    console.rule("2. resolution")
+    programs = [net, asm("sort3_insertion.s"), asm("sort3_deep.s"), baseline("sort3")]
+    names = ["sort3.s (network)", "sort3_insertion.s (branchy)", "sort3_deep.s (+1 compare-exchange)",
+             "baselines/sort3.c (libc++ style, gcc -O2)"]
+    for mode, dist in (("latency", "random"), ("latency", "sorted"), ("throughput", "random")):
+        rep = measure(programs, sort3, names=names, mode=mode, distribution=dist, **common)
+        show(rep, "sort3 kernels")
+        deep = rep.results[2].ratio
+        console.print("one extra compare-exchange on the critical path: ratio %s, CI %s 1"
+                      % ("%.3f [%.3f, %.3f]" % (deep.value, deep.ci_low, deep.ci_high) if deep.value else "-",
+                         "excludes" if deep.excludes_one() else "does NOT exclude"))
+
+    # 3. Networks against the libc++-style baselines
+    console.rule("3. networks sort3..sort8 and libc++-style baselines")
+    for n in range(3, 9):
+        name = "sort%d" % n
+        program = asm(name + ".s")
+        programs, names = [program], ["%s.s (%d instructions)" % (name, instruction_count(program))]
+        if os.path.exists(os.path.join(ROOT, "bench", "baselines", name + ".c")):
+            programs.append(baseline(name))
+            names.append("baselines/%s.c" % name)
+        for mode in ("latency", "throughput"):
+            show(measure(programs, get_task(name), names=names, mode=mode, **common), name)
+
+
+if __name__ == "__main__":
+    main()
