@@ -330,6 +330,12 @@ _encodings: dict[Instr, bytes] = {}
 _branch_checked: set[bytes] = set()
 
 
+def clear_cache() -> None:
+    """Forget every cached encoding (benchmarks use it to time cold assembly)."""
+    _encodings.clear()
+    _branch_checked.clear()
+
+
 def encode(ins: Instr) -> bytes:
     """The machine code of one non-branch instruction, verified and cached."""
     code = _encodings.get(ins)
