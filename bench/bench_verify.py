@@ -1,0 +1,73 @@
+"""How fast is `superopt verify`? Times verify() on the asm/ kernels and compares one
+`emu_start` per input with the batched driver, side by side in one run.
+
+    .venv/bin/python bench/bench_verify.py [--random N] [--repeat K] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from superopt.emulator import Emulator
+from superopt.parser import load
+from superopt.verify import verify
+
+ASM = Path(__file__).resolve().parent.parent / "asm"
+KERNELS = ["sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "varsort3", "varsort4", "varsort5"]
+
+
+def time_verify(name: str, random_count: int, repeat: int) -> dict:
+    program, task = load(ASM / (name + ".s"))
+    verify(program, task, random_count=0)  # warm up: proof inputs cached by nobody, driver assembled
+    best = None
+    for _ in range(repeat):
+        verdict = verify(program, task, random_count=random_count)
+        assert verdict.passed and verdict.proof
+        best = verdict.seconds if best is None else min(best, verdict.seconds)
+    return {"kernel": name, "inputs": verdict.inputs, "seconds": best,
+            "inputs_per_s": verdict.inputs / best, "runs_per_s": 2 * verdict.inputs / best}
+
+
+def per_call_vs_batched(count: int = 2000) -> dict:
+    """The fixed cost of emu_start: `count` sort3 inputs one call each, then all at once."""
+    program, task = load(ASM / "sort3.s")
+    arrays, lengths = task.random_inputs(np.random.default_rng(0), count)
+    emu = Emulator()
+    emu.load(program)
+    emu.run(3, (3,), arrays[:10], lengths[:10])
+    t0 = time.perf_counter()
+    for i in range(count):
+        emu.run(3, (3,), arrays[i:i + 1], lengths[i:i + 1])
+    single = (time.perf_counter() - t0) / count
+    t0 = time.perf_counter()
+    emu.run(3, (3,), arrays, lengths)
+    batched = (time.perf_counter() - t0) / count
+    return {"per_call_us": single * 1e6, "batched_us": batched * 1e6, "speedup": single / batched}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--random", type=int, default=10_000, help="random inputs besides the weak orderings")
+    ap.add_argument("--repeat", type=int, default=3, help="take the best of this many verify calls")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = [time_verify(name, args.random, args.repeat) for name in KERNELS]
+    calls = per_call_vs_batched()
+    if args.json:
+        print(json.dumps({"verify": rows, "emu_start": calls}, indent=2))
+        return
+    print("%-9s %9s %9s %12s %14s" % ("kernel", "inputs", "seconds", "inputs/s", "kernel runs/s"))
+    for r in rows:
+        print("%-9s %9d %9.3f %12.0f %14.0f" % (r["kernel"], r["inputs"], r["seconds"], r["inputs_per_s"],
+                                              r["runs_per_s"]))
+    print("\nsort3 in the emulator, per input: one emu_start each %.1f us, batched driver %.2f us (%.0fx)"
+          % (calls["per_call_us"], calls["batched_us"], calls["speedup"]))
+    print("(verify runs every input twice, with two random register/guard fillings)")
+
+
+if __name__ == "__main__":
+    main()
