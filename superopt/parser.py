@@ -124,15 +124,15 @@ def parse_text(text: str, path: str | None = None) -> Program:
         lines.append(line)
     for ins, line in zip(instrs, lines):
         if ins.op in ("j", "jmp") and ins.operands[0].name not in labels:
-            raise _input_error("undefined label %s" % ins.operands[0].name, path, line,
-                             _line_text(text, line))
+            raise _input_error("undefined label %s" % ins.operands[0].name, path, line, _lines(text)[line - 1])
     if not instrs:
         raise InputError("no instructions found", path)
     return Program(instrs, labels, lines, name, header.get("task"), header, path)
 
 
-def _line_text(text: str, line: int) -> str:
-    return text.splitlines()[line - 1]
+def _lines(text: str) -> list[str]:
+    """Lines as editors number them (str.splitlines also breaks at form feeds and such)."""
+    return text.split("\n")
 
 
 def _split(text: str, path):
@@ -142,7 +142,7 @@ def _split(text: str, path):
     in_header = True
     statements = []
     section, previous, stack = ".text", ".text", []
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(_lines(text), 1):
         if in_header:
             m = _HEADER.match(raw)
             if m:
@@ -280,14 +280,13 @@ def _instruction(stmt: str, resolve) -> Instr:
     texts = _split_operands(rest) if rest else []
     branch = op in ("j", "jmp", "call")
     operands = [_operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
-    if op in _NO_WIDTH:
+    if op in _NO_WIDTH or op == "cltq":
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
             raise _Error("%s takes no size suffix" % word[:-1])
-        if op in ("call", "jmp"):  # indirect targets are 64-bit
-            operands = [_sized(o, 64) for o in operands]
-        return Instr(op, tuple(operands), cond)
-    if op == "cltq":
-        return Instr(op, tuple(operands), None, 64)
+        # indirect call targets are 64-bit; other memory operands here are errors that
+        # problem() names by the operand count or kind, not by a missing access size
+        operands = tuple(_sized(o, 64) for o in operands)
+        return Instr(op, operands, cond, 64 if op == "cltq" else None)
     if op in ("movzx", "movsx"):
         return _extension(op, word, operands, suffix, src_width)
     if op in ("shl", "shr", "sar") and len(operands) == 1:

@@ -121,6 +121,11 @@ def test_labels_header_comments_and_statements():
     assert out.implicit_ret  # .Ldone after the last instruction: the branch returns
 
 
+def test_crlf_line_ends_and_line_numbers():
+    program = parse_text("# task: sort3\r\nmovl %eax, %ebx\r\n\r\nret\r\n")
+    assert program.task == "sort3" and program.lines == [2, 4]
+
+
 def test_header_is_only_the_leading_comments():
     program = parse_text("# task: sort4\nret\n# task: sort5\n")
     assert program.task == "sort4"
@@ -251,6 +256,9 @@ def test_gcc_output_parses_as_is_and_encodes_like_gnu_as(source, tmp_path):
     ("leal %eax, %ecx", "lea cannot take register, register"),
     ("pushl %eax", "push needs a 64-bit operand"),
     ("ret $8", "ret takes no operands"),
+    ("nop (%rax)", "nop takes no operands"),
+    ("cltq (%rdi)", "cltq takes no operands"),
+    ("jle (%rax)", "jle needs a label"),
     ("retl", "ret takes no size suffix"),
     ("nopl", "nop takes no size suffix"),
     ("lock addl $1, (%rdi)", "instruction prefixes are not supported"),
