@@ -120,3 +120,23 @@ def test_baseline_without_the_function_is_bad_input(tmp_path):
 
 def test_c_source_detection():
     assert is_c_source("x.c") and is_c_source("x.CPP") and not is_c_source("x.s")
+
+
+def test_verify_native_cli_compares_with_the_real_cpu():
+    import json
+
+    from click.testing import CliRunner
+
+    from superopt.cli import main
+    res = CliRunner().invoke(main, ["verify", os.path.join(ROOT, "asm", "sort4.s"), "--native", "--json"])
+    out = json.loads(res.output)
+    assert res.exit_code == 0 and out["native"] is True and out["verdict"] == "PASS"
+
+
+def test_native_difference_is_reported(monkeypatch):
+    import superopt.native as native
+    from superopt.verify import verify
+    program, task = load(os.path.join(ROOT, "asm", "sort3.s"))
+    monkeypatch.setattr(native, "run_native", lambda code, task, arrays, lengths: np.zeros_like(arrays))
+    verdict = verify(program, task, random_count=10, native=True)
+    assert not verdict.passed and [v.rule for v in verdict.violations] == ["native"]

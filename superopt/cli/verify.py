@@ -23,7 +23,11 @@ from superopt.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict, verify
               help="Random inputs to run besides every weak ordering.")
 @click.option("--step-limit", default=STEP_LIMIT, show_default=True, type=click.IntRange(1),
               help="Instructions a kernel may run per call (only kernels with backward jumps can loop).")
-def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int):
+@click.option("--native", is_flag=True,
+              help="After the emulator passes it, also run the kernel on the real CPU (in an isolated child "
+                   "process) on every verification input; a difference is an emulator-or-assembler bug.")
+def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int,
+                   native: bool):
     """Check the kernel in PATH (AT&T assembly) in the emulator.
 
     Runs every weak ordering of the task's elements (every length for varsortN) plus
@@ -37,11 +41,13 @@ def verify_command(path: str, task: str | None, as_json: bool, seed: int, random
     """
     program, task_ = parser.load(path, task)
     if as_json:
-        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit)
+        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit,
+                         native=native)
         emit_json(dict(verdict.to_json(), file=path))
     else:
         with console.status("verifying %s on %s inputs" % (escape(path), task_.name)):
-            verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit)
+            verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit,
+                             native=native)
         console.print(render(verdict, path))
     sys.exit(0 if verdict.passed else 1)
 
@@ -57,6 +63,9 @@ def render(verdict: Verdict, path: str) -> Panel:
     facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
                   % (format(verdict.inputs, ","), format(verdict.proof_inputs, ","), format(verdict.random_inputs, ",")))
     facts.add_row("time", "%.3f s" % verdict.seconds)
+    if verdict.native:
+        facts.add_row("native", "run on this CPU too: " + ("the same results on every input" if verdict.passed
+                                                             else "see the violations"))
     if verdict.passed:
         kind = ("[green]proof[/]: " if verdict.proof else
                 "[yellow]test[/]: %s inputs passed, not a proof: " % format(verdict.inputs, ","))
