@@ -9,8 +9,9 @@ program. The worker keeps one mapping per distinct piece of code and reuses it.
 
 The timing harness is itself machine code, generated as superopt instructions and assembled
 by superopt's assembler: for each of K prepared inputs it copies the input into the work
-array and calls the kernel, with the counter read (rdtsc, serialised by lfence) around the
-whole loop. In latency mode each input's address depends on every output of the previous
+array and calls the kernel, with the clock read around the whole loop: rdtsc, serialised by
+lfence, inside the harness, or the perf_event counter read just outside it (that read's small
+constant cost is part of the overhead the empty kernel measures). In latency mode each input's address depends on every output of the previous
 call (OR of all outputs, AND 0), so calls cannot overlap; in throughput mode they are
 independent.
 """
@@ -69,7 +70,7 @@ def kernel_of(program_or_code, name: str | None = None) -> Kernel:
     if isinstance(program_or_code, (bytes, bytearray)):
         return MachineCode(bytes(program_or_code), name or "<code>")
     if isinstance(program_or_code, Program):
-        from superopt.assembler import assemble
+        from superopt.assembler import assemble  # here, not at the top: the worker never assembles
         return MachineCode(bytes(assemble(program_or_code).code),
                            name or program_or_code.path or program_or_code.name or "<program>")
     raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
