@@ -17,6 +17,7 @@ is not one of the program's instructions (`Assembled.implicit_ret` says so).
 """
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass, field
 
@@ -309,9 +310,10 @@ def _matches(ins: Instr, dec: Decoded, target: int | None) -> bool:
         want = (Imm(target),)
     names = _MNEMONIC_ALIASES.get(ins.op, (ins.mnemonic,))
     if dec.mnemonic not in names:
-        # xchg of a 64-bit register with itself is encoded as 48 90, which decodes as nop
+        # xchg of rax or ax with itself has the one-byte form (48) 90 / 66 90, which decodes
+        # as nop and is one (xchg eax, eax is not: it zero-extends, and Keystone keeps 87 c0)
         return (ins.op == "xchg" and want[0] == want[1] and isinstance(want[0], Reg)
-                and want[0].width == 64 and dec.mnemonic == "nop")
+                and want[0].width != 32 and dec.mnemonic == "nop")
     got = dec.operands
     if len(got) != len(want):
         return False
@@ -375,19 +377,18 @@ def _branch(ins: Instr, rel: int, long: bool) -> bytes:
 @dataclass
 class Assembled:
     code: bytes
-    offsets: list[int]                 # byte offset of each instruction
+    offsets: list[int]                 # byte offset of each instruction from the start of code
     sizes: list[int]                   # byte size of each instruction
     label_offsets: dict[str, int] = field(default_factory=dict)
-    base: int = 0
+    base: int = 0                      # the load address it was assembled for (the code is
+                                       # position-independent: offsets are relative)
     implicit_ret: bool = False         # a `ret` was appended after the last instruction
 
     def index_at(self, offset: int) -> int | None:
         """The instruction whose bytes contain code offset `offset` (None: the implicit ret
         or outside the code)."""
-        for i, (start, size) in enumerate(zip(self.offsets, self.sizes)):
-            if start <= offset < start + size:
-                return i
-        return None
+        i = bisect.bisect_right(self.offsets, offset) - 1
+        return i if i >= 0 and offset < self.offsets[i] + self.sizes[i] else None
 
 
 def needs_implicit_ret(program: Program) -> bool:
@@ -411,7 +412,9 @@ def assemble(program: Program | list[Instr], base: int = 0) -> Assembled:
     targets: list[int | None] = []
     for i, ins in enumerate(instrs):
         if ins.op in ("j", "jmp"):
-            check(ins)
+            reason = problem(ins)
+            if reason:
+                raise AssemblyError(_where(program, i) + "%s: %s" % (_describe(ins), reason))
             at = program.labels.get(ins.operands[0].name)
             if at is None:
                 raise AssemblyError(_where(program, i) + "%s: undefined label %s" % (ins.att(), ins.operands[0].name))
