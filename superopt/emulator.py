@@ -51,8 +51,8 @@ CODE_BASE = 0x0040_0000
 CODE_SIZE = 0x0004_0000
 KERNEL_BASE = CODE_BASE + 0x8000      # the driver ends here and the kernel starts
 STACK_BASE = 0x0080_0000
-STACK_FRAME = 0x400                   # below the return address: pushes and the red zone
-SLOT = STACK_BASE + STACK_FRAME       # the return address
+SLOT = STACK_BASE + PAGE - 8          # the return address; the caller's frame above is unmapped
+STACK_FRAME = SLOT - STACK_BASE       # below the return address: pushes, the red zone
 ARENA_BASE = 0x0100_0000
 ARENA_STRIDE = 0x10000
 ARENA_SIZE = 3 * PAGE                 # guard page, page ending with the array, guard page
@@ -69,6 +69,10 @@ DRIVER_STEPS = 160                    # an upper bound on driver instructions pe
 _STATUS, _I, _COUNT, _IN, _OUT, _REC, _SET = (8 * k for k in range(7))
 STATUS_OK, STATUS_RSP, STATUS_SAVED = 0, 1, 2
 
+# mapped-but-forbidden or just-outside places: touching them breaks a memory rule, while
+# any other bad access is a fault
+FORBIDDEN_REGIONS = frozenset({"guard", "code", "return address", "caller frame"})
+_RW = unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE
 _UC_REG = {name: getattr(ux, "UC_X86_REG_" + name.upper()) for name in FAMILIES}
 
 
@@ -213,7 +217,7 @@ class Emulator:
 
     def __init__(self):
         self.uc = uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
-        uc.mem_map(CODE_BASE, CODE_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC)
+        uc.mem_map(CODE_BASE, CODE_SIZE, unicorn.UC_PROT_EXEC)  # reading it as data faults
         uc.mem_map(STACK_BASE, PAGE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
         self._arenas: set[int] = set()  # lengths whose arenas are mapped
         self.data_size = CTRL_SIZE + REGISTER_SETS * SET_BYTES + BATCH * (RECORD_BYTES + 8 * MAX_N)
@@ -225,20 +229,13 @@ class Emulator:
         self.kernel_loops = False
         self.access: Access | None = None
         self._trace_limit = 0
-        rw = unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE
-        for k in range(MAX_N + 1):
-            arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
-            self._forbid(rw, arena, array, "guard")
-            self._forbid(rw, array + 4 * k, arena + ARENA_SIZE, "guard")
-        self._forbid(rw, CODE_BASE, CODE_BASE + CODE_SIZE, "code")
+        self._arena_hooks: dict[int, list[int]] = {}
         self._forbid(unicorn.UC_HOOK_MEM_WRITE, SLOT, SLOT + 8, "return address")
-        self._forbid(rw, SLOT + 8, STACK_BASE + PAGE, "caller frame")
         uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_invalid)
 
     # -- hooks -----------------------------------------------------------------------
-    def _forbid(self, kinds: int, begin: int, end: int, region: str) -> None:
-        if end > begin:
-            self.uc.hook_add(kinds, self._on_forbidden, region, begin=begin, end=end - 1)
+    def _forbid(self, kinds: int, begin: int, end: int, region: str) -> list[int]:
+        return [self.uc.hook_add(kinds, self._on_forbidden, region, begin=begin, end=end - 1)] if end > begin else []
 
     def _on_forbidden(self, uc, access, address, size, value, region):
         if self.access is None:
@@ -251,8 +248,9 @@ class Emulator:
             kind = {unicorn.UC_MEM_WRITE_UNMAPPED: "write", unicorn.UC_MEM_WRITE_PROT: "write",
                     unicorn.UC_MEM_FETCH_UNMAPPED: "fetch", unicorn.UC_MEM_FETCH_PROT: "fetch"}.get(access, "read")
             prot = access in (unicorn.UC_MEM_WRITE_PROT, unicorn.UC_MEM_READ_PROT, unicorn.UC_MEM_FETCH_PROT)
-            region = "code" if CODE_BASE <= address < CODE_BASE + CODE_SIZE else (
-                "write-protected" if prot else "unmapped")
+            region = ("code" if CODE_BASE <= address < CODE_BASE + CODE_SIZE else
+                      "caller frame" if SLOT + 8 <= address < SLOT + 8 + PAGE else
+                      "protected memory" if prot else "unmapped memory")
             self.access = Access(kind, address, size, uc.reg_read(ux.UC_X86_REG_RIP), region)
         return False
 
@@ -294,12 +292,20 @@ class Emulator:
         return entry, post
 
     def _use_arenas(self, lengths: tuple[int, ...]) -> None:
-        """Map the arenas of these array lengths only: any other is unmapped, so a kernel
-        reaching into another length's array faults."""
+        """Map (and hook) the arenas of these array lengths only: any other is unmapped, so a
+        kernel reaching into another length's array faults. Every memory access is checked
+        against every range hook (in C), so fewer hooks run faster."""
         for k in self._arenas - set(lengths):
             self.uc.mem_unmap(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE)
+            for handle in self._arena_hooks.pop(k):
+                self.uc.hook_del(handle)
         for k in set(lengths) - self._arenas:
-            self.uc.mem_map(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+            arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
+            self.uc.mem_map(arena, ARENA_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+            self._arena_hooks[k] = (self._forbid(_RW, arena, array, "guard")
+                                    + self._forbid(_RW, array + 4 * k, arena + ARENA_SIZE, "guard"))
+        if self._arenas != set(lengths):
+            self.uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
         self._arenas = set(lengths)
 
     def _use_layout(self, layout: int) -> None:
@@ -388,7 +394,8 @@ class Emulator:
                 finished += i
                 stop = None
                 if self.access is not None:
-                    stop = "fault" if fault is not None else "forbidden access"
+                    forbidden = self.access.region in FORBIDDEN_REGIONS and self.access.kind != "fetch"
+                    stop = "forbidden access" if forbidden else "fault"
                 elif fault is not None:
                     stop = "fault: " + str(fault)
                 elif trace and len(result.trace) > step_limit:

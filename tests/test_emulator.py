@@ -81,7 +81,7 @@ def test_straddling_write_is_caught_by_guard_compare(emu):
 
 def test_unmapped_access_faults(emu):
     result = run(emu, "movl 0x100000(%rdi), %eax\nret\n", [[1, 2, 3]])
-    assert result.stop == "fault" and result.access.region == "unmapped"
+    assert result.stop == "fault" and result.access.region == "unmapped memory"
     assert result.access.address == array_address(3) + 0x100000
 
 

@@ -161,6 +161,16 @@ def test_arithmetic_pass_is_a_test_not_a_proof():
     assert verdict.passed and verdict.proof is False and "addl" in verdict.proof_reason
 
 
+def test_reading_own_code_is_outside_the_array():
+    verdict = check("movl -16(%rsp), %eax\nmovq (%rsp), %rax\nmovl (%rax), %eax\nret")
+    assert rules(verdict) == ["read-outside-array"] and "code" in verdict.violations[0].detail
+
+
+def test_native_comparison_after_a_pass():
+    verdict = check(SORT3, native=True)
+    assert verdict.passed and verdict.native and verdict.to_json()["native"] is True
+
+
 def test_two_programs_in_a_row_on_one_emulator():
     assert check(SORT3).passed
     assert not check(SORT3.replace("cmovg %edx, %eax", "cmovl %edx, %eax", 1)).passed
