@@ -205,7 +205,7 @@ def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confid
                        results=results, **info)
 
 
-def latency_of(programs: list, task: Task, *, runs: int = 50, inputs_per_run: int = 2000, **kw) -> list[float]:
+def measure_latencies(programs: list, task: Task, *, runs: int = 50, inputs_per_run: int = 2000, **kw) -> list[float]:
     """Cheap per-program latency estimates (cycles per call, overhead subtracted) for
     ranking candidates in search; the same measurement as `measure`, fewer runs."""
     return [r.value for r in measure(programs, task, runs=runs, inputs_per_run=inputs_per_run, **kw).results]

@@ -15,7 +15,7 @@ from superopt.native import EMPTY_KERNEL, kernel_of, run_native
 from superopt.parser import load
 from superopt.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
 from superopt.tasks import get_task
-from superopt.timing import NotVerified, checked_kernel, measure, summarise, time_kernels
+from superopt.timing import NotVerified, checked_kernel, measure, measure_latencies, summarise, time_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -177,3 +177,9 @@ def test_bad_options_are_usage_errors():
         with pytest.raises(SuperoptError) as info:
             measure([program], task, **kw)
         assert info.value.exit_code == 2
+
+
+def test_measure_latencies_gives_one_figure_per_program():
+    (net, task), (deep, _) = _asm("sort3.s"), _asm("sort3_deep.s")
+    cycles = measure_latencies([net, deep, net], task, runs=10, inputs_per_run=200)
+    assert len(cycles) == 3 and all(isinstance(c, float) for c in cycles)
