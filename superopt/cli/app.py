@@ -20,7 +20,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SuperoptError as exc:
-            err_console.print("[bold red]error:[/] " + escape(str(exc)))
+            err_console.print("[bold red]error:[/] " + escape(str(exc)), soft_wrap=True)  # one line, never wrapped
             sys.exit(exc.exit_code)
 
 
