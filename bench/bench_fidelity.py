@@ -6,7 +6,8 @@
      against the network; two branchless networks whose critical paths differ by one
      compare-exchange (asm/sort3_deep.s); the libc++-style C baseline. Then the same with
      sorted inputs (branches predictable) and in throughput mode.
-  3. The human networks sort3..sort8 against the libc++-style baselines, latency and
+  3. The two counters (perf core cycles, rdtsc) rank alike.
+  4. The human networks sort3..sort8 against the libc++-style baselines, latency and
      throughput: instruction count is not latency.
 
 Usage: .venv/bin/python bench/bench_fidelity.py [--runs 1000] [--inputs-per-run 10000] [--counter auto]
@@ -98,8 +99,19 @@ def main() -> None:
                       % ("%.3f [%.3f, %.3f]" % (deep.value, deep.ci_low, deep.ci_high) if deep.value else "-",
                          "excludes" if deep.excludes_one() else "does NOT exclude"))
 
-    # 3. Networks against the libc++-style baselines
-    console.rule("3. networks sort3..sort8 and libc++-style baselines")
+    # 3. The two clocks should rank alike; their quotient is the core clock over the TSC rate.
+    if counter.name == "perf":
+        console.rule("3. perf core cycles and rdtsc reference cycles")
+        by = {c: measure(programs[:3], sort3, names=names[:3], **dict(common, counter=select_counter(c)))
+              for c in ("perf", "tsc")}
+        for i in (1, 2):
+            console.print("%s, ratio to the network: perf %.3f, tsc %.3f" % (
+                names[i], by["perf"].results[i].ratio.value, by["tsc"].results[i].ratio.value))
+        console.print("core cycles per TSC tick (network p5, perf / tsc): %.3f"
+                      % (by["perf"].results[0].value / by["tsc"].results[0].value))
+
+    # 4. Networks against the libc++-style baselines
+    console.rule("4. networks sort3..sort8 and libc++-style baselines")
     for n in range(3, 9):
         name = "sort%d" % n
         program = asm(name + ".s")

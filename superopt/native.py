@@ -291,7 +291,7 @@ class _Worker:
                     loop(a_ptr, work, min(inputs_per_run, 1000), addr, l_ptr)
             for k in _rotated(range(len(addrs)), run):  # no kernel always goes first
                 addr = addrs[k]
-                if self.perf is not None:
+                if counter == "perf":
                     before = self.perf.read()
                     loop(a_ptr, work, inputs_per_run, addr, l_ptr)
                     counts[j, k] = self.perf.read() - before

@@ -183,3 +183,20 @@ def test_measure_latencies_gives_one_figure_per_program():
     (net, task), (deep, _) = _asm("sort3.s"), _asm("sort3_deep.s")
     cycles = measure_latencies([net, deep, net], task, runs=10, inputs_per_run=200)
     assert len(cycles) == 3 and all(isinstance(c, float) for c in cycles)
+
+
+
+def test_worker_uses_the_counter_each_measurement_asks_for(monkeypatch):
+    # In-process worker (superopt's own empty kernel only). perf reads are faked to never
+    # advance, so perf counts are 0 and rdtsc counts are not: a tsc measurement after a
+    # perf one must not be served by perf.
+    import superopt.counters as counters
+    from superopt.native import _Worker, harness_code
+    monkeypatch.setattr(counters.PerfEvent, "__init__", lambda self, *a: setattr(self, "fd", -1))
+    monkeypatch.setattr(counters.PerfEvent, "read", lambda self: 42)
+    task = get_task("sort3")
+    worker = _Worker()
+    args = (harness_code(task, "latency"), [EMPTY_KERNEL], task)
+    perf = worker.measure(*args, "perf", 100, "random", 0, range(2))
+    tsc = worker.measure(*args, "tsc", 100, "random", 0, range(2))
+    assert (perf == 0).all() and (tsc > 0).all()
