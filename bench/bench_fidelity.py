@@ -95,9 +95,9 @@ def main() -> None:
         rep = measure(programs, sort3, names=names, mode=mode, distribution=dist, **common)
         show(rep, "sort3 kernels")
         deep = rep.results[2].ratio
-        console.print("one extra compare-exchange on the critical path: ratio %s, CI %s 1"
-                      % ("%.3f [%.3f, %.3f]" % (deep.value, deep.ci_low, deep.ci_high) if deep.value else "-",
-                         "excludes" if deep.excludes_one() else "does NOT exclude"))
+        console.print("one extra compare-exchange on the critical path: " + (
+            "no ratio (%s)" % deep.note if deep.value is None else "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
+                deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")))
 
     # 3. The two clocks should rank alike; their quotient is the core clock over the TSC rate.
     if counter.name == "perf":
@@ -118,7 +118,7 @@ def main() -> None:
         programs, names = [program], ["%s.s (%d instructions)" % (name, instruction_count(program))]
         if os.path.exists(os.path.join(ROOT, "bench", "baselines", name + ".c")):
             programs.append(baseline(name))
-            names.append("baselines/%s.c" % name)
+            names.append("baselines/%s.c (libc++ style, gcc -O2)" % name)
         for mode in ("latency", "throughput"):
             show(measure(programs, get_task(name), names=names, mode=mode, **common), name)
 

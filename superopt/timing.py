@@ -13,7 +13,7 @@ are checked natively (in the isolated worker) on the proof inputs before they ar
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -110,6 +110,7 @@ def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
             _verified.add(digest)
         return kernel
     if isinstance(item, SharedObject):
+        item = replace(item, name=name or item.name)
         arrays, lengths = task.proof_inputs()
         wrong = np.nonzero((run_native(item, task, arrays, lengths) != task.expected(arrays, lengths)).any(axis=1))[0]
         if len(wrong):
