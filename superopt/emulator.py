@@ -229,13 +229,29 @@ class Emulator:
         self.kernel_loops = False
         self.access: Access | None = None
         self._trace_limit = 0
-        self._arena_hooks: dict[int, list[int]] = {}
-        self._forbid(unicorn.UC_HOOK_MEM_WRITE, SLOT, SLOT + 8, "return address")
+        self._hooks: dict[tuple, int] = {}  # (what it guards) -> hook handle
         uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_invalid)
 
     # -- hooks -----------------------------------------------------------------------
-    def _forbid(self, kinds: int, begin: int, end: int, region: str) -> list[int]:
-        return [self.uc.hook_add(kinds, self._on_forbidden, region, begin=begin, end=end - 1)] if end > begin else []
+    def _set_hooks(self, lengths: tuple[int, ...], on: bool) -> None:
+        """Install exactly the memory hooks wanted: the guards of these lengths' arenas and
+        the return address, or none. Any memory hook makes Unicorn take its slow path for
+        every access (about 2x here), so `run(hooks=False)` can leave them out."""
+        wanted = {}
+        if on:
+            wanted[("return address",)] = (unicorn.UC_HOOK_MEM_WRITE, SLOT, SLOT + 8)
+            for k in lengths:
+                arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
+                wanted[("guard", k, 0)] = (_RW, arena, array)
+                wanted[("guard", k, 1)] = (_RW, array + 4 * k, arena + ARENA_SIZE)
+        if set(wanted) == set(self._hooks):
+            return
+        for key in set(self._hooks) - set(wanted):
+            self.uc.hook_del(self._hooks.pop(key))
+        for key in set(wanted) - set(self._hooks):
+            kinds, begin, end = wanted[key]
+            self._hooks[key] = self.uc.hook_add(kinds, self._on_forbidden, key[0], begin=begin, end=end - 1)
+        self.uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)  # hooks are compiled into blocks
 
     def _on_forbidden(self, uc, access, address, size, value, region):
         if self.access is None:
@@ -292,20 +308,12 @@ class Emulator:
         return entry, post
 
     def _use_arenas(self, lengths: tuple[int, ...]) -> None:
-        """Map (and hook) the arenas of these array lengths only: any other is unmapped, so a
-        kernel reaching into another length's array faults. Every memory access is checked
-        against every range hook (in C), so fewer hooks run faster."""
+        """Map the arenas of these array lengths only: any other is unmapped, so a kernel
+        reaching into another length's array faults."""
         for k in self._arenas - set(lengths):
             self.uc.mem_unmap(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE)
-            for handle in self._arena_hooks.pop(k):
-                self.uc.hook_del(handle)
         for k in set(lengths) - self._arenas:
-            arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
-            self.uc.mem_map(arena, ARENA_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
-            self._arena_hooks[k] = (self._forbid(_RW, arena, array, "guard")
-                                    + self._forbid(_RW, array + 4 * k, arena + ARENA_SIZE, "guard"))
-        if self._arenas != set(lengths):
-            self.uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
+            self.uc.mem_map(ARENA_BASE + k * ARENA_STRIDE, ARENA_SIZE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
         self._arenas = set(lengths)
 
     def _use_layout(self, layout: int) -> None:
@@ -319,7 +327,7 @@ class Emulator:
     # -- running ---------------------------------------------------------------------
     def run(self, n: int, lengths_allowed: tuple[int, ...], arrays: np.ndarray, lengths: np.ndarray, *,
             seed: int = 0, layout: int = 0, step_limit: int = 10_000, trace: bool = False,
-            set_offset: int = 0) -> BatchResult:
+            set_offset: int = 0, hooks: bool = True) -> BatchResult:
         """Run the loaded kernel on every input (arrays: (count, n) int32, lengths: (count,))
         until the first input it gets wrong by the driver's or the hooks' account.
 
@@ -327,7 +335,9 @@ class Emulator:
         where the driver's data lives. With `trace`, every kernel instruction executed is
         recorded (slow: meant for diagnosing one input) and the step limit is exact.
         Input i gets register set (i + set_offset) mod REGISTER_SETS (`register_set`), so
-        one input of a batch can be rerun alone with the registers it had.
+        one input of a batch can be rerun alone with the registers it had. Without `hooks`
+        a read of guard memory goes unnoticed unless it changes the result, and a write
+        unless it changes the guard bytes; out-of-arena accesses still fault.
         """
         if self.kernel is None:
             raise RuntimeError("no kernel loaded")
@@ -335,6 +345,7 @@ class Emulator:
         rng = np.random.default_rng(seed)
         self._use_layout(layout)
         self._use_arenas(tuple(lengths_allowed))
+        self._set_hooks(tuple(lengths_allowed), hooks)
         entry, post = self._driver(n, tuple(sorted(lengths_allowed)))
         ctrl = DATA_BASES[layout]
         sets_at = ctrl + CTRL_SIZE
