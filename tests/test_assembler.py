@@ -269,3 +269,33 @@ def test_cli_show_lists_instructions_and_reports_bad_files(tmp_path):
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert runner.invoke(main, ["show", str(tmp_path / "none.s")]).exit_code == 2
+
+
+class _FakeKeystone:
+    def __init__(self, result=None, error=None):
+        self.result, self.error = result, error
+
+    def asm(self, text, address):
+        if self.error:
+            raise self.error
+        return self.result
+
+
+@pytest.mark.parametrize("fake,message", [
+    (_FakeKeystone((None, 0)), "Keystone produced no code"),
+    (_FakeKeystone(error=__import__("keystone").KsError(1)), "Keystone cannot assemble"),
+    (_FakeKeystone(([0x89, 0xc8], 1)), "encoded as 89 c8, which decodes as mov eax, ecx"),  # wrong way round
+    (_FakeKeystone(([0x89, 0xc1, 0x90], 1)), "encoded as 89 c1 90, which decodes as mov ecx, eax; nop"),  # trailing byte
+])
+def test_keystone_failures_and_wrong_encodings_are_caught(monkeypatch, fake, message):
+    from superopt import assembler
+    monkeypatch.setattr(assembler, "_ks", fake)
+    ins = Instr("mov", (Reg("rcx", 32), Reg("rax", 32)), None, 32)
+    assembler.clear_cache()
+    try:
+        program = parse_text("movl %eax, %ecx\n", "k.s")
+        with pytest.raises(AssemblyError, match="k.s:1: movl %eax, %ecx: " + message):
+            assemble(program)
+        assert ins not in assembler._encodings  # a bad encoding is never cached
+    finally:
+        assembler.clear_cache()
