@@ -16,23 +16,30 @@ code on a mismatch) and copies a[0..n) to an output buffer that Python compares 
 the expected results afterwards.
 
 Memory, every region separated by unmapped gaps (a stray access faults):
-- code: the driver, the kernel, then int3 filler (running off the end traps).
-- one arena per array length k: the array a[0..k) with guard pages around it holding
-  random bytes. Reads and writes of the guard, the code page, the return-address slot
-  (writes) and the caller's frame above it are caught by range-limited memory hooks,
-  which cost nothing in Python until they fire; after the batch the guard bytes are
-  also compared, which catches a write straddling the array's end.
-- the stack: the kernel's frame (STACK_FRAME bytes below the return address, enough for
-  saving callee-saved registers and the red zone) filled with random bytes.
+- code: the driver, the kernel, then int3 filler (running off the end traps). It is
+  mapped execute-only, so reading it as data faults too.
+- one arena per array length in use: the array a[0..k) with guard memory around it
+  holding random bytes. Range-limited memory hooks on the guard (reads and writes) and
+  on the return-address slot (writes) report the access and the instruction; they cost
+  nothing in Python until they fire, but any memory hook sends every access through
+  Unicorn's slow path (about 2x), so `run(hooks=False)` leaves them out. After each
+  batch the guard bytes are compared as well, which catches a write straddling the end
+  of the array (hooks test the start address only) and any write made without hooks.
+- the stack: one page, the return address in its top 8 bytes (the caller's frame above
+  it is unmapped) and the kernel's frame below it (pushes, the red zone) filled with
+  random bytes.
 - the driver's data (inputs, outputs, register sets, control words), which the kernel
   has no address for. It sits at one of two addresses (`layout` 0 or 1) so that a kernel
   reaching it through a displacement from its array faults in the other layout.
-Nothing else is mapped; the data region of the other layout is unmapped.
+Nothing else is mapped.
 
 A kernel without backward jumps runs each instruction at most once per call, so it
 terminates; only kernels that can loop get an instruction-count limit (Unicorn's
-`count`, which slows emulation). After every `emu_start` the emulator checks that
-execution reached the driver's exit: Unicorn stops silently at its limits.
+`count`, which slows emulation), in batches of LOOP_BATCH inputs. After every
+`emu_start` the emulator checks that execution reached the driver's exit and that the
+driver finished the batch: Unicorn stops silently at its limits. (Unicorn compiles the
+stop address into translated blocks, which is one more reason every run stops at the
+same place, the driver's exit.)
 """
 from __future__ import annotations
 
@@ -110,13 +117,14 @@ def _m(base: str, disp: int = 0, width: int = 64) -> Mem:
     return Mem(width, base, None, 1, disp)
 
 
-def _copy(src: str, src_disp: int, dst: str, dst_disp: int, k: int) -> list[Instr]:
-    """Copy k int32s with qword moves (and a dword for an odd one out), through %rdx."""
+def _copy(src: str, dst: str, k: int) -> list[Instr]:
+    """Copy k int32s from (src) to (dst) with qword moves (a dword for an odd one out),
+    through %rdx."""
     out, done = [], 0
     while done < k:
         width = 64 if k - done >= 2 else 32
-        out.append(Instr("mov", (_r("rdx", width), _m(src, src_disp + 4 * done, width)), width=width))
-        out.append(Instr("mov", (_m(dst, dst_disp + 4 * done, width), _r("rdx", width)), width=width))
+        out.append(Instr("mov", (_r("rdx", width), _m(src, 4 * done, width)), width=width))
+        out.append(Instr("mov", (_m(dst, 4 * done, width), _r("rdx", width)), width=width))
         done += width // 32
     return out
 
@@ -160,7 +168,7 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
     for k in lengths:
         label("out%d" % k)
         add("mov", _r("rsi"), Imm(array_address(k)))
-        ins.extend(_copy("rsi", 0, "rcx", 0, k))
+        ins.extend(_copy("rsi", "rcx", k))
         jump("jmp", "advance")
     label("advance")
     add("add", _m("rax", _OUT), Imm(4 * n))
@@ -189,7 +197,7 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
     for k in lengths:
         label("in%d" % k)
         add("mov", _r("rsi"), Imm(array_address(k)))
-        ins.extend(_copy("rcx", 0, "rsi", 0, k))
+        ins.extend(_copy("rcx", "rsi", k))
         jump("jmp", "regs")
     label("regs")
     add("mov", _r("rcx"), _m("rax", _I))

@@ -112,3 +112,12 @@ def test_variable_length_arrays_are_separate(emu):
     emu.load(parse_text("movl (%rdi), %eax\nret\n"))
     zero = emu.run(3, (0, 1, 2, 3), arrays[:1], np.array([0]))
     assert lengths[0] == 0 and zero.stop == "forbidden access"
+
+
+def test_without_hooks_a_guard_write_is_still_caught(emu):
+    result = run(emu, "movl %eax, 12(%rdi)\nret\n", [[1, 2, 3]], hooks=False)
+    assert result.stop == "forbidden access" and result.access.region == "guard"
+    assert result.access.pc == 0  # found by comparing the guard bytes: no instruction known
+    # and the hooks come back for the next run that wants them
+    hooked = run(emu, "movl %eax, 12(%rdi)\nret\n", [[1, 2, 3]])
+    assert hooked.access.pc == KERNEL_BASE

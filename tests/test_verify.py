@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from superopt.cli import main
+from superopt.emulator import DATA_BASES, array_address
 from superopt.parser import load, parse_text
 from superopt.verify import classify, verify
 from superopt.tasks import get_task
@@ -164,6 +165,13 @@ def test_arithmetic_pass_is_a_test_not_a_proof():
 def test_reading_own_code_is_outside_the_array():
     verdict = check("movl -16(%rsp), %eax\nmovq (%rsp), %rax\nmovl (%rax), %eax\nret")
     assert rules(verdict) == ["read-outside-array"] and "code" in verdict.violations[0].detail
+
+
+def test_reaching_the_drivers_data_faults_in_the_other_layout():
+    # a displacement from the array that lands on the driver's control words in layout 0
+    disp = DATA_BASES[0] - array_address(3)
+    verdict = check("movl %d(%%rdi), %%eax\nret" % disp)
+    assert rules(verdict) == ["fault"] and "unmapped" in verdict.violations[0].detail
 
 
 def test_native_comparison_after_a_pass():
