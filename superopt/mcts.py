@@ -28,6 +28,7 @@ class MCTSConfig:
     dirichlet_alpha: float = 0.03
     noise_fraction: float = 0.25
     discount: float = 1.0
+    max_weight: float = 0.0      # Q = (1 - w) x mean return + w x best return seen (the game is deterministic)
 
 
 class Evaluator(Protocol):
@@ -58,16 +59,20 @@ class MinMax:
 
 
 class Node:
-    __slots__ = ("state", "legal", "terminal", "prior", "value", "children", "visits", "value_sum", "rewards")
+    __slots__ = ("state", "legal", "mask", "terminal", "prior", "value", "children", "visits", "total",
+                 "value_sum", "best", "rewards")
 
     def __init__(self, state, legal: np.ndarray, terminal: bool):
         self.state, self.legal, self.terminal = state, legal, terminal
+        self.mask = np.where(legal, 0.0, -np.inf)  # added to scores: illegal actions never win
+        self.total = 0                              # sum of visits
         self.prior: np.ndarray | None = None  # set on expansion
         self.value = 0.0                       # the evaluator's estimate (0 for terminal nodes)
         self.children: dict[int, Node] = {}
         n = len(legal)
         self.visits = np.zeros(n, dtype=np.int64)
         self.value_sum = np.zeros(n)
+        self.best = np.full(n, -np.inf)
         self.rewards = np.zeros(n)
 
     @property
@@ -76,13 +81,19 @@ class Node:
 
 
 class Tree:
-    """One search from a root state. `length_bound`: states this long or longer that are
-    not solved count as terminal (nothing shorter than the best program lies below them)."""
+    """One search from a root state. `on_new_state(state)` sees every state created;
+    `reward(parent, child)` replaces the game's reward (to add shaping or latency terms);
+    `dead(state)` marks states no correct program extends as terminal;
+    `length_bound`: states this long or longer count as terminal (nothing shorter than the
+    best program found lies below them)."""
 
     def __init__(self, game, root_state, config: MCTSConfig, rng: np.random.Generator,
-                 on_new_state: Callable | None = None):
+                 on_new_state: Callable | None = None, reward: Callable | None = None,
+                 dead: Callable | None = None):
         self.game, self.config, self.rng = game, config, rng
+        self.dead = dead  # state -> True when no correct program can extend it (a terminal)
         self.on_new_state = on_new_state
+        self.reward = reward or game.reward  # (parent state, child state) -> reward of the step
         self.table: dict = {}
         self.minmax = MinMax()
         self.explored = 0      # distinct states created
@@ -92,7 +103,7 @@ class Tree:
 
     # -- building nodes -------------------------------------------------------------
     def _terminal(self, state) -> bool:
-        if self.game.is_terminal(state):
+        if self.game.is_terminal(state) or (self.dead is not None and self.dead(state)):
             return True
         return self.length_bound is not None and len(state.actions) >= self.length_bound
 
@@ -115,18 +126,24 @@ class Tree:
         child = node.children.get(action)
         if child is None:
             state = self.game.step(node.state, action)
-            node.rewards[action] = self.game.reward(node.state, state)
+            node.rewards[action] = self.reward(node.state, state)
             child = node.children[action] = self._node(state)
         return child
 
     # -- one simulation: select, (evaluate), expand, back up ---------------------------
     def _pick(self, node: Node) -> int:
         n = node.visits
-        total = int(n.sum())
-        q = np.where(n > 0, node.value_sum / np.maximum(n, 1), node.value)
+        total = node.total
+        visited = n > 0
+        q = node.value_sum / np.maximum(n, 1)
+        w = self.config.max_weight
+        if w:
+            q = (1 - w) * q + w * np.where(visited, node.best, 0.0)
+        q = np.where(visited, q, node.value)
+        low, high = self.minmax.low, self.minmax.high
+        q = (q - low) * (1.0 / (high - low)) if high > low else q * 0.0
         c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
-        u = c * node.prior * math.sqrt(max(total, 1)) / (1 + n)
-        score = np.where(node.legal, self.minmax.normalise(q) + u, -np.inf)
+        score = q + (c * math.sqrt(max(total, 1))) * node.prior / (1 + n) + node.mask
         return int(np.argmax(score))
 
     def select(self) -> tuple[list, Node]:
@@ -138,6 +155,7 @@ class Tree:
             child = self._child(node, action)
             virtual = self.minmax.low if self.minmax.low < math.inf else 0.0
             node.visits[action] += 1
+            node.total += 1
             node.value_sum[action] += virtual
             path.append((node, action, virtual))
             if id(child) in seen:
@@ -157,7 +175,11 @@ class Tree:
         for node, action, virtual in reversed(path):
             ret = node.rewards[action] + self.config.discount * ret
             node.value_sum[action] += ret - virtual
-            self.minmax.update(node.value_sum[action] / node.visits[action])
+            if ret > node.best[action]:
+                node.best[action] = ret
+            q = node.value_sum[action] / node.visits[action]
+            self.minmax.update(q)
+            self.minmax.update(ret)
 
     # -- acting ---------------------------------------------------------------------
     def add_root_noise(self) -> None:

@@ -4,6 +4,7 @@ from superopt.cli.bench import bench
 from superopt.cli.export import export
 from superopt.cli.show import show
 from superopt.cli.tasks import tasks
+from superopt.cli.train import train
 from superopt.cli.verify import verify_command
 
 main.add_command(tasks)
@@ -11,5 +12,6 @@ main.add_command(bench)
 main.add_command(export)
 main.add_command(show)
 main.add_command(verify_command)
+main.add_command(train)
 
 __all__ = ["main"]

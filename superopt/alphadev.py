@@ -1,0 +1,695 @@
+"""The AlphaDev agent: self-play actors, a replay buffer and a learner, around MCTS + network.
+
+Small interfaces, so each part could move to its own machine later:
+  Actor.play_round()   -> finished Trajectory list (several games in lockstep, one batched
+                          network call per group of leaves); Actor.load(weights)
+  ReplayBuffer.add/sample
+  Learner.step(batch)  -> losses; Learner.weights() for the actors
+  SelfPlay             -> runs actors in this process or in worker processes, feeds the
+                          buffer, steps the learner, tracks the best program; used by
+                          `superopt train` and by the search agent `run`.
+
+Values: the correctness head predicts the sum of the game's rewards still to come
+(correctness deltas, the all-correct bonus and the length cost); the latency head predicts
+the latency reward paid when a game ends correct, -latency_weight x the program's latency.
+That latency comes from a dependency-chain cost model (`latency_estimate`), not from native
+runs: it is computed for every finished correct program, thousands per minute.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from superopt import isa
+from superopt.errors import SuperoptError
+from superopt.mcts import MCTSConfig, Tree, simulate
+from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
+
+CHECKPOINT_VERSION = 1
+
+
+# -- cost model for the latency head ---------------------------------------------------------
+# Cycles from operands ready to result ready on a recent x86 core (load-to-use from L1,
+# everything else one cycle); stores and moves between registers still cost their cycle.
+_LOAD_CYCLES, _OP_CYCLES = 5, 1
+
+
+def latency_estimate(instrs: list[isa.Instr]) -> int:
+    """Length of the longest dependency chain through registers, flags and memory, in
+    cycles (a cost model, not a measurement)."""
+    ready: dict[str, int] = {}
+
+    def loc(op):
+        return op.family if isinstance(op, isa.Reg) else ("mem", op.base, op.index, op.disp) if isinstance(op, isa.Mem) else None
+
+    def when(op):
+        if isinstance(op, isa.Mem):
+            return max(ready.get(op.base, 0), ready.get(loc(op), 0)) + _LOAD_CYCLES
+        return ready.get(loc(op), 0)
+
+    end = 0
+    for ins in instrs:
+        ops = ins.operands
+        if ins.op == "cmp" or ins.op == "test":
+            ready["flags"] = max(when(o) for o in ops) + _OP_CYCLES
+            end = max(end, ready["flags"])
+            continue
+        if not ops:
+            continue
+        dest = ops[0]
+        inputs = [when(o) for o in ops[1:]]
+        if ins.op in ("cmov", "set") or ins.op in ("add", "sub", "and", "or", "xor", "adc", "sbb"):
+            inputs.append(ready.get(loc(dest), 0))
+        if ins.op in ("cmov", "adc", "sbb", "set"):
+            inputs.append(ready.get("flags", 0))
+        done = max(inputs, default=0) + _OP_CYCLES
+        ready[loc(dest)] = done
+        if ins.op in ("add", "sub", "and", "or", "xor"):
+            ready["flags"] = done
+        end = max(end, done)
+    return end
+
+
+def placeable(game, state) -> float:
+    """The potential for reward shaping: the fraction of items that could be stored correctly
+    right now, taking for each array slot the location that holds its sorted value on the
+    most inputs. 1 for a solved state, so shaping moves the reward of no correct program
+    relative to another (potential-based shaping keeps the optimal programs optimal)."""
+    ev = game.evaluator
+    locs = state.cpu[0]
+    return sum(max((v & e).bit_count() for v in locs) for e in ev.expected) / ev.total_items
+
+
+def dead(game, state) -> bool:
+    """True when no continuation can sort every input: an array slot was stored with a
+    wrong value on some input (each slot is stored at most once), or some input's sorted
+    value for some slot is held by no location that can still reach that slot (registers,
+    slots still loadable, and the slot itself). Reads the game's CPU state and rule history."""
+    if state.solved:
+        return False
+    ev, p = game.evaluator, game.pruning
+    locs = state.cpu[0]
+    r = len(game.registers)
+    last_loaded, loaded, stored, _ = state.rules
+    full = ev.pack.content
+    regs = 0
+    for v in locs[:r]:
+        regs |= v
+    for i, expected in enumerate(ev.expected):
+        if "memory_once" in p and stored >> i & 1 and locs[r + i] != expected:
+            return True
+    for i, expected in enumerate(ev.expected):
+        have = 0
+        for v in locs[:r]:
+            have |= v & expected
+        for j in range(game.n):
+            loadable = not ("memory_once" in p and loaded >> j & 1) and not ("memory_order" in p and j < last_loaded)
+            if loadable or j == i:
+                have |= locs[r + j] & expected
+        if (have & full).bit_count() < ev.count:
+            return True
+    return False
+
+
+# -- configuration ---------------------------------------------------------------------------
+@dataclass
+class AgentConfig:
+    net: NetConfig = field(default_factory=NetConfig)
+    mcts: MCTSConfig = field(default_factory=MCTSConfig)
+    games_in_parallel: int = 8          # trees per actor, searched in lockstep
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    buffer_size: int = 50_000
+    updates_per_round: int = 1          # learner steps per lockstep move (in-process mode)
+    sync_every: int = 50                # learner steps between weight broadcasts to workers
+    latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
+    shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
+    prune_dead: bool = True             # states no correct program extends end the game
+    temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature)
+    workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
+
+    def temperature(self, games: int) -> float:
+        t = self.temperatures[0][1]
+        for start, value in self.temperatures:
+            if games >= start:
+                t = value
+        return t
+
+
+# -- game <-> network --------------------------------------------------------------------------
+def game_spec(game) -> dict:
+    """What a worker process needs to build the same game."""
+    return {"task": game.task.name, "isa": game.isa_name, "max_length": game.max_length,
+            "pruning": sorted(game.pruning), "inputs": game.inputs, "registers": game.registers,
+            "correct_weight": game.correct_weight, "solved_bonus": game.solved_bonus, "step_cost": game.step_cost}
+
+
+def build_game(spec: dict):
+    from superopt.game import Game
+    from superopt.tasks import get_task
+    spec = dict(spec)
+    return Game(get_task(spec.pop("task")), **spec)
+
+
+def action_names(game) -> list[str]:
+    return [a.att() for a in game.actions]
+
+
+def new_network(game, config: NetConfig) -> AlphaDevNet:
+    locations = np.asarray(game.features(game.initial())).shape[1]
+    max_length = getattr(game, "max_length", None) or config.max_length
+    config = replace(config, max_length=max(config.max_length, max_length))
+    net = AlphaDevNet(config, action_features(game.actions), locations)
+    init_scale(net)
+    return net
+
+
+class NetworkEvaluator:
+    """The MCTS evaluator backed by the network: priors over legal actions and the value
+    (correctness + latency heads) of each state, in one batched forward pass."""
+
+    def __init__(self, net: AlphaDevNet, game):
+        self.net, self.game = net, game
+        self.evaluations = 0
+
+    def inputs(self, states, legal):
+        programs = torch.from_numpy(pad_programs([s.actions for s in states], self.net.config.max_length))
+        feats = torch.from_numpy(np.stack([np.asarray(self.game.features(s), dtype=np.int64) for s in states]))
+        return programs, feats, torch.from_numpy(np.asarray(legal, dtype=bool))
+
+    @torch.no_grad()
+    def __call__(self, states, legal):
+        self.net.eval()
+        out = self.net(*self.inputs(states, legal))
+        self.evaluations += len(states)
+        return torch.softmax(out.logits, -1).double().numpy(), out.value.double().numpy()
+
+
+# -- experience ----------------------------------------------------------------------------------
+@dataclass
+class Trajectory:
+    programs: list          # action-id tuple at each move
+    features: list          # (inputs, locations) int8 array at each move
+    legal: list             # bool mask at each move
+    policies: list          # root visit distribution at each move
+    rewards: list           # game reward of each move taken
+    latency_reward: float   # paid at the end when the game ended correct
+    solved: bool
+    actions: tuple          # the final program
+
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Monte Carlo returns from each move: (correctness, latency)."""
+        correctness = np.cumsum(np.asarray(self.rewards[::-1], dtype=np.float64))[::-1]
+        return correctness, np.full(len(self.rewards), self.latency_reward)
+
+
+class ReplayBuffer:
+    """The most recent samples (state, policy target, value targets), sampled uniformly."""
+
+    def __init__(self, capacity: int):
+        self.items: deque = deque(maxlen=capacity)
+        self.added = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, trajectory: Trajectory) -> None:
+        z_c, z_l = trajectory.targets()
+        for i in range(len(trajectory.rewards)):
+            self.items.append((trajectory.programs[i], trajectory.features[i], trajectory.legal[i],
+                               trajectory.policies[i], z_c[i], z_l[i]))
+        self.added += len(trajectory.rewards)
+
+    def sample(self, size: int, rng: np.random.Generator, max_length: int) -> dict:
+        picks = [self.items[i] for i in rng.integers(0, len(self.items), size=size)]
+        return {
+            "programs": torch.from_numpy(pad_programs([p[0] for p in picks], max_length)),
+            "states": torch.from_numpy(np.stack([p[1] for p in picks]).astype(np.int64)),
+            "legal": torch.from_numpy(np.stack([p[2] for p in picks])),
+            "policy": torch.from_numpy(np.stack([p[3] for p in picks]).astype(np.float32)),
+            "correctness": torch.tensor([p[4] for p in picks], dtype=torch.float32),
+            "latency": torch.tensor([p[5] for p in picks], dtype=torch.float32),
+        }
+
+
+class Learner:
+    """Adam on policy cross-entropy (to the visit distribution) + value squared errors."""
+
+    def __init__(self, net: AlphaDevNet, config: AgentConfig):
+        self.net, self.config = net, config
+        self.optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.steps = 0
+
+    def losses(self, batch: dict) -> dict:
+        out = self.net(batch["programs"], batch["states"], batch["legal"])
+        logp = torch.log_softmax(out.logits, -1)
+        policy = -(batch["policy"] * logp.masked_fill(~batch["legal"], 0.0)).sum(-1).mean()
+        if self.net.config.two_heads:
+            value = F.mse_loss(out.correctness, batch["correctness"]) + F.mse_loss(out.latency, batch["latency"])
+        else:
+            value = F.mse_loss(out.correctness, batch["correctness"] + batch["latency"])
+        return {"loss": policy + value, "policy": policy, "value": value}
+
+    def step(self, batch: dict) -> dict:
+        self.net.train()
+        losses = self.losses(batch)
+        self.optimizer.zero_grad()
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        self.optimizer.step()
+        self.steps += 1
+        return {k: float(v) for k, v in losses.items()}
+
+    def weights(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+
+# -- actors ----------------------------------------------------------------------------------------
+class Actor:
+    """Plays `games_in_parallel` games in lockstep with one MCTS tree each; a move of all
+    games shares batched network calls. Finished games come back as Trajectories."""
+
+    def __init__(self, game, evaluator, config: AgentConfig, seed: int, latency_weight: float,
+                 on_solved: Callable | None = None):
+        self.game, self.evaluator, self.config = game, evaluator, config
+        self.rng = np.random.default_rng(seed)
+        self.latency_weight = latency_weight
+        self.on_solved = on_solved
+        self.length_bound: int | None = None
+        self.explored = self.duplicates = self.games = 0
+        self.best_incomplete = (0, 1)   # (correct items, total items) of the best unsolved state
+        self.best_incomplete_actions: tuple = ()
+        self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
+
+    def _seen(self, state) -> None:
+        if state.solved:
+            if self.on_solved is not None:
+                self.on_solved(state)
+        elif state.correct_items * self.best_incomplete[1] > self.best_incomplete[0] * max(state.total_items, 1):
+            self.best_incomplete = (state.correct_items, state.total_items)
+            self.best_incomplete_actions = state.actions
+
+    def _terminal_reward(self, state) -> float:
+        if not state.solved:
+            return 0.0
+        return -self.latency_weight * latency_estimate(self.game.to_program(state).instrs)
+
+    def _reward(self, parent, child) -> float:
+        """The game's reward, plus the latency reward when the step solves the task, plus
+        (config.shaping) the potential-based shaping term placeable(child) - placeable(parent)."""
+        r = self.game.reward(parent, child) + self._terminal_reward(child)
+        if self.config.shaping:
+            after = 0.0 if self.config.prune_dead and dead(self.game, child) else placeable(self.game, child)
+            r += self.config.shaping * (after - placeable(self.game, parent))
+        return r
+
+    def _new_game(self):
+        tree = Tree(self.game, self.game.initial(), self.config.mcts, self.rng, on_new_state=self._seen,
+                    reward=self._reward, dead=(lambda s: dead(self.game, s)) if self.config.prune_dead else None)
+        tree.length_bound = self.length_bound
+        return tree, Trajectory([], [], [], [], [], 0.0, False, ())
+
+    def play_round(self, should_stop: Callable[[], bool] = lambda: False) -> list[Trajectory]:
+        """One move in every game; returns the games that ended."""
+        trees = [tree for tree, _ in self.slots]
+        before = sum(t.explored for t in trees), sum(t.duplicates for t in trees)
+        simulate(trees, self.evaluator, self.config.mcts.simulations, should_stop)
+        self.explored += sum(t.explored for t in trees) - before[0]
+        self.duplicates += sum(t.duplicates for t in trees) - before[1]
+        if should_stop():
+            return []
+        finished = []
+        temperature = self.config.temperature(self.games)
+        for i, (tree, traj) in enumerate(self.slots):
+            root = tree.root
+            traj.programs.append(root.state.actions)
+            traj.features.append(np.asarray(self.game.features(root.state), dtype=np.int8))
+            traj.legal.append(root.legal.copy())
+            traj.policies.append(tree.policy().astype(np.float32))
+            action = tree.choose(temperature)
+            tree.advance(action)
+            traj.rewards.append(float(root.rewards[action]))
+            if tree.root.terminal:
+                state = tree.root.state
+                traj.solved, traj.actions = bool(state.solved), state.actions
+                traj.latency_reward = self._terminal_reward(state) if state.solved else 0.0
+                traj.rewards[-1] -= traj.latency_reward  # paid to the latency head, not counted twice
+                finished.append(traj)
+                self.games += 1
+                self.slots[i] = self._new_game()
+            else:
+                tree.add_root_noise()
+        return finished
+
+    def set_length_bound(self, bound: int | None) -> None:
+        self.length_bound = bound
+        for tree, _ in self.slots:
+            tree.length_bound = bound
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+def save_checkpoint(path: str | os.PathLike, net: AlphaDevNet, game, learner: Learner | None = None,
+                    extra: dict | None = None) -> None:
+    """Weights, network config, the game they belong to (task, instruction set, action list)
+    and, when given, the optimizer state and counters so that training can resume."""
+    data = {
+        "version": CHECKPOINT_VERSION,
+        "config": net.config.to_dict(),
+        "num_locations": net.num_locations,
+        "task": game.task.name,
+        "isa": game.isa_name,
+        "actions": action_names(game),
+        "weights": net.state_dict(),
+        "extra": dict(extra or {}),
+    }
+    if learner is not None:
+        data["optimizer"] = learner.optimizer.state_dict()
+        data["extra"]["steps"] = learner.steps
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(data, tmp)
+    os.replace(tmp, path)  # never leave a half-written checkpoint behind
+
+
+def load_checkpoint(path: str | os.PathLike, game) -> tuple[AlphaDevNet, dict]:
+    """The network stored at `path`, checked against `game`; returns (net, raw checkpoint)."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise SuperoptError("%s: no such checkpoint" % path) from None
+    except Exception as exc:  # torch raises many kinds on a corrupt or foreign file
+        raise SuperoptError("%s: not a superopt checkpoint (%s)" % (path, str(exc).splitlines()[0][:120])) from None
+    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        raise SuperoptError("%s: not a superopt checkpoint (version %r)" % (path, data.get("version") if isinstance(data, dict) else None))
+    if data["task"] != game.task.name or data["isa"] != game.isa_name or data["actions"] != action_names(game):
+        raise SuperoptError("%s: trained for task %s with instruction set %s (%d actions), not for %s with %s (%d actions)"
+                            % (path, data["task"], data["isa"], len(data["actions"]), game.task.name,
+                               game.isa_name, game.num_actions))
+    net = AlphaDevNet(NetConfig(**data["config"]), action_features(game.actions), data["num_locations"])
+    net.load_state_dict(data["weights"])
+    return net, data
+
+
+def shipped_checkpoint(task: str, isa_name: str) -> Path | None:
+    """The checkpoint shipped inside the package for this task and instruction set, if any."""
+    path = resources.files("superopt") / "checkpoints" / ("%s-%s.pt" % (task, isa_name))
+    return Path(str(path)) if path.is_file() else None
+
+
+# -- self-play: actors -> buffer -> learner --------------------------------------------------------
+@dataclass
+class Progress:
+    """What SelfPlay reports after every round."""
+    elapsed: float = 0.0
+    steps: int = 0
+    games: int = 0
+    explored: int = 0
+    duplicates: int = 0
+    evaluations: int = 0
+    losses: dict = field(default_factory=dict)
+    best_length: int | None = None
+    best_actions: tuple | None = None
+    best_latency: int | None = None
+    best_incomplete: tuple = (0, 1)
+    best_incomplete_actions: tuple = ()
+    solved_games: int = 0
+    candidates: dict = field(default_factory=dict)  # correct programs found (actions -> length), shortest kept
+
+
+def _actor_process(spec, net_config, num_locations, config, seed, latency_weight, weights_q, results_q, stop):
+    """Worker: plays games with the newest weights it has been sent; sends trajectories,
+    counters and every new shortest correct program back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    set_cpu_threads(1)
+    game = build_game(spec)
+    net = AlphaDevNet(net_config, action_features(game.actions), num_locations)
+    net.load_state_dict(weights_q.get())
+    found: list = []
+    best = [math.inf]
+
+    def solved(state):
+        if len(state.actions) <= best[0] + 1:
+            best[0] = min(best[0], len(state.actions))
+            found.append(state.actions)
+
+    actor = Actor(game, NetworkEvaluator(net, game), config, seed, latency_weight, on_solved=solved)
+    while not stop.is_set():
+        try:
+            while True:  # take the newest weights and length bound
+                message = weights_q.get_nowait()
+                if "weights" in message:
+                    net.load_state_dict(message["weights"])
+                actor.set_length_bound(message.get("bound"))
+        except queue.Empty:
+            pass
+        before = actor.explored, actor.duplicates, actor.evaluator.evaluations
+        finished = actor.play_round(stop.is_set)
+        results_q.put({"trajectories": finished, "explored": actor.explored - before[0],
+                       "duplicates": actor.duplicates - before[1],
+                       "evaluations": actor.evaluator.evaluations - before[2], "solved": found[:],
+                       "incomplete": (actor.best_incomplete, actor.best_incomplete_actions)})
+        found.clear()
+
+
+class SelfPlay:
+    """Self-play training around one game: actors (in this process, or `workers` worker
+    processes), a replay buffer and a learner. `run` stops at `max_steps` learner steps,
+    when `should_stop()` turns true, or when `patience` seconds pass without a shorter
+    correct program (once one is found)."""
+
+    def __init__(self, game, net: AlphaDevNet, config: AgentConfig, seed: int = 0,
+                 latency_weight: float | None = None, learner: Learner | None = None, prune_by_best: bool = True,
+                 bound_slack: int = 0):
+        self.game, self.net, self.config = game, net, config
+        self.seed = seed
+        self.latency_weight = config.latency_weight if latency_weight is None else latency_weight
+        self.learner = learner or Learner(net, config)
+        self.buffer = ReplayBuffer(config.buffer_size)
+        self.rng = np.random.default_rng(seed)
+        self.prune_by_best = prune_by_best
+        self.bound_slack = bound_slack  # games stop at best length + slack (1: look for equally short programs)
+        self.progress = Progress(steps=self.learner.steps)
+        self.best_time: float | None = None
+        self._bound_changed = False
+
+    # the learner side
+    def _solved(self, actions: tuple) -> None:
+        p = self.progress
+        if p.best_length is None or len(actions) <= p.best_length + 1:
+            p.candidates[tuple(actions)] = len(actions)
+            if len(p.candidates) > 256:
+                for a, _ in sorted(p.candidates.items(), key=lambda kv: kv[1])[256:]:
+                    del p.candidates[a]
+        if p.best_length is None or len(actions) < p.best_length:
+            p.best_length, p.best_actions = len(actions), tuple(actions)
+            state = self.game.initial()
+            for a in actions:
+                state = self.game.step(state, a)
+            p.best_latency = latency_estimate(self.game.to_program(state).instrs)
+            self.best_time = p.elapsed
+            self._bound_changed = True
+
+    def _learn(self, rounds: int) -> None:
+        if len(self.buffer) < self.config.batch_size:
+            return
+        for _ in range(rounds):
+            batch = self.buffer.sample(self.config.batch_size, self.rng, self.net.config.max_length)
+            self.progress.losses = self.learner.step(batch)
+        self.progress.steps = self.learner.steps
+
+    def _absorb(self, trajectories: list[Trajectory]) -> None:
+        for t in trajectories:
+            self.buffer.add(t)
+            self.progress.games += 1
+            self.progress.solved_games += t.solved
+
+    def _done(self, start: float, max_steps: int | None, should_stop, patience: float | None) -> bool:
+        p = self.progress
+        p.elapsed = time.monotonic() - start
+        if should_stop():
+            return True
+        if max_steps is not None and p.steps >= max_steps:
+            return True
+        return patience is not None and self.best_time is not None and p.elapsed - self.best_time > patience
+
+    def run(self, max_steps: int | None = None, should_stop: Callable[[], bool] = lambda: False,
+            report: Callable[[Progress], None] = lambda p: None, patience: float | None = None,
+            time_limit: float | None = None) -> Progress:
+        start = time.monotonic()
+        stop = should_stop
+        if time_limit is not None:
+            stop = lambda: should_stop() or time.monotonic() - start > time_limit  # noqa: E731
+        if self.config.workers <= 1:
+            self._run_here(start, max_steps, stop, report, patience)
+        else:
+            self._run_workers(start, max_steps, stop, report, patience)
+        self.progress.elapsed = time.monotonic() - start
+        return self.progress
+
+    def _run_here(self, start, max_steps, should_stop, report, patience) -> None:
+        set_cpu_threads(1)  # small batches: a second thread costs more in sync than it gives
+        evaluator = NetworkEvaluator(self.net, self.game)
+        actor = Actor(self.game, evaluator, self.config, self.seed, self.latency_weight,
+                      on_solved=lambda s: self._solved(s.actions))
+        while not self._done(start, max_steps, should_stop, patience):
+            if self._bound_changed and self.prune_by_best:
+                actor.set_length_bound(self.progress.best_length + self.bound_slack)
+                self._bound_changed = False
+            self._absorb(actor.play_round(should_stop))
+            self._learn(self.config.updates_per_round)
+            p = self.progress
+            p.explored, p.duplicates, p.evaluations = actor.explored, actor.duplicates, evaluator.evaluations
+            p.best_incomplete, p.best_incomplete_actions = actor.best_incomplete, actor.best_incomplete_actions
+            p.elapsed = time.monotonic() - start
+            report(p)
+
+    def _run_workers(self, start, max_steps, should_stop, report, patience) -> None:
+        set_cpu_threads(1)
+        ctx = mp.get_context("spawn")
+        stop = ctx.Event()
+        results_q = ctx.Queue()
+        spec = game_spec(self.game)
+        workers = []
+        for w in range(self.config.workers):
+            weights_q = ctx.Queue()
+            weights_q.put(self.learner.weights())
+            proc = ctx.Process(target=_actor_process, daemon=True,
+                               args=(spec, self.net.config, self.net.num_locations, self.config, self.seed + 1000 * w,
+                                     self.latency_weight, weights_q, results_q, stop))
+            proc.start()
+            workers.append((proc, weights_q))
+        last_sync = self.learner.steps
+        p = self.progress
+        try:
+            while not self._done(start, max_steps, should_stop, patience):
+                try:
+                    message = results_q.get(timeout=0.05)
+                except queue.Empty:
+                    message = None
+                if message is not None:
+                    self._absorb(message["trajectories"])
+                    p.explored += message["explored"]
+                    p.duplicates += message["duplicates"]
+                    p.evaluations += message["evaluations"]
+                    for actions in message["solved"]:
+                        self._solved(actions)
+                    inc, inc_actions = message["incomplete"]
+                    if inc[0] * p.best_incomplete[1] > p.best_incomplete[0] * inc[1]:
+                        p.best_incomplete, p.best_incomplete_actions = inc, inc_actions
+                # learn at most as fast as fresh samples arrive (each sample reused ~8 times)
+                if self.learner.steps * self.config.batch_size < 8 * self.buffer.added:
+                    self._learn(1)
+                sync = self.learner.steps - last_sync >= self.config.sync_every
+                if sync or (self._bound_changed and self.prune_by_best):
+                    message = {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None}
+                    if sync:
+                        message["weights"] = self.learner.weights()
+                        last_sync = self.learner.steps
+                    for _, weights_q in workers:
+                        weights_q.put(message)
+                    self._bound_changed = False
+                p.elapsed = time.monotonic() - start
+                report(p)
+        finally:
+            stop.set()
+            for proc, _ in workers:
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(timeout=5)
+
+
+# -- the search agent ------------------------------------------------------------------------------
+DEFAULT_PATIENCE = 20.0     # seconds without a shorter program, once one is found
+DEFAULT_TIME_CAP = 300.0    # seconds, when the caller sets no time limit
+
+
+def horizon(game) -> int:
+    """How long the agent's games may grow: the game's maximum length plus room to make
+    mistakes (4 per array item), which finds a first correct program far sooner; the
+    length bound then closes in on the shortest."""
+    return game.max_length + 4 * game.n
+
+
+def agent_config(params: dict, workers: int) -> AgentConfig:
+    """The agent's configuration from `superopt search --param key=value` style knobs."""
+    mcts = MCTSConfig(simulations=int(params.get("simulations", MCTSConfig.simulations)),
+                      max_weight=float(params.get("max_weight", 1.0)))
+    config = AgentConfig(mcts=mcts, workers=max(1, int(workers)))
+    for key in ("games_in_parallel", "batch_size", "updates_per_round"):
+        if key in params:
+            setattr(config, key, int(params[key]))
+    for key in ("learning_rate", "shaping", "latency_weight"):
+        if key in params:
+            setattr(config, key, float(params[key]))
+    return config
+
+
+def load_or_create(game, params: dict, net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str]:
+    """The network to start from: --model, else the shipped checkpoint, else a new one
+    (--from-scratch, or nothing shipped for this task and instruction set)."""
+    if params.get("model"):
+        return load_checkpoint(params["model"], game)[0], str(params["model"])
+    shipped = None if params.get("from_scratch") else shipped_checkpoint(game.task.name, game.isa_name)
+    if shipped is not None:
+        try:
+            return load_checkpoint(shipped, game)[0], "shipped:" + shipped.name
+        except SuperoptError:
+            pass  # shipped for another action space (e.g. other pruning or registers): start fresh
+    return new_network(game, net_config or NetConfig()), "from scratch"
+
+
+def run(game, options, report, should_stop):
+    """Agent "alphadev": self-play MCTS + network training while searching.
+
+    Stops on should_stop() (time limit, Ctrl-C), at options.target_length, DEFAULT_PATIENCE
+    seconds after the last improvement (params["patience"]), or after DEFAULT_TIME_CAP
+    seconds when no time limit is set."""
+    from superopt.search import SearchResult, SearchStats
+    params = dict(options.params or {})
+    play = build_game({**game_spec(game), "max_length": int(params.get("horizon", horizon(game)))})
+    net, source = load_or_create(play, params)
+    config = agent_config(params, options.workers if params.get("workers") is None else params["workers"])
+    latency_objective = options.objective == "latency"
+    weight = float(params.get("latency_weight", 0.01 if latency_objective else config.latency_weight))
+    selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight,
+                        bound_slack=1 if latency_objective else 0)
+    patience = float(params.get("patience", DEFAULT_PATIENCE))
+    cap = None if options.time_limit is not None else float(params.get("time_cap", DEFAULT_TIME_CAP))
+    target = options.target_length
+
+    def stop() -> bool:
+        best = selfplay.progress.best_length
+        return should_stop() or (target is not None and best is not None and best <= target)
+
+    def forward(p: Progress) -> None:
+        actions = p.best_actions if p.best_actions is not None else p.best_incomplete_actions
+        report(SearchStats(elapsed=p.elapsed, explored=p.explored, deduplicated=p.duplicates,
+                           best_length=p.best_length, best_correct=p.best_incomplete[0] / max(p.best_incomplete[1], 1),
+                           best_program=list(play.to_program(actions).instrs),
+                           phase="games %d, learner steps %d, loss %.3f" % (p.games, p.steps, p.losses.get("loss", float("nan")))))
+
+    p = selfplay.run(should_stop=stop, report=forward, patience=patience, time_limit=cap)
+    ranked = sorted(p.candidates.items(), key=lambda kv: (kv[1], kv[0]))
+    program = play.to_program(p.best_actions) if p.best_actions is not None else None
+    return SearchResult(
+        program=program, length=p.best_length, optimal=False, explored=p.explored, elapsed=p.elapsed,
+        deduplicated=p.duplicates, candidates=[play.to_program(a) for a, _ in ranked],
+        extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
+                "horizon": play.max_length, "simulations": config.mcts.simulations,
+                "cost_model_latency": p.best_latency})

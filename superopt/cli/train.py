@@ -1,0 +1,120 @@
+"""`superopt train TASK --steps N --out ckpt.pt`: self-play training of the AlphaDev network."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from superopt.cli.app import console, emit_json
+from superopt.errors import SuperoptError
+
+
+@click.command("train")
+@click.argument("task_name", metavar="TASK")
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(1),
+              help="Learner steps to reach (counting the steps of a resumed checkpoint).")
+@click.option("--out", "out", default=None, help="Checkpoint to write  [default: TASK-ISA.pt]")
+@click.option("--resume", is_flag=True, help="Continue from --out (weights, optimizer, counters).")
+@click.option("--isa", default="alphadev", show_default=True, help="Instruction set (see `superopt search --help`).")
+@click.option("--max-length", type=click.IntRange(1), default=None,
+              help="Longest program a game may grow to  [default: human benchmark + 4 per item]")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+              help="Self-play processes; 1 plays and learns in this process.")
+@click.option("--simulations", default=200, show_default=True, type=click.IntRange(1), help="MCTS simulations per move.")
+@click.option("--games", "games_in_parallel", default=8, show_default=True, type=click.IntRange(1),
+              help="Games each actor plays in lockstep (their leaves share network batches).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(0, min_open=True), default=None, help="Stop after this many seconds.")
+@click.option("--save-every", default=200, show_default=True, type=click.IntRange(1), help="Checkpoint every N steps.")
+@click.option("--log", "log_path", default=None, help="Append JSON-lines metrics here  [default: OUT.jsonl]")
+@click.option("--log-every", default=20, show_default=True, type=click.IntRange(1), help="Log metrics every N steps.")
+@click.option("--single-head", is_flag=True, help="One value head for correctness + latency (ablation).")
+@click.option("--json", "as_json", is_flag=True, help="Print the final metrics as one JSON object.")
+def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
+          time_limit, save_every, log_path, log_every, single_head, as_json):
+    """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
+    a replay buffer keeps their games, a learner fits the policy to the search's visit
+    counts and the two value heads to the returns (correctness; latency from a
+    dependency-chain cost model). Ctrl-C stops and saves the checkpoint.
+
+    Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
+    """
+    from superopt import alphadev
+    from superopt.game import Game
+    from superopt.network import NetConfig
+    from superopt.tasks import get_task
+
+    try:
+        task = get_task(task_name)
+    except KeyError as exc:
+        raise SuperoptError(exc.args[0]) from None
+    base = Game(task, isa=isa)
+    game = Game(task, isa=isa, max_length=max_length or alphadev.horizon(base))
+    out = out or "%s-%s.pt" % (task.name, isa)
+    log_path = log_path or out + ".jsonl"
+    config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel}, workers)
+    extra = {}
+    if resume:
+        net, data = alphadev.load_checkpoint(out, game)
+        learner = alphadev.Learner(net, config)
+        if "optimizer" in data:
+            learner.optimizer.load_state_dict(data["optimizer"])
+        extra = data.get("extra", {})
+        learner.steps = int(extra.get("steps", 0))
+    else:
+        net = alphadev.new_network(game, NetConfig(two_heads=not single_head))
+        learner = None
+    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, learner=learner)
+    p = selfplay.progress
+    p.games, p.explored = int(extra.get("games", 0)), int(extra.get("explored", 0))
+
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    started = time.monotonic()
+    last = {"logged": p.steps, "saved": p.steps}
+
+    def metrics() -> dict:
+        return {"time": round(time.monotonic() - started, 2), "steps": p.steps, "games": p.games,
+                "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
+                "best_length": p.best_length, **{k: round(v, 5) for k, v in p.losses.items()}}
+
+    def save() -> None:
+        alphadev.save_checkpoint(out, net, game, selfplay.learner,
+                                 extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
+                                        "simulations": simulations, "seed": seed,
+                                        "trained_seconds": float(extra.get("trained_seconds", 0)) + time.monotonic() - started})
+
+    with open(log_path, "a") as log, Progress(
+            TextColumn("[bold]train %s" % task.name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"), console=console, disable=as_json) as bar:
+        job = bar.add_task("steps", total=steps, completed=p.steps, info="")
+
+        def report(_):
+            bar.update(job, completed=p.steps, info="games %d  best %s  explored %d  loss %s" % (
+                p.games, p.best_length or "-", p.explored,
+                " ".join("%s %.3f" % kv for kv in p.losses.items()) or "-"))
+            if p.steps - last["logged"] >= log_every:
+                log.write(json.dumps(metrics()) + "\n")
+                log.flush()
+                last["logged"] = p.steps
+            if p.steps - last["saved"] >= save_every:
+                save()
+                last["saved"] = p.steps
+
+        try:
+            selfplay.run(max_steps=steps, should_stop=lambda: bool(interrupted), report=report, time_limit=time_limit)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            save()
+            log.write(json.dumps(metrics()) + "\n")
+    result = dict(metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
+    if as_json:
+        emit_json(result)
+    else:
+        best = p.best_length if p.best_length is not None else "none"
+        console.print("saved [bold]%s[/] after %d steps, %d games, %d programs explored; shortest correct program "
+                      "found while training: %s%s" % (out, p.steps, p.games, p.explored, best,
+                                                       " (interrupted)" if interrupted else ""))
