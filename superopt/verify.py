@@ -328,7 +328,8 @@ def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled
 
     # A wrong result: is it the same whatever the initial state holds?
     outcomes = [rerun(s, lay) for s, lay in runs]
-    outcomes += [rerun(run_seed + 1 + k, k % 2) for k in range(_DIAGNOSE_SEEDS)]
+    outcomes += [rerun(run_seed + 1 + k, k % 2, offset=1 + k) for k in range(_DIAGNOSE_SEEDS)]  # random
+    outcomes.append(rerun(run_seed, layout, offset=0))  # every register zero
     results = {tuple(o.outputs[0, :length].tolist()) for o in outcomes if o.completed}
     got = stopped.outputs[j] if stopped.completed > j else traced.outputs[0] if traced.completed else None
     verdict.counterexample = _example(array, length, expected, got)
@@ -353,15 +354,27 @@ _SETS_FLAGS = frozenset({"cmp", "test", "add", "sub", "and", "or", "xor", "neg",
 
 def _first_uninitialised_read(program: Program, executed: list[int], task: Task) -> tuple[int | None, str | None]:
     """The first executed instruction reading a register or the flags before anything wrote
-    them (pushes, which save callee-saved registers, aside), and what it reads."""
-    written = {"rsp", *task.arguments}
+    them (pushes, which save callee-saved registers, aside), and what it reads. For a
+    variable sort %esi holds n, but the upper half of %rsi is garbage."""
+    written = {"rsp", "rdi"}
     for t in executed:
         ins = program.instrs[t]
         unset = _reads(ins) - written
+        if task.variable and "rsi" in unset and not _wide_rsi(ins):
+            unset.discard("rsi")
         if ins.op != "push" and unset:
-            return t, sorted(unset)[0]
+            what = sorted(unset)[0]
+            return t, ("rsi (its upper half: n is an int32)" if what == "rsi" and task.variable else what)
         written |= _writes(ins) | ({"flags"} if ins.op in _SETS_FLAGS else set())
+        if task.variable and any(isinstance(o, Reg) and o.family == "rsi" for o in ins.operands):
+            written.add("rsi")  # %esi read as n: the kernel knows it now
     return None, None
+
+
+def _wide_rsi(ins: Instr) -> bool:
+    """Whether `ins` uses all 64 bits of %rsi (as a register or in an address)."""
+    return any((isinstance(o, Reg) and o.family == "rsi" and o.width == 64) or
+               (isinstance(o, Mem) and "rsi" in (o.base, o.index)) for o in ins.operands)
 
 
 def _describe_address(address: int, length: int) -> str:

@@ -233,3 +233,16 @@ def test_cli_bad_input_exit_2(tmp_path, content, args, message):
     assert result.exit_code == 2
     output = " ".join(result.output.split())  # rich wraps long lines
     assert message in output and "Traceback" not in output
+
+
+def test_varsort_reading_the_upper_half_of_rsi():
+    text = (ASM / "varsort3.s").read_text().replace("cmpl $3, %esi", "cmpq $3, %rsi")
+    verdict = verify(parse_text(text), "varsort3", random_count=100)
+    assert rules(verdict) == ["uninitialised-state"]
+    assert "upper half" in verdict.violations[0].detail and verdict.violations[0].text == "cmpq $3, %rsi"
+
+
+def test_kernel_too_big_is_bad_input():
+    from superopt.errors import AssemblyError
+    with pytest.raises(AssemblyError):
+        check("movl (%rdi), %eax\n" * 120_000 + "ret")
