@@ -4,7 +4,9 @@ For each kernel (asm/sort3.s, sort4.s, sort5.s by default) one C program, compil
 the system gcc at -O2, times side by side, interleaved run by run:
 
   inline   the `--format c` header: the asm block inlined into the loop, registers
-           chosen by the compiler
+           chosen by the compiler, the array pointer an operand
+  values   the `--format c --values` header: the elements themselves are the operands,
+           so the compiler may keep the array in registers
   call     the `--format gas` file, assembled and linked, called as a function
   libc++   the libc++-style branchless C baseline (bench/baselines/sortN.c), compiled
            into the same file, so the compiler may inline and keep values in registers
@@ -40,7 +42,7 @@ from superopt.parser import load  # noqa: E402
 from superopt.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
 from superopt.verify import verify  # noqa: E402
 
-VARIANTS = ("harness", "call", "inline", "libcxx")
+VARIANTS = ("harness", "call", "inline", "values", "libcxx")
 
 DRIVER = r"""
 #include <stdint.h>
@@ -48,6 +50,7 @@ DRIVER = r"""
 #include <stdlib.h>
 #include <x86intrin.h>
 #include "kernel_inline.h"
+#include "kernel_values.h"
 void kernel_call(int32_t *a);
 #define %(task)s kernel_libcxx
 #include "%(baseline)s"
@@ -63,9 +66,11 @@ static __attribute__((noinline)) uint64_t run_##VARIANT(const int32_t *inputs, l
     _mm_lfence(); \
     for (long i = 0; i < k; i++) { \
         const int32_t *src = inputs + i * N + dep; \
+        _Pragma("GCC unroll 16") /* unrolled: a[] can then live in registers */ \
         for (int j = 0; j < N; j++) a[j] = src[j]; \
         CALL; \
         uint64_t d = 0; \
+        _Pragma("GCC unroll 16") \
         for (int j = 0; j < N; j++) d |= (uint32_t)a[j]; \
         __asm__ volatile("and $0, %%0" : "+r"(d)); /* zero, but the CPU must wait for it */ \
         dep = d; \
@@ -78,6 +83,7 @@ static __attribute__((noinline)) uint64_t run_##VARIANT(const int32_t *inputs, l
 TIMED(harness, __asm__ volatile("" : : "r"(a) : "memory"))  /* an empty kernel: a[] through memory */
 TIMED(call, kernel_call(a))
 TIMED(inline, kernel_inline(a))
+TIMED(values, kernel_values(a))
 TIMED(libcxx, kernel_libcxx(a))
 
 int main(int argc, char **argv)
@@ -91,11 +97,12 @@ int main(int argc, char **argv)
         inputs[i] = (int32_t)(uint32_t)s;
     }
     for (int warm = 0; warm < 3; warm++)
-        run_harness(inputs, k), run_call(inputs, k), run_inline(inputs, k), run_libcxx(inputs, k);
+        run_harness(inputs, k), run_call(inputs, k), run_inline(inputs, k), run_values(inputs, k),
+            run_libcxx(inputs, k);
     for (long r = 0; r < runs; r++)
-        printf("%%llu %%llu %%llu %%llu\n", (unsigned long long)run_harness(inputs, k),
+        printf("%%llu %%llu %%llu %%llu %%llu\n", (unsigned long long)run_harness(inputs, k),
                (unsigned long long)run_call(inputs, k), (unsigned long long)run_inline(inputs, k),
-               (unsigned long long)run_libcxx(inputs, k));
+               (unsigned long long)run_values(inputs, k), (unsigned long long)run_libcxx(inputs, k));
     free(inputs);
     return 0;
 }
@@ -110,6 +117,7 @@ def measure_kernel(path: Path, runs: int, k: int) -> tuple[str, int, np.ndarray]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "kernel_inline.h").write_text(export(program, task, "c", "kernel_inline", verdict))
+        (work / "kernel_values.h").write_text(export(program, task, "c", "kernel_values", verdict, values=True))
         (work / "kernel_call.s").write_text(export(program, task, "gas", "kernel_call", verdict))
         (work / "driver.c").write_text(DRIVER % {"task": task.name, "baseline": baseline, "n": task.n})
         subprocess.run(["gcc", "-std=gnu99", "-O2", "-o", "driver", "driver.c", "kernel_call.s"],
@@ -153,8 +161,8 @@ def main() -> None:
         console.print(table)
     console.print("Ratios are of whole loop iterations (p5, joint 95% interval). `p5 - harness` estimates the "
                   "kernel alone for inline and call, which take a[] through memory as the harness does; the "
-                  "inlined C baseline may keep a[] in registers and skip that round trip, so its figure can "
-                  "fall below the harness.")
+                  "values form and the inlined C baseline may keep a[] in registers and skip that round trip, "
+                  "so their figures can fall below the harness.")
 
 
 if __name__ == "__main__":

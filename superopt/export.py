@@ -61,27 +61,39 @@ class RegisterUsage:
         return [f for f in FAMILIES if f != "rsp" and (f in self.reads or f in self.writes)]
 
 
+def accesses(ins: Instr) -> tuple[set[str], set[str]]:
+    """(families read, families written) by one instruction; address registers are read."""
+    reads, writes = set(), set()
+    zero_idiom = ins.op in ("xor", "sub") and ins.operands[0] == ins.operands[1]
+    for k, op in enumerate(ins.operands):
+        if isinstance(op, Reg):
+            dest = k == 0 and ins.op not in _READ_ONLY
+            if not dest or ins.op not in _WRITE_ONLY and not zero_idiom:
+                reads.add(op.family)
+            if dest or ins.op == "xchg":
+                writes.add(op.family)
+        elif isinstance(op, Mem):
+            reads.update(reg for reg in (op.base, op.index) if reg)
+    if ins.op == "cltq":
+        reads.add("rax")
+        writes.add("rax")
+    return reads, writes
+
+
 def register_usage(program: Program) -> RegisterUsage:
     """Read/write sets per register family, flags, memory and stack use of `program`."""
     use = RegisterUsage()
     for ins in program.instrs:
         if ins.op in _HARNESS_ONLY:
             raise _input(program, ins, "%s is for superopt's timing harness, not a kernel" % ins.op)
-        zero_idiom = ins.op in ("xor", "sub") and ins.operands[0] == ins.operands[1]
-        for k, op in enumerate(ins.operands):
-            if isinstance(op, Reg):
-                if op.family == "rsp":
-                    raise _input(program, ins, "uses %rsp as a value; only push/pop and rsp-based "
-                                               "addresses can be exported")
-                dest = k == 0 and ins.op not in _READ_ONLY
-                if not dest or ins.op not in _WRITE_ONLY and not zero_idiom:
-                    use.reads.add(op.family)
-                if dest or ins.op == "xchg":
-                    use.writes.add(op.family)
-            elif isinstance(op, Mem):
-                for reg in (op.base, op.index):
-                    if reg:
-                        use.reads.add(reg)
+        reads, writes = accesses(ins)
+        use.reads |= reads
+        use.writes |= writes
+        for op in ins.operands:
+            if isinstance(op, Reg) and op.family == "rsp":
+                raise _input(program, ins, "uses %rsp as a value; only push/pop and rsp-based "
+                                           "addresses can be exported")
+            if isinstance(op, Mem):
                 use.memory |= ins.op != "lea"
                 if "rsp" in (op.base, op.index):
                     if op.disp >= 0 or op.index == "rsp":
@@ -92,8 +104,6 @@ def register_usage(program: Program) -> RegisterUsage:
         if ins.op in ("shl", "shr", "sar") and isinstance(ins.operands[1], Reg):
             use.pinned["rcx"] = "shift count in %cl"
         if ins.op == "cltq":
-            use.reads.add("rax")
-            use.writes.add("rax")
             use.pinned["rax"] = "cltq sign-extends %eax into %rax"
         use.flags |= ins.op in _WRITES_FLAGS
     return use
@@ -130,9 +140,24 @@ def body(program: Program) -> Program:
         drop.update(range(start, end))
     if any(ins.op in ("push", "pop") for i, ins in enumerate(instrs) if i not in drop):
         return program
+    return _without(program, drop)
+
+
+def _without_function_label(program: Program) -> Program:
+    """`program` without its function label when no branch targets it: the symbol (or the
+    start of the asm block) already marks the entry."""
+    referenced = {o.name for ins in program.instrs for o in ins.operands if isinstance(o, Label)}
+    if program.name not in program.labels or program.name in referenced:
+        return program
+    return replace(program, labels={k: v for k, v in program.labels.items() if k != program.name})
+
+
+def _without(program: Program, drop: set[int]) -> Program:
+    """`program` with the instructions at indices `drop` left out; a label on a dropped
+    instruction moves to the next kept one."""
+    instrs = program.instrs
     keep = [i for i in range(len(instrs)) if i not in drop]
     new_index = {old: new for new, old in enumerate(keep)}
-    # a label on a dropped instruction now marks the next kept one
     relabel = {name: next((new_index[j] for j in range(at, len(instrs)) if j in new_index), len(keep))
                for name, at in program.labels.items()}
     return replace(program, instrs=[instrs[i] for i in keep], labels=relabel,
@@ -164,20 +189,107 @@ class Inline:
     clobbers: list[str]
     declarations: list[str]               # C declarations of the output variables
     unused: list[str]                     # parameters the kernel never reads
+    after: list[str] = field(default_factory=list)  # C statements after the block
+    volatile: bool = True                 # False: a pure function of its operands
+
+
+@dataclass
+class ElementValues:
+    """How a fixed-size kernel's loads and stores map onto element values (values form)."""
+    loads: dict[str, int]    # family -> the element it holds on entry
+    stores: dict[int, str]   # element -> the family holding its final value
+    drop: set[int]           # indices of those loads and stores
+
+
+def _element(op: Mem, task: Task) -> int | None:
+    """k when `op` is the 32-bit array element a[k], k < n, addressed as disp(%rdi)."""
+    if op.width == 32 and op.base == "rdi" and op.index is None and op.disp % 4 == 0 and 0 <= op.disp < 4 * task.n:
+        return op.disp // 4
+    return None
+
+
+def element_values(program: Program, task: Task) -> ElementValues:
+    """The element loads and stores the values form replaces with operands.
+
+    Loads `movl disp(%rdi), %reg` before the first branch or branch target, into a register
+    not touched before, become "the register holds a[k] on entry"; stores `movl %reg,
+    disp(%rdi)` after the last branch or branch target, each element at most once and from
+    a register not changed afterwards, become "a[k] = that register" after the block. Any
+    other access must read an element that has not been stored yet (it becomes an input).
+    Whatever breaks these rules is an InputError saying which instruction and why."""
+    if task.variable:
+        raise InputError("the values form needs a fixed-size task: %s may only touch a[0..n)" % task.name,
+                         program.path)
+    instrs = program.instrs
+    targets = {o.name for ins in instrs for o in ins.operands if isinstance(o, Label)}
+    merges = [at for name, at in program.labels.items() if name in targets]
+    jumps = [i for i, ins in enumerate(instrs) if ins.op in ("j", "jmp")]
+    entry_end = min(jumps + merges, default=len(instrs))
+    exit_start = max([i + 1 for i in jumps] + merges, default=0)
+    values = ElementValues({}, {}, set())
+    seen: set[str] = set()  # families accessed so far
+    for i, ins in enumerate(instrs):
+        def refuse(reason):
+            return _input(program, ins, "the values form needs " + reason)
+        if ins.op == "ret" and i != len(instrs) - 1:
+            raise refuse("no ret before the end (it would skip the stores)")
+        reads, writes = accesses(ins)
+        if "rdi" in writes or any(isinstance(o, Reg) and o.family == "rdi" for o in ins.operands):
+            raise refuse("%rdi only as the array's address")
+        mems = [(k, o) for k, o in enumerate(ins.operands) if isinstance(o, Mem)]
+        elements = [_element(o, task) for _, o in mems]
+        if ins.op == "lea" or None in elements:
+            raise refuse("every memory access to be an element disp(%%rdi), 0 <= disp < %d" % (4 * task.n))
+        written = any(k == 0 and ins.op not in _READ_ONLY or ins.op == "xchg" for k, _ in mems)
+        dest = ins.operands[0] if ins.operands else None
+        if written:
+            src = ins.operands[1] if len(ins.operands) > 1 else None
+            if ins.op != "mov" or i < exit_start or not (isinstance(src, Reg) and src.width == 32) \
+                    or elements[0] in values.stores:
+                raise refuse("each element stored at most once, by movl from a register, after the last branch")
+            values.stores[elements[0]] = src.family
+            values.drop.add(i)
+        elif elements and any(k in values.stores for k in elements):
+            raise refuse("no element read after it is stored")
+        elif elements and i < entry_end and ins.op == "mov" and isinstance(dest, Reg) and dest.width == 32 \
+                and dest.family not in seen:
+            values.loads[dest.family] = elements[0]
+            values.drop.add(i)
+        stored = set(values.stores.values())
+        if stored & writes:
+            raise refuse("registers left alone once stored (%%%s changes after its store)" % sorted(stored & writes)[0])
+        seen |= reads | writes
+    return values
 
 
 _END = "<ret>"  # the end of the asm block, where a `ret` jumps to (no label can be named so)
 
 
-def inline_asm(program: Program, task: Task) -> Inline:
-    """The kernel as a GCC extended-asm statement (see the module docstring)."""
-    program = body(program)
+def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
+    """The kernel as a GCC extended-asm statement (see the module docstring).
+
+    With `values`, for fixed-size kernels, the elements themselves are operands instead of
+    the array pointer: the kernel's loads and stores leave the block (see element_values),
+    so the compiler can keep the array in registers and the block touches no memory."""
+    program = body(_without_function_label(program))
+    register_usage(program)  # refuses what cannot be exported, before anything else
+    elements = element_values(program, task) if values else None
+    if elements:
+        program = _without(program, elements.drop)
     use = register_usage(program)
-    args = {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
+    args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
     outputs, inputs, declarations, scratch = [], [], [], []
     for fam in use.families:
         letter = _CONSTRAINT.get(fam, "r") if fam in use.pinned else "r"
-        if fam in args:
+        if elements and fam == "rdi":
+            continue  # only the address of elements read in place, which become inputs
+        if elements and fam in elements.loads:
+            declarations.append("int32_t %s = a[%d];" % (fam, elements.loads[fam]))
+            outputs.append((fam, "+" + letter, fam))
+        elif elements and fam in elements.stores.values():
+            declarations.append("int32_t %s;" % fam)
+            outputs.append((fam, "=&" + letter, fam))
+        elif fam in args:
             value = "a" if fam == "rdi" else "(uint64_t)(uint32_t)n"
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
                 declarations.append(("int32_t *%s = a;" if fam == "rdi" else "uint64_t %s = " + value + ";") % fam)
@@ -197,6 +309,13 @@ def inline_asm(program: Program, task: Task) -> Inline:
         reg = Reg.named(match.group(1))
         return "%%%s[%s]" % (_MODIFIER[reg.width], reg.family)
 
+    read_in_place = set()
+
+    def element_ref(match: re.Match) -> str:  # values form: a[k] read in place -> its input
+        k = int(match.group(1) or 0) // 4
+        read_in_place.add(k)
+        return "%%k[a%d]" % k
+
     template = ["lea -%d(%%%%rsp), %%%%rsp" % _RED_ZONE] if use.stack else []
     for i, ins in enumerate(program.instrs + [None]):
         template += [labels[name] + ":" for name in program.labels_at(i)]
@@ -205,14 +324,20 @@ def inline_asm(program: Program, task: Task) -> Inline:
         if ins.op == "ret":
             ins = Instr("jmp", (Label(_END),))
         text = format_att(ins, labels)
-        template.append(re.sub(r"%(\w+)", lambda m: operand_ref(m) if m.group(1) != "rsp" else "%%rsp", text))
+        text = re.sub(r"%(\w+)", lambda m: operand_ref(m) if m.group(1) != "rsp" else "%%rsp", text)
+        if elements:
+            text = re.sub(r"(\d*)\(%q\[rdi\]\)", element_ref, text)
+        template.append(text)
     if needs_end:
         template.append(labels[_END] + ":")
     if use.stack:
         template.append("lea %d(%%%%rsp), %%%%rsp" % _RED_ZONE)
-    clobbers = (["cc"] if use.flags else []) + (["memory"] if use.memory else [])
+    inputs += [("a%d" % k, "r", "a[%d]" % k) for k in sorted(read_in_place)]
+    after = ["a[%d] = %s;" % item for item in sorted(elements.stores.items())] if elements else []
+    memory = use.memory and not elements  # the values form reads operands, not memory
+    clobbers = (["cc"] if use.flags else []) + (["memory"] if memory else [])
     unused = [param for fam, param in args.items() if fam not in use.families]
-    return Inline(template, outputs, inputs, clobbers, declarations, unused)
+    return Inline(template, outputs, inputs, clobbers, declarations, unused, after, volatile=not elements)
 
 
 def instruction_count(program: Program) -> int:
@@ -220,7 +345,7 @@ def instruction_count(program: Program) -> int:
     return sum(ins.op != "ret" for ins in program.instrs)
 
 
-def _comment_lines(program: Program, task: Task, format: str, name: str, verdict) -> list[str]:
+def _comment_lines(program: Program, task: Task, format: str, name: str, verdict, values: bool = False) -> list[str]:
     header = dict(program.header)
     bench = header.pop("bench", None)
     header.pop("task", None)
@@ -230,8 +355,9 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
         "Task %s, %d instructions (x86-64, not counting ret), from %s." % (task.name, instruction_count(program), source),
         "Verified: %s." % verdict_summary(verdict),
         "Bench: %s." % (bench if bench else "not measured (superopt bench %s)" % source),
-        "Produced by superopt %s: superopt export --format %s%s %s" % (
-            __version__, format, "" if name == function_name(program, task) else " --name " + name, source),
+        "Produced by superopt %s: superopt export --format %s%s%s %s" % (
+            __version__, format, "" if name == function_name(program, task) else " --name " + name,
+            " --values" if values else "", source),
     ]
     lines += ["  %s: %s" % item for item in header.items()]
     return lines
@@ -268,11 +394,16 @@ def _block_comment(lines: list[str]) -> list[str]:
     return ["/*"] + [(" * " + line.replace("*/", "* /")).rstrip() for line in _wrap(lines)] + [" */"]
 
 
-def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict) -> str:
-    asm = inline_asm(program, task)
-    comment = _comment_lines(program, task, "cpp" if cpp else "c", name, verdict)
-    comment += ["", "Inline asm: the compiler chooses every register (the array pointer is an input",
-                "operand, scratch registers are early-clobber outputs), so it inlines anywhere."]
+def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict, values: bool) -> str:
+    asm = inline_asm(program, task, values)
+    comment = _comment_lines(program, task, "cpp" if cpp else "c", name, verdict, values)
+    if values:
+        comment += ["", "Inline asm, values form: the elements go in and out as register operands (the",
+                    "kernel's loads and stores are left to the compiler, which may keep the array in",
+                    "registers); scratch registers are early-clobber outputs. It inlines anywhere."]
+    else:
+        comment += ["", "Inline asm: the compiler chooses every register (the array pointer is an input",
+                    "operand, scratch registers are early-clobber outputs), so it inlines anywhere."]
     if len(body(program)) < len(program):
         comment.append("The kernel's saves of callee-saved registers are left out: the compiler keeps them.")
     guard = "SUPEROPT_%s_H" % name.upper()
@@ -282,15 +413,16 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict) -> st
            "%s void %s(%s" % ("inline" if cpp else "static inline", name, params), "{"]
     out += ["    (void)%s;" % p for p in asm.unused]
     out += ["    " + d for d in asm.declarations]
-    out.append("    __asm__ __volatile__(")
+    out.append("    __asm__%s(" % (" __volatile__" if asm.volatile else ""))
     out += ['        "%s\\n\\t"' % line for line in asm.template]
 
     def operands(items):
         return ", ".join('[%s] "%s" (%s)' % item for item in items)
 
-    out.append("        : " + operands(asm.outputs))
-    out.append("        : " + operands(asm.inputs))
-    out.append("        : " + ", ".join('"%s"' % c for c in asm.clobbers) + ");")
+    out += [("        : " + part).rstrip() for part in (
+        operands(asm.outputs), operands(asm.inputs), ", ".join('"%s"' % c for c in asm.clobbers))]
+    out[-1] += ");"
+    out += ["    " + statement for statement in asm.after]
     out += ["}", "", "#endif /* %s */" % guard, ""]
     return "\n".join(out)
 
@@ -341,8 +473,9 @@ def function_name(program: Program, task: Task, name: str | None = None) -> str:
 
 
 def export(program: Program, task: Task, format: str = "cpp", name: str | None = None,
-           verdict=None) -> str:
-    """The verified kernel as source text in `format` (cpp, c, gas or intel).
+           verdict: Verdict | None = None, values: bool = False) -> str:
+    """The verified kernel as source text in `format` (cpp, c, gas or intel); `values`
+    picks the values form of the C and C++ inline asm (see inline_asm).
 
     `verdict` is the result of superopt.verify.verify(program, task); it is computed when
     not given. A kernel that fails it is refused (ExportRefused, exit code 1): exported code
@@ -352,17 +485,16 @@ def export(program: Program, task: Task, format: str = "cpp", name: str | None =
     name = function_name(program, task, name)
     if not _IDENTIFIER.match(name):
         raise InputError("function name %r is not a C identifier" % name)
+    if values and format not in ("cpp", "c"):
+        raise InputError("the values form is for the c and cpp formats, not %s" % format)
     if verdict is None:
         verdict = verify(program, task)
     if not verdict.passed:
         raise ExportRefused("%s: refusing to export, the kernel fails verify for %s: %s"
                             % (program.path or "<input>", task.name, verdict_summary(verdict)))
-    referenced = {o.name for ins in program.instrs for o in ins.operands if isinstance(o, Label)}
-    if program.name in program.labels and program.name not in referenced:
-        # the function's own label: the symbol (or the asm block) already marks the start
-        program = replace(program, labels={k: v for k, v in program.labels.items() if k != program.name})
+    program = _without_function_label(program)
     if format in ("cpp", "c"):
-        return _c_source(program, task, name, format == "cpp", verdict)
+        return _c_source(program, task, name, format == "cpp", verdict, values)
     if format == "gas":
         return _gas_source(program, task, name, verdict)
     return _intel_listing(program, task, name, verdict)

@@ -122,6 +122,29 @@ VARLOOP = """# task: varsort4
 3:	ret
 """
 
+# Elements read in place after the entry (a reload, a compare with memory): in the values
+# form those reads become input operands.
+INPLACE = """# task: sort3
+	movl (%rdi), %eax
+	movl 4(%rdi), %ecx
+	movl %eax, %edx
+	cmpl %ecx, %eax
+	cmovg %ecx, %eax
+	cmovg %edx, %ecx
+	movl 8(%rdi), %edx
+	cmpl 8(%rdi), %ecx
+	movl %edx, %esi
+	cmovg %ecx, %esi
+	cmovg %edx, %ecx
+	cmpl %ecx, %eax
+	movl %ecx, %edx
+	cmovg %eax, %edx
+	cmovg %ecx, %eax
+	movl %eax, (%rdi)
+	movl %edx, 4(%rdi)
+	movl %esi, 8(%rdi)
+"""
+
 # sort3's network with its last comparator dropped: wrong on some inputs.
 WRONG = """# task: sort3
 	movl (%rdi), %eax
@@ -141,7 +164,7 @@ WRONG = """# task: sort3
 	ret
 """
 
-_EXTRA = {"features_sort3": FEATURES, "saves_sort3": SAVES, "loop_varsort4": VARLOOP}
+_EXTRA = {"features_sort3": FEATURES, "saves_sort3": SAVES, "loop_varsort4": VARLOOP, "inplace_sort3": INPLACE}
 
 DRIVER = r"""
 #include <stdint.h>
@@ -268,20 +291,29 @@ def _assert_all_ok(output: str, kernels) -> None:
     assert sorted(re.findall(r"^ok (\w+)$", output, re.M)) == sorted(kernels), output
 
 
+# Kernels the values form takes: fixed sizes, loads before any branch, stores after.
+VALUES = {"sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "sort3_insertion", "inplace_sort3"}
+
+
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
 @pytest.mark.parametrize("lang", ["c", "cpp"])
 def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
     compiler = "gcc" if lang == "c" else "g++"
     if not shutil.which(compiler):
         pytest.skip("no %s on this machine" % compiler)
+    variants = dict(kernels)
     for name, (program, task, verdict) in kernels.items():
         (tmp_path / (name + ".h")).write_text(export(program, task, lang, name, verdict))
-    includes = "\n".join('#include "%s.h"' % name for name in kernels)
+        if name in VALUES:
+            (tmp_path / (name + "_values.h")).write_text(export(program, task, lang, name + "_values", verdict,
+                                                                 values=True))
+            variants[name + "_values"] = kernels[name]
+    includes = "\n".join('#include "%s.h"' % name for name in variants)
     source = tmp_path / ("driver." + lang)
-    source.write_text(_driver(kernels, includes))
+    source.write_text(_driver(variants, includes))
     std = "-std=c99" if lang == "c" else "-std=c++17"
     _run([compiler, std, opt, "-Wall", "-Wextra", "-Werror", "-o", "driver", source.name], tmp_path)
-    _assert_all_ok(_run(["./driver"], tmp_path), kernels)
+    _assert_all_ok(_run(["./driver"], tmp_path), variants)
 
 
 def test_gas_files_assemble_link_and_sort(kernels, tmp_path):
@@ -361,6 +393,46 @@ def test_callee_saved_saves_are_dropped_from_the_inline_form(kernels):
     assert not register_usage(trimmed).stack
     # a push that is not a save at entry keeps the program as it was
     assert body(kernels["features_sort3"][0]) is kernels["features_sort3"][0]
+
+
+def test_values_form_takes_elements_as_operands(kernels):
+    program, task, _ = kernels["sort3"]
+    asm = inline_asm(program, task, values=True)
+    assert asm.outputs == [("rax", "+r", "rax"), ("rcx", "+r", "rcx"), ("rdx", "+r", "rdx"), ("rsi", "=&r", "rsi")]
+    assert asm.inputs == [] and asm.clobbers == ["cc"] and not asm.volatile
+    assert asm.declarations == ["uint64_t rsi;", "int32_t rax = a[0];", "int32_t rcx = a[1];", "int32_t rdx = a[2];"]
+    assert asm.after == ["a[0] = rax;", "a[1] = rdx;", "a[2] = rcx;"]
+    assert len(asm.template) == 12 and not any("(" in line for line in asm.template)  # no memory left
+    program, task, _ = kernels["inplace_sort3"]
+    asm = inline_asm(program, task, values=True)
+    assert asm.inputs == [("a2", "r", "a[2]")]
+    assert "movl %k[a2], %k[rdx]" in asm.template and "cmpl %k[a2], %k[rcx]" in asm.template
+    assert ("rsi", "=&r", "rsi") in asm.outputs and "int32_t rsi;" in asm.declarations
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("leaq 4(%rdi), %rdi\nmovl -4(%rdi), %eax\nmovl %eax, -4(%rdi)\n", "%rdi only as the array's address"),
+    ("movl (%rdi), %eax\ncmpl $0, %eax\njl 1f\nret\n1: movl %eax, 4(%rdi)\n", "no ret before the end"),
+    ("movl (%rdi), %eax\nmovl %eax, 4(%rdi)\nincl %eax\n", "%rax changes after its store"),
+    ("movl (%rdi), %eax\nmovl %eax, 4(%rdi)\nmovl 4(%rdi), %ecx\nmovl %ecx, (%rdi)\n", "no element read after"),
+    ("movl (%rdi), %eax\nmovl %eax, 4(%rdi)\njmp 1f\n1: ret\n", "after the last branch"),
+    ("movl (%rdi), %eax\nmovl %eax, 4(%rdi)\nmovl %eax, 4(%rdi)\n", "each element stored at most once"),
+    ("movl 12(%rdi), %eax\nmovl %eax, (%rdi)\n", "0 <= disp < 12"),
+    ("movl (%rdi), %eax\naddl %eax, 4(%rdi)\n", "by movl from a register"),
+])
+def test_values_form_refuses_what_it_cannot_express(text, reason):
+    program = parse_text(text, "k.s")
+    with pytest.raises(InputError, match=re.escape(reason)):
+        inline_asm(program, get_task("sort3"), values=True)
+
+
+def test_values_form_is_for_fixed_sizes_and_c(kernels):
+    program, task, verdict = kernels["varsort3"]
+    with pytest.raises(InputError, match="fixed-size task"):
+        export(program, task, "cpp", verdict=verdict, values=True)
+    program, task, verdict = kernels["sort3"]
+    with pytest.raises(InputError, match="c and cpp formats"):
+        export(program, task, "gas", verdict=verdict, values=True)
 
 
 def test_register_usage_reads_and_writes():

@@ -22,10 +22,13 @@ from superopt.verify import verify
 @click.option("--name", help="Function name (default: the file's function label, else the task's name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of standard output.")
+@click.option("--values", is_flag=True,
+              help="c/cpp, fixed-size sorts: pass the elements in and out as register operands "
+                   "instead of the array pointer, so the compiler can keep the array in registers.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (verdict, source text, where it went) instead.")
 def export(program_file: str, fmt: str, task: str | None, name: str | None, output: str | None,
-           as_json: bool):
+           values: bool, as_json: bool):
     """Turn a kernel that passes `verify` into source you can paste.
 
     The C and C++ forms inline anywhere: the array pointer is an input operand and every
@@ -36,14 +39,15 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
     Examples:
       superopt export asm/sort3.s -o sort3.h
       superopt export asm/sort3.s --format gas --name fast_sort3 -o sort3.S
+      superopt export asm/sort5.s --format c --values -o sort5.h
     """
     program, the_task = load(program_file, task)
     verdict = verify(program, the_task)
-    report = {"path": program_file, "task": the_task.name, "format": fmt,
+    report = {"path": program_file, "task": the_task.name, "format": fmt, "values": values,
               "name": function_name(program, the_task, name), "instructions": instruction_count(program),
               "verdict": verdict.to_json(), "output": output}
     try:
-        text = export_source(program, the_task, fmt, name, verdict)
+        text = export_source(program, the_task, fmt, name, verdict, values)
     except ExportRefused:
         if as_json:  # scripts get the verdict on stdout; the reason still goes to stderr
             emit_json(dict(report, exported=False, source=None))
