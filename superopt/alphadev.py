@@ -140,7 +140,7 @@ class AgentConfig:
     latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
     shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
     prune_dead: bool = True             # states no correct program extends end the game
-    temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature)
+    temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
 
     def temperature(self, games: int) -> float:
@@ -273,7 +273,7 @@ class Learner:
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
         self.optimizer.step()
         self.steps += 1
-        return {k: float(v) for k, v in losses.items()}
+        return {k: float(v.detach()) for k, v in losses.items()}
 
     def weights(self) -> dict:
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}

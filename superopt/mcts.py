@@ -138,7 +138,8 @@ class Tree:
         q = node.value_sum / np.maximum(n, 1)
         w = self.config.max_weight
         if w:
-            q = (1 - w) * q + w * np.where(visited, node.best, 0.0)
+            # an edge under virtual loss only has no best return yet: use its mean there
+            q = (1 - w) * q + w * np.where(node.best > -np.inf, node.best, q)
         q = np.where(visited, q, node.value)
         low, high = self.minmax.low, self.minmax.high
         q = (q - low) * (1.0 / (high - low)) if high > low else q * 0.0

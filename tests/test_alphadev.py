@@ -1,0 +1,164 @@
+"""The AlphaDev agent on the real assembly game: rewards, learner, checkpoints, CLI, search."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from superopt import alphadev
+from superopt.alphadev import (AgentConfig, Learner, NetworkEvaluator, ReplayBuffer, SelfPlay, dead,
+                               latency_estimate, load_checkpoint, new_network, placeable, save_checkpoint)
+from superopt.cli import main
+from superopt.errors import SuperoptError
+from superopt.game import Game
+from superopt.mcts import MCTSConfig
+from superopt.network import NetConfig
+from superopt.parser import parse_file
+from superopt.search import SearchOptions, run_search
+from superopt.tasks import get_task
+
+TINY = NetConfig(embed=16, layers=1, heads=2, hidden=32)
+
+
+@pytest.fixture(scope="module")
+def game():
+    return Game(get_task("sort3"), max_length=24)
+
+
+def human_actions(game, path="asm/sort3.s"):
+    return [game.action_id(i) for i in parse_file(path).instrs if i.op != "ret"]
+
+
+def test_potential_and_dead_states_along_the_human_kernel(game):
+    state = game.initial()
+    for a in human_actions(game):
+        before = placeable(game, state)
+        state = game.step(state, a)
+        assert not dead(game, state)
+        assert placeable(game, state) >= before - 1e-9  # a sorting network never loses a value
+    assert state.solved and placeable(game, state) == 1.0
+
+
+def test_storing_a_wrong_value_is_dead(game):
+    load0, load1 = human_actions(game)[:2]
+    state = game.step(game.step(game.initial(), load0), load1)
+    store_second_into_first = next(a for a, ins in enumerate(game.actions)
+                                   if ins.att() == "movl %ecx, (%rdi)")
+    assert dead(game, game.step(state, store_second_into_first))
+
+
+def test_skipping_a_slot_loses_its_value(game):
+    load0 = human_actions(game)[0]
+    load2 = next(a for a, ins in enumerate(game.actions) if ins.att() == "movl 8(%rdi), %ecx")
+    # slot 1 can no longer be loaded (memory order) yet must move on some inputs
+    assert dead(game, game.step(game.step(game.initial(), load0), load2))
+
+
+def test_latency_estimate_follows_dependencies(game):
+    program = [game.actions[a] for a in human_actions(game)]
+    total = latency_estimate(program)
+    assert 8 < total < len(program) * 5
+    # an independent load does not lengthen the chain; appending a dependent op does
+    assert latency_estimate(program[:3]) == 5 + 1
+    assert latency_estimate(program[:4]) == latency_estimate(program[:3]) + 1
+
+
+def sample_batch(game, net, size=32):
+    config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=8), games_in_parallel=4)
+    actor = alphadev.Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.002)
+    buffer = ReplayBuffer(10_000)
+    while len(buffer) < size:
+        for t in actor.play_round():
+            buffer.add(t)
+    return buffer.sample(size, np.random.default_rng(0), net.config.max_length)
+
+
+def test_learner_reduces_loss_on_fixed_batch(game):
+    torch.manual_seed(0)
+    net = new_network(game, TINY)
+    batch = sample_batch(game, net)
+    learner = Learner(net, AgentConfig(learning_rate=3e-3))
+    target = batch["policy"]
+    floor = float(-(target * torch.log(target.clamp(min=1e-12))).sum(-1).mean())  # entropy of the targets
+    with torch.no_grad():
+        first = float(learner.losses(batch)["loss"]) - floor
+    for _ in range(30):
+        learner.step(batch)
+    with torch.no_grad():
+        assert float(learner.losses(batch)["loss"]) - floor < 0.5 * first
+
+
+def test_trajectory_targets_are_returns():
+    t = alphadev.Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2))
+    correctness, latency = t.targets()
+    assert correctness.tolist() == [0.25, -0.25]
+    assert latency.tolist() == [-0.1, -0.1]
+
+
+def test_checkpoint_round_trip(game, tmp_path):
+    torch.manual_seed(1)
+    net = new_network(game, TINY)
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, net, game, Learner(net, AgentConfig()), extra={"games": 3})
+    loaded, data = load_checkpoint(path, game)
+    state = game.step(game.initial(), human_actions(game)[0])
+    legal = game.legal_mask(state)[None]
+    a = NetworkEvaluator(net, game)([state], legal)
+    b = NetworkEvaluator(loaded, game)([state], legal)
+    assert np.allclose(a[0], b[0]) and np.allclose(a[1], b[1])
+    assert data["extra"]["games"] == 3 and "optimizer" in data
+
+
+def test_checkpoint_errors(game, tmp_path):
+    net = new_network(game, TINY)
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, net, game)
+    with pytest.raises(SuperoptError, match="trained for task sort3"):
+        load_checkpoint(path, Game(get_task("sort4")))
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a checkpoint")
+    with pytest.raises(SuperoptError, match="not a superopt checkpoint"):
+        load_checkpoint(junk, game)
+    with pytest.raises(SuperoptError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt", game)
+
+
+def test_selfplay_stops_and_reports(game):
+    net = new_network(game, TINY)
+    config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=8), games_in_parallel=2, batch_size=16)
+    seen = []
+    progress = SelfPlay(game, net, config).run(max_steps=3, report=seen.append)
+    assert progress.steps == 3 and progress.games > 0 and progress.explored > 0
+    assert seen and seen[-1].steps == 3
+
+
+def test_train_cli_writes_and_resumes(tmp_path):
+    out = tmp_path / "t.pt"
+    args = ["train", "sort3", "--steps", "2", "--out", str(out), "--simulations", "8", "--games", "4", "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["steps"] == 2 and out.exists()
+    again = CliRunner().invoke(main, args[:3] + ["4"] + args[4:] + ["--resume"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["steps"] == 4
+    lines = (tmp_path / "t.pt.jsonl").read_text().splitlines()
+    assert all("steps" in json.loads(line) for line in lines)
+
+
+def test_train_cli_bad_input(tmp_path):
+    result = CliRunner().invoke(main, ["train", "sort99", "--steps", "1"])
+    assert result.exit_code == 2 and "unknown task" in result.output
+    result = CliRunner().invoke(main, ["train", "sort3", "--steps", "1", "--resume", "--out", str(tmp_path / "none.pt")])
+    assert result.exit_code == 2 and "no such checkpoint" in result.output
+
+
+def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
+    game = Game(get_task("sort3"))
+    options = SearchOptions(time_limit=60, workers=1, params={"patience": 0.0})
+    result = run_search(game, "alphadev", options)
+    assert result.program is not None and result.verified
+    assert result.length <= 18
+    assert result.extras["network"].startswith("shipped")
