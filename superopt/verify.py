@@ -33,10 +33,11 @@ That holds when every instruction is one of:
   - for variable sorts, `cmp $k, %esi` / `test %esi, %esi`: n itself takes every allowed
     value among the proof inputs, so branching on it is covered exhaustively;
 and %rdi (and %rsi for variable sorts) is never written, so memory operands always name
-the array and %esi always holds n. Anything else (arithmetic, 64-bit or 8/16-bit data,
-immediates, other conditions, other addressing) makes the pass a TEST: that many
-inputs passed, not a proof. Dependence on the initial garbage in registers is outside
-the argument; it is tested with the two random fillings.
+the array and %esi always holds n; and a dataflow pass over the control-flow graph
+finds no path on which a register is used as data before it holds an element (nor the
+flags before a comparison), so no garbage or pointer bits reach the result. Anything
+else (arithmetic, 64-bit or 8/16-bit data, immediates, other conditions, other
+addressing) makes the pass a TEST: that many inputs passed, not a proof.
 """
 from __future__ import annotations
 
@@ -153,9 +154,79 @@ def classify(program: Program, task: Task) -> tuple[bool, str]:
         reason = _not_order_only(ins, task)
         if reason:
             return False, "instruction %d (%s) %s" % (i, ins.att(), reason)
+    undefined = _undefined_read(program)
+    if undefined is not None:
+        i, what = undefined
+        return False, "instruction %d (%s) may read %s before the kernel wrote it" % (
+            i, program.instrs[i].att(), "the flags" if what == "flags" else "%" + what)
     return True, ("comparisons and moves only, signed-order conditions: the %s weak orderings cover every input"
                   % ("%d (every length)" % len(_proof_inputs(task)[0]) if task.variable
                      else "%d" % len(_proof_inputs(task)[0])))
+
+
+def _successors(program: Program, i: int) -> list[int]:
+    ins = program.instrs[i]
+    if ins.op == "ret":
+        return []
+    target = [program.labels[ins.operands[0].name]] if ins.op in ("j", "jmp") else []
+    return target if ins.op == "jmp" else target + [i + 1]
+
+
+def _undefined_read(program: Program) -> tuple[int, str] | None:
+    """For an order-only program: the first instruction that, along some path, reads a
+    register or the flags holding no element (nor a comparison's outcome), as (index, what).
+
+    Forward dataflow over the control-flow graph. The state is the set of registers that
+    hold an element (or "flags" holding a comparison's outcome) and, for push/pop, which
+    pushed slots do; at a join only what holds on every path survives. %rdi and %esi are
+    never data (they are the pointer and n, compared only with constants)."""
+    n = len(program.instrs)
+    states: dict[int, tuple[frozenset, tuple]] = {0: (frozenset(), ())}
+    work = [0]
+    while work:
+        i = work.pop()
+        if i >= n:
+            continue  # falls off the end: an implicit ret
+        defined, stack = states[i]
+        ins, ops = program.instrs[i], program.instrs[i].operands
+        regs = [o.family for o in ops if isinstance(o, Reg)]
+        defined = set(defined)
+        if ins.op == "push":
+            stack = stack + (regs[0] in defined,)
+        elif ins.op == "pop":
+            if not stack:
+                return i, "the stack"
+            (defined.add if stack[-1] else defined.discard)(regs[0])
+            stack = stack[:-1]
+        elif ins.op in ("cmp", "test") and ops[0] == Reg("rsi", 32):
+            defined.add("flags")  # n against a constant
+        else:
+            needs = list(regs)
+            if ins.op == "mov" and isinstance(ops[0], Reg):
+                needs = needs[1:]  # a plain move does not read its destination
+            if ins.op in ("cmov", "j"):
+                needs.append("flags")
+            for what in needs:
+                if what not in defined:
+                    return i, what
+            if ins.op == "cmp":
+                defined.add("flags")
+            elif ins.op in ("mov", "cmov", "xchg"):
+                defined.update(regs)
+        state = (frozenset(defined), stack)
+        for j in _successors(program, i):
+            if j not in states:
+                states[j] = state
+            else:
+                old_defined, old_stack = states[j]
+                if len(old_stack) != len(stack):
+                    return j, "the stack"  # paths meet with different push depths
+                merged = (old_defined & state[0], tuple(a and b for a, b in zip(old_stack, stack)))
+                if merged == states[j]:
+                    continue
+                states[j] = merged
+            work.append(j)
+    return None
 
 
 def _not_order_only(ins: Instr, task: Task) -> str | None:

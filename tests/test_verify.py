@@ -246,3 +246,21 @@ def test_kernel_too_big_is_bad_input():
     from superopt.errors import AssemblyError
     with pytest.raises(AssemblyError):
         check("movl (%rdi), %eax\n" * 120_000 + "ret")
+
+
+@pytest.mark.parametrize("text", [
+    "movl %r9d, (%rdi)\nret",                             # garbage register stored
+    "movl (%rdi), %eax\ncmpl %edi, %eax\ncmovg %edi, %eax\nmovl %eax, (%rdi)\nret",  # the pointer as data
+    "movl (%rdi), %eax\ncmovl 4(%rdi), %eax\nmovl %eax, (%rdi)\nret",  # flags never set
+    "movl (%rdi), %eax\ncmpl 4(%rdi), %eax\njl .La\nmovl 8(%rdi), %ecx\n.La:\nmovl %ecx, (%rdi)\nret",  # one path only
+    "popq %rax\nret",
+])
+def test_order_only_but_reads_garbage_is_not_a_proof(text):
+    proof, reason = classify(parse_text(text), get_task("sort3"))
+    assert not proof and "before the kernel wrote it" in reason
+
+
+def test_push_pop_through_branches_keeps_the_proof():
+    text = ("pushq %rbx\nmovl (%rdi), %ebx\nmovl 4(%rdi), %eax\ncmpl %eax, %ebx\njle .Lok\n"
+            "xchgl %eax, %ebx\n.Lok:\nmovl %ebx, (%rdi)\nmovl %eax, 4(%rdi)\npopq %rbx\nret")
+    assert classify(parse_text(text), get_task("sort3"))[0]
