@@ -9,6 +9,12 @@ picks the registers. Families an instruction needs by name (%cl as a shift count
 cltq) keep their register through a constraint letter. Labels get `%=` so that each inlined
 copy has its own, `ret` becomes a jump to the end of the block, and saves of callee-saved
 registers (push at entry, pop before ret) are dropped because the compiler now does that.
+
+The values form (fixed-size sorts) goes further: the elements themselves are operands, the
+kernel's loads and stores become C assignments around the block, and the compiler may keep
+the array in registers; the block touches no memory and is not volatile.
+
+The gas and Intel forms keep the kernel as written, a complete function for the linker.
 """
 from __future__ import annotations
 
@@ -37,6 +43,17 @@ _WRITES_FLAGS = frozenset({"cmp", "test", "add", "sub", "and", "or", "xor", "neg
                            "shl", "shr", "sar", "adc", "sbb"})
 _HARNESS_ONLY = frozenset({"call", "rdtsc", "rdpmc", "lfence"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# C and C++ keywords: identifiers that still cannot name a function.
+_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if inline
+    int long register restrict return short signed sizeof static struct switch typedef union unsigned
+    void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn
+    _Static_assert _Thread_local alignas alignof and and_eq asm bitand bitor bool catch char8_t
+    char16_t char32_t class compl concept const_cast consteval constexpr constinit co_await co_return
+    co_yield decltype delete dynamic_cast explicit export false friend mutable namespace new noexcept
+    not not_eq nullptr operator or or_eq private protected public reinterpret_cast requires
+    static_assert static_cast template this thread_local throw true try typeid typename using virtual
+    wchar_t xor xor_eq""".split())
 _RED_ZONE = 128  # bytes below %rsp the compiler may use without moving %rsp (System V)
 
 
@@ -83,21 +100,21 @@ def accesses(ins: Instr) -> tuple[set[str], set[str]]:
 def register_usage(program: Program) -> RegisterUsage:
     """Read/write sets per register family, flags, memory and stack use of `program`."""
     use = RegisterUsage()
-    for ins in program.instrs:
+    for i, ins in enumerate(program.instrs):
         if ins.op in _HARNESS_ONLY:
-            raise _input(program, ins, "%s is for superopt's timing harness, not a kernel" % ins.op)
+            raise _input(program, i, "%s is for superopt's timing harness, not a kernel" % ins.op)
         reads, writes = accesses(ins)
         use.reads |= reads
         use.writes |= writes
         for op in ins.operands:
             if isinstance(op, Reg) and op.family == "rsp":
-                raise _input(program, ins, "uses %rsp as a value; only push/pop and rsp-based "
+                raise _input(program, i, "uses %rsp as a value; only push/pop and rsp-based "
                                            "addresses can be exported")
             if isinstance(op, Mem):
                 use.memory |= ins.op != "lea"
                 if "rsp" in (op.base, op.index):
                     if op.disp >= 0 or op.index == "rsp":
-                        raise _input(program, ins, "reads or writes the caller's stack frame")
+                        raise _input(program, i, "reads or writes the caller's stack frame")
                     use.stack = True
         if ins.op in ("push", "pop"):
             use.memory = use.stack = True
@@ -109,10 +126,10 @@ def register_usage(program: Program) -> RegisterUsage:
     return use
 
 
-def _input(program: Program, ins: Instr, reason: str) -> InputError:
-    index = program.instrs.index(ins)
+def _input(program: Program, index: int, reason: str) -> InputError:
+    """Why instruction `index` cannot be exported, naming its file and line."""
     line = program.lines[index] if index < len(program.lines) else None
-    return InputError("cannot export: " + reason, program.path, line, ins.att())
+    return InputError("cannot export: " + reason, program.path, line, program.instrs[index].att())
 
 
 def body(program: Program) -> Program:
@@ -203,7 +220,8 @@ class ElementValues:
 
 def _element(op: Mem, task: Task) -> int | None:
     """k when `op` is the 32-bit array element a[k], k < n, addressed as disp(%rdi)."""
-    if op.width == 32 and op.base == "rdi" and op.index is None and op.disp % 4 == 0 and 0 <= op.disp < 4 * task.n:
+    if op.width == 32 and op.base == "rdi" and op.index is None and op.disp % 4 == 0 \
+            and 0 <= op.disp < 4 * task.n:
         return op.disp // 4
     return None
 
@@ -228,36 +246,38 @@ def element_values(program: Program, task: Task) -> ElementValues:
     exit_start = max([i + 1 for i in jumps] + merges, default=0)
     values = ElementValues({}, {}, set())
     seen: set[str] = set()  # families accessed so far
+    need = "the values form needs "
     for i, ins in enumerate(instrs):
-        def refuse(reason):
-            return _input(program, ins, "the values form needs " + reason)
         if ins.op == "ret" and i != len(instrs) - 1:
-            raise refuse("no ret before the end (it would skip the stores)")
+            raise _input(program, i, need + "no ret before the end (it would skip the stores)")
         reads, writes = accesses(ins)
         if "rdi" in writes or any(isinstance(o, Reg) and o.family == "rdi" for o in ins.operands):
-            raise refuse("%rdi only as the array's address")
+            raise _input(program, i, need + "%rdi only as the array's address")
         mems = [(k, o) for k, o in enumerate(ins.operands) if isinstance(o, Mem)]
         elements = [_element(o, task) for _, o in mems]
         if ins.op == "lea" or None in elements:
-            raise refuse("every memory access to be an element disp(%%rdi), 0 <= disp < %d" % (4 * task.n))
+            raise _input(program, i, need + "every memory access to be an element disp(%%rdi), "
+                                            "0 <= disp < %d" % (4 * task.n))
         written = any(k == 0 and ins.op not in _READ_ONLY or ins.op == "xchg" for k, _ in mems)
         dest = ins.operands[0] if ins.operands else None
         if written:
             src = ins.operands[1] if len(ins.operands) > 1 else None
             if ins.op != "mov" or i < exit_start or not (isinstance(src, Reg) and src.width == 32) \
                     or elements[0] in values.stores:
-                raise refuse("each element stored at most once, by movl from a register, after the last branch")
+                raise _input(program, i, need + "each element stored at most once, by movl from a register, "
+                                                "after the last branch")
             values.stores[elements[0]] = src.family
             values.drop.add(i)
         elif elements and any(k in values.stores for k in elements):
-            raise refuse("no element read after it is stored")
+            raise _input(program, i, need + "no element read after it is stored")
         elif elements and i < entry_end and ins.op == "mov" and isinstance(dest, Reg) and dest.width == 32 \
                 and dest.family not in seen:
             values.loads[dest.family] = elements[0]
             values.drop.add(i)
         stored = set(values.stores.values())
         if stored & writes:
-            raise refuse("registers left alone once stored (%%%s changes after its store)" % sorted(stored & writes)[0])
+            raise _input(program, i, need + "registers left alone once stored (%%%s changes after its store)"
+                         % sorted(stored & writes)[0])
         seen |= reads | writes
     return values
 
@@ -292,7 +312,7 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         elif fam in args:
             value = "a" if fam == "rdi" else "(uint64_t)(uint32_t)n"
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
-                declarations.append(("int32_t *%s = a;" if fam == "rdi" else "uint64_t %s = " + value + ";") % fam)
+                declarations.append("int32_t *rdi = a;" if fam == "rdi" else "uint64_t rsi = %s;" % value)
                 outputs.append((fam, "+" + letter, fam))
             else:
                 inputs.append((fam, letter, value))
@@ -345,14 +365,16 @@ def instruction_count(program: Program) -> int:
     return sum(ins.op != "ret" for ins in program.instrs)
 
 
-def _comment_lines(program: Program, task: Task, format: str, name: str, verdict, values: bool = False) -> list[str]:
+def _comment_lines(program: Program, task: Task, format: str, name: str, verdict: Verdict,
+                   values: bool = False) -> list[str]:
     header = dict(program.header)
     bench = header.pop("bench", None)
     header.pop("task", None)
     source = program.path or "<input>"
     lines = [
         "%s: %s." % (name, task.description),
-        "Task %s, %d instructions (x86-64, not counting ret), from %s." % (task.name, instruction_count(program), source),
+        "Task %s, %d instructions (x86-64, not counting ret), from %s." % (
+            task.name, instruction_count(program), source),
         "Verified: %s." % verdict_summary(verdict),
         "Bench: %s." % (bench if bench else "not measured (superopt bench %s)" % source),
         "Produced by superopt %s: superopt export --format %s%s%s %s" % (
@@ -394,7 +416,7 @@ def _block_comment(lines: list[str]) -> list[str]:
     return ["/*"] + [(" * " + line.replace("*/", "* /")).rstrip() for line in _wrap(lines)] + [" */"]
 
 
-def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict, values: bool) -> str:
+def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdict, values: bool) -> str:
     asm = inline_asm(program, task, values)
     comment = _comment_lines(program, task, "cpp" if cpp else "c", name, verdict, values)
     if values:
@@ -427,7 +449,7 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict, value
     return "\n".join(out)
 
 
-def _gas_source(program: Program, task: Task, name: str, verdict) -> str:
+def _gas_source(program: Program, task: Task, name: str, verdict: Verdict) -> str:
     labels = _label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "gas", name, verdict)
     comment.append("C prototype: %s" % task.signature.replace(task.name + "(", name + "(", 1))
@@ -443,18 +465,20 @@ def _gas_source(program: Program, task: Task, name: str, verdict) -> str:
     return "\n".join(out)
 
 
-def _intel_listing(program: Program, task: Task, name: str, verdict) -> str:
+def _intel_listing(program: Program, task: Task, name: str, verdict: Verdict) -> str:
     """Intel syntax with each instruction's offset and bytes (from superopt's assembler,
     which checked them with Capstone); gas accepts the text as it is."""
     code = assemble(program)
     labels = _label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "intel", name, verdict)
-    comment.append("Code size: %d bytes%s." % (len(code.code), ", with the ret appended" if code.implicit_ret else ""))
+    comment.append("Code size: %d bytes%s." % (len(code.code),
+                                                ", with the ret appended" if code.implicit_ret else ""))
     out = ["# " + line if line else "#" for line in _wrap(comment)]
     out += ["\t.intel_syntax noprefix", "\t.text", "\t.globl\t" + name, name + ":"]
-    rows = [(format_intel(replace(ins, operands=tuple(Label(labels[o.name]) if isinstance(o, Label) else o
-                                                       for o in ins.operands))), start, code.code[start:start + size])
-            for ins, start, size in zip(program.instrs, code.offsets, code.sizes)]
+    renamed = [replace(ins, operands=tuple(Label(labels[o.name]) if isinstance(o, Label) else o
+                                           for o in ins.operands)) for ins in program.instrs]
+    rows = [(format_intel(ins), start, code.code[start:start + size])
+            for ins, start, size in zip(renamed, code.offsets, code.sizes)]
     if code.implicit_ret:
         end = code.offsets[-1] + code.sizes[-1] if program.instrs else 0
         rows.append(("ret", end, code.code[end:]))
@@ -483,8 +507,8 @@ def export(program: Program, task: Task, format: str = "cpp", name: str | None =
     if format not in FORMATS:
         raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)))
     name = function_name(program, task, name)
-    if not _IDENTIFIER.match(name):
-        raise InputError("function name %r is not a C identifier" % name)
+    if not _IDENTIFIER.match(name) or name in _KEYWORDS:
+        raise InputError("function name %r is not a C identifier (or is a C/C++ keyword)" % name)
     if values and format not in ("cpp", "c"):
         raise InputError("the values form is for the c and cpp formats, not %s" % format)
     if verdict is None:

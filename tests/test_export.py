@@ -480,6 +480,7 @@ def test_cli_writes_files_and_json(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--name", "3sort"], "not a C identifier"),
+    (["--name", "class"], "keyword"),
     (["--task", "sort9"], "unknown task"),
     (["--format", "rust"], "Invalid value for '--format'"),
     (["-o", "/nonexistent-dir/x.h"], "cannot write"),
