@@ -242,10 +242,13 @@ def test_varsort_reading_the_upper_half_of_rsi():
     assert "upper half" in verdict.violations[0].detail and verdict.violations[0].text == "cmpq $3, %rsi"
 
 
-def test_kernel_too_big_is_bad_input():
+def test_kernel_too_big_is_an_assembly_error():
+    from superopt.assembler import Assembled
     from superopt.errors import AssemblyError
-    with pytest.raises(AssemblyError):
-        check("movl (%rdi), %eax\n" * 120_000 + "ret")
+    from superopt.isa import Program
+    from superopt.verify import emulator
+    with pytest.raises(AssemblyError, match="does not fit"):
+        emulator().load(Program([]), Assembled(b"\x90" * 300_000, [], []))
 
 
 @pytest.mark.parametrize("text", [
