@@ -72,6 +72,10 @@ BATCH = 1 << 16                       # inputs per emu_start at most
 LOOP_BATCH = 256                      # ... for kernels that can loop (each may use up the step limit)
 RECORD_BYTES = 16                     # per input: rsi value, rdi value
 DRIVER_STEPS = 160                    # an upper bound on driver instructions per input
+# Wall-clock limit per emu_start, the last line of defence: a kernel without backward
+# jumps has no instruction limit, but could still keep the driver looping by writing
+# into the driver's data (possible in one layout only).
+TIMEOUT_US = 30_000_000
 
 # control words, as offsets into the control page
 _STATUS, _I, _COUNT, _IN, _OUT, _REC, _SET = (8 * k for k in range(7))
@@ -404,7 +408,7 @@ class Emulator:
                 self.access = None
                 fault = None
                 try:
-                    uc.emu_start(entry, done_at, count=limit)
+                    uc.emu_start(entry, done_at, timeout=TIMEOUT_US, count=limit)
                 except unicorn.UcError as exc:
                     fault = exc
                 pc = uc.reg_read(ux.UC_X86_REG_RIP)

@@ -121,3 +121,13 @@ def test_without_hooks_a_guard_write_is_still_caught(emu):
     # and the hooks come back for the next run that wants them
     hooked = run(emu, "movl %eax, 12(%rdi)\nret\n", [[1, 2, 3]])
     assert hooked.access.pc == KERNEL_BASE
+
+
+def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
+    """The last line of defence for kernels without an instruction limit (no backward
+    jumps) that still keep the driver busy, e.g. by rewinding its data in one layout."""
+    import superopt.emulator as em
+    monkeypatch.setattr(em, "TIMEOUT_US", 1000)
+    arrays = np.zeros((60_000, 3), dtype=np.int32)
+    result = run(emu, "nop\n" * 200 + "ret\n", arrays)
+    assert result.stop == "step limit" and result.completed < len(arrays)
