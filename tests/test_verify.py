@@ -65,6 +65,7 @@ def test_gcc_output_verifies_as_is(tmp_path, style):
                          capture_output=True, text=True).stdout
     verdict = verify(parse_text(asm), "sort3", random_count=2000)
     assert verdict.passed, (verdict.violations, verdict.counterexample)
+    assert verdict.proof, verdict.proof_reason  # gcc only compares and moves here
 
 
 def rules(verdict):
