@@ -291,7 +291,8 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     With `values`, for fixed-size kernels, the elements themselves are operands instead of
     the array pointer: the kernel's loads and stores leave the block (see element_values),
     so the compiler can keep the array in registers and the block touches no memory."""
-    program = body(_without_function_label(program))
+    referenced = {o.name for ins in program.instrs for o in ins.operands if isinstance(o, Label)}
+    program = body(replace(program, labels={k: v for k, v in program.labels.items() if k in referenced}))
     register_usage(program)  # refuses what cannot be exported, before anything else
     elements = element_values(program, task) if values else None
     if elements:
@@ -452,7 +453,8 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
 def _gas_source(program: Program, task: Task, name: str, verdict: Verdict) -> str:
     labels = _label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "gas", name, verdict)
-    comment.append("C prototype: %s" % task.signature.replace(task.name + "(", name + "(", 1))
+    comment.append('C prototype: %s; (in C++, declare it extern "C")'
+                   % task.signature.replace(task.name + "(", name + "(", 1))
     out = _block_comment(comment) + [
            "\t.text", "\t.globl\t" + name, "\t.type\t%s, @function" % name, "\t.p2align 4", name + ":"]
     for i, ins in enumerate(program.instrs + [None]):

@@ -145,6 +145,18 @@ INPLACE = """# task: sort3
 	movl %esi, 8(%rdi)
 """
 
+# C that gcc -O2 -S turns into a kernel (directives, .cfi, labels nobody jumps to and all).
+GCC_SORT3 = """#include <stdint.h>
+void sort3(int32_t *a)
+{
+    int32_t x = a[0], y = a[1], z = a[2], t;
+    if (x > y) { t = x; x = y; y = t; }
+    if (y > z) { t = y; y = z; z = t; }
+    if (x > y) { t = x; x = y; y = t; }
+    a[0] = x; a[1] = y; a[2] = z;
+}
+"""
+
 # sort3's network with its last comparator dropped: wrong on some inputs.
 WRONG = """# task: sort3
 	movl (%rdi), %eax
@@ -261,6 +273,10 @@ def kernels():
     for name, text in _EXTRA.items():
         program = parse_text(text, name + ".s")
         out[name] = (program, get_task(program.task))
+    if shutil.which("gcc"):
+        gcc_s = subprocess.run(["gcc", "-O2", "-S", "-x", "c", "-o", "-", "-"], input=GCC_SORT3, text=True,
+                               capture_output=True, check=True).stdout
+        out["gcc_sort3"] = (parse_text(gcc_s, "gcc_sort3.s"), get_task("sort3"))
     missing = ({"sort%d" % n for n in range(3, 9)} | {"varsort%d" % n for n in range(3, 6)}) - set(out)
     assert not missing, "reference kernels missing from asm/: %s" % sorted(missing)
     return {name: (program, task, verify(program, task)) for name, (program, task) in out.items()}
