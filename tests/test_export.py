@@ -494,6 +494,20 @@ def test_cli_writes_files_and_json(tmp_path):
     assert data["verdict"]["verdict"] == "PASS" and ".globl\tsort4" in data["source"]
 
 
+def test_cli_values_form_and_json_refusal(tmp_path):
+    result = CliRunner().invoke(main, ["export", str(ASM / "sort4.s"), "--values"])
+    assert result.exit_code == 0 and "a[3] = " in result.output and "memory" not in result.output
+    result = CliRunner().invoke(main, ["export", str(ASM / "varsort3.s"), "--values"])
+    assert result.exit_code == 2 and "fixed-size task" in _flat(result.output)
+    path = tmp_path / "wrong.s"
+    path.write_text(WRONG)
+    result = CliRunner().invoke(main, ["export", str(path), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["exported"] is False and data["source"] is None and data["verdict"]["verdict"] == "FAIL"
+    assert data["verdict"]["counterexample"]["expected"] == sorted(data["verdict"]["counterexample"]["input"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["--name", "3sort"], "not a C identifier"),
     (["--name", "class"], "keyword"),
