@@ -229,27 +229,36 @@ _FIXED_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _VARIABLE_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32)
 
 
+_MAX_MAPPED = 2048  # code mappings a worker keeps; search may time many thousands of candidates
+
+
 class _Worker:
     """Child-side state: mapped kernels and harnesses, the work array, the perf counter."""
 
     def __init__(self):
-        self.kernels: dict[Kernel, int] = {}   # kernel -> entry address
-        self.keep = []                         # mappings and libraries kept alive
-        self.harnesses: dict[bytes, int] = {}
-        self.work_pages = Pages(_PAGE)          # its own page: stray writes stay off the heap
+        self.code_pages: dict[bytes, Pages] = {}       # code -> its mapping, least recently used first
+        self.libraries: dict[tuple[str, str], int] = {}  # (shared object, symbol) -> entry address
+        self.keep = []                                  # loaded libraries stay loaded
+        self.work_pages = Pages(_PAGE)                  # its own page: stray writes stay off the heap
         self.perf = None
 
     def address(self, kernel: Kernel) -> int:
-        if kernel not in self.kernels:
-            if isinstance(kernel, MachineCode):
-                pages = Pages.executable(kernel.code)
-                self.keep.append(pages)
-                self.kernels[kernel] = pages.address
-            else:
-                lib = ctypes.CDLL(kernel.path)
-                self.keep.append(lib)
-                self.kernels[kernel] = ctypes.cast(getattr(lib, kernel.symbol), ctypes.c_void_p).value
-        return self.kernels[kernel]
+        if isinstance(kernel, MachineCode):
+            pages = self.code_pages.pop(kernel.code, None) or Pages.executable(kernel.code)
+            self.code_pages[kernel.code] = pages
+            return pages.address
+        key = (kernel.path, kernel.symbol)
+        if key not in self.libraries:
+            lib = ctypes.CDLL(kernel.path)
+            self.keep.append(lib)
+            self.libraries[key] = ctypes.cast(getattr(lib, kernel.symbol), ctypes.c_void_p).value
+        return self.libraries[key]
+
+    def evict(self) -> None:
+        """Unmap the least recently used code beyond _MAX_MAPPED (between requests, when no
+        address is in use)."""
+        while len(self.code_pages) > _MAX_MAPPED:
+            self.code_pages.pop(next(iter(self.code_pages))).close()
 
     def run(self, kernel: Kernel, task: Task, arrays: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         addr = self.address(kernel)
@@ -270,11 +279,7 @@ class _Worker:
         """counts[r, k]: counter ticks for one harness loop of kernels[k] in run r.
         Each run draws fresh inputs (seeded by run index) that every kernel sees in turn,
         starting one kernel further along each run, so none gains from its position."""
-        if harness not in self.harnesses:
-            pages = Pages.executable(harness)
-            self.keep.append(pages)
-            self.harnesses[harness] = pages.address
-        loop = _HARNESS_TYPE(self.harnesses[harness])
+        loop = _HARNESS_TYPE(self.address(MachineCode(harness)))
         addrs = [self.address(k) for k in kernels]
         if counter == "perf" and self.perf is None:
             from superopt.counters import PerfEvent
@@ -322,6 +327,7 @@ def _serve() -> None:
             reply = ("ok", getattr(worker, op)(*args))
         except Exception as exc:  # reported to the parent, which raises it there
             reply = ("error", "%s: %s" % (type(exc).__name__, exc))
+        worker.evict()
         data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         out.write(struct.pack("<Q", len(data)) + data)
 

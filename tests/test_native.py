@@ -140,3 +140,18 @@ def test_native_difference_is_reported(monkeypatch):
     monkeypatch.setattr(native, "run_native", lambda code, task, arrays, lengths: np.zeros_like(arrays))
     verdict = verify(program, task, random_count=10, native=True)
     assert not verdict.passed and [v.rule for v in verdict.violations] == ["native"]
+
+
+def test_worker_unmaps_least_recently_used_code(monkeypatch):
+    # In-process worker, superopt's own trivial kernels (nops then ret) only.
+    import superopt.native as native
+    monkeypatch.setattr(native, "_MAX_MAPPED", 4)
+    worker = native._Worker()
+    task = get_task("sort3")
+    kernels = [native.MachineCode(b"\x90" * i + b"\xc3") for i in range(10)]
+    for kernel in kernels:
+        assert worker.run(kernel, task, np.array([[3, 1, 2]]), np.array([3])).tolist() == [[3, 1, 2]]
+        worker.evict()
+    assert list(worker.code_pages) == [k.code for k in kernels[-4:]]
+    worker.run(kernels[0], task, np.array([[1, 2, 3]]), np.array([3]))  # unmapped code maps again
+    assert kernels[0].code in worker.code_pages
