@@ -135,9 +135,12 @@ def _copy(src: str, dst: str, k: int) -> list[Instr]:
 
 
 def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
-    """The batch driver for arrays of n slots whose lengths are drawn from `lengths`."""
+    """The batch driver for arrays of n slots whose lengths are drawn from `lengths`
+    (several lengths: a variable sort, whose %rsi and %rdi come from each input's record;
+    one length: %rdi is fixed and %rsi random)."""
     ins: list[Instr] = []
     labels: dict[str, int] = {}
+    variable = len(lengths) > 1
 
     def label(name: str) -> None:
         labels[name] = len(ins)
@@ -148,12 +151,22 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
     def jump(op, target, cond=None):
         ins.append(Instr(op, (Label(target),), cond=cond))
 
-    def dispatch(prefix: str) -> None:
-        """Jump to prefix_k by the length in %edx (a single length needs no test)."""
-        for k in lengths[:-1]:
-            add("cmp", _r("rdx", 32), Imm(k), width=32)
-            jump("j", "%s%d" % (prefix, k), cond="e")
-        jump("jmp", "%s%d" % (prefix, lengths[-1]))
+    def copies(prefix: str, src: str | None, dst: str | None, then: str) -> None:
+        """Copy between the array of this input's length and (src or dst); with several
+        lengths, dispatch on the length in the input's record first."""
+        if variable:
+            add("mov", _r("rsi"), _m("rax", _REC))
+            add("mov", _r("rdx"), _m("rsi"))
+            for k in lengths[1:]:  # the first length's block follows
+                add("cmp", _r("rdx", 32), Imm(k), width=32)
+                jump("j", "%s%d" % (prefix, k), cond="e")
+        for k in lengths:
+            label("%s%d" % (prefix, k))
+            add("mov", _r("rsi"), Imm(array_address(k)))
+            ins.extend(_copy(src or "rsi", dst or "rsi", k))
+            if variable:
+                jump("jmp", then)
+        label(then)
 
     label("done")
     add("nop", width=None)
@@ -167,24 +180,17 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
         add("cmp", _r(name), _m("rcx", 8 * FAMILIES.index(name)))
         jump("j", "fail_saved", cond="ne")
     add("mov", _r("rcx"), _m("rax", _OUT))
-    add("mov", _r("rsi"), _m("rax", _REC))
-    add("mov", _r("rdx"), _m("rsi"))
-    dispatch("out")
-    for k in lengths:
-        label("out%d" % k)
-        add("mov", _r("rsi"), Imm(array_address(k)))
-        ins.extend(_copy("rsi", "rcx", k))
-        jump("jmp", "advance")
-    label("advance")
+    copies("out", None, "rcx", "advance")
     add("add", _m("rax", _OUT), Imm(4 * n))
-    add("add", _m("rax", _REC), Imm(RECORD_BYTES))
     add("add", _m("rax", _IN), Imm(4 * n))
+    if variable:
+        add("add", _m("rax", _REC), Imm(RECORD_BYTES))
     add("mov", _r("rcx"), _m("rax", _I))
     add("add", _r("rcx"), Imm(1))
     add("mov", _m("rax", _I), _r("rcx"))
     add("cmp", _r("rcx"), _m("rax", _COUNT))
-    jump("j", "done", cond="e")
-    jump("jmp", "next")
+    jump("j", "next", cond="ne")
+    jump("jmp", "done")
     label("fail_rsp")
     add("mov", _r("rax"), Imm(ctrl))
     add("mov", _m("rax", _STATUS), Imm(STATUS_RSP))
@@ -196,21 +202,14 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
     label("next")  # the entry point: input i into its array
     add("mov", _r("rax"), Imm(ctrl))
     add("mov", _r("rcx"), _m("rax", _IN))
-    add("mov", _r("rsi"), _m("rax", _REC))
-    add("mov", _r("rdx"), _m("rsi"))
-    dispatch("in")
-    for k in lengths:
-        label("in%d" % k)
-        add("mov", _r("rsi"), Imm(array_address(k)))
-        ins.extend(_copy("rcx", "rsi", k))
-        jump("jmp", "regs")
-    label("regs")
+    copies("in", "rcx", None, "regs")
     add("mov", _r("rcx"), _m("rax", _I))
     add("and", _r("rcx", 32), Imm(REGISTER_SETS - 1), width=32)
     add("shl", _r("rcx", 32), Imm(SET_BYTES.bit_length() - 1), width=32)
     add("add", _r("rcx"), _m("rax", _SET + 8))  # the sets' base address
     add("mov", _m("rax", _SET), _r("rcx"))
-    add("mov", _r("rdi"), _m("rax", _REC))      # the record pointer, for rsi and rdi below
+    if variable:
+        add("mov", _r("rdi"), _m("rax", _REC))  # the record pointer, for rsi and rdi below
     add("mov", _r("rax"), _r("rcx"))
     add("mov", _r("rsp"), Imm(SLOT))
     add("mov", _r("rcx"), _m("rax", 8 * FAMILIES.index("rcx")))
@@ -219,8 +218,12 @@ def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
     for name in FAMILIES:
         if name not in ("rax", "rcx", "rdx", "rsp", "rdi", "rsi"):
             add("mov", _r(name), _m("rax", 8 * FAMILIES.index(name)))
-    add("mov", _r("rsi"), _m("rdi"))
-    add("mov", _r("rdi"), _m("rdi", 8))
+    if variable:
+        add("mov", _r("rsi"), _m("rdi"))
+        add("mov", _r("rdi"), _m("rdi", 8))
+    else:
+        add("mov", _r("rsi"), _m("rax", 8 * FAMILIES.index("rsi")))
+        add("mov", _r("rdi"), Imm(array_address(lengths[0])))
     add("mov", _r("rax"), _m("rax"))
     return Program(ins, labels)  # ... and the kernel follows
 
