@@ -1,8 +1,8 @@
 """Measuring kernels on the real CPU: runs, interleaving, overhead subtraction, statistics.
 
-One run times the harness loop over K fresh inputs for every program in turn, preceded by
-the empty kernel (A B C then E A B C ...: interleaved on the same inputs, so drift hits all
-alike). Per-call figures are loop ticks / K. The harness's own cost is the empty kernel's
+One run times the harness loop over K fresh inputs for every program in turn, the empty
+kernel among them (E A B C, then A B C E, B C E A ...: interleaved on the same inputs, so
+drift hits all alike, and rotated, so that no program always goes first). Per-call figures are loop ticks / K. The harness's own cost is the empty kernel's
 quantile, subtracted from every figure and reported. Programs are compared by the quantile
 AlphaDev used (the 5th percentile: timing noise only ever adds), each with a
 distribution-free confidence interval, and by their ratio to the first program.
@@ -36,9 +36,9 @@ class NotVerified(SuperoptError):
     """A program failed verification, so it may not run natively (exit code 1)."""
     exit_code = 1
 
-    def __init__(self, message: str, report=None):
+    def __init__(self, message: str, report=None, name: str | None = None):
         super().__init__(message)
-        self.report = report
+        self.report, self.name = report, name  # the verify Verdict, when there is one
 
 
 @dataclass
@@ -95,7 +95,7 @@ _verified: set[bytes] = set()  # digests of code that passed (verification is no
 
 def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
     """The native kernel for a Program (after it passes verify in the emulator) or a
-    compiled baseline (after its native outputs match on every proof input).
+    compiled baseline (after its native outputs match on every proof input and 1,000 random ones).
     Raises NotVerified (exit 1) with the verification report otherwise."""
     if isinstance(item, Program):
         kernel = kernel_of(item, name)
@@ -106,15 +106,16 @@ def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
             verdict = verify(item, task)
             if not verdict.passed:
                 raise NotVerified("%s: fails verification for %s, so it will not run natively: %s"
-                                  % (kernel.name, task.name, verdict_summary(verdict)), verdict)
+                                  % (kernel.name, task.name, verdict_summary(verdict)), verdict, kernel.name)
             _verified.add(digest)
         return kernel
     if isinstance(item, SharedObject):
         item = replace(item, name=name or item.name)
-        arrays, lengths = task.proof_inputs()
+        proof, random = task.proof_inputs(), task.random_inputs(np.random.default_rng(0), 1000)
+        arrays, lengths = np.concatenate([proof[0], random[0]]), np.concatenate([proof[1], random[1]])
         wrong = np.nonzero((run_native(item, task, arrays, lengths) != task.expected(arrays, lengths)).any(axis=1))[0]
         if len(wrong):
-            raise NotVerified("%s: %s gives wrong results natively (%d of %d proof inputs, first: %s)"
+            raise NotVerified("%s: %s gives wrong results natively (%d of %d inputs, first: %s)"
                               % (item.name, item.symbol, len(wrong), len(arrays), arrays[wrong[0]].tolist()))
         return item
     raise TypeError("measure takes Programs or compiled baselines, not %r" % type(item).__name__)

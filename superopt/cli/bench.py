@@ -14,7 +14,7 @@ from superopt.cli.app import console, emit_json, err_console
 from superopt.counters import COUNTER_CHOICES
 from superopt.errors import InputError
 from superopt.native import MODES, compile_baseline, is_c_source
-from superopt.timing import DISTRIBUTIONS, BenchReport, measure
+from superopt.timing import DISTRIBUTIONS, BenchReport, NotVerified, measure
 
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 _SPARKS = " ▁▂▃▄▅▆▇█"
@@ -53,7 +53,8 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
     empty kernel, measured alongside) is subtracted. Assembly files must pass `verify` in
     the emulator first (exit code 1 otherwise). A C or C++ file defining the task's function
     (e.g. `void sort3(int32_t *a)`) is compiled with -O2 and measured the same way, after a
-    native check on every proof input. Ctrl-C stops early and reports the runs so far.
+    native check on every proof input and 1,000 random ones. Ctrl-C stops early and
+    reports the runs so far.
 
     \b
     Examples:
@@ -79,9 +80,16 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
     with Progress(TextColumn("timing"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                   TimeRemainingColumn(), console=err_console, transient=True, disable=as_json) as bar:
         job = bar.add_task("runs", total=runs)
-        report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
-                         distribution=distribution, seed=seed, quantile=quantile, names=list(files),
-                         timeout=timeout, progress=lambda done, total: bar.update(job, completed=done))
+        try:
+            report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
+                             counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                             names=list(files), timeout=timeout,
+                             progress=lambda done, total: bar.update(job, completed=done))
+        except NotVerified as exc:
+            if exc.report is not None and not as_json:  # the verify report, then the one-line error
+                from superopt.cli.verify import render
+                err_console.print(render(exc.report, exc.name))
+            raise
     if as_json:
         emit_json(report.to_json())
     else:
