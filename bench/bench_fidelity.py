@@ -10,7 +10,11 @@
   4. The human networks sort3..sort8 against the libc++-style baselines, latency and
      throughput: instruction count is not latency.
 
-Usage: .venv/bin/python bench/bench_fidelity.py [--runs 1000] [--inputs-per-run 10000] [--counter auto]
+  5. Any kernels given on the command line (e.g. what search found), each against the human
+     network for its task and the libc++-style baseline.
+
+Usage: .venv/bin/python bench/bench_fidelity.py [found.s ...] [--runs 1000] [--inputs-per-run 10000]
+       [--counter auto]
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ def show(report, title: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("files", nargs="*", help="more kernels to compare with the human networks")
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--inputs-per-run", type=int, default=10000)
     ap.add_argument("--counter", default="auto", choices=("auto", "perf", "tsc"))
@@ -113,14 +118,28 @@ def main() -> None:
     # 4. Networks against the libc++-style baselines
     console.rule("4. networks sort3..sort8 and libc++-style baselines")
     for n in range(3, 9):
-        name = "sort%d" % n
-        program = asm(name + ".s")
-        programs, names = [program], ["%s.s (%d instructions)" % (name, instruction_count(program))]
-        if os.path.exists(os.path.join(ROOT, "bench", "baselines", name + ".c")):
-            programs.append(baseline(name))
-            names.append("baselines/%s.c (libc++ style, gcc -O2)" % name)
-        for mode in ("latency", "throughput"):
-            show(measure(programs, get_task(name), names=names, mode=mode, **common), name)
+        compare_with_humans([], "sort%d" % n, common)
+
+    # 5. Kernels from the command line
+    if args.files:
+        console.rule("5. given kernels against the human networks")
+    for path in args.files:
+        program, task = load(path)
+        compare_with_humans([(program, "%s (%d instructions)" % (path, instruction_count(program)))],
+                            task.name, common)
+
+
+def compare_with_humans(extra: list, name: str, common: dict) -> None:
+    """The human network for task `name` (asm/NAME.s), the given (program, label) pairs and
+    the libc++-style baseline if there is one, in latency and throughput mode."""
+    human = asm(name + ".s")
+    programs = [human] + [p for p, _ in extra]
+    names = ["%s.s (%d instructions)" % (name, instruction_count(human))] + [label for _, label in extra]
+    if os.path.exists(os.path.join(ROOT, "bench", "baselines", name + ".c")):
+        programs.append(baseline(name))
+        names.append("baselines/%s.c (libc++ style, gcc -O2)" % name)
+    for mode in ("latency", "throughput"):
+        show(measure(programs, get_task(name), names=names, mode=mode, **common), name)
 
 
 if __name__ == "__main__":
