@@ -54,10 +54,16 @@ class ProgramTiming:
     samples: np.ndarray = field(repr=False)  # per-call figure of every run, overhead subtracted
 
     def to_json(self, quantile: float) -> dict:
-        return {"path": self.name, "quantile": quantile, "value": self.value, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "median": self.median, "min": self.min,
-                "resolved": self.resolved, "ratio": self.ratio.value, "ratio_ci_low": self.ratio.ci_low,
-                "ratio_ci_high": self.ratio.ci_high, "ratio_note": self.ratio.note or None}
+        return {"path": self.name, "quantile": quantile, "value": _round(self.value), "ci_low": _round(self.ci_low),
+                "ci_high": _round(self.ci_high), "median": _round(self.median), "min": _round(self.min),
+                "resolved": self.resolved, "ratio": _round(self.ratio.value),
+                "ratio_ci_low": _round(self.ratio.ci_low), "ratio_ci_high": _round(self.ratio.ci_high),
+                "ratio_note": self.ratio.note or None}
+
+
+def _round(x: float | None) -> float | None:
+    """Per-call figures are counts / K: digits beyond 1e-5 carry no information."""
+    return None if x is None else round(float(x), 5)
 
 
 @dataclass
@@ -78,14 +84,14 @@ class BenchReport:
 
     def to_json(self) -> dict:
         common = {"unit": self.counter.unit, "counter": self.counter.name,
-                  "overhead": self.overhead.value, "runs": self.runs}
+                  "overhead": _round(self.overhead.value), "runs": self.runs}
         return {
             "task": self.task, "mode": self.mode, "counter": self.counter.name, "unit": self.counter.unit,
             "counter_reason": self.counter.reason, "quantile": self.quantile, "confidence": self.confidence,
             "runs": self.runs, "runs_requested": self.runs_requested, "inputs_per_run": self.inputs_per_run,
             "inputs": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
-            "overhead": {"value": self.overhead.value, "ci_low": self.overhead.ci_low,
-                         "ci_high": self.overhead.ci_high},
+            "overhead": {"value": _round(self.overhead.value), "ci_low": _round(self.overhead.ci_low),
+                         "ci_high": _round(self.overhead.ci_high)},
             "results": [dict(r.to_json(self.quantile), **common) for r in self.results],
         }
 
