@@ -155,3 +155,26 @@ def test_worker_unmaps_least_recently_used_code(monkeypatch):
     assert list(worker.code_pages) == [k.code for k in kernels[-4:]]
     worker.run(kernels[0], task, np.array([[1, 2, 3]]), np.array([3]))  # unmapped code maps again
     assert kernels[0].code in worker.code_pages
+
+
+def test_baseline_recompiles_when_an_included_header_changes(tmp_path):
+    header = tmp_path / "order.h"
+    src = tmp_path / "mine.c"
+    src.write_text('#include <stdint.h>\n#include "order.h"\n'
+                   "void sort3(int32_t *a) { int32_t t; if (a[0] > a[1]) { t = a[0]; a[0] = a[1]; a[1] = t; }"
+                   " if (a[1] > a[2]) { t = a[1]; a[1] = a[2]; a[2] = t; } if (FIRST_PAIR && a[0] > a[1])"
+                   " { t = a[0]; a[0] = a[1]; a[1] = t; } }\n")
+    task = get_task("sort3")
+    header.write_text("#define FIRST_PAIR 0\n")
+    half = compile_baseline(str(src), task, cache_dir=str(tmp_path))
+    header.write_text("#define FIRST_PAIR 1\n")
+    full = compile_baseline(str(src), task, cache_dir=str(tmp_path))
+    assert half.path != full.path
+    assert run_native(half, task, [[3, 2, 1]]).tolist() == [[2, 1, 3]]
+    assert run_native(full, task, [[3, 2, 1]]).tolist() == [[1, 2, 3]]
+
+
+def test_missing_baseline_file_is_bad_input(tmp_path):
+    with pytest.raises(InputError) as info:
+        compile_baseline(str(tmp_path / "nope.c"), get_task("sort3"), cache_dir=str(tmp_path))
+    assert "no such file" in str(info.value)
