@@ -75,7 +75,7 @@ DRIVER_STEPS = 160                    # an upper bound on driver instructions pe
 # Wall-clock limit per emu_start, the last line of defence: a kernel without backward
 # jumps has no instruction limit, but one that writes memory far from its array or its
 # stack could still keep the driver looping by rewriting the driver's data (possible in
-# one layout only). Unicorn's timeout costs up to a third of the speed, so kernels whose
+# one layout only). Unicorn's timeout slowed sort8 by 5-30% in our runs, so kernels whose
 # writes stay near %rdi or %rsp (`writes_stay_near`) run without it.
 TIMEOUT_US = 30_000_000
 NEAR = 0x10000
@@ -422,6 +422,7 @@ class Emulator:
                     fault = exc
                 pc = uc.reg_read(ux.UC_X86_REG_RIP)
                 status, i = np.frombuffer(uc.mem_read(ctrl, 16), dtype=np.uint64).tolist()
+                i = min(i, chunk)  # (a kernel with wild writes could have rewritten it)
                 got = np.frombuffer(uc.mem_read(outputs_at, 4 * n * i), dtype=np.int32).reshape(i, n)
                 outputs.append(got)
                 finished += i
