@@ -319,7 +319,7 @@ def _first_wrong(outputs: np.ndarray, expected: np.ndarray, lengths: np.ndarray)
     return int(bad[0]) if len(bad) else None
 
 
-def _where(program: Program, code: Assembled, index: int | None) -> dict:
+def _where(program: Program, index: int | None) -> dict:
     if index is None or not 0 <= index < len(program.instrs):
         return {}
     line = program.lines[index] if index < len(program.lines) else None
@@ -345,7 +345,6 @@ def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled
     trace = [_index_at(code, pc) for pc in traced.trace or []]
     executed = [t for t in trace if t is not None]
     last = executed[-1] if executed else None
-    address_note = lambda a: _describe_address(a, length)  # noqa: E731
     stopped_here = stopped if stopped.completed == j else None  # else: j wrong, the batch went on
     stop = traced.stop if traced.stop is not None else (stopped_here.stop if stopped_here else None)
     access = traced.access if traced.stop is not None else (stopped_here.access if stopped_here else None)
@@ -355,17 +354,17 @@ def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled
             rule, detail = "return-address", "overwrites its return address"
         else:
             rule = "read-outside-array" if access.kind == "read" else "write-outside-array"
-            detail = "%ss %d bytes at %s" % (access.kind, access.size, address_note(access.address))
+            detail = "%ss %d bytes at %s" % (access.kind, access.size, _describe_address(access.address, length))
             if access.region != "guard":
                 detail += ", in the %s" % access.region
         index = _index_at(code, access.pc) if access.pc else None
-        verdict.violations.append(Violation(rule, detail, **_where(program, code, index)))
+        verdict.violations.append(Violation(rule, detail, **_where(program, index)))
     elif stop is not None and stop.startswith("fault"):
         if access is not None and access.kind == "fetch":
             detail = "jumps to %#x, outside the kernel (a broken return address?)" % access.address
             index = last
         elif access is not None:
-            detail = "%s of %d bytes at %s (%s)" % (access.kind, access.size, address_note(access.address),
+            detail = "%s of %d bytes at %s (%s)" % (access.kind, access.size, _describe_address(access.address, length),
                                                     access.region)
             index = _index_at(code, access.pc)
         else:
@@ -375,24 +374,26 @@ def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled
                 detail, index = "runs past the end of the kernel", last
             else:
                 detail = (traced.stop or stop).split(": ", 1)[-1]
-        verdict.violations.append(Violation("fault", detail, **_where(program, code, index)))
+        verdict.violations.append(Violation("fault", detail, **_where(program, index)))
     elif stop == "step limit":
         backward = [t for t in executed if program.instrs[t].op in ("j", "jmp")]
         verdict.violations.append(Violation(
             "termination", "does not return within %d steps" % step_limit,
-            **_where(program, code, backward[-1] if backward else last)))
+            **_where(program, backward[-1] if backward else last)))
     elif stop == "rsp":
         writers = [t for t in executed if "rsp" in _writes(program.instrs[t])]
         verdict.violations.append(Violation("stack-pointer", "returns with %rsp changed",
-                                            **_where(program, code, writers[-1] if writers else None)))
+                                            **_where(program, writers[-1] if writers else None)))
     elif stop == "callee-saved":
         changed = [name for name in CALLEE_SAVED
                    if (traced.registers or {}).get(name) != _entry_value(run_seed, j, name)]
-        for name in changed or ["callee-saved registers"]:
+        if not changed:  # the traced rerun kept them: the batch's registers differed
+            verdict.violations.append(Violation("callee-saved", "returns with a callee-saved register changed"))
+        for name in changed:
             writers = [t for t in executed if name in _writes(program.instrs[t])]
             verdict.violations.append(Violation(
                 "callee-saved", "returns with %%%s changed" % name,
-                **_where(program, code, writers[-1] if writers else None)))
+                **_where(program, writers[-1] if writers else None)))
     if verdict.violations:
         verdict.counterexample = _example(array, length, expected, None)
         return
@@ -410,9 +411,10 @@ def _diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled
         detail = "the result depends on the initial contents of registers, flags or the stack"
         if what:
             detail = "the result depends on the initial value of %s" % ("the flags" if what == "flags" else "%" + what)
-        verdict.violations.append(Violation("uninitialised-state", detail, **_where(program, code, index)))
+        verdict.violations.append(Violation("uninitialised-state", detail, **_where(program, index)))
     else:
-        verdict.violations.append(Violation("result", "wrong result for input %d" % j))
+        verdict.violations.append(Violation("result", "input %d of %d is not sorted right (the same with every "
+                                            "register filling tried)" % (j + 1, verdict.inputs)))
 
 
 def _entry_value(seed: int, j: int, name: str) -> int:
