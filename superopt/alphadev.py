@@ -125,6 +125,18 @@ def dead(game, state) -> bool:
     return False
 
 
+def steps_needed(game, state) -> int:
+    """A lower bound on the instructions any correct continuation still needs: one store per
+    array slot not yet holding its sorted values, plus one cmov for each slot whose sorted
+    values no location holds yet (mov only copies; a cmov creates at most one new value)."""
+    ev = game.evaluator
+    locs = state.cpu[0]
+    r = len(game.registers)
+    stores = sum(locs[r + i] != e for i, e in enumerate(ev.expected))
+    missing = sum(e not in locs for e in ev.expected)
+    return stores + missing
+
+
 # -- configuration ---------------------------------------------------------------------------
 @dataclass
 class AgentConfig:
@@ -177,6 +189,13 @@ def new_network(game, config: NetConfig) -> AlphaDevNet:
     net = AlphaDevNet(config, action_features(game.actions), locations)
     init_scale(net)
     return net
+
+
+def copy_network(net: AlphaDevNet) -> AlphaDevNet:
+    """An independent copy (same weights), e.g. to start several searches from one checkpoint."""
+    twin = AlphaDevNet(net.config, net.action_feats.numpy(), net.num_locations)
+    twin.load_state_dict(net.state_dict())
+    return twin
 
 
 class NetworkEvaluator:
@@ -314,13 +333,30 @@ class Actor:
         (config.shaping) the potential-based shaping term placeable(child) - placeable(parent)."""
         r = self.game.reward(parent, child) + self._terminal_reward(child)
         if self.config.shaping:
-            after = 0.0 if self.config.prune_dead and dead(self.game, child) else placeable(self.game, child)
-            r += self.config.shaping * (after - placeable(self.game, parent))
+            r += self.config.shaping * (self._potential(child) - placeable(self.game, parent))
         return r
+
+    def _potential(self, state) -> float:
+        """placeable(state), or 0 where the game ends unsolved (dead, at the length bound, or
+        at the maximum length): the textbook potential of a terminal state, so that holding
+        sorted values in registers is worth nothing unless they reach memory."""
+        if state.solved:
+            return 1.0
+        if self.game.is_terminal(state) or self._hopeless(state):
+            return 0.0
+        return placeable(self.game, state)
+
+    def _hopeless(self, state) -> bool:
+        """No continuation solves the task within the length bound (strictly shorter than the
+        best program found) or the game's maximum length: the game ends here."""
+        if state.solved or not self.config.prune_dead:
+            return False
+        limit = self.game.max_length if self.length_bound is None else min(self.length_bound - 1, self.game.max_length)
+        return len(state.actions) + steps_needed(self.game, state) > limit or dead(self.game, state)
 
     def _new_game(self):
         tree = Tree(self.game, self.game.initial(), self.config.mcts, self.rng, on_new_state=self._seen,
-                    reward=self._reward, dead=(lambda s: dead(self.game, s)) if self.config.prune_dead else None)
+                    reward=self._reward, dead=self._hopeless)
         tree.length_bound = self.length_bound
         return tree, Trajectory([], [], [], [], [], 0.0, False, ())
 
@@ -474,7 +510,7 @@ class SelfPlay:
 
     def __init__(self, game, net: AlphaDevNet, config: AgentConfig, seed: int = 0,
                  latency_weight: float | None = None, learner: Learner | None = None, prune_by_best: bool = True,
-                 bound_slack: int = 0):
+                 bound_slack: int = 0, evaluator=None, learn: bool = True):
         self.game, self.net, self.config = game, net, config
         self.seed = seed
         self.latency_weight = config.latency_weight if latency_weight is None else latency_weight
@@ -483,6 +519,8 @@ class SelfPlay:
         self.rng = np.random.default_rng(seed)
         self.prune_by_best = prune_by_best
         self.bound_slack = bound_slack  # games stop at best length + slack (1: look for equally short programs)
+        self.evaluator = evaluator      # replaces the network (in this process), e.g. plain MCTS for ablations
+        self.learn = learn and evaluator is None
         self.progress = Progress(steps=self.learner.steps)
         self.best_time: float | None = None
         self._bound_changed = False
@@ -505,7 +543,7 @@ class SelfPlay:
             self._bound_changed = True
 
     def _learn(self, rounds: int) -> None:
-        if len(self.buffer) < self.config.batch_size:
+        if not self.learn or len(self.buffer) < self.config.batch_size:
             return
         for _ in range(rounds):
             batch = self.buffer.sample(self.config.batch_size, self.rng, self.net.config.max_length)
@@ -534,7 +572,7 @@ class SelfPlay:
         stop = should_stop
         if time_limit is not None:
             stop = lambda: should_stop() or time.monotonic() - start > time_limit  # noqa: E731
-        if self.config.workers <= 1:
+        if self.config.workers <= 1 or self.evaluator is not None:
             self._run_here(start, max_steps, stop, report, patience)
         else:
             self._run_workers(start, max_steps, stop, report, patience)
@@ -543,7 +581,7 @@ class SelfPlay:
 
     def _run_here(self, start, max_steps, should_stop, report, patience) -> None:
         set_cpu_threads(1)  # small batches: a second thread costs more in sync than it gives
-        evaluator = NetworkEvaluator(self.net, self.game)
+        evaluator = self.evaluator or NetworkEvaluator(self.net, self.game)
         actor = Actor(self.game, evaluator, self.config, self.seed, self.latency_weight,
                       on_solved=lambda s: self._solved(s.actions))
         while not self._done(start, max_steps, should_stop, patience):
@@ -553,7 +591,8 @@ class SelfPlay:
             self._absorb(actor.play_round(should_stop))
             self._learn(self.config.updates_per_round)
             p = self.progress
-            p.explored, p.duplicates, p.evaluations = actor.explored, actor.duplicates, evaluator.evaluations
+            p.explored, p.duplicates = actor.explored, actor.duplicates
+            p.evaluations = getattr(evaluator, "evaluations", 0)
             p.best_incomplete, p.best_incomplete_actions = actor.best_incomplete, actor.best_incomplete_actions
             p.elapsed = time.monotonic() - start
             report(p)

@@ -1,0 +1,112 @@
+"""The AlphaDev agent against its targets, on this machine.
+
+  network    evaluations per second of the default network (batched, one thread)
+  scratch    sort3 from scratch (no checkpoint): time and programs explored to reach 17
+             (target < 5 min; AlphaDev: 6 min and 446K programs on TPUs)
+  shipped    sort3 from the shipped checkpoint: time to 17 (target < 30 s)
+  sort4      sort4 from scratch to 28 (target < 1 h; AlphaDev: 30 min, 1.3M programs);
+             only with --sort4, it takes long
+
+Run: .venv/bin/python bench/bench_alphadev.py [--seeds 3] [--scratch-limit 300] [--sort4]
+Every search goes through superopt.search.run_search (as `superopt search` does), so each
+program it reports was re-verified in Unicorn.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from superopt import alphadev
+from superopt.game import Game
+from superopt.network import NetConfig
+from superopt.search import SearchOptions, run_search
+from superopt.tasks import get_task
+
+ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
+
+
+def network_rate(batch: int, seconds: float = 3.0) -> float:
+    game = Game(get_task("sort3"))
+    net = alphadev.new_network(game, NetConfig())
+    evaluator = alphadev.NetworkEvaluator(net, game)
+    rng = np.random.default_rng(0)
+    states = []
+    for _ in range(batch):
+        state = game.initial()
+        for _ in range(rng.integers(0, 12)):
+            legal = np.flatnonzero(game.legal_mask(state))
+            if len(legal) == 0:
+                break
+            state = game.step(state, int(rng.choice(legal)))
+        states.append(state)
+    legal = np.stack([game.legal_mask(s) for s in states])
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        evaluator(states, legal)
+        count += batch
+    return count / (time.perf_counter() - start)
+
+
+def search_to(task: str, target: int, limit: float, seed: int, from_scratch: bool, workers: int):
+    """(seconds to reach target or None, programs explored then, best length, network source)."""
+    game = Game(get_task(task))
+    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
+                            params={"from_scratch": from_scratch, "patience": 1e9})
+    start = time.monotonic()
+    result = run_search(game, "alphadev", options)
+    reached = result.length is not None and result.length <= target
+    return (time.monotonic() - start if reached else None, result.explored if reached else None,
+            result.length, result.extras.get("network"))
+
+
+def summary(name: str, runs: list, target: int, limit: float) -> str:
+    hits = [r for r in runs if r[0] is not None]
+    lengths = " ".join(str(r[2]) for r in runs)
+    if not hits:
+        return "%-26s reached %d in 0/%d runs within %.0f s (best lengths: %s)" % (name, target, len(runs), limit, lengths)
+    return ("%-26s reached %d in %d/%d runs; median %.1f s (range %.1f-%.1f), median %d programs explored "
+            "(best lengths: %s)" % (name, target, len(hits), len(runs), statistics.median(r[0] for r in hits),
+                                    min(r[0] for r in hits), max(r[0] for r in hits),
+                                    statistics.median(r[1] for r in hits), lengths))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--scratch-limit", type=float, default=300.0)
+    ap.add_argument("--shipped-limit", type=float, default=60.0)
+    ap.add_argument("--sort4", action="store_true", help="also run sort4 from scratch (up to --sort4-limit)")
+    ap.add_argument("--sort4-limit", type=float, default=3600.0)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: network,scratch,shipped")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    skip = set(filter(None, args.skip.split(",")))
+    torch.set_num_threads(1)
+
+    if "network" not in skip:
+        for batch in (1, 16, 64, 256):
+            print("network evaluations/s at batch %-4d %8.0f" % (batch, network_rate(batch)), flush=True)
+    if "shipped" not in skip:
+        runs = [search_to("sort3", 17, args.shipped_limit, s, False, args.workers) for s in range(args.seeds)]
+        print(summary("sort3, shipped checkpoint", runs, 17, args.shipped_limit) + "  [target < 30 s; network: %s]"
+              % runs[0][3], flush=True)
+    if "scratch" not in skip:
+        runs = [search_to("sort3", 17, args.scratch_limit, s, True, args.workers) for s in range(args.seeds)]
+        print(summary("sort3, from scratch", runs, 17, args.scratch_limit) + "  [target < 300 s; AlphaDev: %s]"
+              % ALPHADEV["sort3"], flush=True)
+    if args.sort4:
+        runs = [search_to("sort4", 28, args.sort4_limit, 0, True, args.workers)]
+        print(summary("sort4, from scratch", runs, 28, args.sort4_limit) + "  [target < 3600 s; AlphaDev: %s]"
+              % ALPHADEV["sort4"], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
