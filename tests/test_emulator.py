@@ -129,7 +129,7 @@ def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
     import superopt.emulator as em
     monkeypatch.setattr(em, "TIMEOUT_US", 1000)
     arrays = np.zeros((60_000, 3), dtype=np.int32)
-    kernel = "movq %rdi, %rdi\n" + "nop\n" * 200 + "ret\n"  # writes %rdi: may reach anywhere
+    kernel = "movq %rdi, %rdi\n" + "nop\n" * 2000 + "ret\n"  # writes %rdi: may reach anywhere
     assert not writes_stay_near(parse_text(kernel))
     result = run(emu, kernel, arrays)
     assert result.stop == "step limit" and result.completed < len(arrays)
