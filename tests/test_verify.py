@@ -2,10 +2,13 @@
 import json
 import shutil
 import subprocess
+from itertools import product
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from superopt.cli import main
 from superopt.emulator import DATA_BASES, array_address
@@ -268,3 +271,45 @@ def test_push_pop_through_branches_keeps_the_proof():
     text = ("pushq %rbx\nmovl (%rdi), %ebx\nmovl 4(%rdi), %eax\ncmpl %eax, %ebx\njle .Lok\n"
             "xchgl %eax, %ebx\n.Lok:\nmovl %ebx, (%rdi)\nmovl %eax, 4(%rdi)\npopq %rbx\nret")
     assert classify(parse_text(text), get_task("sort3"))[0]
+
+
+# -- property: the verifier agrees with the 0-1 principle on random comparator networks ---
+_REGS = ["eax", "ecx", "edx", "esi", "r8d"]
+
+
+def network_kernel(n, comparators, cond="g"):
+    """AT&T for a comparator network: loads, 4 instructions per comparator, stores."""
+    pos, free = {i: _REGS[i] for i in range(n)}, _REGS[n]
+    lines = ["movl %d(%%rdi), %%%s" % (4 * i, pos[i]) for i in range(n)]
+    for i, j in comparators:
+        lines += ["cmpl %%%s, %%%s" % (pos[j], pos[i]), "movl %%%s, %%%s" % (pos[j], free),
+                  "cmov%s %%%s, %%%s" % (cond, pos[i], free), "cmov%s %%%s, %%%s" % (cond, pos[j], pos[i])]
+        pos[j], free = free, pos[j]
+    lines += ["movl %%%s, %d(%%rdi)" % (pos[i], 4 * i) for i in range(n)]
+    return "\n".join(lines + ["ret"])
+
+
+def sorts_all_zero_one_inputs(n, comparators):
+    for bits in product((0, 1), repeat=n):
+        a = list(bits)
+        for i, j in comparators:
+            if a[i] > a[j]:
+                a[i], a[j] = a[j], a[i]
+        if a != sorted(a):
+            return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 4).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
+                         .filter(lambda c: c[0] < c[1]), min_size=2, max_size=6))))
+def test_random_networks_pass_exactly_when_they_sort(case):
+    n, comparators = case
+    verdict = verify(parse_text(network_kernel(n, comparators)), "sort%d" % n, random_count=200)
+    assert verdict.proof
+    assert verdict.passed is sorts_all_zero_one_inputs(n, comparators)
+    if not verdict.passed:
+        assert rules(verdict) == ["result"]
+        ce = verdict.counterexample
+        assert ce["got"] != ce["expected"] and sorted(ce["input"]) == ce["expected"]
