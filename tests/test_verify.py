@@ -277,11 +277,13 @@ def test_push_pop_through_branches_keeps_the_proof():
 _REGS = ["eax", "ecx", "edx", "esi", "r8d"]
 
 
-def network_kernel(n, comparators, cond="g"):
-    """AT&T for a comparator network: loads, 4 instructions per comparator, stores."""
+def network_kernel(n, comparators, conds=None):
+    """AT&T for a comparator network: loads, 4 instructions per comparator (cmp, mov and
+    two cmovs on condition conds[k], g by default), stores."""
     pos, free = {i: _REGS[i] for i in range(n)}, _REGS[n]
     lines = ["movl %d(%%rdi), %%%s" % (4 * i, pos[i]) for i in range(n)]
-    for i, j in comparators:
+    for k, (i, j) in enumerate(comparators):
+        cond = conds[k] if conds else "g"
         lines += ["cmpl %%%s, %%%s" % (pos[j], pos[i]), "movl %%%s, %%%s" % (pos[j], free),
                   "cmov%s %%%s, %%%s" % (cond, pos[i], free), "cmov%s %%%s, %%%s" % (cond, pos[j], pos[i])]
         pos[j], free = free, pos[j]
@@ -313,3 +315,16 @@ def test_random_networks_pass_exactly_when_they_sort(case):
         assert rules(verdict) == ["result"]
         ce = verdict.counterexample
         assert ce["got"] != ce["expected"] and sorted(ce["input"]) == ce["expected"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([(0, 1), (0, 2), (1, 2)]), st.sampled_from(["l", "le", "g", "ge", "e", "ne"])),
+                min_size=3, max_size=5),
+       st.integers(0, 2 ** 31))
+def test_order_only_kernels_passing_every_weak_ordering_pass_random_inputs(steps, seed):
+    """The proof argument, tested: an order-only kernel's verdict on the 13 weak orderings
+    is its verdict on any inputs."""
+    program = parse_text(network_kernel(3, [c for c, _ in steps], [cond for _, cond in steps]))
+    on_orderings = verify(program, "sort3", random_count=0)
+    assert on_orderings.proof
+    assert verify(program, "sort3", random_count=3000, seed=seed).passed is on_orderings.passed
