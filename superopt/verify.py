@@ -91,7 +91,7 @@ class Verdict:
     seconds: float
     proof: bool                 # a pass that covers every input (see the module docstring)
     proof_reason: str
-    counterexample: dict | None = None  # {"input", "length", "expected", "got"}
+    counterexample: dict | None = None  # {"input", "length", "expected", "got"}: a[0..length)
     violations: list[Violation] = field(default_factory=list)
     proof_inputs: int = 0
     random_inputs: int = 0
@@ -464,9 +464,11 @@ def _describe_address(address: int, length: int) -> str:
 
 
 def _example(array, length, expected, got) -> dict:
-    return {"input": np.asarray(array).tolist(), "length": int(length),
-            "expected": np.asarray(expected).tolist(),
-            "got": None if got is None else np.asarray(got).tolist()}
+    """The counterexample as a[0..length): a variable sort's array has no slots past n."""
+    cut = slice(0, int(length))
+    return {"input": np.asarray(array)[cut].tolist(), "length": int(length),
+            "expected": np.asarray(expected)[cut].tolist(),
+            "got": None if got is None else np.asarray(got)[cut].tolist()}
 
 
 def _compare_native(verdict: Verdict, program: Program, task: Task, arrays, lengths, expected) -> None:

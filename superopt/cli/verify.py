@@ -82,10 +82,10 @@ def render(verdict: Verdict, path: str) -> Panel:
         ce = verdict.counterexample
         example = Table(title="counterexample", title_justify="left")
         example.add_column("")
-        example.add_column("a[0..%d)" % len(ce["input"]))
-        example.add_row("input", str(ce["input"]) + ("  (n = %d)" % ce["length"] if ce["length"] != len(ce["input"]) else ""))
-        example.add_row("expected", str(ce["expected"][:ce["length"]]))
-        example.add_row("got", str(ce["got"][:ce["length"]]) if ce["got"] is not None else "(no result: see above)")
+        example.add_column("a[0..%d)" % ce["length"])
+        example.add_row("input", str(ce["input"]))
+        example.add_row("expected", str(ce["expected"]))
+        example.add_row("got", str(ce["got"]) if ce["got"] is not None else "(no result: see above)")
         parts.append(example)
     title = "[bold green]PASS[/]" if verdict.passed else "[bold red]FAIL[/]"
     return Panel(Group(*parts), title=title, title_align="left", border_style="green" if verdict.passed else "red",
