@@ -121,6 +121,8 @@ def _writes(ins: Instr) -> set[str]:
         return {"rsp"} | ({ops[0].family} if ins.op == "pop" and isinstance(ops[0], Reg) else set())
     if ins.op == "cltq":
         return {"rax"}
+    if ins.op in ("rdtsc", "rdpmc"):
+        return {"rax", "rdx"}
     if ins.op in ("cmp", "test", "j", "jmp", "ret", "nop", "call", "lfence") or not ops:
         return set()
     return {ops[0].family} if isinstance(ops[0], Reg) else set()
@@ -134,7 +136,7 @@ def _reads(ins: Instr) -> set[str]:
     zeroing = ins.op in ("xor", "sub") and len(ops) == 2 and ops[0] == ops[1]
     for k, o in enumerate(ops):
         if isinstance(o, Reg) and not zeroing:
-            if k == 0 and pure_write and (o.width >= 32 or ins.op == "set"):
+            if k == 0 and pure_write and o.width >= 32:  # 8- and 16-bit writes keep the rest
                 continue
             regs.add(o.family)
     if ins.op in ("cmov", "j", "set", "adc", "sbb"):

@@ -328,3 +328,9 @@ def test_order_only_kernels_passing_every_weak_ordering_pass_random_inputs(steps
     on_orderings = verify(program, "sort3", random_count=0)
     assert on_orderings.proof
     assert verify(program, "sort3", random_count=3000, seed=seed).passed is on_orderings.passed
+
+
+def test_partial_register_write_keeps_garbage():
+    # sete writes only %al: the rest of %eax is whatever the caller left there
+    verdict = check("movl (%rdi), %ecx\ncmpl 4(%rdi), %ecx\nsete %al\nmovl %eax, (%rdi)\nret")
+    assert rules(verdict) == ["uninitialised-state"] and verdict.violations[0].text == "sete %al"
