@@ -9,9 +9,10 @@ program. The worker keeps one mapping per distinct piece of code and reuses it.
 
 The timing harness is itself machine code, generated as superopt instructions and assembled
 by superopt's assembler: for each of K prepared inputs it copies the input into the work
-array and calls the kernel, with the clock read around the whole loop: rdtsc, serialised by
-lfence, inside the harness, or the perf_event counter read just outside it (that read's small
-constant cost is part of the overhead the empty kernel measures). In latency mode each input's address depends on every output of the previous
+array and calls the kernel, with the clock read around the whole loop, serialised by lfence:
+rdtsc, or rdpmc of the perf_event cycle counter where user space may read it. Where it may
+not, the worker reads the perf_event file descriptor just outside the harness call (that
+read's cost is part of the overhead the empty kernel measures, but it is noisier). In latency mode each input's address depends on every output of the previous
 call (OR of all outputs, AND 0), so calls cannot overlap; in throughput mode they are
 independent.
 """
@@ -140,30 +141,39 @@ def _r(name: str) -> Reg:
     return Reg.named(name)
 
 
-def _rdtsc_to_rax() -> list[Instr]:
-    return [Instr("lfence"), Instr("rdtsc"), Instr("shl", (_r("rdx"), Imm(32)), width=64),
-            Instr("or", (_r("rax"), _r("rdx")), width=64)]
-
-
+CLOCKS = ("rdtsc", "rdpmc")
 HARNESS_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15")
 
 
-def harness_program(task: Task, mode: str = "latency") -> Program:
-    """The timing loop as a superopt Program, a SysV function
-    `uint64 harness(const int32 *inputs, int32 *work, int64 count, void *kernel, const int32 *lengths)`
-    that returns the rdtsc ticks spent in the loop.
+def _clock_to_rax(clock: str) -> list[Instr]:
+    """Read the clock into rax once everything before has completed (lfence). rdpmc reads
+    the counter numbered in ecx, kept at [rsp+8] because the kernel may clobber rcx."""
+    read = ([Instr("rdtsc")] if clock == "rdtsc" else
+            [Instr("mov", (_r("ecx"), Mem(32, "rsp", disp=8)), width=32), Instr("rdpmc")])
+    return [Instr("lfence")] + read + [Instr("shl", (_r("rdx"), Imm(32)), width=64),
+                                       Instr("or", (_r("rax"), _r("rdx")), width=64)]
+
+
+def harness_program(task: Task, mode: str = "latency", clock: str = "rdtsc") -> Program:
+    """The timing loop as a superopt Program, a SysV function `uint64 harness(const int32
+    *inputs, int32 *work, int64 count, void *kernel, const int32 *lengths, int64 pmc)` that
+    returns the clock ticks spent in the loop (rdtsc, or rdpmc of counter `pmc`).
 
     Registers: r12 input cursor, r13 work array, r14 calls left, r15 kernel, rbx length
-    cursor, rbp the dependency (always 0, but the CPU cannot know before computing it)."""
+    cursor, rbp the dependency (always 0, but the CPU cannot know before computing it).
+    Stack: [rsp] the start time, [rsp+8] the pmc number."""
     if mode not in MODES:
         raise ValueError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
+    if clock not in CLOCKS:
+        raise ValueError("unknown clock %r (choose from %s)" % (clock, ", ".join(CLOCKS)))
     n, width = task.n, 4 * task.n
     code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
-    code += [Instr("sub", (_r("rsp"), Imm(8)), width=64)]  # stack 16-aligned at the call
+    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]  # stack 16-aligned at the call
+    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
     code += [Instr("mov", (_r(d), _r(s)), width=64)
              for d, s in (("r12", "rdi"), ("r13", "rsi"), ("r14", "rdx"), ("r15", "rcx"), ("rbx", "r8"))]
     code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
-    code += _rdtsc_to_rax() + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
+    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
     loop = len(code)
     for i in range(n):
         code += [Instr("mov", (_r("eax"), Mem(32, "r12", "rbp", 1, 4 * i)), width=32),
@@ -180,8 +190,8 @@ def harness_program(task: Task, mode: str = "latency") -> Program:
     code += [Instr("add", (_r("r12"), Imm(width)), width=64),
              Instr("dec", (_r("r14"),), width=64),
              Instr("j", (Label("loop"),), cond="ne")]
-    code += _rdtsc_to_rax() + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
-                               Instr("add", (_r("rsp"), Imm(8)), width=64)]
+    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
+                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
     code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
     code += [Instr("ret")]
     return Program(code, labels={"loop": loop}, name="superopt_harness")
@@ -190,8 +200,8 @@ def harness_program(task: Task, mode: str = "latency") -> Program:
 EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harness alone
 
 
-def harness_code(task: Task, mode: str) -> bytes:
-    return kernel_of(harness_program(task, mode)).code
+def harness_code(task: Task, mode: str, clock: str = "rdtsc") -> bytes:
+    return kernel_of(harness_program(task, mode, clock)).code
 
 
 # --- the worker process (child side) ------------------------------------------------------
@@ -235,7 +245,7 @@ class Pages:
 
 
 _HARNESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                 ctypes.c_void_p, ctypes.c_void_p)
+                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
 _FIXED_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _VARIABLE_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32)
 
@@ -285,34 +295,48 @@ class _Worker:
             row[:] = work
         return out
 
-    def measure(self, harness: bytes, kernels, task: Task, counter: str, inputs_per_run: int,
+    def measure(self, harness: bytes, kernels, task: Task, read: str, inputs_per_run: int,
                 distribution: str, seed: int, runs: range) -> np.ndarray:
-        """counts[r, k]: counter ticks for one harness loop of kernels[k] in run r.
+        """counts[r, k]: clock ticks for one harness loop of kernels[k] in run r, the clock
+        read as CounterChoice.read says (the harness must match: rdpmc or rdtsc inside);
+        NaN where the kernel rescheduled the perf event during the loop (the rdpmc
+        difference is meaningless then; the run is not repeated, because a repeat on the
+        same inputs would find the branch predictor trained on them).
         Each run draws fresh inputs (seeded by run index) that every kernel sees in turn,
         starting one kernel further along each run, so none gains from its position."""
         loop = _HARNESS_TYPE(self.address(MachineCode(harness)))
         addrs = [self.address(k) for k in kernels]
-        if counter == "perf" and self.perf is None:
+        if read != "rdtsc" and self.perf is None:
             from superopt.counters import PerfEvent
             self.perf = PerfEvent()
-        counts = np.zeros((len(runs), len(addrs)), dtype=np.int64)
+        counts = np.zeros((len(runs), len(addrs)))
         work = self.work_pages.address
+
+        def timed(addr: int, arrays: np.ndarray, lengths: np.ndarray) -> float:
+            args = (arrays.ctypes.data, work, inputs_per_run, addr, lengths.ctypes.data)
+            if read == "rdtsc":
+                return loop(*args, 0)
+            state = self.perf.rdpmc_state() if read == "rdpmc" else None
+            if state is not None:
+                ticks = loop(*args, state[1])
+                return ticks & ((1 << state[2]) - 1) if self.perf.rdpmc_state() == state else np.nan
+            before = self.perf.read()
+            loop(*args, 0)
+            return self.perf.read() - before
+
+        def inputs(*key: int) -> tuple[np.ndarray, np.ndarray]:
+            arrays, lengths = task.random_inputs(np.random.default_rng([seed, *key]), inputs_per_run, distribution)
+            return np.ascontiguousarray(arrays, dtype=np.int32), np.ascontiguousarray(lengths, dtype=np.int32)
+
+        # Warm-up (code, data, work array, the clock's read path) on inputs no run uses:
+        # the branch predictor learns repeated inputs within a few passes.
+        warm = inputs(runs.start, 1)
+        for addr in addrs:
+            timed(addr, *warm)
         for j, run in enumerate(runs):
-            arrays, lengths = task.random_inputs(np.random.default_rng([seed, run]), inputs_per_run, distribution)
-            arrays = np.ascontiguousarray(arrays, dtype=np.int32)
-            lengths = np.ascontiguousarray(lengths, dtype=np.int32)
-            a_ptr, l_ptr = arrays.ctypes.data, lengths.ctypes.data
-            if j == 0:  # warm-up: page in code, data and the work array before timing
-                for addr in addrs:
-                    loop(a_ptr, work, min(inputs_per_run, 1000), addr, l_ptr)
+            arrays, lengths = inputs(run)
             for k in _rotated(range(len(addrs)), run):  # no kernel always goes first
-                addr = addrs[k]
-                if counter == "perf":
-                    before = self.perf.read()
-                    loop(a_ptr, work, inputs_per_run, addr, l_ptr)
-                    counts[j, k] = self.perf.read() - before
-                else:
-                    counts[j, k] = loop(a_ptr, work, inputs_per_run, addr, l_ptr)
+                counts[j, k] = timed(addrs[k], arrays, lengths)
         return counts
 
 

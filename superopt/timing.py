@@ -51,11 +51,12 @@ class ProgramTiming:
     min: float
     resolved: bool               # False: cannot be told from zero (the harness alone)
     ratio: Ratio                 # to the first program
-    samples: np.ndarray = field(repr=False)  # per-call figure of every run, overhead subtracted
+    samples: np.ndarray = field(repr=False)  # per-call figure of every timed run, overhead subtracted
 
     def to_json(self, quantile: float) -> dict:
-        return {"path": self.name, "quantile": quantile, "value": _round(self.value), "ci_low": _round(self.ci_low),
-                "ci_high": _round(self.ci_high), "median": _round(self.median), "min": _round(self.min),
+        return {"path": self.name, "runs": len(self.samples), "quantile": quantile, "value": _round(self.value),
+                "ci_low": _round(self.ci_low), "ci_high": _round(self.ci_high), "median": _round(self.median),
+                "min": _round(self.min),
                 "resolved": self.resolved, "ratio": _round(self.ratio.value),
                 "ratio_ci_low": _round(self.ratio.ci_low), "ratio_ci_high": _round(self.ratio.ci_high),
                 "ratio_note": self.ratio.note or None}
@@ -84,7 +85,7 @@ class BenchReport:
 
     def to_json(self) -> dict:
         common = {"unit": self.counter.unit, "counter": self.counter.name,
-                  "overhead": _round(self.overhead.value), "runs": self.runs}
+                  "overhead": _round(self.overhead.value)}
         return {
             "task": self.task, "mode": self.mode, "counter": self.counter.name, "unit": self.counter.unit,
             "counter_reason": self.counter.reason, "quantile": self.quantile, "confidence": self.confidence,
@@ -163,13 +164,13 @@ def time_kernels(kernels: list[Kernel], task: Task, *, runs: int, inputs_per_run
                  progress=None, timeout: float = 120.0) -> BenchReport:
     """The measurement itself, with no checks: only for kernels already checked (by
     `checked_kernel`) or superopt's own (the empty kernel, calibration chains)."""
-    harness = harness_code(task, mode)
+    harness = harness_code(task, mode, "rdpmc" if counter.read == "rdpmc" else "rdtsc")
     what = "timing " + ", ".join(k.name for k in kernels)
     chunks, done, interrupted = [], 0, False
     try:
         while done < runs:
             step = min(_CHUNK_RUNS, runs - done)
-            chunks.append(runner().call("measure", harness, [EMPTY_KERNEL] + kernels, task, counter.name,
+            chunks.append(runner().call("measure", harness, [EMPTY_KERNEL] + kernels, task, counter.read,
                                         inputs_per_run, distribution, seed, range(done, done + step),
                                         timeout=timeout, what=what))
             done += step
@@ -186,29 +187,32 @@ def time_kernels(kernels: list[Kernel], task: Task, *, runs: int, inputs_per_run
 
 
 def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confidence: float, **info) -> BenchReport:
-    """Statistics from per-call figures: column 0 the empty kernel, then one per program."""
-    overhead = quantile_ci(per_call[:, 0], quantile, confidence)
+    """Statistics from per-call figures: column 0 the empty kernel, then one per program.
+    NaN marks a run the counter could not time (see Worker.measure); it is left out."""
+    columns = [col[~np.isnan(col)] for col in np.asarray(per_call, dtype=float).T]
+    if any(len(col) == 0 for col in columns):
+        raise SuperoptError("no run could be timed (the perf event was rescheduled during every one)")
+    overhead = quantile_ci(columns[0], quantile, confidence)
     ceiling = (overhead.ci_high if overhead.ci_high is not None else overhead.value) + NOISE_FLOOR * overhead.value
-    estimates = [quantile_ci(per_call[:, j], quantile, confidence) for j in range(1, per_call.shape[1])]
+    estimates = [quantile_ci(col, quantile, confidence) for col in columns[1:]]
     # Resolved when even the lowest plausible figure clears the highest plausible overhead by
     # the noise floor (with too few runs for a lower bound, the fastest run stands in for it).
-    resolved = [(est.ci_low if est.ci_low is not None else float(per_call[:, j].min())) > ceiling
-                for j, est in enumerate(estimates, start=1)]
+    resolved = [(est.ci_low if est.ci_low is not None else float(col.min())) > ceiling
+                for est, col in zip(estimates, columns[1:])]
+    sub = lambda x: None if x is None else x - overhead.value
     results = []
-    for j, (name, est) in enumerate(zip(names, estimates), start=1):
-        raw = per_call[:, j]
-        if j == 1:
+    for j, (name, est, raw) in enumerate(zip(names, estimates, columns[1:])):
+        if j == 0:
             ratio = Ratio(1.0, 1.0, 1.0, "reference")
         elif not resolved[0]:
             ratio = Ratio(None, None, None, "reference within noise of zero")
-        elif not resolved[j - 1]:
+        elif not resolved[j]:
             ratio = Ratio(None, None, None, "within noise of zero")
         else:
-            ratio = ratio_ci(raw, per_call[:, 1], quantile, confidence, offset=overhead.value)
-        sub = lambda x: None if x is None else x - overhead.value
+            ratio = ratio_ci(raw, columns[1], quantile, confidence, offset=overhead.value)
         results.append(ProgramTiming(name, est.value - overhead.value, sub(est.ci_low), sub(est.ci_high),
                                      float(np.median(raw)) - overhead.value, float(raw.min()) - overhead.value,
-                                     resolved[j - 1], ratio, raw - overhead.value))
+                                     resolved[j], ratio, raw - overhead.value))
     return BenchReport(quantile=quantile, confidence=confidence, runs=len(per_call), overhead=overhead,
                        results=results, **info)
 

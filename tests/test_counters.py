@@ -35,8 +35,16 @@ def test_auto_falls_back_to_tsc_and_says_why():
 
 
 def test_auto_prefers_perf_when_available():
-    choice = select_counter("auto", probe=_available)
-    assert choice.name == "perf" and choice.unit == "cycles"
+    choice = select_counter("auto", probe=_available, rdpmc_probe=lambda: True)
+    assert choice.name == "perf" and choice.unit == "cycles" and choice.read == "rdpmc"
+    choice = select_counter("auto", probe=_available, rdpmc_probe=lambda: False)
+    assert choice.read == "fd" and "file descriptor" in choice.reason
+
+
+def test_rdpmc_state_of_a_software_event_is_none():
+    # Software events never sit on a hardware counter: no rdpmc, the fd path instead.
+    with PerfEvent(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK) as ev:
+        assert ev.rdpmc_state() is None
 
 
 def test_perf_requested_but_unavailable_is_a_usage_error():

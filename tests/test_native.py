@@ -39,12 +39,14 @@ def test_wrong_kernel_gives_wrong_results_natively():
 
 @pytest.mark.parametrize("name", list(TASKS))
 @pytest.mark.parametrize("mode", MODES)
-def test_harness_assembles_and_checks_out(name, mode):
+@pytest.mark.parametrize("clock", ["rdtsc", "rdpmc"])
+def test_harness_assembles_and_checks_out(name, mode, clock):
     task = get_task(name)
-    program = harness_program(task, mode)
+    program = harness_program(task, mode, clock)
     code = assemble(program).code
     mnemonics = [d.mnemonic for d in disassemble(code)]
-    assert mnemonics.count("rdtsc") == 2 and mnemonics.count("lfence") >= 2
+    assert mnemonics.count(clock) == 2 and mnemonics.count("lfence") >= 2
+    assert mnemonics.count({"rdtsc": "rdpmc", "rdpmc": "rdtsc"}[clock]) == 0
     assert mnemonics.count("call") == 1
     # latency mode ORs every output into the dependency, throughput mode none
     ors = sum(1 for i in program.instrs if i.op == "or" and isinstance(i.operands[1], Mem))

@@ -194,9 +194,39 @@ def test_worker_uses_the_counter_each_measurement_asks_for(monkeypatch):
     from superopt.native import _Worker, harness_code
     monkeypatch.setattr(counters.PerfEvent, "__init__", lambda self, *a: setattr(self, "fd", -1))
     monkeypatch.setattr(counters.PerfEvent, "read", lambda self: 42)
+    monkeypatch.setattr(counters.PerfEvent, "rdpmc_state", lambda self: None)
     task = get_task("sort3")
     worker = _Worker()
     args = (harness_code(task, "latency"), [EMPTY_KERNEL], task)
-    perf = worker.measure(*args, "perf", 100, "random", 0, range(2))
-    tsc = worker.measure(*args, "tsc", 100, "random", 0, range(2))
+    perf = worker.measure(*args, "fd", 100, "random", 0, range(2))
+    tsc = worker.measure(*args, "rdtsc", 100, "random", 0, range(2))
     assert (perf == 0).all() and (tsc > 0).all()
+
+
+def test_rdpmc_and_file_descriptor_reads_agree_on_the_harness_alone():
+    # Both perf read paths time the same loop; where rdpmc is allowed, its figure for the
+    # empty kernel is positive and not above the noisier fd path's (which adds read(2) calls).
+    from superopt.counters import PerfEvent, perf_cycles_available
+    from superopt.native import _Worker, harness_code
+    if not perf_cycles_available()[0]:
+        pytest.skip("no hardware cycle counter here")
+    with PerfEvent() as event:
+        if event.rdpmc_state() is None:
+            pytest.skip("user-space rdpmc not allowed here")
+    task = get_task("sort3")
+    worker = _Worker()
+    pmc = worker.measure(harness_code(task, "latency", "rdpmc"), [EMPTY_KERNEL], task, "rdpmc", 2000, "random", 0,
+                         range(20))
+    fd = worker.measure(harness_code(task, "latency"), [EMPTY_KERNEL], task, "fd", 2000, "random", 0, range(20))
+    assert (pmc > 0).all() and np.median(pmc) < np.median(fd)
+
+
+def test_untimed_runs_are_left_out():
+    rng = np.random.default_rng(6)
+    per_call = np.column_stack([8 + rng.exponential(0.1, 100), 17 + rng.exponential(0.1, 100)])
+    per_call[::10, 1] = np.nan
+    rep = summarise(per_call, ["a"], quantile=0.05, confidence=0.95, task="sort3", mode="latency",
+                    counter=select_counter("tsc"), runs_requested=100, inputs_per_run=1, distribution="random",
+                    seed=0)
+    assert len(rep.results[0].samples) == 90 and rep.to_json()["results"][0]["runs"] == 90
+    assert abs(rep.results[0].value - 9) < 0.1
