@@ -6,6 +6,7 @@
      against the network; two branchless networks whose critical paths differ by one
      compare-exchange (asm/sort3_deep.s); the libc++-style C baseline. Then the same with
      sorted inputs (branches predictable) and in throughput mode.
+     Why every run draws fresh inputs: the same inputs timed again and again.
   3. The two counters (perf core cycles, rdtsc) rank alike.
   4. The human networks sort3..sort8 against the libc++-style baselines, latency and
      throughput: instruction count is not latency.
@@ -35,7 +36,7 @@ from superopt.export import instruction_count  # noqa: E402
 from superopt.native import compile_baseline  # noqa: E402
 from superopt.parser import load  # noqa: E402
 from superopt.tasks import get_task  # noqa: E402
-from superopt.timing import measure  # noqa: E402
+from superopt.timing import checked_kernel, measure, time_kernels  # noqa: E402
 
 console = Console(width=140, highlight=False)
 
@@ -96,13 +97,23 @@ def main() -> None:
     programs = [net, asm("sort3_insertion.s"), asm("sort3_deep.s"), baseline("sort3")]
     names = ["sort3.s (network)", "sort3_insertion.s (branchy)", "sort3_deep.s (+1 compare-exchange)",
              "baselines/sort3.c (libc++ style, gcc -O2)"]
+    reports = {}
     for mode, dist in (("latency", "random"), ("latency", "sorted"), ("throughput", "random")):
-        rep = measure(programs, sort3, names=names, mode=mode, distribution=dist, **common)
+        rep = reports[mode, dist] = measure(programs, sort3, names=names, mode=mode, distribution=dist, **common)
         show(rep, "sort3 kernels")
         deep = rep.results[2].ratio
         console.print("one extra compare-exchange on the critical path: " + (
             "no ratio (%s)" % deep.note if deep.value is None else "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
                 deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")))
+
+    # 2b. Why every run draws fresh inputs: the branch predictor learns a repeated input set.
+    insertion = checked_kernel(programs[1], sort3)
+    repeated = [time_kernels([insertion], sort3, runs=1, inputs_per_run=args.inputs_per_run, mode="latency",
+                             counter=counter, distribution="random", seed=0, quantile=0.05,
+                             confidence=0.95).results[0].value for _ in range(8)]
+    console.print("sort3_insertion.s timed 8 times on the SAME %d inputs: %s %s per call (fresh inputs: "
+                  "%.2f above)" % (args.inputs_per_run, ", ".join("%.1f" % v for v in repeated), counter.unit,
+                                   reports["latency", "random"].results[1].value))
 
     # 3. The two clocks should rank alike; their quotient is the core clock over the TSC rate.
     if counter.name == "perf":
