@@ -316,13 +316,15 @@ class _Worker:
             args = (arrays.ctypes.data, work, inputs_per_run, addr, lengths.ctypes.data)
             if read == "rdtsc":
                 return loop(*args, 0)
-            state = self.perf.rdpmc_state() if read == "rdpmc" else None
-            if state is not None:
-                ticks = loop(*args, state[1])
-                return ticks & ((1 << state[2]) - 1) if self.perf.rdpmc_state() == state else np.nan
-            before = self.perf.read()
-            loop(*args, 0)
-            return self.perf.read() - before
+            if read == "fd":
+                before = self.perf.read()
+                loop(*args, 0)
+                return self.perf.read() - before
+            state = self.perf.rdpmc_state()
+            if state is None:  # the event is off its counter right now (multiplexed): untimed
+                return np.nan
+            ticks = loop(*args, state[1])
+            return ticks & ((1 << state[2]) - 1) if self.perf.rdpmc_state() == state else np.nan
 
         def inputs(*key: int) -> tuple[np.ndarray, np.ndarray]:
             arrays, lengths = task.random_inputs(np.random.default_rng([seed, *key]), inputs_per_run, distribution)
