@@ -127,7 +127,7 @@ def test_kernels_still_sort_after_timing():
 def test_varsort_harness_runs():
     program, task = _asm("varsort4.s")
     rep = _time([kernel_of(program)], task, runs=30, k=500)
-    assert rep.runs == 30 and rep.results[0].samples.shape == (30,)
+    assert rep.runs == 30 and 0 < len(rep.results[0].samples) <= 30  # runs rescheduled mid-loop are left out
 
 
 def test_measure_refuses_a_failing_program():
