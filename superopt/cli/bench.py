@@ -128,6 +128,10 @@ def _print(report: BenchReport, histogram: bool) -> None:
     out.print(escape("harness overhead subtracted: %s %s per call (%s [%s, %s])" % (
         _fmt(ov.value), unit, pct, _fmt(ov.ci_low), _fmt(ov.ci_high))))
     out.print(report_table(report))
+    untimed = {r.name: report.runs - len(r.samples) for r in report.results if len(r.samples) < report.runs}
+    if untimed:
+        out.print(escape("left out (the perf event was rescheduled mid-run): " + ", ".join(
+            "%s %d runs" % item for item in untimed.items())))
     if not all(r.resolved for r in report.results):
         out.print("≈0: within noise of zero (cannot be told from the harness alone)")
     if histogram:
