@@ -421,14 +421,14 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
     asm = inline_asm(program, task, values)
     comment = _comment_lines(program, task, "cpp" if cpp else "c", name, verdict, values)
     if values:
-        comment += ["", "GNU inline asm (GCC or Clang, x86-64), values form: the elements go in and out",
-                    "as register operands (the kernel's loads and stores are left to the compiler, which",
-                    "may keep the array in registers); scratch registers are early-clobber outputs. It",
-                    "inlines anywhere."]
+        comment += ["", "GNU C inline asm for x86-64 (tested with GCC), values form: the elements go in and",
+                    "out as register operands (the kernel's loads and stores are left to the compiler,",
+                    "which may keep the array in registers); scratch registers are early-clobber",
+                    "outputs. It inlines anywhere."]
     else:
-        comment += ["", "GNU inline asm (GCC or Clang, x86-64): the compiler chooses every register (the",
-                    "array pointer is an input operand, scratch registers are early-clobber outputs),",
-                    "so it inlines anywhere."]
+        comment += ["", "GNU C inline asm for x86-64 (tested with GCC): the compiler chooses every register",
+                    "(the array pointer is an input operand, scratch registers are early-clobber",
+                    "outputs), so it inlines anywhere."]
     if len(body(program)) < len(program):
         comment.append("The kernel's saves of callee-saved registers are left out: the compiler keeps them.")
     guard = "SUPEROPT_%s_H" % name.upper()
