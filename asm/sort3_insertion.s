@@ -1,6 +1,6 @@
 # task: sort3
 # Insertion sort with branches: keep a[0..1] in order, then sink a[2] into place,
-# swapping registers with xchg. Not a sorting network; 16 instructions plus ret.
+# swapping registers with xchg. Not a sorting network; 15 instructions plus ret.
 	.text
 	.globl	sort3_insertion
 sort3_insertion:
