@@ -8,7 +8,7 @@ import pytest
 
 from superopt.assembler import assemble, disassemble
 from superopt.errors import InputError
-from superopt.isa import Instr, Mem, Program, Reg
+from superopt.isa import Mem, Program
 from superopt.native import (EMPTY_KERNEL, MODES, NativeError, Pages, compile_baseline, harness_program,
                              is_c_source, run_native)
 from superopt.parser import load

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superopt.counters import select_counter
-from superopt.isa import Instr, Program
+from superopt.isa import Program
 from superopt.native import EMPTY_KERNEL, kernel_of, run_native
 from superopt.parser import load
 from superopt.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
