@@ -19,8 +19,9 @@ different places; the first run traps every access to guard memory and the retur
 address with memory hooks, the second (without hooks, twice as fast) compares results
 and guard bytes. A fixed-length order-only kernel (see below) whose memory operands all
 name elements a[0..n) needs no hooks at all: its only other memory accesses are its
-balanced pushes and pops and the ret. When it finds a failure, the slow path reruns that one input with a
-per-instruction trace to name the instruction (index, text, source line) responsible.
+balanced pushes and pops and the ret. When the fast path finds a failure, the slow path
+reruns that one input with a per-instruction trace to name the instruction (index,
+text, source line) responsible.
 
 Proof or test. The pass is a PROOF when the kernel's result can depend on nothing but
 the relative (signed) order of the elements and the length n, because then every input
@@ -236,6 +237,8 @@ def _order_dataflow(program: Program, task: Task) -> tuple[int, str] | None:
         problem = next((p for o in ops if isinstance(o, Mem) for p in [need(o.base, "ptr")] if p), None)
         if ins.op in ("j", "cmov"):
             problem = problem or need("flags")
+        if "rsp" in regs and ins.op not in ("push", "pop"):
+            problem = "uses %rsp other than by push and pop"
         if problem:
             return i, problem
         if ins.op == "push":
