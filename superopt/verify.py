@@ -237,8 +237,8 @@ def _order_dataflow(program: Program, task: Task) -> tuple[int, str] | None:
         problem = next((p for o in ops if isinstance(o, Mem) for p in [need(o.base, "ptr")] if p), None)
         if ins.op in ("j", "cmov"):
             problem = problem or need("flags")
-        if "rsp" in regs and ins.op not in ("push", "pop"):
-            problem = "uses %rsp other than by push and pop"
+        if "rsp" in regs:
+            problem = "names %rsp (only push, pop and ret may move the stack pointer)"
         if problem:
             return i, problem
         if ins.op == "push":
