@@ -1,11 +1,12 @@
 """Running kernels in Unicorn: many inputs per `emu_start`, forbidden accesses trapped.
 
-One `Emulator` per worker is reused across programs: its memory map and hooks are set
-up once, and `load` writes a new kernel and drops Unicorn's translation cache for the
-code page (otherwise the previous program's translated blocks would run).
+One `Emulator` per worker is reused across programs: its memory map is set up once
+(arenas, hooks and the driver change only with the task or the choice of hooks), and
+`load` writes a new kernel and drops Unicorn's translation cache for the code page
+(otherwise the previous program's translated blocks would run).
 
-Calling `emu_start` once per input costs a fixed overhead (tens of microseconds) that
-dwarfs a 20-instruction kernel, so a small driver, generated here as instruction-form
+Calling `emu_start` once per input costs a fixed overhead (about 10 us here, see
+bench/bench_verify.py) that dwarfs a 20-instruction kernel, so a small driver, generated here as instruction-form
 code and assembled by superopt's own assembler, loops over a whole batch inside the
 emulator: it copies input i into the array, loads every register from one of
 REGISTER_SETS random register sets (flags too, through a `cmp` of two random values),
@@ -18,8 +19,9 @@ the expected results afterwards.
 Memory, every region separated by unmapped gaps (a stray access faults):
 - code: the driver, the kernel, then int3 filler (running off the end traps). It is
   mapped execute-only, so reading it as data faults too.
-- one arena per array length in use: the array a[0..k) with guard memory around it
-  holding random bytes. Range-limited memory hooks on the guard (reads and writes) and
+- one arena per array length in use: the array a[0..k), 8-byte aligned (misaligned
+  accesses also take Unicorn's slow path), with guard memory around it holding random
+  bytes. Range-limited memory hooks on the guard (reads and writes) and
   on the return-address slot (writes) report the access and the instruction; they cost
   nothing in Python until they fire, but any memory hook sends every access through
   Unicorn's slow path (about 2x), so `run(hooks=False)` leaves them out. After each
@@ -37,9 +39,10 @@ A kernel without backward jumps runs each instruction at most once per call, so 
 terminates; only kernels that can loop get an instruction-count limit (Unicorn's
 `count`, which slows emulation), in batches of LOOP_BATCH inputs. After every
 `emu_start` the emulator checks that execution reached the driver's exit and that the
-driver finished the batch: Unicorn stops silently at its limits. (Unicorn compiles the
-stop address into translated blocks, which is one more reason every run stops at the
-same place, the driver's exit.)
+driver finished the batch: Unicorn stops silently at its limits, and at the wall-clock
+limit (TIMEOUT_US) given to kernels whose writes could reach the driver's data.
+(Unicorn compiles the stop address into translated blocks, which is one more reason
+every run stops at the same place, the driver's exit.)
 """
 from __future__ import annotations
 
