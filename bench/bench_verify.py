@@ -14,7 +14,8 @@ import numpy as np
 
 from unicorn import x86_const as ux
 
-from superopt.emulator import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, Emulator, array_address
+import superopt.emulator as emu_module
+from superopt.emulator import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, TIMEOUT_US, Emulator, array_address
 from superopt.parser import load
 from superopt.verify import verify
 
@@ -63,6 +64,25 @@ def per_call_vs_batched(count: int = 20_000) -> dict:
     return {"per_call_us": single * 1e6, "batched_us": batched * 1e6, "speedup": single / batched}
 
 
+def emulator_switches(rounds: int = 3) -> dict:
+    """What the memory hooks and the wall-clock limit cost: sort8's weak orderings run
+    with and without each, interleaved (A B A B ...), best of `rounds`."""
+    program, task = load(ASM / "sort8.s")
+    arrays, lengths = task.proof_inputs()
+    emu = Emulator()
+    emu.load(program)
+    best = {"plain": float("inf"), "hooks": float("inf"), "no_timeout": float("inf")}
+    for _ in range(rounds):
+        for name in best:
+            emu_module.TIMEOUT_US = 0 if name == "no_timeout" else TIMEOUT_US
+            t0 = time.perf_counter()
+            assert emu.run(8, (8,), arrays, lengths, hooks=(name == "hooks")).completed == len(arrays)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    emu_module.TIMEOUT_US = TIMEOUT_US
+    return {"inputs": len(arrays), **{name + "_s": t for name, t in best.items()},
+            "hooks_ratio": best["hooks"] / best["plain"], "timeout_ratio": best["plain"] / best["no_timeout"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--random", type=int, default=10_000, help="random inputs besides the weak orderings")
@@ -71,8 +91,9 @@ def main() -> None:
     args = ap.parse_args()
     rows = [time_verify(name, args.random, args.repeat) for name in KERNELS]
     calls = per_call_vs_batched()
+    switches = emulator_switches()
     if args.json:
-        print(json.dumps({"verify": rows, "emu_start": calls}, indent=2))
+        print(json.dumps({"verify": rows, "emu_start": calls, "switches": switches}, indent=2))
         return
     print("%-9s %9s %9s %12s %14s" % ("kernel", "inputs", "seconds", "inputs/s", "kernel runs/s"))
     for r in rows:
@@ -81,6 +102,10 @@ def main() -> None:
     print("\nsort3 in the emulator, per input: one bare emu_start each %.1f us, batched driver %.2f us (%.1fx)"
           % (calls["per_call_us"], calls["batched_us"], calls["speedup"]))
     print("(verify runs every input twice, with two random register/guard fillings)")
+    print("sort8, %d inputs in one emulator run: %.3f s; with memory hooks %.3f s (%.2fx); without Unicorn's "
+          "timeout %.3f s (the timeout costs %.2fx)" % (
+              switches["inputs"], switches["plain_s"], switches["hooks_s"], switches["hooks_ratio"],
+              switches["no_timeout_s"], switches["timeout_ratio"]))
 
 
 if __name__ == "__main__":

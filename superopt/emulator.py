@@ -23,8 +23,8 @@ Memory, every region separated by unmapped gaps (a stray access faults):
   accesses also take Unicorn's slow path), with guard memory around it holding random
   bytes. Range-limited memory hooks on the guard (reads and writes) and
   on the return-address slot (writes) report the access and the instruction; they cost
-  nothing in Python until they fire, but any memory hook sends every access through
-  Unicorn's slow path (about 2x), so `run(hooks=False)` leaves them out. After each
+  nothing in Python until they fire, but make emulation about 1.8x slower
+  (bench/bench_verify.py), so `run(hooks=False)` can leave them out. After each
   batch the guard bytes are compared as well, which catches a write straddling the end
   of the array (hooks test the start address only) and any write made without hooks.
 - the stack: one page, the return address in its top 8 bytes (the caller's frame above
@@ -39,8 +39,8 @@ A kernel without backward jumps runs each instruction at most once per call, so 
 terminates; only kernels that can loop get an instruction-count limit (Unicorn's
 `count`, which slows emulation), in batches of LOOP_BATCH inputs. After every
 `emu_start` the emulator checks that execution reached the driver's exit and that the
-driver finished the batch: Unicorn stops silently at its limits, and at the wall-clock
-limit (TIMEOUT_US) given to kernels whose writes could reach the driver's data.
+driver finished the batch: Unicorn stops silently at its limits, including the
+wall-clock limit (TIMEOUT_US).
 (Unicorn compiles the stop address into translated blocks, which is one more reason
 every run stops at the same place, the driver's exit.)
 """
@@ -76,12 +76,10 @@ LOOP_BATCH = 256                      # ... for kernels that can loop (each may 
 RECORD_BYTES = 16                     # per input: rsi value, rdi value
 DRIVER_STEPS = 160                    # an upper bound on driver instructions per input
 # Wall-clock limit per emu_start, the last line of defence: a kernel without backward
-# jumps has no instruction limit, but one that writes memory far from its array or its
-# stack could still keep the driver looping by rewriting the driver's data (possible in
-# one layout only). Unicorn's timeout slowed sort8 by 5-30% in our runs, so kernels whose
-# writes stay near %rdi or %rsp (`writes_stay_near`) run without it.
+# jumps has no instruction limit, but one writing far from its array could still keep
+# the driver looping by rewriting the driver's data (possible in one layout only).
+# Unicorn's timeout costs about 6% (bench/bench_verify.py).
 TIMEOUT_US = 30_000_000
-NEAR = 0x10000
 
 # control words, as offsets into the control page
 _STATUS, _I, _COUNT, _IN, _OUT, _REC, _SET = (8 * k for k in range(7))
@@ -256,7 +254,6 @@ class Emulator:
         self._current_driver: tuple | None = None
         self.kernel: Assembled | None = None
         self.kernel_loops = False
-        self.kernel_tame = True
         self.access: Access | None = None
         self._trace_limit = 0
         self._hooks: dict[tuple, int] = {}  # (what it guards) -> hook handle
@@ -265,8 +262,7 @@ class Emulator:
     # -- hooks -----------------------------------------------------------------------
     def _set_hooks(self, lengths: tuple[int, ...], on: bool) -> None:
         """Install exactly the memory hooks wanted: the guards of these lengths' arenas and
-        the return address, or none. Any memory hook makes Unicorn take its slow path for
-        every access (about 2x here), so `run(hooks=False)` can leave them out."""
+        the return address, or none (see the module docstring for what they cost)."""
         wanted = {}
         if on:
             wanted[("return address",)] = (unicorn.UC_HOOK_MEM_WRITE, SLOT, SLOT + 8)
@@ -276,8 +272,14 @@ class Emulator:
                 wanted[("guard", k, 1)] = (_RW, array + 4 * k, arena + ARENA_SIZE)
         if set(wanted) == set(self._hooks):
             return
-        for key in set(self._hooks) - set(wanted):
+        dropped = set(self._hooks) - set(wanted)
+        for key in dropped:
             self.uc.hook_del(self._hooks.pop(key))
+        if dropped:
+            # Unicorn only marks deleted hooks and drops them when an emulation ends; until
+            # then freshly translated blocks still call them. An empty emulation (start at
+            # the stop address, in the int3 filler) finishes the deletion.
+            self.uc.emu_start(CODE_BASE + CODE_SIZE - 1, CODE_BASE + CODE_SIZE - 1)
         for key in set(wanted) - set(self._hooks):
             kinds, begin, end = wanted[key]
             self._hooks[key] = self.uc.hook_add(kinds, self._on_forbidden, key[0], begin=begin, end=end - 1)
@@ -318,7 +320,6 @@ class Emulator:
         self.uc.ctl_remove_cache(KERNEL_BASE, CODE_BASE + CODE_SIZE)
         self.kernel = code
         self.kernel_loops = can_loop(program)
-        self.kernel_tame = writes_stay_near(program)
         return code
 
     def _driver(self, n: int, lengths: tuple[int, ...]) -> tuple[int, int]:
@@ -427,8 +428,7 @@ class Emulator:
                 self.access = None
                 fault = None
                 try:
-                    timeout = 0 if self.kernel_tame and not self.kernel_loops else TIMEOUT_US
-                    uc.emu_start(entry, done_at, timeout=timeout, count=limit)
+                    uc.emu_start(entry, done_at, timeout=TIMEOUT_US, count=limit)
                 except unicorn.UcError as exc:
                     fault = exc
                 pc = uc.reg_read(ux.UC_X86_REG_RIP)
@@ -487,20 +487,6 @@ class Emulator:
                 self.access = Access("write", arena + where, 1, 0, "guard")
                 return "forbidden access"
         return None
-
-
-def writes_stay_near(program: Program) -> bool:
-    """Whether every memory operand is within NEAR bytes of %rdi or %rsp, without an
-    index, and nothing but push and pop moves %rsp or anything changes %rdi: then the
-    kernel cannot write the driver's data, which lies much further away."""
-    for ins in program.instrs:
-        ops = ins.operands
-        if any(isinstance(o, Mem) and (o.base not in ("rdi", "rsp") or o.index or abs(o.disp) >= NEAR) for o in ops):
-            return False
-        written = ops if ins.op == "xchg" else () if ins.op in ("cmp", "test", "push") else ops[:1]
-        if any(isinstance(o, Reg) and o.family in ("rdi", "rsp") for o in written):
-            return False
-    return True
 
 
 def can_loop(program: Program) -> bool:
