@@ -131,3 +131,10 @@ def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
     arrays = np.zeros((60_000, 3), dtype=np.int32)
     result = run(emu, "nop\n" * 2000 + "ret\n", arrays)  # would take about a second
     assert result.stop == "step limit" and result.completed < len(arrays)
+
+
+def test_hooks_come_and_go_between_runs(emu):
+    text = "movl 12(%rdi), %eax\nret\n"  # reads the guard, harmlessly
+    assert run(emu, text, [[1, 2, 3]]).stop == "forbidden access"
+    assert run(emu, text, [[1, 2, 3]], hooks=False).stop is None
+    assert run(emu, text, [[1, 2, 3]]).stop == "forbidden access"
