@@ -1,0 +1,208 @@
+"""The search driver: runs a searcher (agent) on the assembly game and keeps its best result.
+
+An agent is `run(game, options, report, should_stop) -> SearchResult`, registered by name
+in AGENTS. It calls `report(SearchStats)` now and then, polls `should_stop()` often and
+returns its best-so-far when that turns true (Ctrl-C, time limit). The driver
+(`run_search`) adds the time limit and Ctrl-C handling, re-verifies the result in
+Unicorn, optionally ranks the correct programs found by measured latency, and
+`write_program` writes the .s file with its header.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from superopt.errors import SuperoptError
+from superopt.game import RULES, Game
+from superopt.isa import Instr, Program, format_program
+
+
+@dataclass
+class SearchOptions:
+    time_limit: float | None = None     # seconds; None: until the agent is done
+    seed: int = 0
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    all_optimal: bool = False           # enum: collect every optimal program
+    init: Program | None = None         # stochastic: warm start
+    target_length: int | None = None    # stop as soon as a correct program this short is found
+    steps: int | None = None            # stochastic: proposals per worker
+    objective: str = "length"           # length | latency
+    params: dict = field(default_factory=dict)  # agent-specific knobs
+
+
+@dataclass
+class SearchStats:
+    elapsed: float = 0.0
+    explored: int = 0                   # programs (prefixes) evaluated
+    deduplicated: int = 0               # states found again and skipped
+    best_length: int | None = None      # shortest correct program so far
+    best_correct: float = 0.0           # fraction of items placed correctly by the best incomplete program
+    best_program: list[Instr] = field(default_factory=list)
+    phase: str = ""                     # what the agent is doing (e.g. "bound 16")
+
+
+@dataclass
+class SearchResult:
+    program: Program | None             # the best correct program, or None
+    length: int | None
+    optimal: bool                       # optimality proven (within the instruction set and pruning rules)
+    explored: int
+    elapsed: float
+    deduplicated: int = 0
+    candidates: list[Program] = field(default_factory=list)  # correct programs found (best length first)
+    extras: dict = field(default_factory=dict)
+    verified: bool | None = None        # set by run_search: the Unicorn re-verification
+    latency: dict | None = None         # set by run_search for --objective latency
+
+
+Agent = Callable[[Game, SearchOptions, Callable[[SearchStats], None], Callable[[], bool]], SearchResult]
+
+# name -> "module:function"; modules are imported on first use so that the torch-based
+# agent costs nothing to the classical ones.
+AGENT_PATHS = {
+    "enum": "superopt.enumerative:run",
+    "stochastic": "superopt.stochastic:run",
+    "alphadev": "superopt.alphadev:run",
+}
+
+
+def available_agents() -> list[str]:
+    out = []
+    for name, path in AGENT_PATHS.items():
+        module = path.split(":")[0]
+        if importlib.util.find_spec(module) is not None:
+            out.append(name)
+    return out
+
+
+def get_agent(name: str) -> Agent:
+    if name not in AGENT_PATHS:
+        raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(available_agents())))
+    module, func = AGENT_PATHS[name].split(":")
+    try:
+        agent = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as exc:
+        raise SuperoptError("agent %r is not available: %s" % (name, exc)) from None
+    return agent
+
+
+def default_agent() -> str:
+    """alphadev once its agent exists, enum until then."""
+    try:
+        get_agent("alphadev")
+        return "alphadev"
+    except SuperoptError:
+        return "enum"
+
+
+class Stopper:
+    """should_stop for agents: true after the time limit, on Ctrl-C, or when `extra()` says so."""
+
+    def __init__(self, time_limit: float | None, extra: Callable[[], bool] | None = None):
+        self.start = time.monotonic()
+        self.deadline = None if time_limit is None else self.start + time_limit
+        self.extra = extra
+        self.interrupted = False
+        self.timed_out = False
+
+    def __call__(self) -> bool:
+        if self.interrupted:
+            return True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+            return True
+        return bool(self.extra and self.extra())
+
+    def interrupt(self, *_):
+        self.interrupted = True
+
+
+def run_search(game: Game, agent: str, options: SearchOptions,
+               report: Callable[[SearchStats], None] | None = None,
+               should_stop: Callable[[], bool] | None = None,
+               verify: bool = True) -> SearchResult:
+    """Run `agent` on `game`; Ctrl-C (SIGINT) stops it cleanly and keeps its best result.
+    The returned program is re-verified in Unicorn (result.verified) unless verify=False."""
+    run = get_agent(agent)
+    stopper = Stopper(options.time_limit, should_stop)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGINT, stopper.interrupt)
+    except ValueError:  # not the main thread: no Ctrl-C handling
+        pass
+    try:
+        result = run(game, options, report or (lambda stats: None), stopper)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    result.extras.setdefault("interrupted", stopper.interrupted)
+    result.extras.setdefault("timed_out", stopper.timed_out)
+    if result.program is not None and verify:
+        result.verified = reverify(result.program, game)
+        if not result.verified:
+            raise SuperoptError("internal error: the %s agent's program failed re-verification in Unicorn" % agent)
+    if options.objective == "latency" and result.program is not None:
+        rank_by_latency(result, game)
+    return result
+
+
+def reverify(program: Program, game: Game) -> bool:
+    """Check the program in Unicorn on the task's proof inputs (superopt.verify)."""
+    from superopt.verify import verify
+    return bool(verify(with_ret(program), game.task).passed)
+
+
+def with_ret(program: Program) -> Program:
+    if program.instrs and program.instrs[-1].op == "ret":
+        return program
+    return Program(program.instrs + [Instr("ret")], task=program.task, name=program.name)
+
+
+def rank_by_latency(result: SearchResult, game: Game) -> None:
+    """Measure every correct program found natively and keep the fastest (ties: shortest)."""
+    try:
+        from superopt.timing import measure_latencies
+    except ImportError:
+        raise SuperoptError("--objective latency needs superopt.timing.measure_latencies "
+                            "(the native timing module), which this build does not have") from None
+    candidates = result.candidates or [result.program]
+    cycles = measure_latencies([with_ret(p) for p in candidates], game.task)
+    best = min(range(len(candidates)), key=lambda i: (cycles[i], len(candidates[i])))
+    result.program = candidates[best]
+    result.length = len(candidates[best])
+    result.latency = {"cycles": [float(c) for c in cycles], "best": float(cycles[best]),
+                      "programs_timed": len(candidates)}
+
+
+def write_program(path: str, program: Program, header: dict[str, object]) -> None:
+    """Write the program as AT&T text with `# key: value` header lines and a `ret`."""
+    lines = ["# %s: %s" % (k, v) for k, v in header.items()]
+    lines += ["\t.text", "\t.globl\t%s" % header.get("task", "kernel"), "%s:" % header.get("task", "kernel")]
+    lines += format_program(with_ret(program))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def result_header(game: Game, agent: str, options: SearchOptions, result: SearchResult) -> dict[str, object]:
+    header = {
+        "task": game.task.name,
+        "isa": game.isa_name,
+        "length": result.length,
+        "agent": agent,
+        "seed": options.seed,
+        "workers": options.workers,
+        "time": "%.2f s" % result.elapsed,
+        "programs explored": result.explored,
+        "optimal": "proven" if result.optimal else "not proven",
+    }
+    if game.pruning != frozenset(RULES):
+        header["pruning"] = ",".join(sorted(game.pruning)) or "none"
+    if result.latency:
+        header["latency"] = "%.2f cycles (fastest of %d correct programs, measured natively)" % (
+            result.latency["best"], result.latency["programs_timed"])
+    return header
