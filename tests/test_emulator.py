@@ -129,7 +129,7 @@ def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
     import superopt.emulator as em
     monkeypatch.setattr(em, "TIMEOUT_US", 1000)
     arrays = np.zeros((60_000, 3), dtype=np.int32)
-    result = run(emu, "nop\n" * 2000 + "ret\n", arrays)  # would take about a second
+    result = run(emu, "nop\n" * 10_000 + "ret\n", arrays)  # would take seconds
     assert result.stop == "step limit" and result.completed < len(arrays)
 
 
