@@ -369,7 +369,7 @@ def instruction_count(program: Program) -> int:
 def _comment_lines(program: Program, task: Task, format: str, name: str, verdict: Verdict,
                    values: bool = False) -> list[str]:
     header = dict(program.header)
-    bench = header.pop("bench", None)
+    bench = header.pop("bench", None) or header.pop("latency", None)  # `search --objective latency`
     header.pop("task", None)
     source = program.path or "<input>"
     lines = [
