@@ -2,6 +2,7 @@
 from superopt.cli.app import main
 from superopt.cli.bench import bench
 from superopt.cli.export import export
+from superopt.cli.search import search
 from superopt.cli.show import show
 from superopt.cli.tasks import tasks
 from superopt.cli.train import train
@@ -13,5 +14,6 @@ main.add_command(export)
 main.add_command(show)
 main.add_command(verify_command)
 main.add_command(train)
+main.add_command(search)
 
 __all__ = ["main"]

@@ -1,0 +1,151 @@
+"""`superopt search TASK`: play the assembly game with a searcher and write the best kernel found."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from rich.live import Live
+from rich.table import Table
+
+from superopt.cli.app import console, emit_json, err_console
+from superopt.errors import SuperoptError
+from superopt.game import ISAS, REGISTER_ORDER, RULES, Game
+from superopt.search import (AGENT_PATHS, SearchOptions, SearchStats, default_agent, result_header, run_search,
+                             write_program)
+from superopt.tasks import get_task
+
+
+def _param(values: tuple[str, ...]) -> dict:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SuperoptError("--param wants KEY=VALUE, got %r" % item)
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+def _registers_for(task, program) -> tuple[str, ...] | None:
+    """The default registers plus any other the warm-start program uses (in its order)."""
+    if program is None:
+        return None
+    regs = list(REGISTER_ORDER[: min(task.n + 1, 8)])
+    for ins in program.instrs:
+        for op in ins.operands:
+            family = getattr(op, "family", None)
+            if family and family not in regs and family != "rdi":
+                regs.append(family)
+    return tuple(regs)
+
+
+def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
+    table = Table(title="superopt search %s (agent %s, isa %s)" % (task, agent, isa), show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("elapsed", "%.1f s" % stats.elapsed)
+    table.add_row("phase", stats.phase or "-")
+    table.add_row("programs explored", "{:,}".format(stats.explored))
+    table.add_row("states deduplicated", "{:,}".format(stats.deduplicated))
+    table.add_row("best correct length", "-" if stats.best_length is None else str(stats.best_length))
+    if stats.best_length is None:
+        table.add_row("best incomplete", "%.1f%% of items correct" % (100 * stats.best_correct))
+    if stats.best_program:
+        table.add_row("best program", "\n".join(i.att() for i in stats.best_program))
+    return table
+
+
+@click.command("search")
+@click.argument("task_name", metavar="TASK")
+@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
+              help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S), "
+                   "alphadev (MCTS + network). Default: alphadev when available, else enum.")
+@click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS)), default="alphadev", show_default=True,
+              help="Instruction set (decides what 'optimal' means): " +
+                   "; ".join("%s = %s" % kv for kv in ISAS.items()))
+@click.option("--objective", type=click.Choice(["length", "latency"]), default="length", show_default=True,
+              help="length: shortest program; latency: time every correct program found natively, keep the fastest.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this many seconds and keep the best program so far.")
+@click.option("--max-length", type=click.IntRange(min=1), default=None,
+              help="Longest program considered (default: the human benchmark's length).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (runs are deterministic per seed and worker count).")
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+              help="Worker processes.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the kernel (default TASK.s in the current directory).")
+@click.option("--all", "all_optimal", is_flag=True, help="enum: collect every optimal program (ranked by latency "
+              "with --objective latency).")
+@click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="stochastic: warm-start from this program (AT&T .s).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="stochastic: proposals per worker.")
+@click.option("--target-length", type=click.IntRange(min=1), default=None,
+              help="Stop as soon as a correct program this short is found.")
+@click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
+              help="Switch off one of AlphaDev's pruning rules (repeatable).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Agent-specific setting, e.g. alpha=0.4 for stochastic (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
+           init_path, steps, target_length, no_prune, params, as_json):
+    """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`.
+
+    Every program is checked on all weak orderings of the input by the game's evaluator,
+    and the result is re-verified in Unicorn before it is written. Ctrl-C stops the search
+    and still writes the best correct program found. Exit code 0 when a correct program
+    was found, 1 when none was, 2 on bad usage.
+    """
+    try:
+        task = get_task(task_name)
+    except KeyError as exc:
+        raise SuperoptError(exc.args[0]) from None
+    agent = agent or default_agent()
+    init = None
+    if init_path is not None:
+        if agent != "stochastic":
+            raise SuperoptError("--init is for the stochastic agent (got --agent %s)" % agent)
+        from superopt.parser import load
+        init, _ = load(init_path, task.name)
+    if all_optimal and agent != "enum":
+        raise SuperoptError("--all is for the enum agent (got --agent %s)" % agent)
+    pruning = [r for r in RULES if r not in no_prune]
+    game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
+    options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
+                            target_length=target_length, steps=steps, objective=objective, params=_param(params))
+    out_path = out_path or "%s.s" % task.name
+
+    if as_json:
+        result = run_search(game, agent, options)
+    else:
+        with Live(_display(SearchStats(), task.name, agent, isa_name), console=console,
+                  auto_refresh=False, transient=False) as live:
+            result = run_search(game, agent, options,
+                                report=lambda s: live.update(_display(s, task.name, agent, isa_name), refresh=True))
+    header = result_header(game, agent, options, result)
+    if result.program is not None:
+        write_program(out_path, result.program, header)
+    summary = {**header, "found": result.program is not None, "out": out_path if result.program is not None else None,
+               "elapsed": round(result.elapsed, 3), "programs_explored": result.explored,
+               "states_deduplicated": result.deduplicated, "verified": result.verified,
+               "program": [i.att() for i in result.program.instrs] if result.program else None,
+               "interrupted": result.extras.get("interrupted", False),
+               "extras": {k: v for k, v in result.extras.items() if k != "interrupted"}}
+    if result.latency:
+        summary["latency"] = result.latency
+    if as_json:
+        emit_json(summary)
+    elif result.program is not None:
+        console.print("[green]found[/] a correct %d-instruction %s kernel (%s, optimality %s), re-verified in Unicorn; "
+                      "written to %s" % (result.length, task.name, isa_name, header["optimal"], out_path))
+        if result.extras.get("interrupted"):
+            console.print("stopped by Ctrl-C: this is the best program found so far")
+    else:
+        why = "stopped before" if result.extras.get("interrupted") or result.extras.get("timed_out") else "search ended"
+        err_console.print("no correct program found (%s; longest length searched: %s)" % (why, game.max_length))
+    sys.exit(0 if result.program is not None else 1)

@@ -1,0 +1,280 @@
+"""`stochastic`: AlphaDev-S, a STOKE-style Markov chain over whole programs.
+
+A proposal rewrites the current program by one move: add an instruction, delete one,
+swap two, change an opcode (same operands), change one operand, or replace an
+instruction; move weights are tunable. Cost = sqrt(misplaced items) + alpha x length
+(the square root of the misplaced count worked best for AlphaDev-S); a proposal is
+accepted with probability min(1, exp(-beta x cost increase)). The chain starts empty
+(cold) or from `--init prog.s` (warm). A proposal is only evaluated from the first
+instruction it changed, reusing the CPU states of the unchanged prefix.
+
+Programs must be well defined (no read of an uninitialised register, no cmov before a
+cmp); the game's other pruning rules constrain the sequential game, not these moves.
+Each worker runs its own chain with its own seed; the result is the shortest correct
+program of any chain (ties: the lowest worker), deterministic for a seed and worker count
+when no time limit cuts the run.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import queue
+import random
+import signal
+import time
+
+from superopt.errors import InputError
+from superopt.evaluator import CMOV, CMP, MOV
+from superopt.game import CMOV_CONDS, Game
+from superopt.isa import Program
+from superopt.search import SearchOptions, SearchResult, SearchStats
+
+MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
+DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,
+            **{"w_" + m: 1.0 for m in MOVES}}
+
+
+def init_actions(game: Game, program: Program) -> list[int]:
+    """The warm-start program as action ids (a trailing ret is dropped)."""
+    out = []
+    for k, ins in enumerate(program.instrs):
+        if ins.op == "ret" and k == len(program.instrs) - 1:
+            continue
+        a = game.action_id(ins)
+        if a is None:
+            line = program.lines[k] if k < len(program.lines) else None
+            raise InputError("instruction not in the %s action space of %s" % (game.isa_name, game.task.name),
+                             program.path, line, ins.att())
+        out.append(a)
+    return out
+
+
+class Chain:
+    """One Markov chain on one game."""
+
+    def __init__(self, game: Game, params: dict, seed: int, init: list[int]):
+        self.game, self.ev = game, game.evaluator
+        self.p = {**DEFAULTS, **params}
+        self.rng = random.Random(seed)
+        self.alpha, self.beta = float(self.p["alpha"]), float(self.p["beta"])
+        self.weights = [float(self.p["w_" + m]) for m in MOVES]
+        self.total = self.ev.total_items
+        self.index = {op: a for a, op in enumerate(game.ops)}
+        self.R, self.locations = len(game.registers), len(game.registers) + game.n
+        self.init = list(init)
+        self.explored = 0
+        self.best: list[int] | None = None
+        self.best_incomplete: tuple[float, list[int]] = (0.0, [])
+        self.found: dict[tuple, None] = {}     # correct programs of the best length, in order found
+        self._set(self.init)
+
+    def _set(self, program: list[int]) -> None:
+        self.program = list(program)
+        self.states = [self.ev.initial()]
+        ok = self._extend(self.program, self.states, 0)
+        self.cost = self._cost(self.states[-1], len(self.program)) if ok else math.inf
+
+    def _extend(self, program: list[int], states: list, start: int) -> bool:
+        """Fill states[start+1..] for program; False if some instruction is not well defined."""
+        del states[start + 1:]
+        cpu = states[start]
+        step, ops = self.ev.step, self.game.ops
+        for a in program[start:]:
+            kind, d, s, _ = ops[a]
+            locs = cpu[0]
+            if locs[s] == 0 or (kind != MOV and locs[d] == 0) or (kind == CMOV and cpu[1] is None):
+                return False
+            cpu = step(cpu, ops[a])
+            states.append(cpu)
+        return True
+
+    def _cost(self, cpu: tuple, length: int) -> float:
+        return math.sqrt(self.total - self.ev.correct_items(cpu[0])) + self.alpha * length
+
+    def propose(self) -> tuple[list[int], int] | None:
+        """A neighbour of the current program and the first position it changed."""
+        rng, prog, game = self.rng, self.program, self.game
+        move = rng.choices(MOVES, self.weights)[0]
+        n = len(prog)
+        if move == "add" or n == 0:
+            if n >= game.max_length:
+                return None
+            i = rng.randrange(n + 1)
+            return prog[:i] + [rng.randrange(game.num_actions)] + prog[i:], i
+        i = rng.randrange(n)
+        if move == "delete":
+            return prog[:i] + prog[i + 1:], i
+        if move == "swap":
+            j = rng.randrange(n)
+            if i == j:
+                return None
+            i, j = min(i, j), max(i, j)
+            new = list(prog)
+            new[i], new[j] = new[j], new[i]
+            return new, i
+        if move == "instruction":
+            return prog[:i] + [rng.randrange(game.num_actions)] + prog[i + 1:], i
+        kind, d, s, cond = game.ops[prog[i]]
+        if move == "opcode":
+            choices = [(MOV, None), (CMP, None)] + [(CMOV, c) for c in CMOV_CONDS]
+            new_kind, new_cond = rng.choice(choices)
+            op = self.index.get((new_kind, d, s, new_cond))
+        else:
+            if rng.random() < 0.5:
+                op = self.index.get((kind, rng.randrange(self.locations), s, cond))
+            else:
+                op = self.index.get((kind, d, rng.randrange(self.locations), cond))
+        if op is None or op == prog[i]:
+            return None
+        return prog[:i] + [op] + prog[i + 1:], i
+
+    def step(self) -> None:
+        proposal = self.propose()
+        if proposal is None:
+            return
+        new, start = proposal
+        self.explored += 1
+        states = self.states[: start + 1]
+        if not self._extend(new, states, start):
+            return
+        cpu = states[-1]
+        correct = self.ev.correct_items(cpu[0])
+        cost = math.sqrt(self.total - correct) + self.alpha * len(new)
+        if correct == self.total:
+            self._record(new)
+        elif correct / self.total > self.best_incomplete[0]:
+            self.best_incomplete = (correct / self.total, list(new))
+        delta = cost - self.cost
+        if delta <= 0 or self.rng.random() < math.exp(-self.beta * delta):
+            self.program, self.states, self.cost = new, states, cost
+
+    def _record(self, program: list[int]) -> None:
+        if self.best is None or len(program) < len(self.best):
+            self.best = list(program)
+            self.found = {}
+        if len(program) == len(self.best) and len(self.found) < int(self.p["keep"]):
+            self.found.setdefault(tuple(program), None)
+
+    def run(self, steps: int, should_stop, on_progress=None, target: int | None = None) -> None:
+        restart = int(self.p["restart"])
+        since = 0
+        best_len = None
+        for k in range(steps):
+            if k % 512 == 0:
+                if should_stop():
+                    return
+                if on_progress is not None:
+                    on_progress(self)
+            self.step()
+            if self.best is not None and (best_len is None or len(self.best) < best_len):
+                best_len, since = len(self.best), 0
+                if target is not None and best_len <= target:
+                    return
+            since += 1
+            if restart and since >= restart:   # stuck: start again from the best (or the start)
+                self._set(self.best if self.best is not None else self.init)
+                since = 0
+
+
+def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:
+    """The `stochastic` agent."""
+    start = time.monotonic()
+    params = {**DEFAULTS, **(options.params or {})}
+    steps = int(options.steps if options.steps is not None else params["steps"])
+    init = init_actions(game, options.init) if options.init is not None else []
+    workers = max(1, options.workers)
+    seeds = [options.seed * 1_000_003 + w for w in range(workers)]
+    if workers == 1:
+        chain = Chain(game, params, seeds[0], init)
+        last = [0.0]
+
+        def progress(c):
+            if time.monotonic() - last[0] > 0.2:
+                last[0] = time.monotonic()
+                report(_stats(game, start, [_summary(c)]))
+
+        chain.run(steps, should_stop, progress, options.target_length)
+        summaries = [_summary(chain)]
+    else:
+        summaries = _run_workers(game, params, seeds, init, steps, options.target_length, start, report, should_stop)
+    stats = _stats(game, start, summaries)
+    report(stats)
+    found = [s for s in summaries if s["best"] is not None]
+    best = min(found, key=lambda s: len(s["best"])) if found else None
+    programs = []
+    if best is not None:
+        seen = {}
+        for s in found:
+            if len(s["best"]) == len(best["best"]):
+                for p in [tuple(s["best"])] + s["found"]:
+                    seen.setdefault(tuple(p), None)
+        programs = [game.to_program(p) for p in seen]
+    return SearchResult(program=programs[0] if programs else None, length=len(programs[0]) if programs else None,
+                        optimal=False, explored=stats.explored, elapsed=time.monotonic() - start,
+                        candidates=programs,
+                        extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(init),
+                                "alpha": params["alpha"], "beta": params["beta"]})
+
+
+def _summary(chain: Chain) -> dict:
+    return {"explored": chain.explored, "best": chain.best, "found": list(chain.found),
+            "incomplete": chain.best_incomplete}
+
+
+def _stats(game: Game, start: float, summaries: list[dict]) -> SearchStats:
+    found = [s["best"] for s in summaries if s["best"] is not None]
+    best = min(found, key=len) if found else None
+    incomplete = max((s["incomplete"] for s in summaries), key=lambda t: t[0])
+    return SearchStats(elapsed=time.monotonic() - start, explored=sum(s["explored"] for s in summaries),
+                       best_length=len(best) if best else None,
+                       best_correct=1.0 if best else incomplete[0],
+                       best_program=list(game.to_program(best if best else incomplete[1]).instrs),
+                       phase="%d chain%s" % (len(summaries), "s" if len(summaries) > 1 else ""))
+
+
+def _run_workers(game, params, seeds, init, steps, target, start, report, should_stop) -> list[dict]:
+    ctx = mp.get_context("fork")
+    results, stop = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(game, params, seed, init, steps, target, w, results, stop),
+                         daemon=True) for w, seed in enumerate(seeds)]
+    for p in procs:
+        p.start()
+    latest = {w: {"explored": 0, "best": None, "found": [], "incomplete": (0.0, [])} for w in range(len(seeds))}
+    done = set()
+    try:
+        while len(done) < len(seeds):
+            if should_stop():
+                stop.set()
+            try:
+                kind, w, summary = results.get(timeout=0.2)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    break
+                continue
+            latest[w] = summary
+            if kind == "done":
+                done.add(w)
+                if target is not None and summary["best"] is not None and len(summary["best"]) <= target:
+                    stop.set()
+            report(_stats(game, start, list(latest.values())))
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+    return [latest[w] for w in range(len(seeds))]
+
+
+def _worker(game, params, seed, init, steps, target, w, results, stop):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+    chain = Chain(game, params, seed, init)
+    last = [0.0]
+
+    def progress(c):
+        if time.monotonic() - last[0] > 0.3:
+            last[0] = time.monotonic()
+            results.put(("progress", w, _summary(c)))
+
+    chain.run(steps, stop.is_set, progress, target)
+    results.put(("done", w, _summary(chain)))
