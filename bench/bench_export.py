@@ -37,24 +37,18 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from superopt.errors import InputError  # noqa: E402
 from superopt.export import export, instruction_count  # noqa: E402
 from superopt.parser import load  # noqa: E402
 from superopt.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
 from superopt.verify import verify  # noqa: E402
-
-VARIANTS = ("harness", "call", "inline", "values", "libcxx")
 
 DRIVER = r"""
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <x86intrin.h>
-#include "kernel_inline.h"
-#include "kernel_values.h"
-void kernel_call(int32_t *a);
-#define %(task)s kernel_libcxx
-#include "%(baseline)s"
-
+%(includes)s
 #define N %(n)d
 #define TIMED(VARIANT, CALL) \
 static __attribute__((noinline)) uint64_t run_##VARIANT(const int32_t *inputs, long k) \
@@ -80,11 +74,10 @@ static __attribute__((noinline)) uint64_t run_##VARIANT(const int32_t *inputs, l
     _mm_lfence(); \
     return t1 - t0; \
 }
-TIMED(harness, __asm__ volatile("" : : "r"(a) : "memory"))  /* an empty kernel: a[] through memory */
-TIMED(call, kernel_call(a))
-TIMED(inline, kernel_inline(a))
-TIMED(values, kernel_values(a))
-TIMED(libcxx, kernel_libcxx(a))
+%(timed)s
+typedef uint64_t (*runner)(const int32_t *, long);
+static const runner RUNNERS[] = {%(runners)s};
+#define VARIANTS (sizeof RUNNERS / sizeof *RUNNERS)
 
 int main(int argc, char **argv)
 {
@@ -97,35 +90,52 @@ int main(int argc, char **argv)
         inputs[i] = (int32_t)(uint32_t)s;
     }
     for (int warm = 0; warm < 3; warm++)
-        run_harness(inputs, k), run_call(inputs, k), run_inline(inputs, k), run_values(inputs, k),
-            run_libcxx(inputs, k);
-    for (long r = 0; r < runs; r++)
-        printf("%%llu %%llu %%llu %%llu %%llu\n", (unsigned long long)run_harness(inputs, k),
-               (unsigned long long)run_call(inputs, k), (unsigned long long)run_inline(inputs, k),
-               (unsigned long long)run_values(inputs, k), (unsigned long long)run_libcxx(inputs, k));
+        for (size_t v = 0; v < VARIANTS; v++) RUNNERS[v](inputs, k);
+    for (long r = 0; r < runs; r++) {
+        for (size_t v = 0; v < VARIANTS; v++)
+            printf("%%llu ", (unsigned long long)RUNNERS[v](inputs, k));
+        printf("\n");
+    }
     free(inputs);
     return 0;
 }
 """
 
 
-def measure_kernel(path: Path, runs: int, k: int) -> tuple[str, int, np.ndarray]:
-    """(task name, instruction count, per-call reference cycles: runs x variants)."""
+def measure_kernel(path: Path, runs: int, k: int) -> tuple[str, int, list[str], np.ndarray]:
+    """(task name, instruction count, variants, per-call reference cycles: runs x variants).
+    The values variant needs a kernel the values form takes, libcxx a baseline in bench/."""
     program, task = load(path)
+    if task.variable:
+        raise SystemExit("%s: bench_export times fixed-size sorts; %s takes a length" % (path, task.name))
     verdict = verify(program, task)
     baseline = ROOT / "bench" / "baselines" / (task.name + ".c")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "kernel_inline.h").write_text(export(program, task, "c", "kernel_inline", verdict))
-        (work / "kernel_values.h").write_text(export(program, task, "c", "kernel_values", verdict, values=True))
         (work / "kernel_call.s").write_text(export(program, task, "gas", "kernel_call", verdict))
-        (work / "driver.c").write_text(DRIVER % {"task": task.name, "baseline": baseline, "n": task.n})
+        includes = ['#include "kernel_inline.h"', "void kernel_call(int32_t *a);"]
+        variants = {"harness": '__asm__ volatile("" : : "r"(a) : "memory")',  # an empty kernel: a[] via memory
+                    "call": "kernel_call(a)", "inline": "kernel_inline(a)"}
+        try:
+            (work / "kernel_values.h").write_text(export(program, task, "c", "kernel_values", verdict, values=True))
+            includes.append('#include "kernel_values.h"')
+            variants["values"] = "kernel_values(a)"
+        except InputError as exc:
+            print("%s: no values variant: %s" % (path, exc))
+        if baseline.exists():
+            includes += ["#define %s kernel_libcxx" % task.name, '#include "%s"' % baseline]
+            variants["libcxx"] = "kernel_libcxx(a)"
+        (work / "driver.c").write_text(DRIVER % {
+            "includes": "\n".join(includes), "n": task.n,
+            "timed": "\n".join("TIMED(%s, %s)" % item for item in variants.items()),
+            "runners": ", ".join("run_" + name for name in variants)})
         subprocess.run(["gcc", "-std=gnu99", "-O2", "-o", "driver", "driver.c", "kernel_call.s"],
                        cwd=work, check=True)
         out = subprocess.run(["./driver", str(runs), str(k)], cwd=work, check=True, capture_output=True,
                              text=True).stdout
     ticks = np.array([[int(x) for x in line.split()] for line in out.splitlines()], dtype=float)
-    return task.name, instruction_count(program), ticks / k
+    return task.name, instruction_count(program), list(variants), ticks / k
 
 
 def main() -> None:
@@ -140,13 +150,13 @@ def main() -> None:
     console.print("%s, %d cores; gcc -O2; latency mode, random inputs; rdtsc reference cycles "
                   "per call; %d runs x %d calls, interleaved" % (cpu, os.cpu_count(), args.runs, args.inputs_per_run))
     for path in args.kernels:
-        task, count, per_call = measure_kernel(Path(path), args.runs, args.inputs_per_run)
+        task, count, variants, per_call = measure_kernel(Path(path), args.runs, args.inputs_per_run)
         overhead = quantile(per_call[:, 0], 0.05)
         table = Table(title="%s (%s, %d instructions): harness p5 %.2f cycles/call subtracted" % (
             task, os.path.relpath(path, ROOT), count, overhead))
         for col in ("variant", "p5", "95% CI", "median", "ratio to call", "ratio 95% CI", "p5 - harness"):
             table.add_column(col, justify="left" if col == "variant" else "right")
-        for v, name in enumerate(VARIANTS):
+        for v, name in enumerate(variants):
             est = quantile_ci(per_call[:, v], 0.05)
             ci = "[%s, %s]" % tuple("%.2f" % x if x is not None else "-" for x in (est.ci_low, est.ci_high))
             if name == "harness":
