@@ -6,10 +6,12 @@ the system gcc at -O2, times side by side, interleaved run by run:
   inline   the `--format c` header: the asm block inlined into the loop, registers
            chosen by the compiler, the array pointer an operand
   values   the `--format c --values` header: the elements themselves are the operands,
-           so the compiler may keep the array in registers
+           so the compiler may keep the array in registers (when the values form takes
+           the kernel)
   call     the `--format gas` file, assembled and linked, called as a function
-  libc++   the libc++-style branchless C baseline (bench/baselines/sortN.c), compiled
-           into the same file, so the compiler may inline and keep values in registers
+  libcxx   the libc++-style branchless C baseline (bench/baselines/sortN.c, when there is
+           one), compiled into the same file, so the compiler may inline it and keep
+           values in registers
   harness  the loop alone with an empty asm block in place of the kernel (copy the input
            in, through memory, chain to the next): subtracted from the rest
 
