@@ -282,6 +282,13 @@ def element_values(program: Program, task: Task) -> ElementValues:
     return values
 
 
+def _inline_body(program: Program) -> Program:
+    """What goes into the asm block: the body without callee-saved saves (see body), and only
+    the labels something jumps to."""
+    referenced = {o.name for ins in program.instrs for o in ins.operands if isinstance(o, Label)}
+    return body(replace(program, labels={k: v for k, v in program.labels.items() if k in referenced}))
+
+
 _END = "<ret>"  # the end of the asm block, where a `ret` jumps to (no label can be named so)
 
 
@@ -291,8 +298,7 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     With `values`, for fixed-size kernels, the elements themselves are operands instead of
     the array pointer: the kernel's loads and stores leave the block (see element_values),
     so the compiler can keep the array in registers and the block touches no memory."""
-    referenced = {o.name for ins in program.instrs for o in ins.operands if isinstance(o, Label)}
-    program = body(replace(program, labels={k: v for k, v in program.labels.items() if k in referenced}))
+    program = _inline_body(program)
     register_usage(program)  # refuses what cannot be exported, before anything else
     elements = element_values(program, task) if values else None
     if elements:
@@ -500,6 +506,20 @@ def function_name(program: Program, task: Task, name: str | None = None) -> str:
     return program.name if program.name and _IDENTIFIER.match(program.name) else task.name
 
 
+def check_request(program: Program, task: Task, format: str, name: str | None, values: bool) -> str:
+    """The function name an export will use, after checking the options (InputError)."""
+    if format not in FORMATS:
+        raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)))
+    name = function_name(program, task, name)
+    if not _IDENTIFIER.match(name) or name in _KEYWORDS:
+        raise InputError("function name %r is not a C identifier (or is a C/C++ keyword)" % name)
+    if values and format not in ("cpp", "c"):
+        raise InputError("the values form is for the c and cpp formats, not %s" % format)
+    if values:
+        element_values(_inline_body(program), task)
+    return name
+
+
 def export(program: Program, task: Task, format: str = "cpp", name: str | None = None,
            verdict: Verdict | None = None, values: bool = False) -> str:
     """The verified kernel as source text in `format` (cpp, c, gas or intel); `values`
@@ -508,13 +528,7 @@ def export(program: Program, task: Task, format: str = "cpp", name: str | None =
     `verdict` is the result of superopt.verify.verify(program, task); it is computed when
     not given. A kernel that fails it is refused (ExportRefused, exit code 1): exported code
     gets pasted and trusted, so only verified kernels leave superopt."""
-    if format not in FORMATS:
-        raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)))
-    name = function_name(program, task, name)
-    if not _IDENTIFIER.match(name) or name in _KEYWORDS:
-        raise InputError("function name %r is not a C identifier (or is a C/C++ keyword)" % name)
-    if values and format not in ("cpp", "c"):
-        raise InputError("the values form is for the c and cpp formats, not %s" % format)
+    name = check_request(program, task, format, name, values)
     if verdict is None:
         verdict = verify(program, task)
     if not verdict.passed:

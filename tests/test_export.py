@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from superopt.cli import main
 from superopt.errors import InputError
-from superopt.export import ExportRefused, body, export, inline_asm, register_usage
+from superopt.export import ExportRefused, body, check_request, export, inline_asm, register_usage
 from superopt.isa import Instr, Label, Mem, Program, Reg
 from superopt.parser import load, parse_text
 from superopt.tasks import get_task
@@ -445,6 +445,16 @@ def test_values_form_refuses_what_it_cannot_express(text, reason):
     program = parse_text(text, "k.s")
     with pytest.raises(InputError, match=re.escape(reason)):
         inline_asm(program, get_task("sort3"), values=True)
+
+
+def test_options_are_checked_before_verifying(kernels):
+    program, task, _ = kernels["features_sort3"]
+    with pytest.raises(InputError, match="features_sort3.s:2: .*%rdi only as the array's address"):
+        check_request(program, task, "cpp", None, values=True)
+    program, task, _ = kernels["sort8"]
+    assert check_request(program, task, "c", None, values=True) == "sort8"  # its push/pop saves are no obstacle
+    with pytest.raises(InputError, match="unknown export format"):
+        check_request(program, task, "rust", None, values=False)
 
 
 def test_values_form_is_for_fixed_sizes_and_c(kernels):

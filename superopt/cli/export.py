@@ -7,7 +7,8 @@ import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
-from superopt.export import FORMATS, ExportRefused, export as export_source, function_name, instruction_count, verdict_summary
+from superopt.export import (FORMATS, ExportRefused, check_request, export as export_source, instruction_count,
+                             verdict_summary)
 from superopt.errors import InputError
 from superopt.parser import load
 from superopt.verify import verify
@@ -42,9 +43,10 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
       superopt export asm/sort5.s --format c --values -o sort5.h
     """
     program, the_task = load(program_file, task)
+    name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = verify(program, the_task)
     report = {"path": program_file, "task": the_task.name, "format": fmt, "values": values,
-              "name": function_name(program, the_task, name), "instructions": instruction_count(program),
+              "name": name, "instructions": instruction_count(program),
               "verdict": verdict.to_json(), "output": output}
     try:
         text = export_source(program, the_task, fmt, name, verdict, values)
