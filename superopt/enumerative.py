@@ -32,6 +32,7 @@ from superopt.search import SearchOptions, SearchResult, SearchStats
 
 _POLL = 1024          # expansions between stop checks
 _FRONTIER_PER_WORKER = 24
+_VIABLE_FROM = 7       # the look-alike check pays off only above subtrees this deep
 
 
 class Enumerator:
@@ -268,7 +269,8 @@ class Enumerator:
                 if not self.all_optimal:
                     path.pop()
                     return True
-            elif self.visit(child, g + 1) and self.viable(child) and self.dfs(child, g + 1, bound, path):
+            elif self.visit(child, g + 1) and (bound - g < _VIABLE_FROM or self.viable(child)) \
+                    and self.dfs(child, g + 1, bound, path):
                 found = True
                 if not self.all_optimal:
                     path.pop()
@@ -364,7 +366,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
 
 
 def _parallel_bound(game, options, bound, workers, report, should_stop, make_stats):
-    """One iteration of the bound over `workers` processes: the frontier is split round-robin;
+    """One iteration of the bound over `workers` processes: the frontier is split in blocks;
     the solution kept is the one under the lowest frontier index (deterministic)."""
     space = Enumerator(game, options.all_optimal)
     level = space.frontier(bound, _FRONTIER_PER_WORKER * workers)
@@ -431,7 +433,9 @@ def _worker(game, all_optimal, bound, level, w, workers, results, stop, best_ind
     space.stop = poll
     found = []
     depth = len(level[0][1])
-    for index in range(w, len(level), workers):
+    # contiguous blocks: neighbouring subtrees share more states than round-robin ones
+    share = -(-len(level) // workers)
+    for index in range(w * share, min(len(level), (w + 1) * share)):
         if stop.is_set() or (not all_optimal and index > best_index.value):
             break
         node, prefix = level[index]
