@@ -1,0 +1,91 @@
+"""`enum`: optimal programs, proofs, cuts checked against a plain breadth-first search."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from superopt.enumerative import Enumerator, run
+from superopt.game import Game
+from superopt.search import SearchOptions
+from superopt.tasks import Task, get_task
+from superopt.verify import verify
+from superopt.isa import Instr, Program
+
+SORT2 = Task("sort2", 2, description="sort a[0..2)")
+
+
+def _bfs_shortest(game: Game, limit: int) -> int | None:
+    """Shortest solved program length by breadth-first search over exact states (no cuts)."""
+    level, seen = [game.initial()], {game.initial().key}
+    for depth in range(1, limit + 1):
+        nxt = []
+        for state in level:
+            for a in game.legal_mask(state).nonzero()[0]:
+                child = game.step(state, int(a))
+                if child.solved:
+                    return depth
+                if child.key not in seen:
+                    seen.add(child.key)
+                    nxt.append(child)
+        level = nxt
+    return None
+
+
+@pytest.mark.parametrize("isa_name", ["alphadev", "extended"])
+def test_enum_matches_breadth_first_search_on_sort2(isa_name):
+    game = Game(SORT2, isa=isa_name, max_length=12, pruning=())
+    result = run(game, SearchOptions(workers=1), lambda s: None, lambda: False)
+    assert result.optimal and result.length == _bfs_shortest(game, 12)
+    program = Program(result.program.instrs + [Instr("ret")])
+    assert verify(program, SORT2).passed
+
+
+def test_enum_with_all_collects_distinct_correct_programs():
+    game = Game(SORT2, max_length=12)
+    result = run(game, SearchOptions(workers=1, all_optimal=True), lambda s: None, lambda: False)
+    assert result.extras["all_optimal"] == len(result.candidates) > 1
+    assert len({tuple(p.instrs) for p in result.candidates}) == len(result.candidates)
+    for p in result.candidates:
+        assert len(p) == result.length and game.play([game.action_id(i) for i in p.instrs]).solved
+
+
+def test_nothing_within_a_short_bound_is_a_proof():
+    game = Game(get_task("sort3"), max_length=12)
+    result = run(game, SearchOptions(workers=1), lambda s: None, lambda: False)
+    assert result.program is None and not result.optimal and result.extras["none_within"] == 12
+
+
+def test_lower_bound_is_admissible_along_an_optimal_program():
+    from superopt.parser import parse_text
+    game = Game(get_task("sort3"))
+    text = open("asm/sort3.s").read()
+    actions = [game.action_id(i) for i in parse_text(text).instrs if i.op != "ret"]
+    space = Enumerator(game)
+    state = game.initial()
+    for k, a in enumerate(actions):
+        (locs, lt, _), (last, loaded, _, _) = state.cpu, state.rules
+        assert 0 <= space.bound_or_dead(locs, lt, last, loaded) <= len(actions) - k
+        state = game.step(state, a)
+    assert state.solved
+
+
+def test_should_stop_returns_promptly_with_nothing_proven():
+    game = Game(get_task("sort4"))
+    calls = [0]
+
+    def stop():
+        calls[0] += 1
+        return calls[0] > 3
+
+    start = time.monotonic()
+    result = run(game, SearchOptions(workers=1), lambda s: None, stop)
+    assert time.monotonic() - start < 30
+    assert result.program is None and not result.optimal and "none_within" not in result.extras
+
+
+def test_two_workers_are_deterministic():
+    game = Game(SORT2, max_length=12)
+    a = run(game, SearchOptions(workers=2), lambda s: None, lambda: False)
+    b = run(game, SearchOptions(workers=2), lambda s: None, lambda: False)
+    assert a.program.instrs == b.program.instrs and a.optimal

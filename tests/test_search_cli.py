@@ -1,0 +1,94 @@
+"""`superopt search` and the search driver: files, headers, exit codes, JSON, stopping."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from superopt.cli import main
+from superopt.game import Game
+from superopt.parser import load
+from superopt.search import SearchOptions, run_search
+from superopt.tasks import get_task
+from superopt.verify import verify
+
+
+def _search(tmp_path, *args):
+    out = tmp_path / "out.s"
+    result = CliRunner().invoke(main, ["search", *args, "--out", str(out)])
+    return result, out
+
+
+def test_stochastic_warm_start_writes_a_verified_kernel(tmp_path):
+    result, out = _search(tmp_path, "sort3", "--agent", "stochastic", "--init", "asm/sort3.s",
+                          "--target-length", "17", "--workers", "1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["found"] and data["length"] == 17 and data["verified"] and data["optimal"] == "not proven"
+    program, task = load(str(out))
+    assert program.header["task"] == "sort3" and program.header["isa"] == "alphadev"
+    assert program.header["length"] == "17" and program.header["agent"] == "stochastic"
+    assert program.header["optimal"] == "not proven" and "# programs explored: " in out.read_text()
+    assert verify(program, task).passed
+    # the written file passes `superopt verify` too
+    assert CliRunner().invoke(main, ["verify", str(out)]).exit_code == 0
+
+
+def test_enum_that_finds_nothing_exits_1_and_writes_nothing(tmp_path):
+    result, out = _search(tmp_path, "sort3", "--agent", "enum", "--max-length", "11", "--workers", "1", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert not data["found"] and data["extras"]["none_within"] == 11
+    assert not out.exists()
+
+
+def test_human_display_runs(tmp_path):
+    result, out = _search(tmp_path, "sort3", "--agent", "stochastic", "--init", "asm/sort3.s",
+                          "--target-length", "17", "--workers", "1")
+    assert result.exit_code == 0 and "programs explored" in result.output and out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sort99"], "unknown task"),
+    (["sort3", "--agent", "nope"], "Invalid value"),
+    (["sort3", "--isa", "nope"], "Invalid value"),
+    (["varsort3", "--agent", "enum"], "branches"),
+    (["sort3", "--agent", "enum", "--init", "asm/sort3.s"], "--init is for the stochastic"),
+    (["sort3", "--agent", "stochastic", "--all"], "--all is for the enum"),
+    (["sort3", "--agent", "stochastic", "--param", "alpha"], "KEY=VALUE"),
+    (["sort3", "--agent", "stochastic", "--init", "does/not/exist.s"], "does not exist"),
+])
+def test_bad_usage_exits_2(tmp_path, args, message):
+    result, out = _search(tmp_path, *args)
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_with_foreign_instructions_is_bad_input(tmp_path):
+    bad = tmp_path / "bad.s"
+    bad.write_text("# task: sort3\nmovl (%rdi), %eax\nimull %eax, %eax\nret\n")
+    result, _ = _search(tmp_path, "sort3", "--agent", "stochastic", "--init", str(bad))
+    assert result.exit_code == 2 and "bad.s" in result.output
+
+
+def test_driver_stop_keeps_the_best_program_found():
+    """A stop that turns true mid-run still returns (and re-verifies) the best correct program."""
+    game = Game(get_task("sort3"))
+    init = load("asm/sort3.s", "sort3")[0]
+    seen = []
+
+    def report(stats):
+        seen.append(stats)
+
+    flips = iter([False] * 20 + [True] * 10 ** 6)
+    result = run_search(game, "stochastic", SearchOptions(workers=1, init=init, steps=10 ** 9),
+                        report=report, should_stop=lambda: next(flips))
+    assert result.program is not None and result.length <= 18 and result.verified
+    assert seen and seen[-1].best_length == result.length
+
+
+def test_time_limit_stops_enum_and_reports_it():
+    game = Game(get_task("sort4"))
+    result = run_search(game, "enum", SearchOptions(workers=1, time_limit=0.5))
+    assert result.program is None and result.extras["timed_out"] and not result.optimal
