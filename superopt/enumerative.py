@@ -24,6 +24,7 @@ import multiprocessing as mp
 import queue
 import signal
 import time
+from typing import Callable
 
 from superopt.evaluator import CMOV, CMP, MOV
 from superopt.game import Game
@@ -31,7 +32,6 @@ from superopt.isa import Program
 from superopt.search import SearchOptions, SearchResult, SearchStats
 
 _POLL = 1024          # expansions between stop checks
-_FRONTIER_PER_WORKER = 24
 _VIABLE_FROM = 7       # the look-alike check pays off only above subtrees this deep
 
 
@@ -126,7 +126,7 @@ class Enumerator:
         return (((t + self.add) & self.guard) >> self.shift) * self.fieldmask
 
     def children(self, node: tuple, g: int, bound: int):
-        """Yield (action id, child node, solved) for every child that survives the cuts."""
+        """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
         locs, lt, gt, last, loaded, stored, dirty = node
         R, n, E = self.R, self.n, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
@@ -197,14 +197,14 @@ class Enumerator:
             self.explored += 1
             mem = nlocs[R:]
             if mem == E:
-                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), True
+                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), True, 0
                 continue
             if g1 >= bound:
                 continue
             h = self.bound_or_dead(nlocs, nlt, nlast, nloaded)
             if h < 0 or g1 + h > bound:
                 continue
-            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), False
+            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), False, h
 
     def viable(self, node: tuple) -> bool:
         """False when two inputs look the same in every register, readable slot and the
@@ -261,7 +261,9 @@ class Enumerator:
         if self.stopped:
             return False
         found = False
-        for a, child, solved in self.children(node, g, bound):
+        # most promising first (smallest lower bound; ties in action order): the last
+        # iteration stops at its first solution
+        for a, child, solved, _ in sorted(self.children(node, g, bound), key=lambda c: c[3]):
             path.append(a)
             if solved:
                 self.solutions.append(tuple(path))
@@ -281,174 +283,156 @@ class Enumerator:
                 break
         return found
 
-    def frontier(self, bound: int, size: int) -> list[tuple[tuple, tuple[int, ...]]]:
-        """Nodes at the shallowest depth with at least `size` distinct states (or fewer if
-        the space runs out), as (node, path); solutions met on the way are kept."""
-        level = [(self.root(), ())]
-        depth = 0
-        while 0 < len(level) < size and depth < bound:
-            seen, nxt = set(), []
-            for node, path in level:
-                for a, child, solved in self.children(node, depth, bound):
-                    if solved:
-                        self.solutions.append(path + (a,))
-                        continue
-                    key = self.key(child)
-                    if key in seen:
-                        self.deduplicated += 1
-                        continue
-                    seen.add(key)
-                    nxt.append((child, path + (a,)))
-            if self.solutions:
-                return []
-            level, depth = nxt, depth + 1
-        return level
-
 
 def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:
-    """The `enum` agent: raise the bound from the lower bound up to game.max_length."""
+    """The `enum` agent: bounds from the lower bound up to game.max_length.
+
+    With several workers each process takes the next bound not yet searched (bounds
+    b, b+1, ... run side by side; each costs several times the one before, so the last
+    bound proved empty and the bound that holds the answer end up running together, and
+    every process keeps its own, complete, table). The answer is the first solution of the
+    lowest bound that has one, which makes the run deterministic."""
     start = time.monotonic()
     space = Enumerator(game, options.all_optimal)
-    workers = max(1, options.workers)
-    bound = space.lower_bound(space.root()[0])
-    explored = dedup = 0
-    solutions: list[tuple[int, ...]] = []
-    stopped = False
-    last_report = [0.0]
+    first = space.lower_bound(space.root()[0])
+    totals = {"explored": 0, "dedup": 0}
+    live: dict[int, tuple[int, int]] = {}     # bound -> (explored, deduplicated) so far
 
-    def stats(phase: str, extra_explored: int = 0, extra_dedup: int = 0) -> SearchStats:
-        return SearchStats(elapsed=time.monotonic() - start, explored=explored + extra_explored,
-                           deduplicated=dedup + extra_dedup, best_length=None, phase=phase)
+    def progress(bound: int, explored: int, dedup: int) -> None:
+        live[bound] = (explored, dedup)
+        running = sorted(live)
+        report(SearchStats(elapsed=time.monotonic() - start,
+                           explored=totals["explored"] + sum(e for e, _ in live.values()),
+                           deduplicated=totals["dedup"] + sum(d for _, d in live.values()),
+                           phase="bound %s" % "/".join(map(str, running))))
 
-    while bound <= game.max_length and not solutions:
-        report(stats("bound %d" % bound))
-        if workers == 1:
-            space.table.clear()
-            space.explored = space.deduplicated = 0
+    def finish(bound: int, explored: int, dedup: int) -> None:
+        live.pop(bound, None)
+        totals["explored"] += explored
+        totals["dedup"] += dedup
 
-            def stop_and_report():
-                now = time.monotonic()
-                if now - last_report[0] > 0.2:
-                    last_report[0] = now
-                    report(stats("bound %d" % bound, space.explored, space.deduplicated))
-                return should_stop()
-
-            space.stop = stop_and_report
-            space.visit(space.root(), 0)
-            space.dfs(space.root(), 0, bound, [])
-            explored += space.explored
-            dedup += space.deduplicated
-            solutions, stopped = space.solutions, space.stopped
-        else:
-            solutions, n_exp, n_dedup, stopped = _parallel_bound(game, options, bound, workers, report,
-                                                                 should_stop, lambda e, d: stats("bound %d" % bound, e, d))
-            explored += n_exp
-            dedup += n_dedup
-        if stopped:
-            break
-        if not solutions:
-            bound += 1
+    if max(1, options.workers) == 1:
+        outcome = _sequential(game, options.all_optimal, first, should_stop, progress, finish)
+    else:
+        outcome = _parallel(game, options.all_optimal, first, options.workers, should_stop, progress, finish)
+    bound, solutions, stopped, proven = outcome
     elapsed = time.monotonic() - start
-    solutions = sorted(set(solutions), key=lambda p: (len(p), p)) if options.all_optimal else solutions[:1]
+    solutions = sorted(set(solutions)) if options.all_optimal else solutions[:1]
     programs = [game.to_program(p) for p in solutions]
     best = programs[0] if programs else None
-    extras = {"bound_reached": bound, "lower_bound_start": space.lower_bound(space.root()[0])}
+    extras = {"bound_reached": bound, "lower_bound_start": first}
     if options.all_optimal and best is not None:
         extras["all_optimal"] = len(programs)
         extras["all_complete"] = not stopped
     if best is None and not stopped:
         extras["none_within"] = game.max_length   # proven: nothing this short exists
-    report(SearchStats(elapsed=elapsed, explored=explored, deduplicated=dedup,
+    report(SearchStats(elapsed=elapsed, explored=totals["explored"], deduplicated=totals["dedup"],
                        best_length=len(best) if best else None, best_correct=1.0 if best else 0.0,
                        best_program=list(best.instrs) if best else [], phase="done"))
-    return SearchResult(program=best, length=len(best) if best else None, optimal=best is not None,
-                        explored=explored, elapsed=elapsed, deduplicated=dedup, candidates=programs, extras=extras)
+    return SearchResult(program=best, length=len(best) if best else None, optimal=proven,
+                        explored=totals["explored"], elapsed=elapsed, deduplicated=totals["dedup"],
+                        candidates=programs, extras=extras)
 
 
-def _parallel_bound(game, options, bound, workers, report, should_stop, make_stats):
-    """One iteration of the bound over `workers` processes: the frontier is split in blocks;
-    the solution kept is the one under the lowest frontier index (deterministic)."""
-    space = Enumerator(game, options.all_optimal)
-    level = space.frontier(bound, _FRONTIER_PER_WORKER * workers)
-    if space.solutions or not level:
-        return space.solutions, space.explored, space.deduplicated, False
-    ctx = mp.get_context("fork")
-    results = ctx.Queue()
-    stop = ctx.Event()
-    best_index = ctx.Value("l", len(level))
-    procs = [ctx.Process(target=_worker, args=(game, options.all_optimal, bound, level, w, workers,
-                                                results, stop, best_index), daemon=True)
-             for w in range(workers)]
-    for p in procs:
-        p.start()
-    progress = {w: (0, 0) for w in range(workers)}
-    found: list[tuple[int, tuple]] = []
-    done = 0
-    stopped = False
-    try:
-        while done < workers:
-            if should_stop() and not stopped:
-                stopped = True
-                stop.set()
-            try:
-                msg = results.get(timeout=0.2)
-            except queue.Empty:
-                if not any(p.is_alive() for p in procs) and results.empty():
-                    break
-                continue
-            kind, w = msg[0], msg[1]
-            if kind == "progress":
-                progress[w] = msg[2:4]
-            elif kind == "done":
-                progress[w] = msg[2:4]
-                found.extend(msg[4])
-                done += 1
-            report(make_stats(space.explored + sum(e for e, _ in progress.values()),
-                              space.deduplicated + sum(d for _, d in progress.values())))
-    finally:
-        stop.set()
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-    found.sort()
-    if not options.all_optimal:
-        found = found[:1]
-    return ([path for _, path in found], space.explored + sum(e for e, _ in progress.values()),
-            space.deduplicated + sum(d for _, d in progress.values()), stopped)
-
-
-def _worker(game, all_optimal, bound, level, w, workers, results, stop, best_index):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+def _search_bound(game: Game, all_optimal: bool, bound: int, stop: Callable[[], bool],
+                  progress: Callable[[int, int, int], None]) -> Enumerator:
+    """One exhaustive iteration under `bound`; the Enumerator holds its solutions and counts."""
     space = Enumerator(game, all_optimal)
-    last = [time.monotonic()]
+    last = [0.0]
 
-    def poll():
+    def poll() -> bool:
         now = time.monotonic()
         if now - last[0] > 0.2:
             last[0] = now
-            results.put(("progress", w, space.explored, space.deduplicated))
-        return stop.is_set()
+            progress(bound, space.explored, space.deduplicated)
+        return stop()
 
     space.stop = poll
-    found = []
-    depth = len(level[0][1])
-    # contiguous blocks: neighbouring subtrees share more states than round-robin ones
-    share = -(-len(level) // workers)
-    for index in range(w * share, min(len(level), (w + 1) * share)):
-        if stop.is_set() or (not all_optimal and index > best_index.value):
-            break
-        node, prefix = level[index]
-        if not space.visit(node, depth):
-            continue
-        before = len(space.solutions)
-        path = list(prefix)
-        if space.dfs(node, depth, bound, path):
-            found.extend((index, p) for p in space.solutions[before:])
-            if not all_optimal:
-                with best_index.get_lock():
-                    best_index.value = min(best_index.value, index)
+    space.visit(space.root(), 0)
+    space.dfs(space.root(), 0, bound, [])
+    return space
+
+
+def _sequential(game, all_optimal, bound, should_stop, progress, finish):
+    while bound <= game.max_length:
+        progress(bound, 0, 0)
+        space = _search_bound(game, all_optimal, bound, should_stop, progress)
+        finish(bound, space.explored, space.deduplicated)
+        if space.stopped or space.solutions:
+            return bound, space.solutions, space.stopped, bool(space.solutions)
+        bound += 1
+    return game.max_length, [], False, False
+
+
+def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
+    ctx = mp.get_context("fork")
+    results = ctx.Queue()
+    running: dict[int, tuple] = {}            # bound -> (process, stop event)
+    done: dict[int, list] = {}                # bound -> solutions (empty: proved none)
+    next_bound, stopped = first, False
+
+    def best_bound():
+        return min((b for b, sols in done.items() if sols), default=None)
+
+    try:
+        while True:
+            found = best_bound()
+            for b in [b for b in running if found is not None and b > found]:
+                running.pop(b)[1].set()      # a lower bound already has the answer
+            while (not stopped and len(running) < workers and next_bound <= game.max_length
+                   and (found is None or next_bound < found)):
+                event = ctx.Event()
+                proc = ctx.Process(target=_worker, args=(game, all_optimal, next_bound, results, event), daemon=True)
+                proc.start()
+                running[next_bound] = (proc, event)
+                progress(next_bound, 0, 0)
+                next_bound += 1
+            if not running:
                 break
-        if space.stopped:
-            break
-    results.put(("done", w, space.explored, space.deduplicated, found))
+            if should_stop() and not stopped:
+                stopped = True
+                for _, event in running.values():
+                    event.set()
+            try:
+                kind, bound, explored, dedup, *rest = results.get(timeout=0.2)
+            except queue.Empty:
+                for b, (proc, _) in list(running.items()):
+                    if not proc.is_alive() and results.empty():
+                        running.pop(b)        # died without a word: count it as stopped
+                        stopped = True
+                continue
+            if kind == "progress":
+                if bound in running:
+                    progress(bound, explored, dedup)
+                continue
+            finish(bound, explored, dedup)
+            solutions, was_stopped = rest
+            if bound in running:
+                running.pop(bound)[0].join()
+                if was_stopped:
+                    stopped = True
+                else:
+                    done[bound] = solutions
+    finally:
+        for proc, event in running.values():
+            event.set()
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+    found = best_bound()
+    complete = found is not None and all(b in done for b in range(first, found))
+    if found is not None:
+        return found, done[found], not complete, complete   # unproven if stopped below it
+    proved = first - 1
+    while proved + 1 in done:
+        proved += 1
+    if not stopped and proved >= game.max_length:
+        return game.max_length, [], False, False
+    return proved + 1, [], True, False
+
+
+def _worker(game, all_optimal, bound, results, stop_event):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+    space = _search_bound(game, all_optimal, bound, stop_event.is_set,
+                          lambda b, e, d: results.put(("progress", b, e, d)))
+    results.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))
