@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 from superopt import isa
 from superopt.errors import SuperoptError
-from superopt.mcts import MCTSConfig, Tree, simulate
+from superopt.mcts import MCTSConfig, MinMax, Tree, simulate
 from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
 
 CHECKPOINT_VERSION = 1
@@ -152,6 +152,8 @@ class AgentConfig:
     latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
     shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
     prune_dead: bool = True             # states no correct program extends end the game
+    share_table: bool = True            # the games of an actor share one transposition table
+    table_size: int = 30_000            # ... cleared when it holds more nodes than this
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
 
@@ -313,6 +315,8 @@ class Actor:
         self.explored = self.duplicates = self.games = 0
         self.best_incomplete = (0, 1)   # (correct items, total items) of the best unsolved state
         self.best_incomplete_actions: tuple = ()
+        self.table: dict = {}  # one transposition table for all games, until it grows too big
+        self.minmax = MinMax()
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
     def _seen(self, state) -> None:
@@ -355,8 +359,13 @@ class Actor:
         return len(state.actions) + steps_needed(self.game, state) > limit or dead(self.game, state)
 
     def _new_game(self):
+        if len(self.table) > self.config.table_size:
+            self.table.clear()
+            self.minmax = MinMax()
         tree = Tree(self.game, self.game.initial(), self.config.mcts, self.rng, on_new_state=self._seen,
-                    reward=self._reward, dead=self._hopeless)
+                    reward=self._reward, dead=self._hopeless,
+                    table=self.table if self.config.share_table else None,
+                    minmax=self.minmax if self.config.share_table else None)
         tree.length_bound = self.length_bound
         return tree, Trajectory([], [], [], [], [], 0.0, False, ())
 
@@ -380,7 +389,7 @@ class Actor:
             action = tree.choose(temperature)
             tree.advance(action)
             traj.rewards.append(float(root.rewards[action]))
-            if tree.root.terminal:
+            if tree.root.terminal or tree.root.closed:
                 state = tree.root.state
                 traj.solved, traj.actions = bool(state.solved), state.actions
                 traj.latency_reward = self._terminal_reward(state) if state.solved else 0.0
@@ -393,9 +402,14 @@ class Actor:
         return finished
 
     def set_length_bound(self, bound: int | None) -> None:
+        """Games end at `bound` instructions from now on; the games under way start over,
+        since their nodes were judged under the old bound."""
+        if bound == self.length_bound:
+            return
+        self.table.clear()
+        self.minmax = MinMax()
         self.length_bound = bound
-        for tree, _ in self.slots:
-            tree.length_bound = bound
+        self.slots = [self._new_game() for _ in self.slots]
 
 
 # -- checkpoints ---------------------------------------------------------------------------------

@@ -59,13 +59,16 @@ class MinMax:
 
 
 class Node:
-    __slots__ = ("state", "legal", "mask", "terminal", "prior", "value", "children", "visits", "total",
-                 "value_sum", "best", "rewards")
+    __slots__ = ("state", "legal", "mask", "explore", "terminal", "closed", "open", "prior", "value", "children", "visits",
+                 "total", "value_sum", "best", "rewards")
 
     def __init__(self, state, legal: np.ndarray, terminal: bool):
         self.state, self.legal, self.terminal = state, legal, terminal
         self.mask = np.where(legal, 0.0, -np.inf)  # added to scores: illegal actions never win
         self.total = 0                              # sum of visits
+        self.explore = legal.astype(np.float64)     # 1 on open edges: closed ones get no exploration bonus
+        self.open = int(legal.sum())                # edges whose subtree is not fully explored
+        self.closed = False                         # every edge below leads to explored terminals
         self.prior: np.ndarray | None = None  # set on expansion
         self.value = 0.0                       # the evaluator's estimate (0 for terminal nodes)
         self.children: dict[int, Node] = {}
@@ -89,13 +92,15 @@ class Tree:
 
     def __init__(self, game, root_state, config: MCTSConfig, rng: np.random.Generator,
                  on_new_state: Callable | None = None, reward: Callable | None = None,
-                 dead: Callable | None = None):
+                 dead: Callable | None = None, table: dict | None = None, minmax: MinMax | None = None):
         self.game, self.config, self.rng = game, config, rng
         self.dead = dead  # state -> True when no correct program can extend it (a terminal)
         self.on_new_state = on_new_state
         self.reward = reward or game.reward  # (parent state, child state) -> reward of the step
-        self.table: dict = {}
-        self.minmax = MinMax()
+        # several trees may share one table (and Q range): later games start from what
+        # earlier ones learnt about the same states
+        self.table: dict = {} if table is None else table
+        self.minmax = MinMax() if minmax is None else minmax
         self.explored = 0      # distinct states created
         self.duplicates = 0    # steps that landed on a state already in the table
         self.length_bound: int | None = None
@@ -144,36 +149,60 @@ class Tree:
         low, high = self.minmax.low, self.minmax.high
         q = (q - low) * (1.0 / (high - low)) if high > low else q * 0.0
         c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
-        score = q + (c * math.sqrt(max(total, 1))) * node.prior / (1 + n) + node.mask
+        score = q + (c * math.sqrt(max(total, 1))) * node.prior * node.explore / (1 + n) + node.mask
         return int(np.argmax(score))
 
     def select(self) -> tuple[list, Node]:
-        """Walk from the root to a node that is unexpanded, terminal, or already on the
-        path (a transposition cycle), adding a virtual loss on every edge taken."""
+        """Walk from the root to a node that is unexpanded, terminal or closed (or stop
+        before an edge back to a node on the path), adding a virtual loss on every edge taken."""
         node, path, seen = self.root, [], {id(self.root)}
-        while node.expanded and not node.terminal:
+        while node.expanded and not node.terminal and not node.closed:
             action = self._pick(node)
             child = self._child(node, action)
+            if id(child) in seen:
+                # back to a state on the path with more instructions: never useful, so the
+                # edge is closed without a visit; the simulation ends here
+                node.mask[action] = -np.inf
+                if node.explore[action]:
+                    node.explore[action] = 0.0
+                    node.open -= 1
+                    node.closed = node.open == 0
+                return path, node
             virtual = self.minmax.low if self.minmax.low < math.inf else 0.0
             node.visits[action] += 1
             node.total += 1
             node.value_sum[action] += virtual
             path.append((node, action, virtual))
-            if id(child) in seen:
-                break
             seen.add(id(child))
             node = child
-        else:
-            return path, node
-        return path, child
+        return path, node
 
     def expand(self, node: Node, prior: np.ndarray, value: float) -> None:
         node.prior = np.asarray(prior, dtype=np.float64)
         node.value = float(value)
 
+    def leaf_value(self, leaf: Node) -> float:
+        if leaf.terminal:
+            return 0.0
+        if leaf.closed:  # every continuation is known: the best of them
+            known = leaf.best[np.isfinite(leaf.best)]
+            return float(known.max()) if len(known) else 0.0
+        return leaf.value
+
     def backup(self, path: list, value: float) -> None:
+        """Add the return to every edge of the path. The game is deterministic, so an edge
+        into a terminal (or closed) node is explored for good: it is closed (never selected
+        again for exploration, only when its known return is the best), and a node whose
+        edges are all closed is closed too: the search does not explore a finished line twice."""
         ret = value
+        closing = bool(path) and (path[-1][0].children[path[-1][1]].terminal or path[-1][0].children[path[-1][1]].closed)
         for node, action, virtual in reversed(path):
+            if closing and node.explore[action]:
+                node.explore[action] = 0.0
+                node.open -= 1
+                node.closed = closing = node.open == 0
+            else:
+                closing = False
             ret = node.rewards[action] + self.config.discount * ret
             node.value_sum[action] += ret - virtual
             if ret > node.best[action]:
@@ -226,7 +255,7 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
     while done < simulations and not should_stop():
         batch = []
         for tree in trees:
-            if tree.root.terminal:
+            if tree.root.terminal or tree.root.closed:
                 continue
             for _ in range(min(trees[0].config.leaves_per_tree, simulations - done)):
                 batch.append((tree,) + tuple(tree.select()))
@@ -248,4 +277,4 @@ def _evaluate(batch: list, evaluator: Evaluator) -> None:
         for (tree, leaf), prior, value in zip(leaves, priors, values):
             tree.expand(leaf, prior, value)
     for tree, path, leaf in batch:
-        tree.backup(path, 0.0 if leaf.terminal else leaf.value)
+        tree.backup(path, tree.leaf_value(leaf))
