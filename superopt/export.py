@@ -310,12 +310,9 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         letter = _CONSTRAINT.get(fam, "r") if fam in use.pinned else "r"
         if elements and fam == "rdi":
             continue  # only the address of elements read in place, which become inputs
-        if elements and fam in elements.loads:
-            declarations.append("int32_t %s = a[%d];" % (fam, elements.loads[fam]))
+        if elements and fam in elements.loads:  # zero-extended, as the movl it replaces leaves it
+            declarations.append("uint64_t %s = (uint32_t)a[%d];" % (fam, elements.loads[fam]))
             outputs.append((fam, "+" + letter, fam))
-        elif elements and fam in elements.stores.values():
-            declarations.append("int32_t %s;" % fam)
-            outputs.append((fam, "=&" + letter, fam))
         elif fam in args:
             value = "a" if fam == "rdi" else "(uint64_t)(uint32_t)n"
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
@@ -360,7 +357,7 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     if use.stack:
         template.append("lea %d(%%%%rsp), %%%%rsp" % _RED_ZONE)
     inputs += [("a%d" % k, "r", "a[%d]" % k) for k in sorted(read_in_place)]
-    after = ["a[%d] = %s;" % item for item in sorted(elements.stores.items())] if elements else []
+    after = ["a[%d] = (int32_t)%s;" % item for item in sorted(elements.stores.items())] if elements else []
     memory = use.memory and not elements  # the values form reads operands, not memory
     clobbers = (["cc"] if use.flags else []) + (["memory"] if memory else [])
     unused = [param for fam, param in args.items() if fam not in use.families]

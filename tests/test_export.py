@@ -421,14 +421,16 @@ def test_values_form_takes_elements_as_operands(kernels):
     asm = inline_asm(program, task, values=True)
     assert asm.outputs == [("rax", "+r", "rax"), ("rcx", "+r", "rcx"), ("rdx", "+r", "rdx"), ("rsi", "=&r", "rsi")]
     assert asm.inputs == [] and asm.clobbers == ["cc"] and not asm.volatile
-    assert asm.declarations == ["uint64_t rsi;", "int32_t rax = a[0];", "int32_t rcx = a[1];", "int32_t rdx = a[2];"]
-    assert asm.after == ["a[0] = rax;", "a[1] = rdx;", "a[2] = rcx;"]
+    assert asm.declarations == ["uint64_t rsi;", "uint64_t rax = (uint32_t)a[0];", "uint64_t rcx = (uint32_t)a[1];",
+                                "uint64_t rdx = (uint32_t)a[2];"]
+    assert asm.after == ["a[0] = (int32_t)rax;", "a[1] = (int32_t)rdx;", "a[2] = (int32_t)rcx;"]
     assert len(asm.template) == 12 and not any("(" in line for line in asm.template)  # no memory left
     program, task, _ = kernels["inplace_sort3"]
     asm = inline_asm(program, task, values=True)
     assert asm.inputs == [("a2", "r", "a[2]")]
     assert "movl %k[a2], %k[rdx]" in asm.template and "cmpl %k[a2], %k[rcx]" in asm.template
-    assert ("rsi", "=&r", "rsi") in asm.outputs and "int32_t rsi;" in asm.declarations
+    assert ("rsi", "=&r", "rsi") in asm.outputs and "uint64_t rdx, rsi;" in asm.declarations
+    assert asm.after[2] == "a[2] = (int32_t)rsi;"  # a register only stored is plain scratch
 
 
 @pytest.mark.parametrize("text, reason", [
