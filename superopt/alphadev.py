@@ -147,7 +147,7 @@ class AgentConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     buffer_size: int = 50_000
-    updates_per_round: int = 1          # learner steps per lockstep move (in-process mode)
+    updates_per_round: int = 4          # learner steps per lockstep move (in-process mode)
     sync_every: int = 50                # learner steps between weight broadcasts to workers
     latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
     shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
@@ -603,7 +603,8 @@ class SelfPlay:
                 actor.set_length_bound(self.progress.best_length + self.bound_slack)
                 self._bound_changed = False
             self._absorb(actor.play_round(should_stop))
-            self._learn(self.config.updates_per_round)
+            rounds = self.config.updates_per_round
+            self._learn(rounds if max_steps is None else min(rounds, max_steps - self.learner.steps))
             p = self.progress
             p.explored, p.duplicates = actor.explored, actor.duplicates
             p.evaluations = getattr(evaluator, "evaluations", 0)

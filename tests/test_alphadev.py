@@ -162,3 +162,18 @@ def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     assert result.program is not None and result.verified
     assert result.length <= 18
     assert result.extras["network"].startswith("shipped")
+
+
+def test_search_cli_model_and_from_scratch(tmp_path):
+    game = Game(get_task("sort3"))
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, new_network(game, TINY), game)
+    out = tmp_path / "s.s"
+    args = ["search", "sort3", "--agent", "alphadev", "--time-limit", "2", "--json", "--out", str(out)]
+    result = CliRunner().invoke(main, args + ["--model", str(path)])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.output)["extras"]["network"] == str(path)
+    result = CliRunner().invoke(main, args + ["--from-scratch"])
+    assert json.loads(result.output)["extras"]["network"] == "from scratch"
+    result = CliRunner().invoke(main, args + ["--model", str(tmp_path / "missing.pt")])
+    assert result.exit_code == 2 and "no such checkpoint" in result.output

@@ -91,9 +91,12 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
               help="Switch off one of AlphaDev's pruning rules (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic (repeatable).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="alphadev: start from this checkpoint (from `superopt train`) instead of the shipped one.")
+@click.option("--from-scratch", is_flag=True, help="alphadev: ignore the shipped checkpoint; start untrained.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
-           init_path, steps, target_length, no_prune, params, as_json):
+           init_path, steps, target_length, no_prune, params, as_json, model_path=None, from_scratch=False):
     """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`.
 
     Every program is checked on all weak orderings of the input by the game's evaluator,
@@ -117,7 +120,9 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     pruning = [r for r in RULES if r not in no_prune]
     game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
     options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
-                            target_length=target_length, steps=steps, objective=objective, params=_param(params))
+                            target_length=target_length, steps=steps, objective=objective,
+                            params=dict(_param(params), **({"model": model_path} if model_path else {}),
+                                        **({"from_scratch": True} if from_scratch else {})))
     out_path = out_path or "%s.s" % task.name
 
     if as_json:
