@@ -154,6 +154,7 @@ class AgentConfig:
     prune_dead: bool = True             # states no correct program extends end the game
     share_table: bool = True            # the games of an actor share one transposition table
     table_size: int = 30_000            # ... cleared when it holds more nodes than this
+    imitate: bool = True                # train on the shortest programs found, as games of their own
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
 
@@ -315,6 +316,11 @@ class Actor:
         self.explored = self.duplicates = self.games = 0
         self.best_incomplete = (0, 1)   # (correct items, total items) of the best unsolved state
         self.best_incomplete_actions: tuple = ()
+        # the shortest correct programs the searches find go to the learner as games of their
+        # own, with the program's moves as policy targets (self-imitation of the best found)
+        self.best_solved = math.inf
+        self.imitated: set = set()
+        self.discoveries: list = []
         self.table: dict = {}  # one transposition table for all games, until it grows too big
         self.minmax = MinMax()
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
@@ -323,6 +329,10 @@ class Actor:
         if state.solved:
             if self.on_solved is not None:
                 self.on_solved(state)
+            if len(state.actions) <= self.best_solved and state.actions not in self.imitated:
+                self.best_solved = len(state.actions)
+                self.imitated.add(state.actions)
+                self.discoveries.append(state.actions)
         elif state.correct_items * self.best_incomplete[1] > self.best_incomplete[0] * max(state.total_items, 1):
             self.best_incomplete = (state.correct_items, state.total_items)
             self.best_incomplete_actions = state.actions
@@ -399,7 +409,30 @@ class Actor:
                 self.slots[i] = self._new_game()
             else:
                 tree.add_root_noise()
+        if self.config.imitate:
+            finished.extend(self.replay(actions) for actions in self.discoveries)
+        self.discoveries.clear()
         return finished
+
+    def replay(self, actions: tuple) -> Trajectory:
+        """The game that plays `actions`, each move's policy target one-hot on the move."""
+        game = self.game
+        state = game.initial()
+        traj = Trajectory([], [], [], [], [], 0.0, False, tuple(actions))
+        for a in actions:
+            child = game.step(state, a)
+            traj.programs.append(state.actions)
+            traj.features.append(np.asarray(game.features(state), dtype=np.int8))
+            traj.legal.append(game.legal_mask(state).copy())
+            target = np.zeros(game.num_actions, dtype=np.float32)
+            target[a] = 1.0
+            traj.policies.append(target)
+            traj.rewards.append(self._reward(state, child))
+            state = child
+        traj.solved = bool(state.solved)
+        traj.latency_reward = self._terminal_reward(state)
+        traj.rewards[-1] -= traj.latency_reward
+        return traj
 
     def set_length_bound(self, bound: int | None) -> None:
         """Games end at `bound` instructions from now on; the games under way start over,
