@@ -17,7 +17,6 @@ runs: it is computed for every finished correct program, thousands per minute.
 """
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing as mp
 import os

@@ -53,9 +53,11 @@ class MinMax:
         self.low, self.high = min(self.low, q), max(self.high, q)
 
     def normalise(self, q: np.ndarray) -> np.ndarray:
+        """Q values seen so far map into [0, 1]; others (an unvisited edge's estimate) may
+        fall outside, which only ranks them further from the known range."""
         if self.high > self.low:
-            return np.clip((q - self.low) / (self.high - self.low), 0.0, 1.0)
-        return np.zeros_like(q)
+            return (q - self.low) * (1.0 / (self.high - self.low))
+        return q * 0.0
 
 
 class Node:
@@ -146,8 +148,7 @@ class Tree:
             # an edge under virtual loss only has no best return yet: use its mean there
             q = (1 - w) * q + w * np.where(node.best > -np.inf, node.best, q)
         q = np.where(visited, q, node.value)
-        low, high = self.minmax.low, self.minmax.high
-        q = (q - low) * (1.0 / (high - low)) if high > low else q * 0.0
+        q = self.minmax.normalise(q)
         c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
         score = q + (c * math.sqrt(max(total, 1))) * node.prior * node.explore / (1 + n) + node.mask
         return int(np.argmax(score))
