@@ -24,7 +24,7 @@ import torch
 
 from superopt import alphadev
 from superopt.game import Game
-from superopt.network import NetConfig
+from superopt.network import NetConfig, count_parameters
 from superopt.search import SearchOptions, run_search
 from superopt.tasks import get_task
 
@@ -91,6 +91,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
 
     if "network" not in skip:
+        net = alphadev.new_network(Game(get_task("sort3")), NetConfig())
+        print("default network: %d parameters" % count_parameters(net))
         for batch in (1, 16, 64, 256):
             print("network evaluations/s at batch %-4d %8.0f" % (batch, network_rate(batch)), flush=True)
     if "shipped" not in skip:
