@@ -1,0 +1,75 @@
+"""How fast the classical searchers reach the known lengths, next to AlphaDev's figures.
+
+Each row runs one search through the library driver (superopt.search.run_search, the
+same path as `superopt search`), re-verifies the result in Unicorn, and prints wall time,
+programs explored (prefixes or proposals evaluated) and whether optimality was proven.
+AlphaDev's figures (Nature 2023, Extended Data Table 2) are printed beside them; they
+ran on TPUs with up to 512 actors, these run on this machine's cores.
+
+Usage: .venv/bin/python bench/bench_search.py [--only enum-sort3,...] [--workers 2] [--limit 3600]
+Rows: enum-sort3, enum-sort4, enum-sort5, enum-sort3-extended, stoch-sort3, stoch-sort4, stoch-sort5.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from superopt.game import Game
+from superopt.parser import load
+from superopt.search import SearchOptions, SearchStats, run_search
+from superopt.tasks import get_task
+
+ALPHADEV = {"sort3": "17 / 446K programs / 6 min", "sort4": "28 / 1.3M / 30 min", "sort5": "42 / 6.23M / 0.73 days"}
+ROWS = {
+    # name: (task, isa, agent, target length, warm start)
+    "enum-sort3": ("sort3", "alphadev", "enum", None, None),
+    "enum-sort4": ("sort4", "alphadev", "enum", None, None),
+    "enum-sort5": ("sort5", "alphadev", "enum", None, None),
+    "enum-sort3-extended": ("sort3", "extended", "enum", None, None),
+    "stoch-sort3": ("sort3", "alphadev", "stochastic", 17, "asm/sort3.s"),
+    "stoch-sort4": ("sort4", "alphadev", "stochastic", 28, "asm/sort4.s"),
+    "stoch-sort5": ("sort5", "alphadev", "stochastic", 42, "asm/sort5.s"),
+}
+
+
+def run_row(name, workers, limit, seed):
+    task, isa_name, agent, target, init = ROWS[name]
+    game = Game(get_task(task), isa=isa_name, max_length=60 if agent == "enum" else None)
+    first = {}
+
+    def report(stats: SearchStats):
+        if stats.best_length is not None and stats.best_length not in first:
+            first[stats.best_length] = stats.elapsed
+
+    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
+                            init=load(init, task)[0] if init else None)
+    start = time.monotonic()
+    result = run_search(game, agent, options, report=report)
+    wall = time.monotonic() - start
+    best = result.length
+    return {"row": name, "task": task, "isa": isa_name, "agent": agent, "length": best,
+            "first_best_s": first.get(best, wall) if best else None, "wall_s": wall,
+            "explored": result.explored, "optimal": result.optimal, "verified": result.verified,
+            "stopped": result.extras.get("timed_out", False)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="enum-sort3,stoch-sort3,stoch-sort4,stoch-sort5")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--limit", type=float, default=3600.0, help="time limit per row, seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print("%-20s %-9s %7s %10s %10s %12s %-9s %s" % ("row", "isa", "length", "found (s)", "wall (s)",
+                                                   "explored", "optimal", "AlphaDev (length / programs / time)"))
+    for name in args.only.split(","):
+        r = run_row(name, args.workers, args.limit, args.seed)
+        print("%-20s %-9s %7s %10s %10.2f %12d %-9s %s%s" % (
+            r["row"], r["isa"], r["length"], "-" if r["first_best_s"] is None else "%.2f" % r["first_best_s"],
+            r["wall_s"], r["explored"], "proven" if r["optimal"] else "no", ALPHADEV.get(r["task"], "-"),
+            "  (time limit hit)" if r["stopped"] else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
