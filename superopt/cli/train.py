@@ -67,7 +67,9 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     else:
         net = alphadev.new_network(game, NetConfig(two_heads=not single_head))
         learner = None
-    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, learner=learner)
+    # games end one instruction past the best length, so that equally short programs keep
+    # coming as training data once the shortest is known
+    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, learner=learner, bound_slack=1)
     p = selfplay.progress
     p.games, p.explored = int(extra.get("games", 0)), int(extra.get("explored", 0))
 
