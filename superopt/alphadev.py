@@ -2,18 +2,28 @@
 
 Small interfaces, so each part could move to its own machine later:
   Actor.play_round()   -> finished Trajectory list (several games in lockstep, one batched
-                          network call per group of leaves); Actor.load(weights)
+                          network call per group of leaves)
   ReplayBuffer.add/sample
   Learner.step(batch)  -> losses; Learner.weights() for the actors
   SelfPlay             -> runs actors in this process or in worker processes, feeds the
                           buffer, steps the learner, tracks the best program; used by
                           `superopt train` and by the search agent `run`.
 
-Values: the correctness head predicts the sum of the game's rewards still to come
-(correctness deltas, the all-correct bonus and the length cost); the latency head predicts
-the latency reward paid when a game ends correct, -latency_weight x the program's latency.
-That latency comes from a dependency-chain cost model (`latency_estimate`), not from native
-runs: it is computed for every finished correct program, thousands per minute.
+Values: the correctness head predicts the sum of the rewards still to come (the game's
+correctness deltas, all-correct bonus and length cost, plus a potential-based shaping term);
+the latency head predicts the latency reward paid when a game ends correct,
+-latency_weight x the program's latency. That latency comes from a dependency-chain cost
+model (`latency_estimate`), not from native runs: it is computed for every correct program.
+
+What makes it work on 2 cores rather than a TPU fleet, each switchable in AgentConfig:
+- shaping: reward for sorted values becoming available in some location (`placeable`),
+  potential-based, so it changes no program's rank among the correct ones;
+- prune_dead: a game ends as soon as no continuation can be correct within the length
+  bound (`dead`, `steps_needed`): a wrong store, a value no location can still deliver;
+- the MCTS backs up the best return as well as the mean (the game is deterministic) and
+  closes fully explored lines; the games of an actor share one transposition table;
+- imitate: the shortest programs the searches find are replayed to the learner as games
+  with their moves as policy targets (self-imitation: only the agent's own discoveries).
 """
 from __future__ import annotations
 
