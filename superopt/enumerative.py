@@ -73,10 +73,8 @@ class Enumerator:
 
     def root(self) -> tuple:
         locs, lt, gt = self.game.evaluator.initial()
-        return (locs, lt, gt, -1, 0, 0, 0)   # + last slot loaded, loaded, stored, dirty
-
-    def lower_bound(self, locs: tuple) -> int:
-        return self.bound_or_dead(locs, None, -1, 0)
+        # + last slot loaded, slots loaded, slots stored, unread writes, lower bound
+        return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, -1, 0))
 
     def bound_or_dead(self, locs: tuple, lt, last: int, loaded: int) -> int:
         """An admissible lower bound on the instructions still needed, or -1 when some
@@ -132,7 +130,7 @@ class Enumerator:
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
-        locs, lt, gt, last, loaded, stored, dirty = node
+        locs, lt, gt, last, loaded, stored, dirty, h_node = node
         R, n, E = self.R, self.n, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
         lowest_free = next((r for r in range(R) if locs[r] == 0), -1)
@@ -140,7 +138,7 @@ class Enumerator:
         # With no slack, every remaining step must lower the bound: a register-register
         # mov never does, a store only when it completes its slot, a cmov only when it
         # makes a needed content no register holds, a cmp only when none was made.
-        tight = g + self.bound_or_dead(locs, lt, last, loaded) >= bound
+        tight = g + h_node >= bound
         if tight:
             regs = locs[:R]
             need = {e for i, e in enumerate(E) if locs[R + i] != e and e not in regs}
@@ -202,17 +200,17 @@ class Enumerator:
             self.explored += 1
             mem = nlocs[R:]
             if mem == E:
-                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), True, 0
+                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, 0), True, 0
                 continue
             if g1 >= bound:
                 continue
             h = self.bound_or_dead(nlocs, nlt, nlast, nloaded)
             if h < 0 or g1 + h > bound:
                 continue
-            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty), False, h
+            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h), False, h
 
     def key(self, node: tuple) -> tuple:
-        locs, lt, gt, last, loaded, stored, _ = node
+        locs, lt, gt, last, loaded, stored, _, _ = node
         R = self.R
         flags = (lt, gt) if lt is None or lt <= gt else (gt, lt)
         return (locs[R:], tuple(sorted(locs[:R])), flags,
@@ -275,7 +273,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     lowest bound that has one, which makes the run deterministic."""
     start = time.monotonic()
     space = Enumerator(game, options.all_optimal)
-    first = space.lower_bound(space.root()[0])
+    first = space.root()[7]
     totals = {"explored": 0, "dedup": 0}
     live: dict[int, tuple[int, int]] = {}     # bound -> (explored, deduplicated) so far
 
