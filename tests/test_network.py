@@ -15,6 +15,7 @@ ACTIONS = [
     isa.Instr("mov", (SLOT0, RAX), width=32), isa.Instr("cmp", (RAX, RCX), width=32),
     isa.Instr("cmov", (RAX, RCX), cond="l", width=32), isa.Instr("cmov", (RCX, RAX), cond="g", width=32),
 ]
+torch.set_num_threads(1)  # tiny tensors: a second thread only adds synchronisation (and stalls on a busy machine)
 SMALL = NetConfig(embed=32, layers=1, heads=4, hidden=32, max_length=8)
 
 
