@@ -21,7 +21,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class MCTSConfig:
-    simulations: int = 64        # per move (AlphaDev: 800)
+    simulations: int = 200       # per move (AlphaDev: 800)
     leaves_per_tree: int = 8     # paths walked per tree before one batched evaluation
     c_base: float = 19652.0
     c_init: float = 1.25
