@@ -84,7 +84,7 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
               "with --objective latency).")
 @click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="stochastic: warm-start from this program (AT&T .s).")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="stochastic: proposals per worker.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="stochastic: proposals per worker; alphadev: learner steps.")
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
 @click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
