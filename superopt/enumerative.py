@@ -276,19 +276,28 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     first = space.root()[7]
     totals = {"explored": 0, "dedup": 0}
     live: dict[int, tuple[int, int]] = {}     # bound -> (explored, deduplicated) so far
+    shortest: list = []                       # the shortest solution seen, proven or not
 
     def progress(bound: int, explored: int, dedup: int) -> None:
         live[bound] = (explored, dedup)
+        emit()
+
+    def emit() -> None:
         running = sorted(live)
         report(SearchStats(elapsed=time.monotonic() - start,
                            explored=totals["explored"] + sum(e for e, _ in live.values()),
                            deduplicated=totals["dedup"] + sum(d for _, d in live.values()),
+                           best_length=len(shortest) or None, best_correct=1.0 if shortest else 0.0,
+                           best_program=list(game.to_program(shortest).instrs),
                            phase="bound %s" % "/".join(map(str, running))))
 
-    def finish(bound: int, explored: int, dedup: int) -> None:
+    def finish(bound: int, explored: int, dedup: int, solutions: list) -> None:
         live.pop(bound, None)
         totals["explored"] += explored
         totals["dedup"] += dedup
+        if solutions and (not shortest or len(solutions[0]) < len(shortest)):
+            shortest[:] = solutions[0]
+            emit()
 
     if max(1, options.workers) == 1:
         outcome = _sequential(game, options.all_optimal, first, should_stop, progress, finish)
@@ -336,7 +345,7 @@ def _sequential(game, all_optimal, bound, should_stop, progress, finish):
     while bound <= game.max_length:
         progress(bound, 0, 0)
         space = _search_bound(game, all_optimal, bound, should_stop, progress)
-        finish(bound, space.explored, space.deduplicated)
+        finish(bound, space.explored, space.deduplicated, space.solutions)
         if space.stopped or space.solutions:
             return bound, space.solutions, space.stopped, bool(space.solutions)
         bound += 1
@@ -384,8 +393,8 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
                 if bound in running:
                     progress(bound, explored, dedup)
                 continue
-            finish(bound, explored, dedup)
             solutions, was_stopped = rest
+            finish(bound, explored, dedup, solutions)
             if bound in running:
                 running.pop(bound)[0].join()
                 if was_stopped:

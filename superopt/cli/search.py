@@ -54,7 +54,7 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
     table.add_row("programs explored", "{:,}".format(stats.explored))
     table.add_row("states deduplicated", "{:,}".format(stats.deduplicated))
     table.add_row("best correct length", "-" if stats.best_length is None else str(stats.best_length))
-    if stats.best_length is None:
+    if stats.best_length is None and stats.best_program:   # (enum tracks complete programs only)
         table.add_row("best incomplete", "%.1f%% of items correct" % (100 * stats.best_correct))
     if stats.best_program:
         table.add_row("best program", "\n".join(i.att() for i in stats.best_program))
