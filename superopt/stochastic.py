@@ -12,7 +12,7 @@ Programs must be well defined (no read of an uninitialised register, no cmov bef
 cmp); the game's other pruning rules constrain the sequential game, not these moves.
 Each worker runs its own chain with its own seed; the result is the shortest correct
 program of any chain (ties: the lowest worker), deterministic for a seed and worker count
-when no time limit cuts the run.
+when neither a time limit nor --target-length (which stops the other chains early) cuts it.
 """
 from __future__ import annotations
 
