@@ -58,6 +58,7 @@ class Enumerator:
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.content = ev.content
         self.fieldmask = (1 << ev.shift) - 1
+        self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
@@ -97,36 +98,27 @@ class Enumerator:
         held = 0
         for x in regs:
             held |= x
-        readable = [mem[i] for i in range(self.n)
-                    if self.extended or not ((self.memory_order and i < last) or (self.memory_once and loaded >> i & 1))]
-        everywhere = held
-        for x in readable:
-            everywhere |= x
+        key = (last, loaded)
+        slots = self._readable.get(key)
+        if slots is None:
+            slots = self._readable[key] = tuple(
+                i for i in range(self.n)
+                if self.extended or not ((self.memory_order and i < last) or (self.memory_once and loaded >> i & 1)))
+        everywhere, twice = held, 0
+        for i in slots:
+            twice |= everywhere & mem[i]
+            everywhere |= mem[i]
         if wanted & ~everywhere:
             return -1
         h = stores + len(need)
         if lt is None and any(e not in mem for e in need):
             h += 1
-        return h + self._load_bound(readable, held, wanted, need)
-
-    def _load_bound(self, readable: list, held: int, wanted: int, need: set) -> int:
-        """Slots that must still be loaded (alphadev set): they alone hold a needed rank."""
-        if self.extended:
-            return 0
-        count = 0
-        for j, x in enumerate(readable):
-            if x in need:
-                continue
-            other = held
-            for k, y in enumerate(readable):
-                if k != j:
-                    other |= y
-            if x & wanted & ~other:
-                count += 1
-        return count
-
-    def _full(self, t: int) -> int:
-        return (((t + self.add) & self.guard) >> self.shift) * self.fieldmask
+        if not self.extended:   # loads: slots that alone hold some needed rank
+            for i in slots:
+                x = mem[i]
+                if x & wanted & ~twice and x not in need:
+                    h += 1
+        return h
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
