@@ -132,6 +132,8 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
                   auto_refresh=False, transient=False) as live:
             result = run_search(game, agent, options,
                                 report=lambda s: live.update(_display(s, task.name, agent, isa_name), refresh=True))
+        if not console.is_terminal:  # rich leaves a non-terminal Live's last frame unterminated
+            console.line()
     header = result_header(game, agent, options, result)
     if result.program is not None:
         write_program(out_path, result.program, header)
