@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     for name, heads in (("trained", True), ("single-head", False)):
         t0 = time.monotonic()
         net, prog = train(game, args.train_seconds, heads, 0, args.simulations)
-        print("trained %-11s %.0f s: %d learner steps, %d games, %d programs explored" %
+        print("training for %-11s %.0f s: %d learner steps, %d games, %d programs explored" %
               (name, time.monotonic() - t0, prog.steps, prog.games, prog.explored), flush=True)
         variants[name] = net
     variants["untrained"] = "fresh"
