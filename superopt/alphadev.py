@@ -758,7 +758,11 @@ def run(game, options, report, should_stop):
     seconds when no time limit is set."""
     from superopt.search import SearchResult, SearchStats
     params = dict(options.params or {})
-    play = build_game({**game_spec(game), "max_length": int(params.get("horizon", horizon(game)))})
+    # the game's default maximum (the human benchmark's length) gets room for mistakes; a
+    # maximum the user chose (--max-length) is kept, so no longer program comes back
+    from superopt.game import human_length
+    room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
+    play = build_game({**game_spec(game), "max_length": int(params.get("horizon", room))})
     net, source = load_or_create(play, params)
     config = agent_config(params, options.workers if params.get("workers") is None else params["workers"])
     latency_objective = options.objective == "latency"
