@@ -13,7 +13,9 @@ swapped pairs l/g, le/ge), so only `cmp a, b` with a < b is tried.
 Cuts that keep optimality (a shortest program never needs what they remove):
 - lower bound (bound_or_dead): one store per wrong array slot; one register write per
   distinct needed slot content no register holds; one load per slot that alone holds
-  some needed rank; one cmp if a needed content exists nowhere and no cmp was made;
+  some needed rank; one cmp if a needed content exists nowhere and cannot be pieced
+  together, class by class of the last cmp's flags, from the values that exist now
+  (see _cmp_needed);
 - with no slack left (depth + bound = limit) only steps that lower the bound are tried;
 - lost values: a rank some wrong slot needs, on some input, is held nowhere it can still
   be read from;
@@ -75,17 +77,16 @@ class Enumerator:
     def root(self) -> tuple:
         locs, lt, gt = self.game.evaluator.initial()
         # + last slot loaded, slots loaded, slots stored, unread writes, lower bound
-        return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, -1, 0))
+        return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0))
 
-    def bound_or_dead(self, locs: tuple, lt, last: int, loaded: int) -> int:
+    def bound_or_dead(self, locs: tuple, lt, gt, last: int, loaded: int) -> int:
         """An admissible lower bound on the instructions still needed, or -1 when some
         rank a wrong slot needs is held nowhere it can still be read from.
 
         stores: one per wrong slot. writes: one per distinct needed slot content that no
         register holds. loads (alphadev set): a slot holding, on some input, a needed rank
         found in no register and no other readable slot must be loaded, and that load was
-        not counted as a write unless the slot holds a needed content. cmp: a needed
-        content found nowhere needs a cmov, which needs a cmp first if none was made."""
+        not counted as a write unless the slot holds a needed content. cmp: see _cmp_needed."""
         R, E = self.R, self.E
         regs, mem = locs[:R], locs[R:]
         stores, need, wanted = 0, set(), 0
@@ -111,7 +112,7 @@ class Enumerator:
         if wanted & ~everywhere:
             return -1
         h = stores + len(need)
-        if lt is None and any(e not in mem for e in need):
+        if self._cmp_needed(locs, lt, gt, need):
             h += 1
         if not self.extended:   # loads: slots that alone hold some needed rank
             for i in slots:
@@ -119,6 +120,29 @@ class Enumerator:
                 if x & wanted & ~twice and x not in need:
                     h += 1
         return h
+
+    def _cmp_needed(self, locs: tuple, lt, gt, need: set) -> bool:
+        """Whether some needed content held nowhere cannot be made without another cmp.
+
+        Until the next cmp, every new value is a cmov select of existing values under the
+        last cmp's flags, so every value made is, on each class of inputs the flags
+        separate (less, greater, equal), equal to some location existing now. A needed
+        content that is not so composable needs a cmp first (before any cmp: one class)."""
+        absent = [e for e in need if e not in locs]
+        if not absent:
+            return False
+        if lt is None:
+            return True
+        classes = [k for k in (lt, gt, self.content ^ (lt | gt)) if k]
+        for e in absent:
+            for k in classes:
+                ek = e & k
+                for x in locs:
+                    if x & k == ek:
+                        break
+                else:
+                    return True
+        return False
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
@@ -129,7 +153,8 @@ class Enumerator:
         g1 = g + 1
         # With no slack, every remaining step must lower the bound: a register-register
         # mov never does, a store only when it completes its slot, a cmov only when it
-        # makes a needed content no register holds, a cmp only when none was made.
+        # makes a needed content no register holds (its value is composable under the
+        # flags it uses, so it cannot lower the cmp term); a cmp is left to the bound.
         tight = g + h_node >= bound
         if tight:
             regs = locs[:R]
@@ -161,7 +186,7 @@ class Enumerator:
                 ndirty = (dirty & ~(1 << s)) | 1 << d
             elif kind == CMP:
                 xd = locs[d]
-                if dirty & flag_bit or xd == 0 or (tight and lt is not None):
+                if dirty & flag_bit or xd == 0:
                     continue
                 t = xd & (xs - self.low)
                 nlt = (((t + self.add) & self.guard) >> self.shift) * self.fieldmask
@@ -196,7 +221,7 @@ class Enumerator:
                 continue
             if g1 >= bound:
                 continue
-            h = self.bound_or_dead(nlocs, nlt, nlast, nloaded)
+            h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded)
             if h < 0 or g1 + h > bound:
                 continue
             yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h), False, h

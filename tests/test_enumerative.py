@@ -64,8 +64,8 @@ def test_lower_bound_is_admissible_along_an_optimal_program():
     space = Enumerator(game)
     state = game.initial()
     for k, a in enumerate(actions):
-        (locs, lt, _), (last, loaded, _, _) = state.cpu, state.rules
-        assert 0 <= space.bound_or_dead(locs, lt, last, loaded) <= len(actions) - k
+        (locs, lt, gt), (last, loaded, _, _) = state.cpu, state.rules
+        assert 0 <= space.bound_or_dead(locs, lt, gt, last, loaded) <= len(actions) - k
         state = game.step(state, a)
     assert state.solved
 
