@@ -15,7 +15,7 @@ Cuts that keep optimality (a shortest program never needs what they remove):
   distinct needed slot content no register holds; one load per slot that alone holds
   some needed rank; one cmp if a needed content exists nowhere and cannot be pieced
   together, class by class of the last cmp's flags, from the values that exist now
-  (see _cmp_needed);
+  (see _cmps_needed);
 - with no slack left (depth + bound = limit) only steps that lower the bound are tried;
 - lost values: a rank some wrong slot needs, on some input, is held nowhere it can still
   be read from;
@@ -61,6 +61,7 @@ class Enumerator:
         self.content = ev.content
         self.fieldmask = (1 << ev.shift) - 1
         self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
+        self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
@@ -86,7 +87,7 @@ class Enumerator:
         stores: one per wrong slot. writes: one per distinct needed slot content that no
         register holds. loads (alphadev set): a slot holding, on some input, a needed rank
         found in no register and no other readable slot must be loaded, and that load was
-        not counted as a write unless the slot holds a needed content. cmp: see _cmp_needed."""
+        not counted as a write unless the slot holds a needed content. cmp: see _cmps_needed."""
         R, E = self.R, self.E
         regs, mem = locs[:R], locs[R:]
         stores, need, wanted = 0, set(), 0
@@ -112,8 +113,7 @@ class Enumerator:
         if wanted & ~everywhere:
             return -1
         h = stores + len(need)
-        if self._cmp_needed(locs, lt, gt, need):
-            h += 1
+        h += self._cmps_needed(locs, lt, gt, need)
         if not self.extended:   # loads: slots that alone hold some needed rank
             for i in slots:
                 x = mem[i]
@@ -121,28 +121,61 @@ class Enumerator:
                     h += 1
         return h
 
-    def _cmp_needed(self, locs: tuple, lt, gt, need: set) -> bool:
-        """Whether some needed content held nowhere cannot be made without another cmp.
+    def _cmps_needed(self, locs: tuple, lt, gt, need: set) -> int:
+        """How many more cmps (0, 1 or 2: a lower bound) the needed contents held nowhere take.
 
         Until the next cmp, every new value is a cmov select of existing values under the
-        last cmp's flags, so every value made is, on each class of inputs the flags
-        separate (less, greater, equal), equal to some location existing now. A needed
-        content that is not so composable needs a cmp first (before any cmp: one class)."""
+        last cmp's flags, so on each class of inputs those flags separate (less, greater,
+        equal; before any cmp, one class) it equals some location existing now. A needed
+        content that is not so composable needs a cmp. One more cmp compares two such
+        values, so on each class it splits the class by comparing two locations; if for some
+        class no pair of locations splits it into cells on which every such content equals
+        some location, one cmp is not enough."""
         absent = [e for e in need if e not in locs]
         if not absent:
+            return 0
+        live = tuple(sorted({x for x in locs if x}))
+        key = (live, tuple(sorted(absent)), lt, gt) if lt is None or lt <= gt else (live, tuple(sorted(absent)), gt, lt)
+        got = self._cmps.get(key)
+        if got is None:
+            if len(self._cmps) > 1 << 20:
+                self._cmps.clear()
+            got = self._cmps[key] = self._count_cmps(live, absent, lt, gt)
+        return got
+
+    def _count_cmps(self, live: tuple, absent: list, lt, gt) -> int:
+        content = self.content
+        classes = [content] if lt is None else [k for k in (lt, gt, content ^ (lt | gt)) if k]
+        low, add, guard, shift, fm = self.low, self.add, self.guard, self.shift, self.fieldmask
+
+        def differ(e):   # per location: the inputs on which it does not hold e
+            return [((((e ^ x) + add) & guard) >> shift) * fm for x in live]
+
+        def composable(diffs, cell):
+            for d in diffs:
+                if not d & cell:
+                    return True
             return False
-        if lt is None:
-            return True
-        classes = [k for k in (lt, gt, self.content ^ (lt | gt)) if k]
-        for e in absent:
-            for k in classes:
-                ek = e & k
-                for x in locs:
-                    if x & k == ek:
+
+        hard = [ds for ds in map(differ, absent) if not all(composable(ds, k) for k in classes)]
+        if not hard:
+            return 0
+        for k in classes:
+            if all(composable(ds, k) for ds in hard):
+                continue
+            for i, a in enumerate(live):
+                for b in live[i + 1:]:
+                    less = ((((a & (b - low)) + add) & guard) >> shift) * fm & k
+                    more = ((((b & (a - low)) + add) & guard) >> shift) * fm & k
+                    same = k ^ less ^ more
+                    if all(composable(ds, less) and composable(ds, more) and composable(ds, same) for ds in hard):
                         break
                 else:
-                    return True
-        return False
+                    continue
+                break
+            else:
+                return 2
+        return 1
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
