@@ -121,12 +121,13 @@ def dead(game, state) -> bool:
     for i, expected in enumerate(ev.expected):
         if "memory_once" in p and stored >> i & 1 and locs[r + i] != expected:
             return True
+    rereads = game.isa_name == "extended"  # cmov may read any slot there, whatever the load rules
     for i, expected in enumerate(ev.expected):
         have = 0
         for v in locs[:r]:
             have |= v & expected
         for j in range(game.n):
-            loadable = not ("memory_once" in p and loaded >> j & 1) and not ("memory_order" in p and j < last_loaded)
+            loadable = rereads or not (("memory_once" in p and loaded >> j & 1) or ("memory_order" in p and j < last_loaded))
             if loadable or j == i:
                 have |= locs[r + j] & expected
         if (have & full).bit_count() < ev.count:
