@@ -40,7 +40,7 @@ from superopt.game import Game
 from superopt.isa import Program
 from superopt.search import SearchOptions, SearchResult, SearchStats
 
-_POLL = 1024          # expansions between stop checks
+_POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
 
 
 class Enumerator:
@@ -62,6 +62,7 @@ class Enumerator:
         self.fieldmask = (1 << ev.shift) - 1
         self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
         self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
+        self.max_cmps = 4   # deeper counts cost more time than they save (measured)
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
@@ -80,14 +81,17 @@ class Enumerator:
         # + last slot loaded, slots loaded, slots stored, unread writes, lower bound
         return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0))
 
-    def bound_or_dead(self, locs: tuple, lt, gt, last: int, loaded: int) -> int:
+    def bound_or_dead(self, locs: tuple, lt, gt, last: int, loaded: int, budget: int | None = None) -> int:
         """An admissible lower bound on the instructions still needed, or -1 when some
         rank a wrong slot needs is held nowhere it can still be read from.
 
         stores: one per wrong slot. writes: one per distinct needed slot content that no
         register holds. loads (alphadev set): a slot holding, on some input, a needed rank
         found in no register and no other readable slot must be loaded, and that load was
-        not counted as a write unless the slot holds a needed content. cmp: see _cmps_needed."""
+        not counted as a write unless the slot holds a needed content. cmp: see _cmps_needed.
+        With a `budget` (steps left under the search bound), any value above it may be
+        returned in place of the bound (the node is cut either way), which keeps the cmp
+        count cheap."""
         R, E = self.R, self.E
         regs, mem = locs[:R], locs[R:]
         stores, need, wanted = 0, set(), 0
@@ -113,16 +117,16 @@ class Enumerator:
         if wanted & ~everywhere:
             return -1
         h = stores + len(need)
-        h += self._cmps_needed(locs, lt, gt, need)
         if not self.extended:   # loads: slots that alone hold some needed rank
             for i in slots:
                 x = mem[i]
                 if x & wanted & ~twice and x not in need:
                     h += 1
-        return h
+        cap = self.max_cmps if budget is None else min(self.max_cmps, budget - h + 1)
+        return h + self._cmps_needed(locs, lt, gt, need, cap) if cap > 0 else h
 
-    def _cmps_needed(self, locs: tuple, lt, gt, need: set) -> int:
-        """How many more cmps (0, 1 or 2: a lower bound) the needed contents held nowhere take.
+    def _cmps_needed(self, locs: tuple, lt, gt, need: set, cap: int) -> int:
+        """min(cap, a lower bound on the cmps the needed contents held nowhere take).
 
         Until the next cmp, every new value is a cmov select of existing values under the
         last cmp's flags, so on each class of inputs those flags separate (less, greater,
@@ -137,13 +141,15 @@ class Enumerator:
         live = tuple(sorted({x for x in locs if x}))
         key = (live, tuple(sorted(absent)), lt, gt) if lt is None or lt <= gt else (live, tuple(sorted(absent)), gt, lt)
         got = self._cmps.get(key)
-        if got is None:
-            if len(self._cmps) > 1 << 20:
-                self._cmps.clear()
-            got = self._cmps[key] = self._count_cmps(live, absent, lt, gt)
-        return got
+        if got is not None and (got[0] < got[1] or cap <= got[1]):
+            return min(got[0], cap)
+        if len(self._cmps) > 1 << 20:
+            self._cmps.clear()
+        count = self._count_cmps(live, absent, lt, gt, cap)
+        self._cmps[key] = (count, cap)
+        return count
 
-    def _count_cmps(self, live: tuple, absent: list, lt, gt) -> int:
+    def _count_cmps(self, live: tuple, absent: list, lt, gt, cap: int) -> int:
         content = self.content
         classes = [content] if lt is None else [k for k in (lt, gt, content ^ (lt | gt)) if k]
         low, add, guard, shift, fm = self.low, self.add, self.guard, self.shift, self.fieldmask
@@ -160,22 +166,40 @@ class Enumerator:
         hard = [ds for ds in map(differ, absent) if not all(composable(ds, k) for k in classes)]
         if not hard:
             return 0
-        for k in classes:
-            if all(composable(ds, k) for ds in hard):
-                continue
-            for i, a in enumerate(live):
-                for b in live[i + 1:]:
-                    less = ((((a & (b - low)) + add) & guard) >> shift) * fm & k
-                    more = ((((b & (a - low)) + add) & guard) >> shift) * fm & k
-                    same = k ^ less ^ more
-                    if all(composable(ds, less) and composable(ds, more) and composable(ds, same) for ds in hard):
+        pairs = [(a, b) for i, a in enumerate(live) for b in live[i + 1:]]
+        memo: dict = {}
+
+        def least(cell: int, cap: int) -> int:
+            """min(cap, cmps needed before every hard content is composable on `cell`)."""
+            if all(composable(ds, cell) for ds in hard):
+                return 0
+            if cap <= 1:
+                return cap
+            got = memo.get(cell)
+            if got is not None and (got[0] < got[1] or cap <= got[1]):
+                return min(got[0], cap)
+            best = cap
+            splits = set()
+            for a, b in pairs:
+                less = ((((a & (b - low)) + add) & guard) >> shift) * fm & cell
+                more = ((((b & (a - low)) + add) & guard) >> shift) * fm & cell
+                if less != cell and more != cell and less | more:   # else it does not split the cell
+                    splits.add((less, more) if less < more else (more, less))
+            for less, more in splits:
+                worst = 0
+                for sub in (less, more, cell ^ less ^ more):
+                    if sub:
+                        worst = max(worst, least(sub, best - 1))
+                        if worst >= best - 1:
+                            break
+                if worst + 1 < best:
+                    best = worst + 1
+                    if best == 1:
                         break
-                else:
-                    continue
-                break
-            else:
-                return 2
-        return 1
+            memo[cell] = (best, cap)
+            return best
+
+        return max(least(k, cap) for k in classes)
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
@@ -254,7 +278,7 @@ class Enumerator:
                 continue
             if g1 >= bound:
                 continue
-            h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded)
+            h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded, bound - g1)
             if h < 0 or g1 + h > bound:
                 continue
             yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h), False, h
