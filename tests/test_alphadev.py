@@ -57,6 +57,13 @@ def test_skipping_a_slot_loses_its_value(game):
     assert dead(game, game.step(game.step(game.initial(), load0), load2))
 
 
+def test_extended_set_can_still_read_a_skipped_slot():
+    ext = Game(get_task("sort3"), isa="extended")
+    load0 = next(a for a, ins in enumerate(ext.actions) if ins.att() == "movl (%rdi), %eax")
+    load2 = next(a for a, ins in enumerate(ext.actions) if ins.att() == "movl 8(%rdi), %ecx")
+    assert not dead(ext, ext.step(ext.step(ext.initial(), load0), load2))  # cmov can read 4(%rdi)
+
+
 def test_latency_estimate_follows_dependencies(game):
     program = [game.actions[a] for a in human_actions(game)]
     total = latency_estimate(program)
