@@ -157,21 +157,26 @@ class Enumerator:
         def differ(e):   # per location: the inputs on which it does not hold e
             return [((((e ^ x) + add) & guard) >> shift) * fm for x in live]
 
-        def composable(diffs, cell):
-            for d in diffs:
-                if not d & cell:
-                    return True
-            return False
+        def composable(cell):   # every hard content equals some location on `cell`
+            for diffs in hard:
+                for d in diffs:
+                    if not d & cell:
+                        break
+                else:
+                    return False
+            return True
 
-        hard = [ds for ds in map(differ, absent) if not all(composable(ds, k) for k in classes)]
+        hard = [ds for ds in map(differ, absent) if not all(any(not d & k for d in ds) for k in classes)]
         if not hard:
             return 0
-        pairs = [(a, b) for i, a in enumerate(live) for b in live[i + 1:]]
+        # per pair of locations: the inputs on which the first is less / greater
+        splits_of = [(((((a & (b - low)) + add) & guard) >> shift) * fm, ((((b & (a - low)) + add) & guard) >> shift) * fm)
+                     for i, a in enumerate(live) for b in live[i + 1:]]
         memo: dict = {}
 
         def least(cell: int, cap: int) -> int:
             """min(cap, cmps needed before every hard content is composable on `cell`)."""
-            if all(composable(ds, cell) for ds in hard):
+            if composable(cell):
                 return 0
             if cap <= 1:
                 return cap
@@ -180,9 +185,9 @@ class Enumerator:
                 return min(got[0], cap)
             best = cap
             splits = set()
-            for a, b in pairs:
-                less = ((((a & (b - low)) + add) & guard) >> shift) * fm & cell
-                more = ((((b & (a - low)) + add) & guard) >> shift) * fm & cell
+            for less, more in splits_of:
+                less &= cell
+                more &= cell
                 if less != cell and more != cell and less | more:   # else it does not split the cell
                     splits.add((less, more) if less < more else (more, less))
             for less, more in splits:
