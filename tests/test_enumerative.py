@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from superopt.enumerative import Enumerator, run
 from superopt.game import Game
@@ -56,11 +57,14 @@ def test_nothing_within_a_short_bound_is_a_proof():
     assert result.program is None and not result.optimal and result.extras["none_within"] == 12
 
 
-def test_lower_bound_is_admissible_along_an_optimal_program():
+@pytest.mark.parametrize("path,task,isa_name", [("asm/sort3.s", "sort3", "alphadev"),
+                                                 ("asm/sort3_enum.s", "sort3", "alphadev"),
+                                                 ("asm/sort4.s", "sort4", "alphadev"),
+                                                 ("asm/sort3_extended.s", "sort3", "extended")])
+def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
     from superopt.parser import parse_text
-    game = Game(get_task("sort3"))
-    text = open("asm/sort3.s").read()
-    actions = [game.action_id(i) for i in parse_text(text).instrs if i.op != "ret"]
+    game = Game(get_task(task), isa=isa_name)
+    actions = [game.action_id(i) for i in parse_text(open(path).read()).instrs if i.op != "ret"]
     space = Enumerator(game)
     state = game.initial()
     for k, a in enumerate(actions):
@@ -68,6 +72,31 @@ def test_lower_bound_is_admissible_along_an_optimal_program():
         assert 0 <= space.bound_or_dead(locs, lt, gt, last, loaded) <= len(actions) - k
         state = game.step(state, a)
     assert state.solved
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=14))
+def test_bound_under_a_budget_is_exact_below_it(choices):
+    """Along random legal prefixes: with a budget, the bound is the full bound when that
+    fits the budget, and above the budget otherwise (the node is cut either way)."""
+    game = Game(get_task("sort3"))
+    space = Enumerator(game)
+    state = game.initial()
+    for c in choices:
+        legal = game.legal_mask(state).nonzero()[0]
+        if not len(legal) or state.solved:
+            break
+        state = game.step(state, int(legal[c % len(legal)]))
+        (locs, lt, gt), (last, loaded, _, _) = state.cpu, state.rules
+        full = space.bound_or_dead(locs, lt, gt, last, loaded)
+        for budget in range(0, 8):
+            h = space.bound_or_dead(locs, lt, gt, last, loaded, budget)
+            assert h == full if full <= budget else h > budget
+
+
+def test_sort3_is_17_and_proven():
+    result = run(Game(get_task("sort3")), SearchOptions(workers=1), lambda s: None, lambda: False)
+    assert result.length == 17 and result.optimal and result.extras["bound_reached"] == 17
 
 
 def test_should_stop_returns_promptly_with_nothing_proven():
