@@ -3,9 +3,9 @@
 # length: 17
 # agent: enum
 # seed: 0
-# workers: 1
-# time: 57.14 s
-# programs explored: 3148326
+# workers: 2
+# time: 1.21 s
+# programs explored: 64527
 # optimal: proven
 	.text
 	.globl	sort3
@@ -13,12 +13,12 @@ sort3:
 	movl (%rdi), %eax
 	movl 4(%rdi), %ecx
 	movl 8(%rdi), %edx
-	movl %eax, %esi
 	cmpl %ecx, %eax
+	movl %eax, %esi
 	cmovl %ecx, %eax
 	cmovl %esi, %ecx
-	movl %eax, %esi
 	cmpl %edx, %eax
+	movl %eax, %esi
 	cmovl %edx, %eax
 	movl %eax, 8(%rdi)
 	cmovg %edx, %esi

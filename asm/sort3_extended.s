@@ -4,8 +4,8 @@
 # agent: enum
 # seed: 0
 # workers: 1
-# time: 443.54 s
-# programs explored: 29462704
+# time: 7.42 s
+# programs explored: 468112
 # optimal: proven
 	.text
 	.globl	sort3
