@@ -13,9 +13,9 @@ swapped pairs l/g, le/ge), so only `cmp a, b` with a < b is tried.
 Cuts that keep optimality (a shortest program never needs what they remove):
 - lower bound (bound_or_dead): one store per wrong array slot; one register write per
   distinct needed slot content no register holds; one load per slot that alone holds
-  some needed rank; one cmp if a needed content exists nowhere and cannot be pieced
-  together, class by class of the last cmp's flags, from the values that exist now
-  (see _cmps_needed);
+  some needed rank; and the cmps still needed (see _cmps_needed): without a new cmp every
+  new value is pieced together, class by class of the last cmp's flags, from values that
+  exist now, and each cmp only splits those classes further;
 - with no slack left (depth + bound = limit) only steps that lower the bound are tried;
 - lost values: a rank some wrong slot needs, on some input, is held nowhere it can still
   be read from;
@@ -129,12 +129,15 @@ class Enumerator:
         """min(cap, a lower bound on the cmps the needed contents held nowhere take).
 
         Until the next cmp, every new value is a cmov select of existing values under the
-        last cmp's flags, so on each class of inputs those flags separate (less, greater,
-        equal; before any cmp, one class) it equals some location existing now. A needed
-        content that is not so composable needs a cmp. One more cmp compares two such
-        values, so on each class it splits the class by comparing two locations; if for some
-        class no pair of locations splits it into cells on which every such content equals
-        some location, one cmp is not enough."""
+        last cmp's flags (mov, load and store only copy), so on each class of inputs those
+        flags separate (less, greater, equal; before any cmp, one class) it equals some
+        location existing now. The next cmp compares two such values, so it splits each
+        class by comparing two locations on it, chosen per class; values made after it are
+        pieced together from the locations on the finer cells; and so on. A needed content
+        is done when it equals some location on every cell, so the count is, over the
+        classes, the largest number of splits a class takes, searched up to `cap`
+        (relaxed: registers, slot-read rules and cmov counts are ignored, so it stays a
+        lower bound)."""
         absent = [e for e in need if e not in locs]
         if not absent:
             return 0
