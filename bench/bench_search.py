@@ -2,7 +2,8 @@
 
 Each row runs one search through the library driver (superopt.search.run_search, the
 same path as `superopt search`), re-verifies the result in Unicorn, and prints wall time,
-programs explored (prefixes or proposals evaluated) and whether optimality was proven.
+programs explored (prefixes or proposals evaluated), whether optimality was proven and,
+for enum, the length bound reached (when stopped: every shorter length was proven empty).
 AlphaDev's figures (Nature 2023, Extended Data Table 2) are printed beside them; they
 ran on TPUs with up to 512 actors, these run on this machine's cores.
 
@@ -51,7 +52,7 @@ def run_row(name, workers, limit, seed):
     return {"row": name, "task": task, "isa": isa_name, "agent": agent, "length": best,
             "first_best_s": first.get(best, wall) if best else None, "wall_s": wall,
             "explored": result.explored, "optimal": result.optimal, "verified": result.verified,
-            "stopped": result.extras.get("timed_out", False)}
+            "stopped": result.extras.get("timed_out", False), "bound": result.extras.get("bound_reached")}
 
 
 def main():
@@ -61,13 +62,13 @@ def main():
     parser.add_argument("--limit", type=float, default=3600.0, help="time limit per row, seconds")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print("%-20s %-9s %7s %10s %10s %12s %-9s %s" % ("row", "isa", "length", "found (s)", "wall (s)",
-                                                   "explored", "optimal", "AlphaDev (length / programs / time)"))
+    print("%-20s %-9s %7s %10s %10s %12s %-9s %6s %s" % ("row", "isa", "length", "found (s)", "wall (s)", "explored",
+                                                        "optimal", "bound", "AlphaDev (length / programs / time)"))
     for name in args.only.split(","):
         r = run_row(name, args.workers, args.limit, args.seed)
-        print("%-20s %-9s %7s %10s %10.2f %12d %-9s %s%s" % (
+        print("%-20s %-9s %7s %10s %10.2f %12d %-9s %6s %s%s" % (
             r["row"], r["isa"], r["length"], "-" if r["first_best_s"] is None else "%.2f" % r["first_best_s"],
-            r["wall_s"], r["explored"], "proven" if r["optimal"] else "no", ALPHADEV.get(r["task"], "-"),
+            r["wall_s"], r["explored"], "proven" if r["optimal"] else "no", r["bound"] or "-", ALPHADEV.get(r["task"], "-"),
             "  (time limit hit)" if r["stopped"] else ""), flush=True)
 
 
