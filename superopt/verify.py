@@ -512,4 +512,5 @@ def _compare_native(verdict: Verdict, program: Program, task: Task, arrays, leng
     if wrong is not None:
         verdict.passed = False
         verdict.counterexample = _example(arrays[wrong], lengths[wrong], expected[wrong], got[wrong])
-        verdict.violations.append(Violation("native", "the real CPU gives a different result for input %d" % wrong))
+        verdict.violations.append(Violation("native", "the real CPU and the emulator disagree on input %d (the emulator "
+                                                       "gave the expected result): an emulator-or-assembler bug" % wrong))
