@@ -183,6 +183,20 @@ def test_native_comparison_after_a_pass():
     assert verdict.passed and verdict.native and verdict.to_json()["native"] is True
 
 
+def test_native_disagreement_is_reported_as_an_emulator_or_assembler_bug(monkeypatch):
+    import superopt.native
+
+    def lying_cpu(program, task, arrays, lengths):  # stands in for a CPU that disagrees on one input
+        out = task.expected(arrays, lengths)
+        out[5, 0] ^= 1
+        return out
+
+    monkeypatch.setattr(superopt.native, "run_native", lying_cpu)
+    verdict = check(SORT3, native=True)
+    assert not verdict.passed and rules(verdict) == ["native"]
+    assert "emulator-or-assembler bug" in verdict.violations[0].detail and "input 5" in verdict.violations[0].detail
+
+
 def test_two_programs_in_a_row_on_one_emulator():
     assert check(SORT3).passed
     assert not check(SORT3.replace("cmovg %edx, %eax", "cmovl %edx, %eax", 1)).passed
