@@ -58,7 +58,7 @@ class Enumerator:
         self.memory_once = "memory_once" in p
         self.extended = game.isa_name == "extended"
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
-        self.content = ev.content
+        self.content, self.cond_mask = ev.content, ev.cond_mask
         self.fieldmask = (1 << ev.shift) - 1
         self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
         self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
@@ -214,6 +214,7 @@ class Enumerator:
         locs, lt, gt, last, loaded, stored, dirty, h_node = node
         R, n, E = self.R, self.n, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
+        cond_mask = self.cond_mask
         lowest_free = next((r for r in range(R) if locs[r] == 0), -1)
         g1 = g + 1
         # With no slack, every remaining step must lower the bound: a register-register
@@ -265,15 +266,7 @@ class Enumerator:
                 xd = locs[d]
                 if lt is None or xd == 0:
                     continue
-                if cond == "l":
-                    c = lt
-                elif cond == "g":
-                    c = gt
-                elif cond == "ge":
-                    c = self.content ^ lt
-                else:
-                    c = self.content ^ gt
-                nd = xd ^ ((xd ^ xs) & c)
+                nd = xd ^ ((xd ^ xs) & cond_mask(lt, gt, cond))
                 if nd == xd or (tight and nd not in need):
                     continue
                 nlocs = locs[:d] + (nd,) + locs[d + 1:]

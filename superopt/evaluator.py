@@ -98,6 +98,16 @@ class Evaluator:
         return ((0,) * self.registers + self.memory, None, None)
 
     def cond_mask(self, lt: int, gt: int, cond: str) -> int:
+        """The fields where `cond` holds after a cmp that left `lt` and `gt` (the four
+        conditions of AlphaDev's set without building every mask)."""
+        if cond == "l":
+            return lt
+        if cond == "g":
+            return gt
+        if cond == "ge":
+            return self.content ^ lt
+        if cond == "le":
+            return self.content ^ gt
         return self.pack.flags_to_masks(lt, gt)[cond]
 
     def step(self, cpu: tuple, action: tuple) -> tuple:
@@ -110,18 +120,8 @@ class Evaluator:
         if kind == CMP:
             a, b = locs[d], locs[s]
             return (locs, self._full(a & (b - self.low)), self._full(b & (a - self.low)))
-        if cond == "l":
-            c = lt
-        elif cond == "g":
-            c = gt
-        elif cond == "ge":
-            c = self.content ^ lt
-        elif cond == "le":
-            c = self.content ^ gt
-        else:
-            c = self.cond_mask(lt, gt, cond)
         x = locs[d]
-        return (locs[:d] + (x ^ ((x ^ locs[s]) & c),) + locs[d + 1:], lt, gt)
+        return (locs[:d] + (x ^ ((x ^ locs[s]) & self.cond_mask(lt, gt, cond)),) + locs[d + 1:], lt, gt)
 
     def _full(self, t: int) -> int:
         """Per field: all rank bits if the field of t is non-zero, else none."""
