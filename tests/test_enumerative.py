@@ -1,7 +1,6 @@
 """`enum`: optimal programs, proofs, cuts checked against a plain breadth-first search."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -107,9 +106,8 @@ def test_should_stop_returns_promptly_with_nothing_proven():
         calls[0] += 1
         return calls[0] > 3
 
-    start = time.monotonic()
     result = run(game, SearchOptions(workers=1), lambda s: None, stop)
-    assert time.monotonic() - start < 30
+    assert calls[0] == 4  # returned at the first True, without asking again
     assert result.program is None and not result.optimal and "none_within" not in result.extras
 
 
