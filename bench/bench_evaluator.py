@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from superopt.evaluator import CMOV, CMP, MOV, dense_ranks
+from superopt.evaluator import CMP, MOV, dense_ranks
 from superopt.game import Game
 from superopt.tasks import get_task
 

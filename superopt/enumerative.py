@@ -35,9 +35,8 @@ import signal
 import time
 from typing import Callable
 
-from superopt.evaluator import CMOV, CMP, MOV
+from superopt.evaluator import CMP, MOV
 from superopt.game import Game
-from superopt.isa import Program
 from superopt.search import SearchOptions, SearchResult, SearchStats
 
 _POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
@@ -212,7 +211,7 @@ class Enumerator:
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
         locs, lt, gt, last, loaded, stored, dirty, h_node = node
-        R, n, E = self.R, self.n, self.E
+        R, E = self.R, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
         cond_mask = self.cond_mask
         lowest_free = next((r for r in range(R) if locs[r] == 0), -1)

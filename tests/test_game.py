@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from superopt.errors import SuperoptError
-from superopt.evaluator import CMP, MOV
 from superopt.game import RULES, Game, human_length
 from superopt.isa import Mem, Reg
 from superopt.tasks import get_task

@@ -1,13 +1,11 @@
 """`stochastic` (AlphaDev-S): warm start, determinism, moves keep programs well defined."""
 from __future__ import annotations
 
-import random
 
 import pytest
 
 from superopt.errors import InputError
 from superopt.game import Game
-from superopt.isa import Instr, Reg
 from superopt.parser import load, parse_text
 from superopt.search import SearchOptions
 from superopt.stochastic import Chain, init_actions, run
