@@ -10,7 +10,6 @@ Unicorn, optionally ranks the correct programs found by measured latency, and
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import signal
 import time
@@ -71,33 +70,15 @@ AGENT_PATHS = {
 }
 
 
-def available_agents() -> list[str]:
-    out = []
-    for name, path in AGENT_PATHS.items():
-        module = path.split(":")[0]
-        if importlib.util.find_spec(module) is not None:
-            out.append(name)
-    return out
+DEFAULT_AGENT = "alphadev"
 
 
 def get_agent(name: str) -> Agent:
+    """The agent's run function; imported on demand so that enum and stochastic runs never load torch."""
     if name not in AGENT_PATHS:
-        raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(available_agents())))
+        raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
     module, func = AGENT_PATHS[name].split(":")
-    try:
-        agent = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as exc:
-        raise SuperoptError("agent %r is not available: %s" % (name, exc)) from None
-    return agent
-
-
-def default_agent() -> str:
-    """alphadev once its agent exists, enum until then."""
-    try:
-        get_agent("alphadev")
-        return "alphadev"
-    except SuperoptError:
-        return "enum"
+    return getattr(importlib.import_module(module), func)
 
 
 class Stopper:
@@ -165,11 +146,7 @@ def with_ret(program: Program) -> Program:
 
 def rank_by_latency(result: SearchResult, game: Game) -> None:
     """Measure every correct program found natively and keep the fastest (ties: shortest)."""
-    try:
-        from superopt.timing import measure_latencies
-    except ImportError:
-        raise SuperoptError("--objective latency needs superopt.timing.measure_latencies "
-                            "(the native timing module), which this build does not have") from None
+    from superopt.timing import measure_latencies  # native timing loads only for this objective
     candidates = result.candidates or [result.program]
     cycles = measure_latencies([with_ret(p) for p in candidates], game.task)
     best = min(range(len(candidates)), key=lambda i: (cycles[i], len(candidates[i])))

@@ -11,7 +11,7 @@ from rich.table import Table
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
 from superopt.game import ISAS, REGISTER_ORDER, RULES, Game
-from superopt.search import (AGENT_PATHS, SearchOptions, SearchStats, default_agent, result_header, run_search,
+from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, result_header, run_search,
                              write_program)
 from superopt.tasks import get_task
 
@@ -63,9 +63,9 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 
 @click.command("search")
 @click.argument("task_name", metavar="TASK")
-@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
+@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=DEFAULT_AGENT, show_default=True,
               help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S), "
-                   "alphadev (MCTS + network). Default: alphadev when available, else enum.")
+                   "alphadev (MCTS + network).")
 @click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS)), default="alphadev", show_default=True,
               help="Instruction set (decides what 'optimal' means): " +
                    "; ".join("%s = %s" % kv for kv in ISAS.items()))
@@ -108,7 +108,6 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
         task = get_task(task_name)
     except KeyError as exc:
         raise SuperoptError(exc.args[0]) from None
-    agent = agent or default_agent()
     init = None
     if init_path is not None:
         if agent != "stochastic":
