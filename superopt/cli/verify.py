@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 import click
 from rich.console import Group
@@ -40,14 +41,12 @@ def verify_command(path: str, task: str | None, as_json: bool, seed: int, random
     Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
     """
     program, task_ = parser.load(path, task)
+    spinner = nullcontext() if as_json else console.status("verifying %s on %s inputs" % (escape(path), task_.name))
+    with spinner:
+        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
     if as_json:
-        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit,
-                         native=native)
         emit_json(dict(verdict.to_json(), file=path))
     else:
-        with console.status("verifying %s on %s inputs" % (escape(path), task_.name)):
-            verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit,
-                             native=native)
         console.print(render(verdict, path))
     sys.exit(0 if verdict.passed else 1)
 
