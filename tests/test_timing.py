@@ -206,6 +206,8 @@ def test_worker_uses_the_counter_each_measurement_asks_for(monkeypatch):
 def test_rdpmc_and_file_descriptor_reads_agree_on_the_harness_alone():
     # Both perf read paths time the same loop; where rdpmc is allowed, its figure for the
     # empty kernel is positive and not above the noisier fd path's (which adds read(2) calls).
+    # A run during which the kernel rescheduled the event is NaN by design (untimed), so
+    # only most runs, not all, must be timed.
     from superopt.counters import PerfEvent, perf_cycles_available
     from superopt.native import _Worker, harness_code
     if not perf_cycles_available()[0]:
@@ -218,7 +220,9 @@ def test_rdpmc_and_file_descriptor_reads_agree_on_the_harness_alone():
     pmc = worker.measure(harness_code(task, "latency", "rdpmc"), [EMPTY_KERNEL], task, "rdpmc", 2000, "random", 0,
                          range(20))
     fd = worker.measure(harness_code(task, "latency"), [EMPTY_KERNEL], task, "fd", 2000, "random", 0, range(20))
-    assert (pmc > 0).all() and np.median(pmc) < np.median(fd)
+    timed = pmc[~np.isnan(pmc)]
+    assert len(timed) >= len(pmc) // 2 and (timed > 0).all()
+    assert np.median(timed) < np.nanmedian(fd)
 
 
 def test_untimed_runs_are_left_out():
