@@ -12,8 +12,10 @@ Small interfaces, so each part could move to its own machine later:
 Values: the correctness head predicts the sum of the rewards still to come (the game's
 correctness deltas, all-correct bonus and length cost, plus a potential-based shaping term);
 the latency head predicts the latency reward paid when a game ends correct,
--latency_weight x the program's latency. That latency comes from a dependency-chain cost
-model (`latency_estimate`), not from native runs: it is computed for every correct program.
+-latency_weight x the program's latency. That latency is measured natively by default
+(superopt.latency: Unicorn verification, then the bench harness, cached per program), or
+comes from a dependency-chain cost model (AgentConfig.latency = "model"); the same figure
+is the terminal reward inside the search trees and the latency head's Monte Carlo target.
 
 What makes it work on 2 cores rather than a TPU fleet, each switchable in AgentConfig:
 - shaping: reward for sorted values becoming available in some location (`placeable`),
@@ -43,54 +45,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from superopt import isa
 from superopt.errors import SuperoptError
+from superopt.latency import check_source, cost_model, latency_source
 from superopt.mcts import MCTSConfig, MinMax, Tree, simulate
 from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
 
 CHECKPOINT_VERSION = 1
-
-
-# -- cost model for the latency head ---------------------------------------------------------
-# Cycles from operands ready to result ready on a recent x86 core (load-to-use from L1,
-# everything else one cycle); stores and moves between registers still cost their cycle.
-_LOAD_CYCLES, _OP_CYCLES = 5, 1
-
-
-def latency_estimate(instrs: list[isa.Instr]) -> int:
-    """Length of the longest dependency chain through registers, flags and memory, in
-    cycles (a cost model, not a measurement)."""
-    ready: dict[str, int] = {}
-
-    def loc(op):
-        return op.family if isinstance(op, isa.Reg) else ("mem", op.base, op.index, op.disp) if isinstance(op, isa.Mem) else None
-
-    def when(op):
-        if isinstance(op, isa.Mem):
-            return max(ready.get(op.base, 0), ready.get(loc(op), 0)) + _LOAD_CYCLES
-        return ready.get(loc(op), 0)
-
-    end = 0
-    for ins in instrs:
-        ops = ins.operands
-        if ins.op == "cmp" or ins.op == "test":
-            ready["flags"] = max(when(o) for o in ops) + _OP_CYCLES
-            end = max(end, ready["flags"])
-            continue
-        if not ops:
-            continue
-        dest = ops[0]
-        inputs = [when(o) for o in ops[1:]]
-        if ins.op in ("cmov", "set") or ins.op in ("add", "sub", "and", "or", "xor", "adc", "sbb"):
-            inputs.append(ready.get(loc(dest), 0))
-        if ins.op in ("cmov", "adc", "sbb", "set"):
-            inputs.append(ready.get("flags", 0))
-        done = max(inputs, default=0) + _OP_CYCLES
-        ready[loc(dest)] = done
-        if ins.op in ("add", "sub", "and", "or", "xor"):
-            ready["flags"] = done
-        end = max(end, done)
-    return end
 
 
 def placeable(game, state) -> float:
@@ -167,6 +127,7 @@ class AgentConfig:
     imitate: bool = True                # train on the shortest programs found, as games of their own
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
+    latency: str = "native"             # latency of correct programs: "native" (measured) or "model"
 
     def temperature(self, games: int) -> float:
         t = self.temperatures[0][1]
@@ -317,10 +278,11 @@ class Actor:
     games shares batched network calls. Finished games come back as Trajectories."""
 
     def __init__(self, game, evaluator, config: AgentConfig, seed: int, latency_weight: float,
-                 on_solved: Callable | None = None):
+                 on_solved: Callable | None = None, latency=None):
         self.game, self.evaluator, self.config = game, evaluator, config
         self.rng = np.random.default_rng(seed)
         self.latency_weight = latency_weight
+        self.latency = latency or latency_source(config.latency, game.task)
         self.on_solved = on_solved
         self.length_bound: int | None = None
         self.explored = self.duplicates = self.games = 0
@@ -350,7 +312,7 @@ class Actor:
     def _terminal_reward(self, state) -> float:
         if not state.solved:
             return 0.0
-        return -self.latency_weight * latency_estimate(self.game.to_program(state).instrs)
+        return -self.latency_weight * self.latency(self.game.to_program(state))
 
     def _reward(self, parent, child) -> float:
         """The game's reward, plus the latency reward when the step solves the task, plus
@@ -514,6 +476,7 @@ class Progress:
     explored: int = 0
     duplicates: int = 0
     evaluations: int = 0
+    latency_measured: int = 0     # correct programs timed natively (0 with the cost model)
     losses: dict = field(default_factory=dict)
     best_length: int | None = None
     best_actions: tuple | None = None
@@ -541,6 +504,7 @@ def _actor_process(spec, net_config, num_locations, config, seed, latency_weight
             found.append(state.actions)
 
     actor = Actor(game, NetworkEvaluator(net, game), config, seed, latency_weight, on_solved=solved)
+    measured = 0
     while not stop.is_set():
         try:
             while True:  # take the newest weights and length bound
@@ -555,8 +519,10 @@ def _actor_process(spec, net_config, num_locations, config, seed, latency_weight
         results_q.put({"trajectories": finished, "explored": actor.explored - before[0],
                        "duplicates": actor.duplicates - before[1],
                        "evaluations": actor.evaluator.evaluations - before[2], "solved": found[:],
+                       "latency_measured": actor.latency.measured - measured,
                        "incomplete": (actor.best_incomplete, actor.best_incomplete_actions)})
         found.clear()
+        measured = actor.latency.measured
 
 
 class SelfPlay:
@@ -579,6 +545,7 @@ class SelfPlay:
         self.evaluator = evaluator      # replaces the network (in this process), e.g. plain MCTS for ablations
         self.learn = learn and evaluator is None
         self.progress = Progress(steps=self.learner.steps)
+        self.latency = latency_source(config.latency, game.task)  # this process's (workers have their own)
         self.best_time: float | None = None
         self._bound_changed = False
 
@@ -592,10 +559,7 @@ class SelfPlay:
                     del p.candidates[a]
         if p.best_length is None or len(actions) < p.best_length:
             p.best_length, p.best_actions = len(actions), tuple(actions)
-            state = self.game.initial()
-            for a in actions:
-                state = self.game.step(state, a)
-            p.best_latency = latency_estimate(self.game.to_program(state).instrs)
+            p.best_latency = cost_model(self.game.to_program(actions).instrs)
             self.best_time = p.elapsed
             self._bound_changed = True
 
@@ -640,7 +604,7 @@ class SelfPlay:
         set_cpu_threads(1)  # small batches: a second thread costs more in sync than it gives
         evaluator = self.evaluator or NetworkEvaluator(self.net, self.game)
         actor = Actor(self.game, evaluator, self.config, self.seed, self.latency_weight,
-                      on_solved=lambda s: self._solved(s.actions))
+                      on_solved=lambda s: self._solved(s.actions), latency=self.latency)
         while not self._done(start, max_steps, should_stop, patience):
             if self._bound_changed and self.prune_by_best:
                 actor.set_length_bound(self.progress.best_length + self.bound_slack)
@@ -651,6 +615,7 @@ class SelfPlay:
             p = self.progress
             p.explored, p.duplicates = actor.explored, actor.duplicates
             p.evaluations = getattr(evaluator, "evaluations", 0)
+            p.latency_measured = self.latency.measured
             p.best_incomplete, p.best_incomplete_actions = actor.best_incomplete, actor.best_incomplete_actions
             p.elapsed = time.monotonic() - start
             report(p)
@@ -683,6 +648,7 @@ class SelfPlay:
                     p.explored += message["explored"]
                     p.duplicates += message["duplicates"]
                     p.evaluations += message["evaluations"]
+                    p.latency_measured += message["latency_measured"]
                     for actions in message["solved"]:
                         self._solved(actions)
                     inc, inc_actions = message["incomplete"]
@@ -734,6 +700,8 @@ def agent_config(params: dict, workers: int) -> AgentConfig:
     for key in ("learning_rate", "shaping", "latency_weight"):
         if key in params:
             setattr(config, key, float(params[key]))
+    if "latency" in params:
+        config.latency = check_source(str(params["latency"]))
     return config
 
 
@@ -793,4 +761,5 @@ def run(game, options, report, should_stop):
         deduplicated=p.duplicates, candidates=[play.to_program(a) for a, _ in ranked],
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "horizon": play.max_length, "simulations": config.mcts.simulations,
+                "latency_source": config.latency, "latency_programs_measured": p.latency_measured,
                 "cost_model_latency": p.best_latency})

@@ -10,10 +10,11 @@ from click.testing import CliRunner
 
 from superopt import alphadev
 from superopt.alphadev import (AgentConfig, Learner, NetworkEvaluator, ReplayBuffer, SelfPlay, dead,
-                               latency_estimate, load_checkpoint, new_network, placeable, save_checkpoint)
+                               load_checkpoint, new_network, placeable, save_checkpoint)
 from superopt.cli import main
 from superopt.errors import SuperoptError
 from superopt.game import Game
+from superopt.latency import cost_model
 from superopt.mcts import MCTSConfig
 from superopt.network import NetConfig
 from superopt.parser import parse_file
@@ -64,13 +65,13 @@ def test_extended_set_can_still_read_a_skipped_slot():
     assert not dead(ext, ext.step(ext.step(ext.initial(), load0), load2))  # cmov can read 4(%rdi)
 
 
-def test_latency_estimate_follows_dependencies(game):
+def test_cost_model_follows_dependencies(game):
     program = [game.actions[a] for a in human_actions(game)]
-    total = latency_estimate(program)
+    total = cost_model(program)
     assert 8 < total < len(program) * 5
     # an independent load does not lengthen the chain; appending a dependent op does
-    assert latency_estimate(program[:3]) == 5 + 1
-    assert latency_estimate(program[:4]) == latency_estimate(program[:3]) + 1
+    assert cost_model(program[:3]) == 5 + 1
+    assert cost_model(program[:4]) == cost_model(program[:3]) + 1
 
 
 def sample_batch(game, net, size=32):

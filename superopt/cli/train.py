@@ -32,13 +32,17 @@ from superopt.errors import SuperoptError
 @click.option("--log", "log_path", default=None, help="Append JSON-lines metrics here  [default: OUT.jsonl]")
 @click.option("--log-every", default=20, show_default=True, type=click.IntRange(1), help="Log metrics every N steps.")
 @click.option("--single-head", is_flag=True, help="One value head for correctness + latency (ablation).")
+@click.option("--latency", "latency", type=click.Choice(["native", "model"]), default="native", show_default=True,
+              help="Latency of correct programs (terminal reward, latency head target): native = verified in "
+                   "Unicorn, then measured on this CPU; model = dependency-chain cost model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as one JSON object.")
 def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
-          time_limit, save_every, log_path, log_every, single_head, as_json):
+          time_limit, save_every, log_path, log_every, single_head, latency, as_json):
     """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
     a replay buffer keeps their games, a learner fits the policy to the search's visit
-    counts and the two value heads to the returns (correctness; latency from a
-    dependency-chain cost model). Ctrl-C stops and saves the checkpoint.
+    counts and the two value heads to the returns (correctness; latency measured natively
+    on every correct program the games reach, or a cost model with --latency model).
+    Ctrl-C stops and saves the checkpoint.
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
@@ -55,7 +59,8 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     game = Game(task, isa=isa, max_length=max_length or alphadev.horizon(base))
     out = out or "%s-%s.pt" % (task.name, isa)
     log_path = log_path or out + ".jsonl"
-    config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel}, workers)
+    config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel,
+                                    "latency": latency}, workers)
     extra = {}
     if resume:
         net, data = alphadev.load_checkpoint(out, game)
@@ -81,12 +86,13 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     def metrics() -> dict:
         return {"time": round(time.monotonic() - started, 2), "steps": p.steps, "games": p.games,
                 "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
-                "best_length": p.best_length, **{k: round(v, 5) for k, v in p.losses.items()}}
+                "best_length": p.best_length, "latency": latency, "latency_measured": p.latency_measured,
+                **{k: round(v, 5) for k, v in p.losses.items()}}
 
     def save() -> None:
         alphadev.save_checkpoint(out, net, game, selfplay.learner,
                                  extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
-                                        "simulations": simulations, "seed": seed,
+                                        "simulations": simulations, "seed": seed, "latency": latency,
                                         "trained_seconds": float(extra.get("trained_seconds", 0)) + time.monotonic() - started})
 
     with open(log_path, "a") as log, Progress(
