@@ -63,6 +63,27 @@ def placeable(game, state) -> float:
     return sum(max((v & e).bit_count() for v in locs) for e in ev.expected) / ev.total_items
 
 
+def exchange_placeable(game, state) -> float:
+    """placeable one compare-exchange ahead: as placeable, but each slot may also take the
+    min or the max of any two distinct values held now. A comparator of a sorting network
+    often places nothing at once (sort4's second one, (2,3), leaves placeable flat) while
+    it always brings some order statistic within one exchange of more inputs."""
+    ev = game.evaluator
+    values = list({v for v in state.cpu[0] if v})
+    candidates = list(values)
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            less = ev._full(a & (b - ev.low))  # the inputs where a < b
+            candidates += [b ^ ((a ^ b) & less), a ^ ((a ^ b) & less)]
+    return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
+
+
+POTENTIALS = {
+    "placeable": placeable,
+    "exchange": lambda game, state: 0.5 * (placeable(game, state) + exchange_placeable(game, state)),
+}
+
+
 def dead(game, state) -> bool:
     """True when no continuation can sort every input: an array slot was stored with a
     wrong value on some input (each slot is stored at most once), or some input's sorted
@@ -121,6 +142,7 @@ class AgentConfig:
     sync_every: int = 50                # learner steps between weight broadcasts to workers
     latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
     shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
+    potential: str = "placeable"        # its potential: a POTENTIALS name
     prune_dead: bool = True             # states no correct program extends end the game
     share_table: bool = True            # the games of an actor share one transposition table
     table_size: int = 30_000            # ... cleared when it holds more nodes than this
@@ -316,21 +338,21 @@ class Actor:
 
     def _reward(self, parent, child) -> float:
         """The game's reward, plus the latency reward when the step solves the task, plus
-        (config.shaping) the potential-based shaping term placeable(child) - placeable(parent)."""
+        (config.shaping) the potential-based shaping term potential(child) - potential(parent)."""
         r = self.game.reward(parent, child) + self._terminal_reward(child)
         if self.config.shaping:
-            r += self.config.shaping * (self._potential(child) - placeable(self.game, parent))
+            r += self.config.shaping * (self._potential(child) - POTENTIALS[self.config.potential](self.game, parent))
         return r
 
     def _potential(self, state) -> float:
-        """placeable(state), or 0 where the game ends unsolved (dead, at the length bound, or
+        """The potential of `state`, or 0 where the game ends unsolved (dead, at the length bound, or
         at the maximum length): the textbook potential of a terminal state, so that holding
         sorted values in registers is worth nothing unless they reach memory."""
         if state.solved:
             return 1.0
         if self.game.is_terminal(state) or self._hopeless(state):
             return 0.0
-        return placeable(self.game, state)
+        return POTENTIALS[self.config.potential](self.game, state)
 
     def _hopeless(self, state) -> bool:
         """No continuation solves the task within the length bound (strictly shorter than the
@@ -700,6 +722,10 @@ def agent_config(params: dict, workers: int) -> AgentConfig:
     for key in ("learning_rate", "shaping", "latency_weight"):
         if key in params:
             setattr(config, key, float(params[key]))
+    if "potential" in params:
+        if params["potential"] not in POTENTIALS:
+            raise SuperoptError("unknown potential %r (choose from %s)" % (params["potential"], ", ".join(POTENTIALS)))
+        config.potential = params["potential"]
     if "latency" in params:
         config.latency = check_source(str(params["latency"]))
     return config

@@ -185,3 +185,31 @@ def test_search_cli_model_and_from_scratch(tmp_path):
     assert json.loads(result.output)["extras"]["network"] == "from scratch"
     result = CliRunner().invoke(main, args + ["--model", str(tmp_path / "missing.pt")])
     assert result.exit_code == 2 and "no such checkpoint" in result.output
+
+
+def test_exchange_potential_rises_with_every_comparator_of_sort4():
+    # placeable stays flat over sort4's second comparator; the exchange potential rises
+    # with each of the five, and both reach 1 only where the program is solved
+    g4 = Game(get_task("sort4"))
+    actions = human_actions(g4, "asm/sort4.s")
+    exchange = alphadev.POTENTIALS["exchange"]
+    state = g4.initial()
+    for a in actions[:4]:
+        state = g4.step(state, a)
+    flat = 0
+    for c in range(5):
+        before, before_placeable = exchange(g4, state), placeable(g4, state)
+        for a in actions[4 + 4 * c: 8 + 4 * c]:
+            state = g4.step(state, a)
+            assert alphadev.exchange_placeable(g4, state) >= placeable(g4, state)
+        assert exchange(g4, state) > before
+        flat += placeable(g4, state) == before_placeable
+    assert flat == 1
+    for a in actions[24:]:
+        state = g4.step(state, a)
+    assert state.solved and exchange(g4, state) == 1.0
+
+
+def test_unknown_potential_is_bad_usage(tmp_path):
+    result = CliRunner().invoke(main, ["search", "sort3", "--param", "potential=bogus", "--out", str(tmp_path / "s.s")])
+    assert result.exit_code == 2 and "unknown potential 'bogus'" in result.output

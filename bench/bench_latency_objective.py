@@ -1,0 +1,84 @@
+"""`--objective latency` against the best length-optimal program, measured side by side.
+
+Runs, through the library driver (superopt.search.run_search, as `superopt search` does):
+  agent-native  the AlphaDev agent, --objective latency, latency measured natively (the default)
+  agent-model   the same with the dependency-chain cost model (--param latency=model)
+  enum-all      sort3 only: every length-optimal program (enum --all), the fastest by measurement
+then benches all of them with the human network (asm/sortN.s) in one interleaved
+`superopt bench`-style measurement (latency mode, 5th percentile, ratios to the first)
+and prints how many programs each agent run timed natively and how long that took.
+
+Usage: .venv/bin/python bench/bench_latency_objective.py [--task sort3] [--limit 120] [--runs 1000]
+       [--model CKPT] (e.g. a sort4 checkpoint that reaches correct programs)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+from superopt.game import Game
+from superopt.parser import load
+from superopt.search import SearchOptions, run_search, with_ret
+from superopt.tasks import get_task
+from superopt.timing import measure
+
+
+def agent_run(task: str, source: str, limit: float, seed: int, workers: int, model: str | None):
+    params = {"latency": source, "patience": 1e9}
+    if model:
+        params["model"] = model
+    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, objective="latency", params=params)
+    start = time.monotonic()
+    result = run_search(Game(get_task(task)), "alphadev", options)
+    return result, time.monotonic() - start
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", default="sort3")
+    ap.add_argument("--limit", type=float, default=120.0, help="seconds per agent search")
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--model", default=None, help="checkpoint to start the agent from (default: shipped)")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    task = get_task(args.task)
+    programs, names = [load("asm/%s.s" % args.task, args.task)[0]], ["human network (asm/%s.s)" % args.task]
+    for source in ("native", "model"):
+        result, wall = agent_run(args.task, source, args.limit, args.seed, args.workers, args.model)
+        x = result.extras
+        print("agent-%-6s length %s, %d correct programs ranked natively at the end; during the search %d programs "
+              "were timed natively (latency source %s), %.0f s wall" % (
+                  source, result.length, (result.latency or {}).get("programs_timed", 0),
+                  x.get("latency_programs_measured", 0), x.get("latency_source"), wall), flush=True)
+        if result.program is not None:
+            programs.append(with_ret(result.program))
+            names.append("agent, latency %s (%d instructions)" % (source, result.length))
+    if args.task == "sort3":
+        options = SearchOptions(seed=args.seed, workers=args.workers, all_optimal=True, objective="latency")
+        result = run_search(Game(task), "enum", options)
+        print("enum-all   length %s (proven optimal: %s), fastest of %d length-optimal programs" % (
+            result.length, result.optimal, (result.latency or {}).get("programs_timed", 0)), flush=True)
+        programs.append(with_ret(result.program))
+        names.append("enum --all, fastest length-optimal (%d)" % result.length)
+    report = measure(programs, task, runs=args.runs, names=names)
+    print("\n%s, %s, counter %s (%s), %d runs x %d inputs, 5th percentile, overhead %.2f subtracted" % (
+        args.task, report.mode, report.counter.name, report.counter.unit, report.runs, report.inputs_per_run,
+        report.overhead.value))
+    for r in report.results:
+        if r.ratio.value is None:
+            ratio = r.ratio.note
+        elif r.ratio.ci_low is None:
+            ratio = "%.3f" % r.ratio.value
+        else:
+            ratio = "%.3f [%.3f, %.3f]" % (r.ratio.value, r.ratio.ci_low, r.ratio.ci_high)
+        print("  %-46s %8.2f  ratio %s" % (r.name, r.value, ratio))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
