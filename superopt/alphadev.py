@@ -53,6 +53,11 @@ from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale
 CHECKPOINT_VERSION = 1
 
 
+class SelfPlayError(SuperoptError):
+    """Self-play could not go on (a worker process died) and found nothing (exit code 1)."""
+    exit_code = 1
+
+
 def placeable(game, state) -> float:
     """The potential for reward shaping: the fraction of items that could be stored correctly
     right now, taking for each array slot the location that holds its sorted value on the
@@ -507,6 +512,7 @@ class Progress:
     best_incomplete_actions: tuple = ()
     solved_games: int = 0
     candidates: dict = field(default_factory=dict)  # correct programs found (actions -> length), shortest kept
+    failure: str | None = None    # why self-play ended early (a worker process died)
 
 
 def _actor_process(spec, net_config, num_locations, config, seed, latency_weight, weights_q, results_q, stop):
@@ -665,6 +671,11 @@ class SelfPlay:
                     message = results_q.get(timeout=0.05)
                 except queue.Empty:
                     message = None
+                    stopped = [proc.exitcode for proc, _ in workers if not proc.is_alive()]
+                    if stopped:  # a worker that dies sends nothing more: end here, keep the best found
+                        p.failure = ("%d of %d self-play workers stopped (exit codes %s); their error, if any, "
+                                     "is above" % (len(stopped), len(workers), ", ".join(map(str, stopped))))
+                        break
                 if message is not None:
                     self._absorb(message["trajectories"])
                     p.explored += message["explored"]
@@ -780,6 +791,8 @@ def run(game, options, report, should_stop):
                            phase="games %d, learner steps %d, loss %.3f" % (p.games, p.steps, p.losses.get("loss", float("nan")))))
 
     p = selfplay.run(should_stop=stop, report=forward, patience=patience, time_limit=cap)
+    if p.failure and p.best_actions is None:
+        raise SelfPlayError("the AlphaDev agent found no program before it failed: " + p.failure)
     ranked = sorted(p.candidates.items(), key=lambda kv: (kv[1], kv[0]))
     program = play.to_program(p.best_actions) if p.best_actions is not None else None
     return SearchResult(
@@ -788,4 +801,4 @@ def run(game, options, report, should_stop):
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "horizon": play.max_length, "simulations": config.mcts.simulations,
                 "latency_source": config.latency, "latency_programs_measured": p.latency_measured,
-                "cost_model_latency": p.best_latency})
+                "cost_model_latency": p.best_latency, **({"failure": p.failure} if p.failure else {})})

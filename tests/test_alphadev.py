@@ -213,3 +213,14 @@ def test_exchange_potential_rises_with_every_comparator_of_sort4():
 def test_unknown_potential_is_bad_usage(tmp_path):
     result = CliRunner().invoke(main, ["search", "sort3", "--param", "potential=bogus", "--out", str(tmp_path / "s.s")])
     assert result.exit_code == 2 and "unknown potential 'bogus'" in result.output
+
+
+def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatch):
+    # the worker builds its game from this spec; an unknown task makes it die at start
+    spec = alphadev.game_spec(game)
+    monkeypatch.setattr(alphadev, "game_spec", lambda g: dict(spec, task="no-such-task"))
+    net = new_network(game, TINY)
+    config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2)
+    progress = SelfPlay(game, net, config).run(time_limit=60)
+    assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
+    assert progress.elapsed < 50

@@ -118,6 +118,9 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
             signal.signal(signal.SIGINT, previous)
             save()
             log.write(json.dumps(metrics()) + "\n")
+    if p.failure:
+        raise alphadev.SelfPlayError("training stopped early: %s; the checkpoint %s holds the training so far"
+                                     % (p.failure, out))
     result = dict(metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
     if as_json:
         emit_json(result)
