@@ -83,10 +83,31 @@ def exchange_placeable(game, state) -> float:
     return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
 
 
-POTENTIALS = {
-    "placeable": placeable,
-    "exchange": lambda game, state: 0.5 * (placeable(game, state) + exchange_placeable(game, state)),
-}
+def cmov_placeable(game, state) -> float:
+    """placeable one cmov ahead: each slot may also take what one cmovl/cmovg between two
+    registers would leave under the current flags, so that a cmp which sets up a useful
+    select is worth something before the select is made."""
+    ev = game.evaluator
+    locs, lt, gt = state.cpu
+    candidates = [v for v in locs if v]
+    if lt is not None:
+        regs = [v for v in locs[:len(game.registers)] if v]
+        for x in regs:
+            for y in regs:
+                if x is not y:
+                    candidates += [x ^ ((x ^ y) & lt), x ^ ((x ^ y) & gt)]
+    return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
+
+
+def lookahead(game, state) -> float:
+    """The mean of placeable now, one cmov ahead and one compare-exchange ahead: along a
+    sorting network it rises at every cmp and every cmov (only the copies that set up an
+    exchange leave it flat), where placeable alone waits for whole comparators and stays
+    flat over some (sort4's second one)."""
+    return (placeable(game, state) + cmov_placeable(game, state) + exchange_placeable(game, state)) / 3
+
+
+POTENTIALS = {"placeable": placeable, "lookahead": lookahead}
 
 
 def dead(game, state) -> bool:

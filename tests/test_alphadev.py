@@ -187,27 +187,30 @@ def test_search_cli_model_and_from_scratch(tmp_path):
     assert result.exit_code == 2 and "no such checkpoint" in result.output
 
 
-def test_exchange_potential_rises_with_every_comparator_of_sort4():
-    # placeable stays flat over sort4's second comparator; the exchange potential rises
-    # with each of the five, and both reach 1 only where the program is solved
+def test_lookahead_potential_rises_with_every_cmp_and_cmov_of_sort4():
+    # placeable stays flat over sort4's second comparator; the lookahead potential rises at
+    # every cmp and cmov of the network (only the copies are flat), and reaches 1 when solved
     g4 = Game(get_task("sort4"))
     actions = human_actions(g4, "asm/sort4.s")
-    exchange = alphadev.POTENTIALS["exchange"]
     state = g4.initial()
     for a in actions[:4]:
         state = g4.step(state, a)
-    flat = 0
+    flat_placeable = 0
     for c in range(5):
-        before, before_placeable = exchange(g4, state), placeable(g4, state)
+        start = placeable(g4, state)
         for a in actions[4 + 4 * c: 8 + 4 * c]:
-            state = g4.step(state, a)
+            before, state = alphadev.lookahead(g4, state), g4.step(state, a)
             assert alphadev.exchange_placeable(g4, state) >= placeable(g4, state)
-        assert exchange(g4, state) > before
-        flat += placeable(g4, state) == before_placeable
-    assert flat == 1
+            assert alphadev.cmov_placeable(g4, state) >= placeable(g4, state)
+            if g4.actions[a].op == "mov":
+                assert alphadev.lookahead(g4, state) == before
+            else:
+                assert alphadev.lookahead(g4, state) > before
+        flat_placeable += placeable(g4, state) == start
+    assert flat_placeable == 1
     for a in actions[24:]:
         state = g4.step(state, a)
-    assert state.solved and exchange(g4, state) == 1.0
+    assert state.solved and alphadev.lookahead(g4, state) == 1.0
 
 
 def test_unknown_potential_is_bad_usage(tmp_path):
