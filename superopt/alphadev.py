@@ -745,8 +745,13 @@ def horizon(game) -> int:
 
 def agent_config(params: dict, workers: int) -> AgentConfig:
     """The agent's configuration from `superopt search --param key=value` style knobs."""
+    root = str(params.get("root", MCTSConfig.root))
+    if root not in ("puct", "gumbel"):
+        raise SuperoptError("unknown root selection %r (choose from puct, gumbel)" % root)
     mcts = MCTSConfig(simulations=int(params.get("simulations", MCTSConfig.simulations)),
-                      max_weight=float(params.get("max_weight", 1.0)))
+                      max_weight=float(params.get("max_weight", 1.0)), root=root,
+                      considered=int(params.get("considered", MCTSConfig.considered)),
+                      c_scale=float(params.get("c_scale", MCTSConfig.c_scale)))
     config = AgentConfig(mcts=mcts, workers=max(1, int(workers)))
     for key in ("games_in_parallel", "batch_size", "updates_per_round"):
         if key in params:

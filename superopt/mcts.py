@@ -9,6 +9,15 @@ to the evaluator in one call, so the network always sees batches.
 Constants follow AlphaZero/AlphaDev: c_base 19652, c_init 1.25, Dirichlet(0.03) noise
 with fraction 0.25 at the root, Q values normalised by the min and max seen in the tree
 (MuZero).
+
+Root "gumbel" (Danihelka et al., ICLR 2022, as in mctx's Gumbel MuZero policy) replaces
+visit counts at the root when simulations are few next to the actions: with 200
+simulations over sort4's ~130 legal actions, PUCT visits every child about once, so the
+visit distribution (the move played and the policy target) is nearly flat whatever the
+search learnt. Instead the root samples Gumbel noise g, considers the top `considered`
+actions by g + logits, splits the budget over them by sequential halving (keeping the half
+with the best g + logits + sigma(q) after each phase), plays the survivor, and trains the
+policy toward softmax(logits + sigma(completed q)). Below the root, selection stays pUCT.
 """
 from __future__ import annotations
 
@@ -29,6 +38,10 @@ class MCTSConfig:
     noise_fraction: float = 0.25
     discount: float = 1.0
     max_weight: float = 0.0      # Q = (1 - w) x mean return + w x best return seen (the game is deterministic)
+    root: str = "puct"           # "puct" (visit counts) or "gumbel" (sequential halving, see above)
+    considered: int = 16         # gumbel: actions considered at the root
+    c_visit: float = 50.0        # gumbel: sigma(q) = (c_visit + max visits) x c_scale x q (q normalised)
+    c_scale: float = 0.1
 
 
 class Evaluator(Protocol):
@@ -138,27 +151,31 @@ class Tree:
         return child
 
     # -- one simulation: select, (evaluate), expand, back up ---------------------------
-    def _pick(self, node: Node) -> int:
-        n = node.visits
-        total = node.total
-        visited = n > 0
-        q = node.value_sum / np.maximum(n, 1)
+    def _q(self, node: Node) -> np.ndarray:
+        """Each edge's Q (meaningful where visited): the mean return, mixed with the best."""
+        q = node.value_sum / np.maximum(node.visits, 1)
         w = self.config.max_weight
         if w:
             # an edge under virtual loss only has no best return yet: use its mean there
             q = (1 - w) * q + w * np.where(node.best > -np.inf, node.best, q)
-        q = np.where(visited, q, node.value)
-        q = self.minmax.normalise(q)
+        return q
+
+    def _pick(self, node: Node) -> int:
+        n = node.visits
+        total = node.total
+        visited = n > 0
+        q = self.minmax.normalise(np.where(visited, self._q(node), node.value))
         c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
         score = q + (c * math.sqrt(max(total, 1))) * node.prior * node.explore / (1 + n) + node.mask
         return int(np.argmax(score))
 
-    def select(self) -> tuple[list, Node]:
+    def select(self, first: int | None = None) -> tuple[list, Node]:
         """Walk from the root to a node that is unexpanded, terminal or closed (or stop
-        before an edge back to a node on the path), adding a virtual loss on every edge taken."""
+        before an edge back to a node on the path), adding a virtual loss on every edge
+        taken; `first`, when given, is the root's action (gumbel's schedule)."""
         node, path, seen = self.root, [], {id(self.root)}
-        while node.expanded and not node.terminal and not node.closed:
-            action = self._pick(node)
+        while node.expanded and not node.terminal and not node.closed or (first is not None and not path):
+            action = self._pick(node) if first is None or path else first
             child = self._child(node, action)
             if id(child) in seen:
                 # back to a state on the path with more instructions: never useful, so the
@@ -212,8 +229,66 @@ class Tree:
             self.minmax.update(q)
             self.minmax.update(ret)
 
+    # -- gumbel root: sequential halving ------------------------------------------------
+    def _sigma(self, node: Node, q: np.ndarray) -> np.ndarray:
+        """sigma of completed Q values rescaled to [0, 1] over the node's legal actions (as
+        mctx does): the tree-wide range would squash the differences between siblings below
+        the Gumbel noise."""
+        c = self.config
+        low, high = q[node.legal].min(initial=np.inf), q[node.legal].max(initial=-np.inf)
+        scaled = (q - low) / (high - low) if high > low else np.zeros_like(q)
+        return (c.c_visit + node.visits.max(initial=0)) * c.c_scale * scaled
+
+    def _completed_q(self, node: Node) -> np.ndarray:
+        """Q where visited; elsewhere the value mixed from the network's estimate and the
+        prior-weighted Q of the visited edges (mctx's completion)."""
+        visited = node.visits > 0
+        q = self._q(node)
+        total = node.visits.sum()
+        weight = node.prior[visited].sum()
+        mixed = node.value
+        if total and weight > 0:
+            mixed = (node.value + total * (node.prior[visited] * q[visited]).sum() / weight) / (1 + total)
+        return np.where(visited, q, mixed)
+
+    def _logits(self, node: Node) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.where(node.legal, np.log(np.maximum(node.prior, 1e-30)), -np.inf)
+
+    def start_halving(self, simulations: int) -> None:
+        """Draw the root's Gumbel noise, pick the actions to consider and plan the first phase."""
+        root = self.root
+        legal = np.flatnonzero(root.legal)
+        self.gumbel = np.where(root.legal, self.rng.gumbel(size=len(root.legal)), -np.inf)
+        score = self.gumbel + self._logits(root)
+        m = min(self.config.considered, len(legal))
+        self.survivors = [int(a) for a in legal[np.argsort(-score[legal], kind="stable")[:m]]]
+        self.phases = max(1, math.ceil(math.log2(m))) if m > 1 else 1
+        self.budget = simulations
+        self._plan_phase()
+
+    def _plan_phase(self) -> None:
+        per = max(1, self.budget // (self.phases * len(self.survivors))) if len(self.survivors) > 1 else 0
+        self.schedule = [a for a in self.survivors for _ in range(per)]
+
+    def next_phase(self) -> bool:
+        """After a phase's simulations: keep the better half; plan the next phase. False when done."""
+        if len(self.survivors) <= 1:
+            return False
+        score = self._halving_scores()
+        keep = max(1, len(self.survivors) // 2)
+        self.survivors = sorted(self.survivors, key=lambda a: -score[a])[:keep]
+        self._plan_phase()
+        return bool(self.schedule)
+
+    def _halving_scores(self) -> np.ndarray:
+        root = self.root
+        return self.gumbel + self._logits(root) + self._sigma(root, self._completed_q(root))
+
     # -- acting ---------------------------------------------------------------------
     def add_root_noise(self) -> None:
+        if self.config.root == "gumbel":  # the Gumbel draw is the root's exploration
+            return
         root = self.root
         legal = np.flatnonzero(root.legal)
         if not root.expanded or len(legal) == 0 or self.config.noise_fraction <= 0:
@@ -224,13 +299,22 @@ class Tree:
         root.prior = prior
 
     def policy(self) -> np.ndarray:
-        """Root visit counts as a distribution (the policy training target)."""
+        """The policy training target: root visit counts as a distribution, or for gumbel
+        softmax(logits + sigma(completed q)) over the legal actions."""
+        if self.config.root == "gumbel" and self.root.expanded:
+            z = self._logits(self.root) + self._sigma(self.root, self._completed_q(self.root))
+            z = np.exp(z - z[self.root.legal].max())
+            return z / z.sum()
         visits = self.root.visits.astype(np.float64)
         total = visits.sum()
         return visits / total if total > 0 else self.root.legal / max(self.root.legal.sum(), 1)
 
     def choose(self, temperature: float) -> int:
-        """An action drawn from root visits ** (1 / temperature); the most visited at 0."""
+        """An action drawn from root visits ** (1 / temperature); the most visited at 0.
+        For gumbel, the survivor of sequential halving (its noise already explores)."""
+        if self.config.root == "gumbel" and getattr(self, "survivors", None) and self.root.expanded:
+            score = self._halving_scores()
+            return max(self.survivors, key=lambda a: score[a])
         visits = self.root.visits.astype(np.float64)
         if visits.sum() == 0:
             visits = self.root.legal.astype(np.float64)
@@ -248,11 +332,13 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
              should_stop: Callable[[], bool] = lambda: False) -> None:
     """Run `simulations` simulations in every tree, evaluating new leaves of all trees in
     batches of up to len(trees) * leaves_per_tree."""
-    done = 0
     for tree in trees:
         if not tree.root.expanded and not tree.root.terminal:
             _evaluate([(tree, [], tree.root)], evaluator)
             tree.add_root_noise()
+    if trees and trees[0].config.root == "gumbel":
+        return _simulate_halving(trees, evaluator, simulations, should_stop)
+    done = 0
     while done < simulations and not should_stop():
         batch = []
         for tree in trees:
@@ -264,6 +350,22 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
             return
         _evaluate(batch, evaluator)
         done += min(trees[0].config.leaves_per_tree, simulations - done)
+
+
+def _simulate_halving(trees: Sequence[Tree], evaluator: Evaluator, simulations: int, should_stop) -> None:
+    """Sequential halving at every root, the trees' phases interleaved in shared batches."""
+    active = [t for t in trees if not t.root.terminal and not t.root.closed]
+    for tree in active:
+        tree.start_halving(simulations)
+    while active and not should_stop():
+        batch = []
+        for tree in active:
+            take = tree.schedule[:tree.config.leaves_per_tree]
+            del tree.schedule[:len(take)]
+            batch += [(tree,) + tuple(tree.select(first=a)) for a in take]
+        if batch:
+            _evaluate(batch, evaluator)
+        active = [t for t in active if t.schedule or t.next_phase()]
 
 
 def _evaluate(batch: list, evaluator: Evaluator) -> None:

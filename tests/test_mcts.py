@@ -126,3 +126,25 @@ def test_length_bound_makes_long_states_terminal():
     simulate([tree], uniform_evaluator, 100)
     deepest = max(len(n.state.actions) for n in tree.table.values())
     assert deepest <= 2
+
+
+GUMBEL = MCTSConfig(simulations=32, leaves_per_tree=4, root="gumbel", considered=4)
+
+
+def test_gumbel_root_finds_known_optimum_with_few_simulations():
+    for seed in range(3):
+        tree, solved = play(seed, GUMBEL)
+        assert tree.root.state.solved and len(tree.root.state.actions) == 3
+
+
+def test_gumbel_halving_spends_the_budget_on_the_considered_actions():
+    game = ToyGame()
+    tree = Tree(game, game.initial(), GUMBEL, np.random.default_rng(0))
+    simulate([tree], uniform_evaluator, GUMBEL.simulations)
+    assert len(tree.survivors) == 1
+    visits = tree.root.visits
+    assert 0 < visits.sum() <= GUMBEL.simulations
+    assert tree.choose(1.0) == tree.survivors[0]
+    policy = tree.policy()
+    assert np.isclose(policy.sum(), 1.0) and (policy[~game.legal_mask(game.initial())] == 0).all()
+    assert policy.argmax() == int(np.argmax(tree._completed_q(tree.root)))  # uniform logits: q decides
