@@ -168,7 +168,7 @@ class AgentConfig:
     sync_every: int = 50                # learner steps between weight broadcasts to workers
     latency_weight: float = 0.002       # reward per cycle of latency (length objective: a tie-break)
     shaping: float = 1.0                # weight of the potential-based shaping reward (0: off)
-    potential: str = "placeable"        # its potential: a POTENTIALS name
+    potential: str = "lookahead"        # its potential: a POTENTIALS name
     prune_dead: bool = True             # states no correct program extends end the game
     share_table: bool = True            # the games of an actor share one transposition table
     table_size: int = 30_000            # ... cleared when it holds more nodes than this
@@ -768,18 +768,27 @@ def agent_config(params: dict, workers: int) -> AgentConfig:
     return config
 
 
-def load_or_create(game, params: dict, net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str]:
+def load_or_create(game, params: dict, net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str, str | None]:
     """The network to start from: --model, else the shipped checkpoint, else a new one
-    (--from-scratch, or nothing shipped for this task and instruction set)."""
+    (--from-scratch, or nothing shipped for this task and instruction set); with the
+    shaping potential a checkpoint was trained with (its value head learnt those returns)."""
     if params.get("model"):
-        return load_checkpoint(params["model"], game)[0], str(params["model"])
+        net, data = load_checkpoint(params["model"], game)
+        return net, str(params["model"]), trained_potential(data)
     shipped = None if params.get("from_scratch") else shipped_checkpoint(game.task.name, game.isa_name)
     if shipped is not None:
         try:
-            return load_checkpoint(shipped, game)[0], "shipped:" + shipped.name
+            net, data = load_checkpoint(shipped, game)
+            return net, "shipped:" + shipped.name, trained_potential(data)
         except SuperoptError:
             pass  # shipped for another action space (e.g. other pruning or registers): start fresh
-    return new_network(game, net_config or NetConfig()), "from scratch"
+    return new_network(game, net_config or NetConfig()), "from scratch", None
+
+
+def trained_potential(data: dict) -> str:
+    """The potential recorded in a checkpoint; checkpoints from before it was recorded
+    were all trained with placeable."""
+    return data.get("extra", {}).get("potential", "placeable")
 
 
 def run(game, options, report, should_stop):
@@ -795,8 +804,10 @@ def run(game, options, report, should_stop):
     from superopt.game import human_length
     room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
     play = build_game({**game_spec(game), "max_length": int(params.get("horizon", room))})
-    net, source = load_or_create(play, params)
+    net, source, potential = load_or_create(play, params)
     config = agent_config(params, options.workers if params.get("workers") is None else params["workers"])
+    if potential is not None and "potential" not in params:
+        config.potential = potential
     latency_objective = options.objective == "latency"
     weight = float(params.get("latency_weight", 0.01 if latency_objective else config.latency_weight))
     selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight,
@@ -826,5 +837,5 @@ def run(game, options, report, should_stop):
         deduplicated=p.duplicates, candidates=[play.to_program(a) for a, _ in ranked],
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "horizon": play.max_length, "simulations": config.mcts.simulations,
-                "latency_source": config.latency, "latency_programs_measured": p.latency_measured,
+                "latency_source": config.latency, "potential": config.potential, "latency_programs_measured": p.latency_measured,
                 "cost_model_latency": p.best_latency, **({"failure": p.failure} if p.failure else {})})

@@ -152,6 +152,7 @@ def test_train_cli_writes_and_resumes(tmp_path):
     again = CliRunner().invoke(main, args[:3] + ["4"] + args[4:] + ["--resume"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["steps"] == 4
+    assert torch.load(out, weights_only=True)["extra"]["potential"] == "lookahead"
     lines = (tmp_path / "t.pt.jsonl").read_text().splitlines()
     assert all("steps" in json.loads(line) for line in lines)
 
@@ -170,6 +171,9 @@ def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     assert result.program is not None and result.verified
     assert result.length <= 18
     assert result.extras["network"].startswith("shipped")
+    # the search shapes rewards with the potential the shipped network was trained with
+    shipped = load_checkpoint(alphadev.shipped_checkpoint("sort3", "alphadev"), game)[1]
+    assert result.extras["potential"] == alphadev.trained_potential(shipped)
 
 
 def test_search_cli_model_and_from_scratch(tmp_path):
@@ -182,7 +186,10 @@ def test_search_cli_model_and_from_scratch(tmp_path):
     assert result.exit_code in (0, 1), result.output
     assert json.loads(result.output)["extras"]["network"] == str(path)
     result = CliRunner().invoke(main, args + ["--from-scratch"])
-    assert json.loads(result.output)["extras"]["network"] == "from scratch"
+    extras = json.loads(result.output)["extras"]
+    assert extras["network"] == "from scratch" and extras["potential"] == "lookahead"
+    result = CliRunner().invoke(main, args + ["--from-scratch", "--param", "potential=placeable"])
+    assert json.loads(result.output)["extras"]["potential"] == "placeable"
     result = CliRunner().invoke(main, args + ["--model", str(tmp_path / "missing.pt")])
     assert result.exit_code == 2 and "no such checkpoint" in result.output
 

@@ -35,9 +35,11 @@ from superopt.errors import SuperoptError
 @click.option("--latency", "latency", type=click.Choice(["native", "model"]), default="native", show_default=True,
               help="Latency of correct programs (terminal reward, latency head target): native = verified in "
                    "Unicorn, then measured on this CPU; model = dependency-chain cost model.")
+@click.option("--potential", type=click.Choice(["lookahead", "placeable"]), default=None,
+              help="Shaping potential  [default: lookahead; with --resume, the checkpoint's]")
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as one JSON object.")
 def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
-          time_limit, save_every, log_path, log_every, single_head, latency, as_json):
+          time_limit, save_every, log_path, log_every, single_head, latency, potential, as_json):
     """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
     a replay buffer keeps their games, a learner fits the policy to the search's visit
     counts and the two value heads to the returns (correctness; latency measured natively
@@ -62,8 +64,12 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel,
                                     "latency": latency}, workers)
     extra = {}
+    if potential:
+        config.potential = potential
     if resume:
         net, data = alphadev.load_checkpoint(out, game)
+        if not potential:
+            config.potential = alphadev.trained_potential(data)
         learner = alphadev.Learner(net, config)
         if "optimizer" in data:
             learner.optimizer.load_state_dict(data["optimizer"])
@@ -93,6 +99,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
         alphadev.save_checkpoint(out, net, game, selfplay.learner,
                                  extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
                                         "simulations": simulations, "seed": seed, "latency": latency,
+                                        "potential": config.potential,
                                         "trained_seconds": float(extra.get("trained_seconds", 0)) + time.monotonic() - started})
 
     with open(log_path, "a") as log, Progress(
