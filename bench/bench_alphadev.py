@@ -25,7 +25,7 @@ import torch
 from superopt import alphadev
 from superopt.game import Game
 from superopt.network import NetConfig, count_parameters
-from superopt.search import SearchOptions, run_search
+from superopt.search import SearchOptions, parse_params, run_search
 from superopt.tasks import get_task
 
 ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
@@ -53,11 +53,12 @@ def network_rate(batch: int, seconds: float = 3.0) -> float:
     return count / (time.perf_counter() - start)
 
 
-def search_to(task: str, target: int, limit: float, seed: int, from_scratch: bool, workers: int):
+def search_to(task: str, target: int, limit: float, seed: int, from_scratch: bool, workers: int,
+              params: dict | None = None):
     """(seconds to reach target or None, programs explored then, best length, network source)."""
     game = Game(get_task(task))
     options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
-                            params={"from_scratch": from_scratch, "patience": 1e9})
+                            params={"from_scratch": from_scratch, "patience": 1e9, **(params or {})})
     start = time.monotonic()
     result = run_search(game, "alphadev", options)
     reached = result.length is not None and result.length <= target
@@ -83,9 +84,15 @@ def main(argv=None) -> int:
     ap.add_argument("--shipped-limit", type=float, default=60.0)
     ap.add_argument("--sort4", action="store_true", help="also run sort4 from scratch (up to --sort4-limit)")
     ap.add_argument("--sort4-limit", type=float, default=3600.0)
+    ap.add_argument("--sort4-seeds", type=int, default=1)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: network,scratch,shipped")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="agent setting for every search, as `superopt search --param`")
+    ap.add_argument("--sort4-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="agent setting for the sort4 search only (e.g. simulations=800)")
     args = ap.parse_args(argv)
+    params, sort4_params = parse_params(args.param), parse_params(args.param + args.sort4_param)
     warnings.filterwarnings("ignore")
     skip = set(filter(None, args.skip.split(",")))
     torch.set_num_threads(1)
@@ -96,15 +103,16 @@ def main(argv=None) -> int:
         for batch in (1, 16, 64, 256):
             print("network evaluations/s at batch %-4d %8.0f" % (batch, network_rate(batch)), flush=True)
     if "shipped" not in skip:
-        runs = [search_to("sort3", 17, args.shipped_limit, s, False, args.workers) for s in range(args.seeds)]
+        runs = [search_to("sort3", 17, args.shipped_limit, s, False, args.workers, params) for s in range(args.seeds)]
         print(summary("sort3, shipped checkpoint", runs, 17, args.shipped_limit) + "  [target < 30 s; network: %s]"
               % runs[0][3], flush=True)
     if "scratch" not in skip:
-        runs = [search_to("sort3", 17, args.scratch_limit, s, True, args.workers) for s in range(args.seeds)]
+        runs = [search_to("sort3", 17, args.scratch_limit, s, True, args.workers, params) for s in range(args.seeds)]
         print(summary("sort3, from scratch", runs, 17, args.scratch_limit) + "  [target < 300 s; AlphaDev: %s]"
               % ALPHADEV["sort3"], flush=True)
     if args.sort4:
-        runs = [search_to("sort4", 28, args.sort4_limit, 0, True, args.workers)]
+        runs = [search_to("sort4", 28, args.sort4_limit, s, True, args.workers, sort4_params)
+                for s in range(args.sort4_seeds)]
         print(summary("sort4, from scratch", runs, 28, args.sort4_limit) + "  [target < 3600 s; AlphaDev: %s]"
               % ALPHADEV["sort4"], flush=True)
     return 0

@@ -73,6 +73,23 @@ AGENT_PATHS = {
 DEFAULT_AGENT = "alphadev"
 
 
+def parse_params(values) -> dict:
+    """`--param KEY=VALUE` items as a dict, values read as int, float or string."""
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SuperoptError("--param wants KEY=VALUE, got %r" % item)
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
 def get_agent(name: str) -> Agent:
     """The agent's run function; imported on demand so that enum and stochastic runs never load torch."""
     if name not in AGENT_PATHS:

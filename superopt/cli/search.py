@@ -11,25 +11,9 @@ from rich.table import Table
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
 from superopt.game import ISAS, REGISTER_ORDER, RULES, Game
-from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, result_header, run_search,
-                             write_program)
+from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, parse_params, result_header,
+                             run_search, write_program)
 from superopt.tasks import get_task
-
-
-def _param(values: tuple[str, ...]) -> dict:
-    out = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SuperoptError("--param wants KEY=VALUE, got %r" % item)
-        try:
-            out[key] = int(value)
-        except ValueError:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                out[key] = value
-    return out
 
 
 def _registers_for(task, program) -> tuple[str, ...] | None:
@@ -121,7 +105,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
     options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
                             target_length=target_length, steps=steps, objective=objective,
-                            params=dict(_param(params), **({"model": model_path} if model_path else {}),
+                            params=dict(parse_params(params), **({"model": model_path} if model_path else {}),
                                         **({"from_scratch": True} if from_scratch else {})))
     out_path = out_path or "%s.s" % task.name
 
