@@ -59,7 +59,8 @@ def main(argv=None) -> int:
             programs.append(with_ret(result.program))
             names.append("agent, latency %s (%d instructions)" % (source, result.length))
     if args.task == "sort3":
-        options = SearchOptions(seed=args.seed, workers=args.workers, all_optimal=True, objective="latency")
+        options = SearchOptions(time_limit=args.limit, seed=args.seed, workers=args.workers, all_optimal=True,
+                                objective="latency")
         result = run_search(Game(task), "enum", options)
         print("enum-all   length %s (proven optimal: %s), fastest of %d length-optimal programs" % (
             result.length, result.optimal, (result.latency or {}).get("programs_timed", 0)), flush=True)
