@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         x = result.extras
         print("agent-%-6s length %s, %d correct programs ranked natively at the end; during the search %d programs "
               "were timed natively (latency source %s), %.0f s wall" % (
-                  source, result.length, (result.latency or {}).get("programs_timed", 0),
+                  source, result.length, (result.latency or {}).get("programs_screened", 0),
                   x.get("latency_programs_measured", 0), x.get("latency_source"), wall), flush=True)
         if result.program is not None:
             programs.append(with_ret(result.program))
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                                 objective="latency")
         result = run_search(Game(task), "enum", options)
         print("enum-all   length %s (proven optimal: %s), fastest of %d length-optimal programs" % (
-            result.length, result.optimal, (result.latency or {}).get("programs_timed", 0)), flush=True)
+            result.length, result.optimal, (result.latency or {}).get("programs_screened", 0)), flush=True)
         programs.append(with_ret(result.program))
         names.append("enum --all, fastest length-optimal (%d)" % result.length)
     report = measure(programs, task, runs=args.runs, names=names)

@@ -92,3 +92,20 @@ def test_time_limit_stops_enum_and_reports_it():
     game = Game(get_task("sort4"))
     result = run_search(game, "enum", SearchOptions(workers=1, time_limit=0.5))
     assert result.program is None and result.extras["timed_out"] and not result.optimal
+
+
+def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
+    from superopt.game import Game
+    from superopt.isa import Program
+    from superopt.parser import parse_file
+    from superopt.search import SHORTLIST, SearchResult, rank_by_latency
+    from superopt.tasks import get_task
+    bodies = [Program([i for i in parse_file(p).instrs if i.op != "ret"], task="sort3")
+              for p in ("asm/sort3.s", "asm/sort3_enum.s")]
+    candidates = [bodies[k % 2] for k in range(SHORTLIST + 3)]
+    result = SearchResult(program=bodies[1], length=17, optimal=False, explored=0, elapsed=0.0, candidates=candidates)
+    rank_by_latency(result, Game(get_task("sort3")))
+    lat = result.latency
+    assert lat["programs_screened"] == SHORTLIST + 3 and lat["programs_timed"] == SHORTLIST
+    assert len(lat["cycles"]) == SHORTLIST and min(lat["cycles"]) == lat["best"]
+    assert result.program in bodies and result.length == len(result.program)
