@@ -63,9 +63,13 @@ def placeable(game, state) -> float:
     right now, taking for each array slot the location that holds its sorted value on the
     most inputs. 1 for a solved state, so shaping moves the reward of no correct program
     relative to another (potential-based shaping keeps the optimal programs optimal)."""
-    ev = game.evaluator
-    locs = state.cpu[0]
-    return sum(max((v & e).bit_count() for v in locs) for e in ev.expected) / ev.total_items
+    return _coverage(game.evaluator, state.cpu[0])
+
+
+def _coverage(ev, candidates) -> float:
+    """The fraction of items that could be stored correctly if each slot took, from
+    `candidates` (location contents), the one holding its sorted value on the most inputs."""
+    return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
 
 
 def exchange_placeable(game, state) -> float:
@@ -80,14 +84,13 @@ def exchange_placeable(game, state) -> float:
         for b in values[i + 1:]:
             less = ev._full(a & (b - ev.low))  # the inputs where a < b
             candidates += [b ^ ((a ^ b) & less), a ^ ((a ^ b) & less)]
-    return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
+    return _coverage(ev, candidates)
 
 
 def cmov_placeable(game, state) -> float:
     """placeable one cmov ahead: each slot may also take what one cmovl/cmovg between two
     registers would leave under the current flags, so that a cmp which sets up a useful
     select is worth something before the select is made."""
-    ev = game.evaluator
     locs, lt, gt = state.cpu
     candidates = [v for v in locs if v]
     if lt is not None:
@@ -96,7 +99,7 @@ def cmov_placeable(game, state) -> float:
             for y in regs:
                 if x is not y:
                     candidates += [x ^ ((x ^ y) & lt), x ^ ((x ^ y) & gt)]
-    return sum(max((v & e).bit_count() for v in candidates) for e in ev.expected) / ev.total_items
+    return _coverage(game.evaluator, candidates)
 
 
 def lookahead(game, state) -> float:
@@ -342,6 +345,7 @@ class Actor:
         self.imitated: set = set()
         self.discoveries: list = []
         self.table: dict = {}  # one transposition table for all games, until it grows too big
+        self.potentials: dict = {}  # state key -> shaping potential (each state is a parent and a child)
         self.minmax = MinMax()
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
@@ -367,8 +371,16 @@ class Actor:
         (config.shaping) the potential-based shaping term potential(child) - potential(parent)."""
         r = self.game.reward(parent, child) + self._terminal_reward(child)
         if self.config.shaping:
-            r += self.config.shaping * (self._potential(child) - POTENTIALS[self.config.potential](self.game, parent))
+            r += self.config.shaping * (self._potential(child) - self._shaping_potential(parent))
         return r
+
+    def _shaping_potential(self, state) -> float:
+        value = self.potentials.get(state.key)
+        if value is None:
+            if len(self.potentials) > self.config.table_size:
+                self.potentials.clear()
+            value = self.potentials[state.key] = POTENTIALS[self.config.potential](self.game, state)
+        return value
 
     def _potential(self, state) -> float:
         """The potential of `state`, or 0 where the game ends unsolved (dead, at the length bound, or
@@ -378,7 +390,7 @@ class Actor:
             return 1.0
         if self.game.is_terminal(state) or self._hopeless(state):
             return 0.0
-        return POTENTIALS[self.config.potential](self.game, state)
+        return self._shaping_potential(state)
 
     def _hopeless(self, state) -> bool:
         """No continuation solves the task within the length bound (strictly shorter than the
@@ -553,7 +565,6 @@ def _actor_process(spec, net_config, num_locations, config, seed, latency_weight
             found.append(state.actions)
 
     actor = Actor(game, NetworkEvaluator(net, game), config, seed, latency_weight, on_solved=solved)
-    measured = 0
     while not stop.is_set():
         try:
             while True:  # take the newest weights and length bound
@@ -563,15 +574,14 @@ def _actor_process(spec, net_config, num_locations, config, seed, latency_weight
                 actor.set_length_bound(message.get("bound"))
         except queue.Empty:
             pass
-        before = actor.explored, actor.duplicates, actor.evaluator.evaluations
+        before = actor.explored, actor.duplicates, actor.evaluator.evaluations, actor.latency.measured
         finished = actor.play_round(stop.is_set)
         results_q.put({"trajectories": finished, "explored": actor.explored - before[0],
                        "duplicates": actor.duplicates - before[1],
                        "evaluations": actor.evaluator.evaluations - before[2], "solved": found[:],
-                       "latency_measured": actor.latency.measured - measured,
+                       "latency_measured": actor.latency.measured - before[3],
                        "incomplete": (actor.best_incomplete, actor.best_incomplete_actions)})
         found.clear()
-        measured = actor.latency.measured
 
 
 class SelfPlay:

@@ -119,6 +119,8 @@ class Tree:
         self.explored = 0      # distinct states created
         self.duplicates = 0    # steps that landed on a state already in the table
         self.length_bound: int | None = None
+        self.survivors: list[int] = []   # gumbel: the root actions still in sequential halving
+        self.schedule: list[int] = []    # gumbel: root actions still to simulate in this phase
         self.root = self._node(root_state)
 
     # -- building nodes -------------------------------------------------------------
@@ -281,9 +283,13 @@ class Tree:
         self._plan_phase()
         return bool(self.schedule)
 
+    def _improved_logits(self, node: Node) -> np.ndarray:
+        """logits + sigma(completed q): the improved policy's logits (policy target and,
+        with the Gumbel noise, the halving score)."""
+        return self._logits(node) + self._sigma(node, self._completed_q(node))
+
     def _halving_scores(self) -> np.ndarray:
-        root = self.root
-        return self.gumbel + self._logits(root) + self._sigma(root, self._completed_q(root))
+        return self.gumbel + self._improved_logits(self.root)
 
     # -- acting ---------------------------------------------------------------------
     def add_root_noise(self) -> None:
@@ -302,7 +308,7 @@ class Tree:
         """The policy training target: root visit counts as a distribution, or for gumbel
         softmax(logits + sigma(completed q)) over the legal actions."""
         if self.config.root == "gumbel" and self.root.expanded:
-            z = self._logits(self.root) + self._sigma(self.root, self._completed_q(self.root))
+            z = self._improved_logits(self.root)
             z = np.exp(z - z[self.root.legal].max())
             return z / z.sum()
         visits = self.root.visits.astype(np.float64)
@@ -312,7 +318,7 @@ class Tree:
     def choose(self, temperature: float) -> int:
         """An action drawn from root visits ** (1 / temperature); the most visited at 0.
         For gumbel, the survivor of sequential halving (its noise already explores)."""
-        if self.config.root == "gumbel" and getattr(self, "survivors", None) and self.root.expanded:
+        if self.config.root == "gumbel" and self.survivors and self.root.expanded:
             score = self._halving_scores()
             return max(self.survivors, key=lambda a: score[a])
         visits = self.root.visits.astype(np.float64)

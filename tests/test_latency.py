@@ -91,7 +91,7 @@ def test_latency_reward_and_target_come_from_the_source():
     solved = game.step(state, actions[-1])
     reward = actor._reward(state, solved)
     assert reward == pytest.approx(game.reward(state, solved) - 0.075
-                                   + config.shaping * (1.0 - alphadev.placeable(game, state)))
+                                   + config.shaping * (1.0 - alphadev.POTENTIALS[config.potential](game, state)))
 
 
 def test_selfplay_measures_natively_by_default():

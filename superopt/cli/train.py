@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from superopt.cli.app import console, emit_json
 from superopt.errors import SuperoptError
+from superopt.latency import SOURCES
 
 
 @click.command("train")
@@ -32,7 +33,7 @@ from superopt.errors import SuperoptError
 @click.option("--log", "log_path", default=None, help="Append JSON-lines metrics here  [default: OUT.jsonl]")
 @click.option("--log-every", default=20, show_default=True, type=click.IntRange(1), help="Log metrics every N steps.")
 @click.option("--single-head", is_flag=True, help="One value head for correctness + latency (ablation).")
-@click.option("--latency", "latency", type=click.Choice(["native", "model"]), default="native", show_default=True,
+@click.option("--latency", "latency", type=click.Choice(list(SOURCES)), default="native", show_default=True,
               help="Latency of correct programs (terminal reward, latency head target): native = verified in "
                    "Unicorn, then measured on this CPU; model = dependency-chain cost model.")
 @click.option("--potential", type=click.Choice(["lookahead", "placeable"]), default=None,
