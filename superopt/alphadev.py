@@ -21,7 +21,8 @@ What makes it work on 2 cores rather than a TPU fleet, each switchable in AgentC
 - shaping: reward for sorted values becoming available in some location (`placeable`),
   potential-based, so it changes no program's rank among the correct ones;
 - prune_dead: a game ends as soon as no continuation can be correct within the length
-  bound (`dead`, `steps_needed`): a wrong store, a value no location can still deliver;
+  bound: a wrong store, a value no location can still deliver (`dead`), or more
+  instructions still needed than the bound leaves (superopt.bounds, as `enum` uses);
 - the MCTS backs up the best return as well as the mean (the game is deterministic) and
   closes fully explored lines; the games of an actor share one transposition table;
 - imitate: the shortest programs the searches find are replayed to the learner as games
@@ -45,6 +46,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from superopt.bounds import LowerBound
 from superopt.errors import SuperoptError
 from superopt.latency import check_source, cost_model, latency_source
 from superopt.mcts import MCTSConfig, MinMax, Tree, simulate
@@ -145,18 +147,6 @@ def dead(game, state) -> bool:
     return False
 
 
-def steps_needed(game, state) -> int:
-    """A lower bound on the instructions any correct continuation still needs: one store per
-    array slot not yet holding its sorted values, plus one cmov for each slot whose sorted
-    values no location holds yet (mov only copies; a cmov creates at most one new value)."""
-    ev = game.evaluator
-    locs = state.cpu[0]
-    r = len(game.registers)
-    stores = sum(locs[r + i] != e for i, e in enumerate(ev.expected))
-    missing = sum(e not in locs for e in ev.expected)
-    return stores + missing
-
-
 # -- configuration ---------------------------------------------------------------------------
 @dataclass
 class AgentConfig:
@@ -176,6 +166,7 @@ class AgentConfig:
     share_table: bool = True            # the games of an actor share one transposition table
     table_size: int = 30_000            # ... cleared when it holds more nodes than this
     imitate: bool = True                # train on the shortest programs found, as games of their own
+    restart: float = 0.0                # share of games that start part-way along a shortest program found
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
     latency: str = "native"             # latency of correct programs: "native" (measured) or "model"
@@ -344,9 +335,11 @@ class Actor:
         self.best_solved = math.inf
         self.imitated: set = set()
         self.discoveries: list = []
+        self.shortest: list = []   # the programs found at best_solved instructions (restart points)
         self.table: dict = {}  # one transposition table for all games, until it grows too big
         self.potentials: dict = {}  # state key -> shaping potential (each state is a parent and a child)
         self.minmax = MinMax()
+        self.bound = LowerBound(game)
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
     def _seen(self, state) -> None:
@@ -354,9 +347,13 @@ class Actor:
             if self.on_solved is not None:
                 self.on_solved(state)
             if len(state.actions) <= self.best_solved and state.actions not in self.imitated:
+                if len(state.actions) < self.best_solved:
+                    self.shortest.clear()
                 self.best_solved = len(state.actions)
                 self.imitated.add(state.actions)
                 self.discoveries.append(state.actions)
+                if len(self.shortest) < 64:
+                    self.shortest.append(state.actions)
         elif state.correct_items * self.best_incomplete[1] > self.best_incomplete[0] * max(state.total_items, 1):
             self.best_incomplete = (state.correct_items, state.total_items)
             self.best_incomplete_actions = state.actions
@@ -398,18 +395,35 @@ class Actor:
         if state.solved or not self.config.prune_dead:
             return False
         limit = self.game.max_length if self.length_bound is None else min(self.length_bound - 1, self.game.max_length)
-        return len(state.actions) + steps_needed(self.game, state) > limit or dead(self.game, state)
+        locs, lt, gt = state.cpu
+        budget = limit - len(state.actions)
+        h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget)
+        return h < 0 or h > budget or dead(self.game, state)
 
     def _new_game(self):
         if len(self.table) > self.config.table_size:
             self.table.clear()
             self.minmax = MinMax()
-        tree = Tree(self.game, self.game.initial(), self.config.mcts, self.rng, on_new_state=self._seen,
+        tree = Tree(self.game, self._start(), self.config.mcts, self.rng, on_new_state=self._seen,
                     reward=self._reward, dead=self._hopeless,
                     table=self.table if self.config.share_table else None,
                     minmax=self.minmax if self.config.share_table else None)
         tree.length_bound = self.length_bound
         return tree, Trajectory([], [], [], [], [], 0.0, False, ())
+
+    def _start(self):
+        """Where a new game starts: the empty program, or (a `restart` share of games) a state
+        part-way along one of the shortest programs found, from which the search looks for a
+        shorter way on (a prefix the length bound already rules out is never picked)."""
+        game = self.game
+        if not self.shortest or self.rng.random() >= self.config.restart:
+            return game.initial()
+        actions = self.shortest[self.rng.integers(len(self.shortest))]
+        states = [game.initial()]
+        for a in actions[:-1]:
+            states.append(game.step(states[-1], a))
+        open_ = [s for s in states if not self._hopeless(s)]
+        return open_[self.rng.integers(len(open_))] if open_ else game.initial()
 
     def play_round(self, should_stop: Callable[[], bool] = lambda: False) -> list[Trajectory]:
         """One move in every game; returns the games that ended."""
@@ -766,7 +780,7 @@ def agent_config(params: dict, workers: int) -> AgentConfig:
     for key in ("games_in_parallel", "batch_size", "updates_per_round"):
         if key in params:
             setattr(config, key, int(params[key]))
-    for key in ("learning_rate", "shaping", "latency_weight"):
+    for key in ("learning_rate", "shaping", "latency_weight", "restart"):
         if key in params:
             setattr(config, key, float(params[key]))
     if "potential" in params:

@@ -35,6 +35,7 @@ import signal
 import time
 from typing import Callable
 
+from superopt.bounds import LowerBound
 from superopt.evaluator import CMP, MOV
 from superopt.game import Game
 from superopt.search import SearchOptions, SearchResult, SearchStats
@@ -55,13 +56,10 @@ class Enumerator:
         p = game.pruning
         self.memory_order = "memory_order" in p
         self.memory_once = "memory_once" in p
-        self.extended = game.isa_name == "extended"
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
-        self.content, self.cond_mask = ev.content, ev.cond_mask
+        self.cond_mask = ev.cond_mask
         self.fieldmask = (1 << ev.shift) - 1
-        self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
-        self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
-        self.max_cmps = 4   # deeper counts cost more time than they save (measured)
+        self.bound_or_dead = LowerBound(game)
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
@@ -79,134 +77,6 @@ class Enumerator:
         locs, lt, gt = self.game.evaluator.initial()
         # + last slot loaded, slots loaded, slots stored, unread writes, lower bound
         return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0))
-
-    def bound_or_dead(self, locs: tuple, lt, gt, last: int, loaded: int, budget: int | None = None) -> int:
-        """An admissible lower bound on the instructions still needed, or -1 when some
-        rank a wrong slot needs is held nowhere it can still be read from.
-
-        stores: one per wrong slot. writes: one per distinct needed slot content that no
-        register holds. loads (alphadev set): a slot holding, on some input, a needed rank
-        found in no register and no other readable slot must be loaded, and that load was
-        not counted as a write unless the slot holds a needed content. cmp: see _cmps_needed.
-        With a `budget` (steps left under the search bound), any value above it may be
-        returned in place of the bound (the node is cut either way), which keeps the cmp
-        count cheap."""
-        R, E = self.R, self.E
-        regs, mem = locs[:R], locs[R:]
-        stores, need, wanted = 0, set(), 0
-        for i, e in enumerate(E):
-            if mem[i] != e:
-                stores += 1
-                wanted |= e
-                if e not in regs:
-                    need.add(e)
-        held = 0
-        for x in regs:
-            held |= x
-        key = (last, loaded)
-        slots = self._readable.get(key)
-        if slots is None:
-            slots = self._readable[key] = tuple(
-                i for i in range(self.n)
-                if self.extended or not ((self.memory_order and i < last) or (self.memory_once and loaded >> i & 1)))
-        everywhere, twice = held, 0
-        for i in slots:
-            twice |= everywhere & mem[i]
-            everywhere |= mem[i]
-        if wanted & ~everywhere:
-            return -1
-        h = stores + len(need)
-        if not self.extended:   # loads: slots that alone hold some needed rank
-            for i in slots:
-                x = mem[i]
-                if x & wanted & ~twice and x not in need:
-                    h += 1
-        cap = self.max_cmps if budget is None else min(self.max_cmps, budget - h + 1)
-        return h + self._cmps_needed(locs, lt, gt, need, cap) if cap > 0 else h
-
-    def _cmps_needed(self, locs: tuple, lt, gt, need: set, cap: int) -> int:
-        """min(cap, a lower bound on the cmps the needed contents held nowhere take).
-
-        Until the next cmp, every new value is a cmov select of existing values under the
-        last cmp's flags (mov, load and store only copy), so on each class of inputs those
-        flags separate (less, greater, equal; before any cmp, one class) it equals some
-        location existing now. The next cmp compares two such values, so it splits each
-        class by comparing two locations on it, chosen per class; values made after it are
-        pieced together from the locations on the finer cells; and so on. A needed content
-        is done when it equals some location on every cell, so the count is, over the
-        classes, the largest number of splits a class takes, searched up to `cap`
-        (relaxed: registers, slot-read rules and cmov counts are ignored, so it stays a
-        lower bound)."""
-        absent = [e for e in need if e not in locs]
-        if not absent:
-            return 0
-        live = tuple(sorted({x for x in locs if x}))
-        key = (live, tuple(sorted(absent)), lt, gt) if lt is None or lt <= gt else (live, tuple(sorted(absent)), gt, lt)
-        got = self._cmps.get(key)
-        if got is not None and (got[0] < got[1] or cap <= got[1]):
-            return min(got[0], cap)
-        if len(self._cmps) > 1 << 20:
-            self._cmps.clear()
-        count = self._count_cmps(live, absent, lt, gt, cap)
-        self._cmps[key] = (count, cap)
-        return count
-
-    def _count_cmps(self, live: tuple, absent: list, lt, gt, cap: int) -> int:
-        content = self.content
-        classes = [content] if lt is None else [k for k in (lt, gt, content ^ (lt | gt)) if k]
-        low, add, guard, shift, fm = self.low, self.add, self.guard, self.shift, self.fieldmask
-
-        def differ(e):   # per location: the inputs on which it does not hold e
-            return [((((e ^ x) + add) & guard) >> shift) * fm for x in live]
-
-        def composable(cell):   # every hard content equals some location on `cell`
-            for diffs in hard:
-                for d in diffs:
-                    if not d & cell:
-                        break
-                else:
-                    return False
-            return True
-
-        hard = [ds for ds in map(differ, absent) if not all(any(not d & k for d in ds) for k in classes)]
-        if not hard:
-            return 0
-        # per pair of locations: the inputs on which the first is less / greater
-        splits_of = [(((((a & (b - low)) + add) & guard) >> shift) * fm, ((((b & (a - low)) + add) & guard) >> shift) * fm)
-                     for i, a in enumerate(live) for b in live[i + 1:]]
-        memo: dict = {}
-
-        def least(cell: int, cap: int) -> int:
-            """min(cap, cmps needed before every hard content is composable on `cell`)."""
-            if composable(cell):
-                return 0
-            if cap <= 1:
-                return cap
-            got = memo.get(cell)
-            if got is not None and (got[0] < got[1] or cap <= got[1]):
-                return min(got[0], cap)
-            best = cap
-            splits = set()
-            for less, more in splits_of:
-                less &= cell
-                more &= cell
-                if less != cell and more != cell and less | more:   # else it does not split the cell
-                    splits.add((less, more) if less < more else (more, less))
-            for less, more in splits:
-                worst = 0
-                for sub in (less, more, cell ^ less ^ more):
-                    if sub:
-                        worst = max(worst, least(sub, best - 1))
-                        if worst >= best - 1:
-                            break
-                if worst + 1 < best:
-                    best = worst + 1
-                    if best == 1:
-                        break
-            memo[cell] = (best, cap)
-            return best
-
-        return max(least(k, cap) for k in classes)
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""

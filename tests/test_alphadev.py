@@ -234,3 +234,35 @@ def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatc
     progress = SelfPlay(game, net, config).run(time_limit=60)
     assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
     assert progress.elapsed < 50
+
+
+def tiny_actor(game, **config):
+    cfg = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=2, latency="model", **config)
+    return alphadev.Actor(game, NetworkEvaluator(new_network(game, TINY), game), cfg, 0, cfg.latency_weight)
+
+
+def test_games_end_where_the_lower_bound_rules_out_the_length_bound():
+    # after sort4's loads and two comparators, 11 more instructions are provably needed
+    # (the network needs 16): the game ends there under a bound that leaves 10, not 11
+    g4 = Game(get_task("sort4"))
+    state = g4.play(human_actions(g4, "asm/sort4.s")[:12])
+    actor = tiny_actor(g4)
+    assert actor.bound(*state.cpu, *state.rules[:2]) == 11
+    actor.set_length_bound(12 + 11 + 1)
+    assert not actor._hopeless(state)
+    actor.set_length_bound(12 + 10 + 1)
+    assert actor._hopeless(state)
+
+
+def test_restarts_begin_part_way_along_the_shortest_program_found(game):
+    actions = tuple(human_actions(game))
+    solved = game.play(actions)
+    never = tiny_actor(game)
+    always = tiny_actor(game, restart=1.0)
+    for actor in (never, always):
+        actor._seen(solved)
+    assert all(never._start().actions == () for _ in range(20))
+    starts = {always._start().actions for _ in range(60)}
+    assert len(starts) > 3 and all(actions[:len(s)] == s and len(s) < len(actions) for s in starts)
+    always.set_length_bound(len(actions))  # only strictly shorter programs count now
+    assert all(not always._hopeless(always._start()) for _ in range(20))
