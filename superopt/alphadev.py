@@ -48,9 +48,10 @@ from torch.nn import functional as F
 
 from superopt.bounds import LowerBound
 from superopt.errors import SuperoptError
-from superopt.latency import check_source, cost_model, latency_source
-from superopt.mcts import MCTSConfig, MinMax, Tree, simulate
+from superopt.latency import SOURCES, cost_model, latency_source
+from superopt.mcts import MCTSConfig, Tree, simulate
 from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
+from superopt.search import SearchResult, SearchStats, choice, flag, fraction, integer, number, positive, text
 
 CHECKPOINT_VERSION = 1
 
@@ -338,7 +339,6 @@ class Actor:
         self.shortest: list = []   # the programs found at best_solved instructions (restart points)
         self.table: dict = {}  # one transposition table for all games, until it grows too big
         self.potentials: dict = {}  # state key -> shaping potential (each state is a parent and a child)
-        self.minmax = MinMax()
         self.bound = LowerBound(game)
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
@@ -403,11 +403,12 @@ class Actor:
     def _new_game(self):
         if len(self.table) > self.config.table_size:
             self.table.clear()
-            self.minmax = MinMax()
+        # the games share nodes but each tree normalises Q over its own search: a game that
+        # starts part-way along a program sees far smaller returns than one from the start,
+        # and one range for both flattens the differences that matter to the first
         tree = Tree(self.game, self._start(), self.config.mcts, self.rng, on_new_state=self._seen,
                     reward=self._reward, dead=self._hopeless,
-                    table=self.table if self.config.share_table else None,
-                    minmax=self.minmax if self.config.share_table else None)
+                    table=self.table if self.config.share_table else None)
         tree.length_bound = self.length_bound
         return tree, Trajectory([], [], [], [], [], 0.0, False, ())
 
@@ -486,7 +487,6 @@ class Actor:
         if bound == self.length_bound:
             return
         self.table.clear()
-        self.minmax = MinMax()
         self.length_bound = bound
         self.slots = [self._new_game() for _ in self.slots]
 
@@ -767,28 +767,28 @@ def horizon(game) -> int:
     return game.max_length + 4 * game.n
 
 
+# --param keys (superopt.search.check_params converts and checks the values before run sees them)
+PARAMS = {**{k: positive for k in ("simulations", "considered", "games_in_parallel", "batch_size", "horizon",
+                                   "workers")},
+          "updates_per_round": integer,
+          **{k: number for k in ("c_scale", "learning_rate", "shaping", "latency_weight",
+                                 "patience", "time_cap")},
+          "restart": fraction, "max_weight": fraction, "root": choice("puct", "gumbel"), "potential": choice(*POTENTIALS),
+          "latency": choice(*SOURCES), "model": text, "from_scratch": flag}
+
+
 def agent_config(params: dict, workers: int) -> AgentConfig:
-    """The agent's configuration from `superopt search --param key=value` style knobs."""
-    root = str(params.get("root", MCTSConfig.root))
-    if root not in ("puct", "gumbel"):
-        raise SuperoptError("unknown root selection %r (choose from puct, gumbel)" % root)
-    mcts = MCTSConfig(simulations=int(params.get("simulations", MCTSConfig.simulations)),
-                      max_weight=float(params.get("max_weight", 1.0)), root=root,
-                      considered=int(params.get("considered", MCTSConfig.considered)),
-                      c_scale=float(params.get("c_scale", MCTSConfig.c_scale)))
+    """The agent's configuration from `superopt search --param key=value` style knobs, as
+    check_params leaves them (PARAMS)."""
+    mcts = MCTSConfig(simulations=params.get("simulations", MCTSConfig.simulations),
+                      max_weight=params.get("max_weight", 1.0), root=params.get("root", MCTSConfig.root),
+                      considered=params.get("considered", MCTSConfig.considered),
+                      c_scale=params.get("c_scale", MCTSConfig.c_scale))
     config = AgentConfig(mcts=mcts, workers=max(1, int(workers)))
-    for key in ("games_in_parallel", "batch_size", "updates_per_round"):
+    for key in ("games_in_parallel", "batch_size", "updates_per_round", "learning_rate", "shaping", "latency_weight",
+                "restart", "potential", "latency"):
         if key in params:
-            setattr(config, key, int(params[key]))
-    for key in ("learning_rate", "shaping", "latency_weight", "restart"):
-        if key in params:
-            setattr(config, key, float(params[key]))
-    if "potential" in params:
-        if params["potential"] not in POTENTIALS:
-            raise SuperoptError("unknown potential %r (choose from %s)" % (params["potential"], ", ".join(POTENTIALS)))
-        config.potential = params["potential"]
-    if "latency" in params:
-        config.latency = check_source(str(params["latency"]))
+            setattr(config, key, params[key])
     return config
 
 
@@ -821,7 +821,6 @@ def run(game, options, report, should_stop):
     Stops on should_stop() (time limit, Ctrl-C), at options.target_length, DEFAULT_PATIENCE
     seconds after the last improvement (params["patience"]), or after DEFAULT_TIME_CAP
     seconds when no time limit is set."""
-    from superopt.search import SearchResult, SearchStats
     params = dict(options.params or {})
     # the game's default maximum (the human benchmark's length) gets room for mistakes; a
     # maximum the user chose (--max-length) is kept, so no longer program comes back

@@ -13,7 +13,7 @@ import importlib
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from superopt.errors import SuperoptError
@@ -90,6 +90,68 @@ def parse_params(values) -> dict:
     return out
 
 
+# converters for agents' PARAMS tables: each returns the value or raises ValueError(what it wants)
+def integer(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("an integer")
+    return value
+
+
+def positive(value) -> int:
+    if integer(value) < 1:
+        raise ValueError("a positive integer")
+    return value
+
+
+def fraction(value) -> float:
+    if not 0 <= number(value) <= 1:
+        raise ValueError("a number from 0 to 1")
+    return float(value)
+
+
+def number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("a number")
+    return float(value)
+
+
+def text(value) -> str:
+    return str(value)
+
+
+def choice(*names: str) -> Callable:
+    def convert(value) -> str:
+        if value not in names:
+            raise ValueError("one of " + ", ".join(names))
+        return value
+    return convert
+
+
+def flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def check_params(agent: str, params: dict) -> dict:
+    """`params` for `agent`, each value converted by the kind its module declares in PARAMS
+    (key -> integer, number, text or flag); an unknown key or a value of the wrong kind is
+    bad usage, never silently ignored."""
+    get_agent(agent)
+    known = getattr(importlib.import_module(AGENT_PATHS[agent].split(":")[0]), "PARAMS", {})
+    out = {}
+    for key, value in params.items():
+        kind = known.get(key)
+        if kind is None:
+            raise SuperoptError("unknown --param %r for agent %s (known: %s)"
+                                % (key, agent, ", ".join(sorted(known)) or "none"))
+        try:
+            out[key] = kind(value)
+        except ValueError as exc:
+            raise SuperoptError("--param %s wants %s, got %r" % (key, exc.args[0], value)) from None
+    return out
+
+
 def get_agent(name: str) -> Agent:
     """The agent's run function; imported on demand so that enum and stochastic runs never load torch."""
     if name not in AGENT_PATHS:
@@ -127,6 +189,7 @@ def run_search(game: Game, agent: str, options: SearchOptions,
     """Run `agent` on `game`; Ctrl-C (SIGINT) stops it cleanly and keeps its best result.
     The returned program is re-verified in Unicorn (result.verified) unless verify=False."""
     run = get_agent(agent)
+    options = replace(options, params=check_params(agent, options.params or {}))
     stopper = Stopper(options.time_limit, should_stop)
     previous = None
     try:

@@ -27,11 +27,13 @@ from superopt.errors import InputError
 from superopt.evaluator import CMOV, CMP, MOV
 from superopt.game import CMOV_CONDS, Game
 from superopt.isa import Program
-from superopt.search import SearchOptions, SearchResult, SearchStats
+from superopt.search import SearchOptions, SearchResult, SearchStats, integer, number, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
 DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,
             **{"w_" + m: 1.0 for m in MOVES}}
+PARAMS = {**{k: positive for k in ("steps", "keep")}, "restart": integer, "alpha": number, "beta": number,
+          **{"w_" + m: number for m in MOVES}}
 
 
 def init_actions(game: Game, program: Program) -> list[int]:

@@ -222,7 +222,7 @@ def test_lookahead_potential_rises_with_every_cmp_and_cmov_of_sort4():
 
 def test_unknown_potential_is_bad_usage(tmp_path):
     result = CliRunner().invoke(main, ["search", "sort3", "--param", "potential=bogus", "--out", str(tmp_path / "s.s")])
-    assert result.exit_code == 2 and "unknown potential 'bogus'" in result.output
+    assert result.exit_code == 2 and "--param potential wants one of placeable, lookahead, got 'bogus'" in result.output
 
 
 def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatch):

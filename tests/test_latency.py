@@ -123,6 +123,6 @@ def test_search_reports_its_latency_source(tmp_path):
 
 def test_unknown_latency_source_is_bad_usage(tmp_path):
     result = CliRunner().invoke(main, ["search", "sort3", "--param", "latency=bogus", "--out", str(tmp_path / "s.s")])
-    assert result.exit_code == 2 and "unknown latency source" in result.output
+    assert result.exit_code == 2 and "--param latency wants one of native, model" in result.output
     result = CliRunner().invoke(main, ["train", "sort3", "--latency", "bogus"])
     assert result.exit_code == 2

@@ -58,6 +58,16 @@ def test_human_display_runs(tmp_path):
     (["sort3", "--agent", "stochastic", "--all"], "--all is for the enum"),
     (["sort3", "--agent", "stochastic", "--param", "alpha"], "KEY=VALUE"),
     (["sort3", "--agent", "stochastic", "--init", "does/not/exist.s"], "does not exist"),
+    (["sort3", "--agent", "stochastic", "--param", "alpha=x"], "--param alpha wants a number, got 'x'"),
+    (["sort3", "--agent", "stochastic", "--param", "keep=0"], "--param keep wants a positive integer, got 0"),
+    (["sort3", "--agent", "enum", "--param", "k=1"], "unknown --param 'k' for agent enum (known: none)"),
+    (["sort3", "--agent", "enum", "--from-scratch"], "--model and --from-scratch are for the alphadev agent"),
+    (["sort3", "--param", "bogus=1"], "unknown --param 'bogus' for agent alphadev (known: batch_size,"),
+    (["sort3", "--param", "simulations=1.5"], "--param simulations wants an integer, got 1.5"),
+    (["sort3", "--param", "simulations=0"], "--param simulations wants a positive integer, got 0"),
+    (["sort3", "--param", "restart=2"], "--param restart wants a number from 0 to 1, got 2"),
+    (["sort3", "--param", "root=best"], "--param root wants one of puct, gumbel, got 'best'"),
+    (["sort3", "--param", "latency=guess"], "--param latency wants one of native, model, got 'guess'"),
 ])
 def test_bad_usage_exits_2(tmp_path, args, message):
     result, out = _search(tmp_path, *args)

@@ -11,8 +11,8 @@ from rich.table import Table
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
 from superopt.game import ISAS, REGISTER_ORDER, RULES, Game
-from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, parse_params, result_header,
-                             run_search, write_program)
+from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params,
+                             result_header, run_search, write_program)
 from superopt.tasks import get_task
 
 
@@ -101,12 +101,15 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
         init, _ = load(init_path, task.name)
     if all_optimal and agent != "enum":
         raise SuperoptError("--all is for the enum agent (got --agent %s)" % agent)
+    if (model_path or from_scratch) and agent != "alphadev":
+        raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
     pruning = [r for r in RULES if r not in no_prune]
     game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
+    params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
+                  **({"from_scratch": True} if from_scratch else {}))
     options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
                             target_length=target_length, steps=steps, objective=objective,
-                            params=dict(parse_params(params), **({"model": model_path} if model_path else {}),
-                                        **({"from_scratch": True} if from_scratch else {})))
+                            params=check_params(agent, params))  # before the live display starts
     out_path = out_path or "%s.s" % task.name
 
     if as_json:
