@@ -406,10 +406,16 @@ class Actor:
         # the games share nodes but each tree normalises Q over its own search: a game that
         # starts part-way along a program sees far smaller returns than one from the start,
         # and one range for both flattens the differences that matter to the first
-        tree = Tree(self.game, self._start(), self.config.mcts, self.rng, on_new_state=self._seen,
+        start = self._start()
+        tree = Tree(self.game, start, self.config.mcts, self.rng, on_new_state=self._seen,
                     reward=self._reward, dead=self._hopeless,
                     table=self.table if self.config.share_table else None)
         tree.length_bound = self.length_bound
+        if start.actions:
+            # a restart point is searched as hard as a whole round searches (one move in
+            # each game): a shorter way on is usually a few moves deep, and a move
+            # committed after fewer simulations often leaves it behind
+            tree.extra = (self.config.games_in_parallel - 1) * self.config.mcts.simulations
         return tree, Trajectory([], [], [], [], [], 0.0, False, ())
 
     def _start(self):

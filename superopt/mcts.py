@@ -119,6 +119,7 @@ class Tree:
         self.explored = 0      # distinct states created
         self.duplicates = 0    # steps that landed on a state already in the table
         self.length_bound: int | None = None
+        self.extra = 0                   # simulations added to the next move's (then back to 0)
         self.survivors: list[int] = []   # gumbel: the root actions still in sequential halving
         self.schedule: list[int] = []    # gumbel: root actions still to simulate in this phase
         self.root = self._node(root_state)
@@ -336,26 +337,29 @@ class Tree:
 
 def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
              should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Run `simulations` simulations in every tree, evaluating new leaves of all trees in
-    batches of up to len(trees) * leaves_per_tree."""
+    """Run `simulations` simulations (plus the tree's `extra`) in every tree, evaluating new
+    leaves of all trees in batches of up to len(trees) * leaves_per_tree."""
     for tree in trees:
         if not tree.root.expanded and not tree.root.terminal:
             _evaluate([(tree, [], tree.root)], evaluator)
             tree.add_root_noise()
     if trees and trees[0].config.root == "gumbel":
         return _simulate_halving(trees, evaluator, simulations, should_stop)
-    done = 0
-    while done < simulations and not should_stop():
+    left = {id(tree): simulations + tree.extra for tree in trees}
+    for tree in trees:
+        tree.extra = 0
+    leaves = trees[0].config.leaves_per_tree if trees else 0
+    while not should_stop():
         batch = []
         for tree in trees:
             if tree.root.terminal or tree.root.closed:
                 continue
-            for _ in range(min(trees[0].config.leaves_per_tree, simulations - done)):
-                batch.append((tree,) + tuple(tree.select()))
+            take = min(leaves, left[id(tree)])
+            left[id(tree)] -= take
+            batch += [(tree,) + tuple(tree.select()) for _ in range(take)]
         if not batch:
             return
         _evaluate(batch, evaluator)
-        done += min(trees[0].config.leaves_per_tree, simulations - done)
 
 
 def _simulate_halving(trees: Sequence[Tree], evaluator: Evaluator, simulations: int, should_stop) -> None:

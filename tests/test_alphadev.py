@@ -264,5 +264,9 @@ def test_restarts_begin_part_way_along_the_shortest_program_found(game):
     assert all(never._start().actions == () for _ in range(20))
     starts = {always._start().actions for _ in range(60)}
     assert len(starts) > 3 and all(actions[:len(s)] == s and len(s) < len(actions) for s in starts)
+    # a restart point gets the simulations of a whole round on its first move
+    assert never._new_game()[0].extra == 0
+    tree = always._new_game()[0]
+    assert tree.root.state.actions and tree.extra == (2 - 1) * 4
     always.set_length_bound(len(actions))  # only strictly shorter programs count now
     assert all(not always._hopeless(always._start()) for _ in range(20))

@@ -103,6 +103,16 @@ def test_batched_trees_and_evaluator_batches():
     assert all(t.root.visits.sum() == 20 for t in trees)
 
 
+def test_extra_simulations_go_to_one_tree_for_one_move():
+    game = ToyGame()
+    trees = [Tree(game, game.initial(), MCTSConfig(leaves_per_tree=4), np.random.default_rng(i)) for i in range(2)]
+    trees[1].extra = 30
+    simulate(trees, uniform_evaluator, 20)
+    assert [t.root.visits.sum() for t in trees] == [20, 50] and trees[1].extra == 0
+    simulate(trees, uniform_evaluator, 20)
+    assert [t.root.visits.sum() for t in trees] == [40, 70]
+
+
 def test_root_noise_keeps_a_distribution_over_legal_actions():
     game = ToyGame()
     tree = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.25), np.random.default_rng(3))
