@@ -26,7 +26,9 @@ What makes it work on 2 cores rather than a TPU fleet, each switchable in AgentC
 - the MCTS backs up the best return as well as the mean (the game is deterministic) and
   closes fully explored lines; the games of an actor share one transposition table;
 - imitate: the shortest programs the searches find are replayed to the learner as games
-  with their moves as policy targets (self-imitation: only the agent's own discoveries).
+  with their moves as policy targets (self-imitation: only the agent's own discoveries);
+- restart: a share of games starts part-way along one of the shortest programs found, its
+  first move searched as hard as a whole round, to look for a shorter way on from there.
 """
 from __future__ import annotations
 
@@ -347,16 +349,21 @@ class Actor:
             if self.on_solved is not None:
                 self.on_solved(state)
             if len(state.actions) <= self.best_solved and state.actions not in self.imitated:
-                if len(state.actions) < self.best_solved:
-                    self.shortest.clear()
-                self.best_solved = len(state.actions)
+                self.restart_from(state.actions)
                 self.imitated.add(state.actions)
                 self.discoveries.append(state.actions)
-                if len(self.shortest) < 64:
-                    self.shortest.append(state.actions)
         elif state.correct_items * self.best_incomplete[1] > self.best_incomplete[0] * max(state.total_items, 1):
             self.best_incomplete = (state.correct_items, state.total_items)
             self.best_incomplete_actions = state.actions
+
+    def restart_from(self, actions: tuple) -> None:
+        """Take a correct program (found here, or by another actor) as a restart point when
+        it is at least as short as the best known; a shorter one replaces the others."""
+        if len(actions) < self.best_solved:
+            self.shortest.clear()
+            self.best_solved = len(actions)
+        if len(actions) == self.best_solved and len(self.shortest) < 64 and actions not in self.shortest:
+            self.shortest.append(actions)
 
     def _terminal_reward(self, state) -> float:
         if not state.solved:
@@ -592,6 +599,8 @@ def _actor_process(spec, net_config, num_locations, config, seed, latency_weight
                 if "weights" in message:
                     net.load_state_dict(message["weights"])
                 actor.set_length_bound(message.get("bound"))
+                if message.get("best"):
+                    actor.restart_from(tuple(message["best"]))
         except queue.Empty:
             pass
         before = actor.explored, actor.duplicates, actor.evaluator.evaluations, actor.latency.measured
@@ -743,7 +752,8 @@ class SelfPlay:
                     self._learn(1)
                 sync = self.learner.steps - last_sync >= self.config.sync_every
                 if sync or (self._bound_changed and self.prune_by_best):
-                    message = {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None}
+                    message = {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None,
+                               "best": p.best_actions}
                     if sync:
                         message["weights"] = self.learner.weights()
                         last_sync = self.learner.steps

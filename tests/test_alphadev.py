@@ -270,3 +270,13 @@ def test_restarts_begin_part_way_along_the_shortest_program_found(game):
     assert tree.root.state.actions and tree.extra == (2 - 1) * 4
     always.set_length_bound(len(actions))  # only strictly shorter programs count now
     assert all(not always._hopeless(always._start()) for _ in range(20))
+
+
+def test_restart_points_keep_the_shortest_programs_known(game):
+    actor = tiny_actor(game, restart=1.0)
+    actor.restart_from((1, 2, 3))
+    actor.restart_from((4, 5, 6, 7))   # longer: ignored
+    actor.restart_from((3, 2, 1))      # as short: kept too
+    assert actor.shortest == [(1, 2, 3), (3, 2, 1)] and actor.best_solved == 3
+    actor.restart_from((9, 9))         # shorter (from another worker): replaces them
+    assert actor.shortest == [(9, 9)] and actor.best_solved == 2
