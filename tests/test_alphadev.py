@@ -280,3 +280,8 @@ def test_restart_points_keep_the_shortest_programs_known(game):
     assert actor.shortest == [(1, 2, 3), (3, 2, 1)] and actor.best_solved == 3
     actor.restart_from((9, 9))         # shorter (from another worker): replaces them
     assert actor.shortest == [(9, 9)] and actor.best_solved == 2
+
+
+def test_simulations_default_to_the_size_of_the_action_space():
+    assert alphadev.default_simulations(Game(get_task("sort3"))) == 200
+    assert alphadev.default_simulations(Game(get_task("sort4"))) == 800
