@@ -282,6 +282,7 @@ def test_restart_points_keep_the_shortest_programs_known(game):
     assert actor.shortest == [(9, 9)] and actor.best_solved == 2
 
 
-def test_simulations_default_to_the_size_of_the_action_space():
-    assert alphadev.default_simulations(Game(get_task("sort3"))) == 200
-    assert alphadev.default_simulations(Game(get_task("sort4"))) == 800
+def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
+    assert alphadev.default_simulations(Game(get_task("sort3")), trained=False) == 200
+    assert alphadev.default_simulations(Game(get_task("sort4")), trained=False) == 800
+    assert alphadev.default_simulations(Game(get_task("sort4")), trained=True) == 200

@@ -25,7 +25,7 @@ from superopt.latency import SOURCES
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
               help="Self-play processes; 1 plays and learns in this process.")
 @click.option("--simulations", default=None, type=click.IntRange(1),
-              help="MCTS simulations per move  [default: 200 up to 100 actions (sort3), else 800]")
+              help="MCTS simulations per move  [default: 200 with --resume or up to 100 actions (sort3), else 800]")
 @click.option("--games", "games_in_parallel", default=8, show_default=True, type=click.IntRange(1),
               help="Games each actor plays in lockstep (their leaves share network batches).")
 @click.option("--seed", default=0, show_default=True)
@@ -63,7 +63,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     game = Game(task, isa=isa, max_length=max_length or alphadev.horizon(base))
     out = out or "%s-%s.pt" % (task.name, isa)
     log_path = log_path or out + ".jsonl"
-    simulations = simulations or alphadev.default_simulations(game)
+    simulations = simulations or alphadev.default_simulations(game, trained=resume)
     config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel,
                                     "latency": latency}, workers)
     extra = {}
