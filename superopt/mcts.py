@@ -107,15 +107,15 @@ class Tree:
 
     def __init__(self, game, root_state, config: MCTSConfig, rng: np.random.Generator,
                  on_new_state: Callable | None = None, reward: Callable | None = None,
-                 dead: Callable | None = None, table: dict | None = None, minmax: MinMax | None = None):
+                 dead: Callable | None = None, table: dict | None = None):
         self.game, self.config, self.rng = game, config, rng
         self.dead = dead  # state -> True when no correct program can extend it (a terminal)
         self.on_new_state = on_new_state
         self.reward = reward or game.reward  # (parent state, child state) -> reward of the step
-        # several trees may share one table (and Q range): later games start from what
+        # several trees may share one table: later games start from what
         # earlier ones learnt about the same states
         self.table: dict = {} if table is None else table
-        self.minmax = MinMax() if minmax is None else minmax
+        self.minmax = MinMax()  # per tree even when the table is shared (see alphadev.Actor._new_game)
         self.explored = 0      # distinct states created
         self.duplicates = 0    # steps that landed on a state already in the table
         self.length_bound: int | None = None
