@@ -75,7 +75,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
               help="Switch off one of AlphaDev's pruning rules (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic, latency=model for alphadev "
-                   "(the cost model instead of native measurement) (repeatable).")
+                   "(the cost model instead of native measurement) (repeatable; an unknown key is refused "
+                   "with the list of known ones).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="alphadev: start from this checkpoint (from `superopt train`) instead of the shipped one.")
 @click.option("--from-scratch", is_flag=True, help="alphadev: ignore the shipped checkpoint; start untrained.")
