@@ -852,18 +852,18 @@ def run(game, options, report, should_stop):
     # maximum the user chose (--max-length) is kept, so no longer program comes back
     from superopt.game import human_length
     room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
-    play = build_game({**game_spec(game), "max_length": int(params.get("horizon", room))})
+    play = build_game({**game_spec(game), "max_length": params.get("horizon", room)})
     net, source, potential = load_or_create(play, params)
     config = agent_config({"simulations": default_simulations(play, source != "from scratch"), **params},
                           options.workers if params.get("workers") is None else params["workers"])
     if potential is not None and "potential" not in params:
         config.potential = potential
     latency_objective = options.objective == "latency"
-    weight = float(params.get("latency_weight", 0.01 if latency_objective else config.latency_weight))
+    weight = params.get("latency_weight", 0.01 if latency_objective else config.latency_weight)
     selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight,
                         bound_slack=1 if latency_objective else 0)
-    patience = float(params.get("patience", DEFAULT_PATIENCE))
-    cap = None if options.time_limit is not None else float(params.get("time_cap", DEFAULT_TIME_CAP))
+    patience = params.get("patience", DEFAULT_PATIENCE)
+    cap = None if options.time_limit is not None else params.get("time_cap", DEFAULT_TIME_CAP)
     target = options.target_length
 
     def stop() -> bool:

@@ -103,15 +103,15 @@ def positive(value) -> int:
     return value
 
 
-def fraction(value) -> float:
-    if not 0 <= number(value) <= 1:
-        raise ValueError("a number from 0 to 1")
-    return float(value)
-
-
 def number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("a number")
+    return float(value)
+
+
+def fraction(value) -> float:
+    if not 0 <= number(value) <= 1:
+        raise ValueError("a number from 0 to 1")
     return float(value)
 
 
@@ -135,10 +135,9 @@ def flag(value) -> bool:
 
 def check_params(agent: str, params: dict) -> dict:
     """`params` for `agent`, each value converted by the kind its module declares in PARAMS
-    (key -> integer, number, text or flag); an unknown key or a value of the wrong kind is
+    (key -> one of the converters above); an unknown key or a value of the wrong kind is
     bad usage, never silently ignored."""
-    get_agent(agent)
-    known = getattr(importlib.import_module(AGENT_PATHS[agent].split(":")[0]), "PARAMS", {})
+    known = getattr(_agent_module(agent)[0], "PARAMS", {})
     out = {}
     for key, value in params.items():
         kind = known.get(key)
@@ -152,12 +151,19 @@ def check_params(agent: str, params: dict) -> dict:
     return out
 
 
-def get_agent(name: str) -> Agent:
-    """The agent's run function; imported on demand so that enum and stochastic runs never load torch."""
+def _agent_module(name: str):
+    """(the agent's module, the name of its run function); imported on demand so that enum
+    and stochastic runs never load torch."""
     if name not in AGENT_PATHS:
         raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
     module, func = AGENT_PATHS[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    return importlib.import_module(module), func
+
+
+def get_agent(name: str) -> Agent:
+    """The agent's run function."""
+    module, func = _agent_module(name)
+    return getattr(module, func)
 
 
 class Stopper:
