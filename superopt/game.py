@@ -109,6 +109,8 @@ class Game:
         self._build_actions()
         self.num_actions = len(self.actions)
         self._ids = {ins: i for i, ins in enumerate(self.actions)}
+        self._op_ids = {op: i for i, op in enumerate(self.ops)}
+        self._maps: dict = {}   # register pairing -> action map (action_map)
         self.num_locations = len(self.registers) + self.n + 1   # registers, slots, flags
 
     # -- action space ------------------------------------------------------------------
@@ -203,12 +205,36 @@ class Game:
         return (last_loaded, loaded, stored, self.ops[action][0] == CMP)
 
     def _key(self, cpu: tuple, rules: tuple) -> Hashable:
-        """Equal keys: same CPU state on every input and same legal futures."""
+        """Equal keys: the same CPU state on every input up to a renaming of the registers,
+        and the same legal futures (renamed alike: see action_map)."""
         p = self.pruning
-        return (cpu,
+        locs, lt, gt = cpu
+        R = len(self.registers)
+        return (locs[R:], tuple(sorted(locs[:R])), lt, gt,
                 rules[0] if "memory_order" in p else None,
                 rules[1:3] if "memory_once" in p else None,
                 rules[3] if "no_double_cmp" in p else None)
+
+    def action_map(self, src: State, dst: State) -> np.ndarray | None:
+        """For two states with one key: `m` with action `a` on `src` doing what `m[a]` does on
+        `dst` (same content and legal on both), or None when their registers match as they are.
+        Registers are paired by content, equal contents (the free ones among them) in order,
+        so the lowest free register pairs with the lowest and register_order maps too."""
+        R = len(self.registers)
+        a, b = src.cpu[0][:R], dst.cpu[0][:R]
+        if a == b:
+            return None
+        order_a = sorted(range(R), key=lambda i: (a[i], i))
+        order_b = sorted(range(R), key=lambda i: (b[i], i))
+        sigma = [0] * R
+        for i, j in zip(order_a, order_b):
+            sigma[i] = j
+        sigma = tuple(sigma)
+        m = self._maps.get(sigma)
+        if m is None:
+            loc = list(sigma) + list(range(R, R + self.n))
+            m = self._maps[sigma] = np.array([self._op_ids[(k, loc[d], loc[s], c)] for k, d, s, c in self.ops])
+        return m
 
     # -- the game interface --------------------------------------------------------------
     def initial(self) -> State:

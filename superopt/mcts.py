@@ -75,7 +75,7 @@ class MinMax:
 
 class Node:
     __slots__ = ("state", "legal", "mask", "explore", "terminal", "closed", "open", "prior", "value", "children", "visits",
-                 "total", "value_sum", "best", "rewards")
+                 "total", "value_sum", "best", "rewards", "shorter")
 
     def __init__(self, state, legal: np.ndarray, terminal: bool):
         self.state, self.legal, self.terminal = state, legal, terminal
@@ -92,10 +92,22 @@ class Node:
         self.value_sum = np.zeros(n)
         self.best = np.full(n, -np.inf)
         self.rewards = np.zeros(n)
+        self.shorter = None   # a shorter way here in other register names, until Tree.settle
 
     @property
     def expanded(self) -> bool:
         return self.prior is not None
+
+    def reframe(self, state, amap: np.ndarray) -> None:
+        """Take `state` as this node's program; its actions are the old ones through `amap`."""
+        for name in ("legal", "mask", "explore", "prior", "visits", "value_sum", "best", "rewards"):
+            old = getattr(self, name)
+            if old is not None:
+                new = np.empty_like(old)
+                new[amap] = old
+                setattr(self, name, new)
+        self.children = {int(amap[a]): child for a, child in self.children.items()}
+        self.state = state
 
 
 class Tree:
@@ -122,6 +134,7 @@ class Tree:
         self.extra = 0                   # simulations added to the next move's (then back to 0)
         self.survivors: list[int] = []   # gumbel: the root actions still in sequential halving
         self.schedule: list[int] = []    # gumbel: root actions still to simulate in this phase
+        self.pending: list[Node] = []    # nodes with a shorter program to take (settle)
         self.root = self._node(root_state)
 
     # -- building nodes -------------------------------------------------------------
@@ -134,8 +147,17 @@ class Tree:
         node = self.table.get(state.key)
         if node is not None:
             self.duplicates += 1
+            # keep the shortest program that reaches the state; when the game's key
+            # identifies renamings, its edges are renamed too, but not under the paths
+            # in flight (their virtual losses name the old actions): settle does it
             if len(state.actions) < len(node.state.actions):
-                node.state = state  # keep the shortest program that reaches this state
+                amap = self._action_map(node.state, state)
+                if amap is None:
+                    node.state = state
+                elif node.shorter is None or len(state.actions) < len(node.shorter.actions):
+                    if node.shorter is None:
+                        self.pending.append(node)
+                    node.shorter = state
             return node
         node = Node(state, self.game.legal_mask(state), False)
         node.terminal = self._terminal(state)
@@ -144,6 +166,23 @@ class Tree:
         if self.on_new_state is not None:
             self.on_new_state(state)
         return node
+
+    def _action_map(self, src, dst):
+        action_map = getattr(self.game, "action_map", None)  # games whose keys identify renamings
+        return None if action_map is None else action_map(src, dst)
+
+    def settle(self) -> None:
+        """Give the nodes reached by a shorter program in other register names that program
+        (no path may be in flight)."""
+        for node in self.pending:
+            state, node.shorter = node.shorter, None
+            if state is not None and len(state.actions) < len(node.state.actions):
+                amap = self._action_map(node.state, state)
+                if amap is None:
+                    node.state = state
+                else:
+                    node.reframe(state, amap)
+        self.pending.clear()
 
     def _child(self, node: Node, action: int) -> Node:
         child = node.children.get(action)
@@ -339,6 +378,8 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
              should_stop: Callable[[], bool] = lambda: False) -> None:
     """Run `simulations` simulations (plus the tree's `extra`) in every tree, evaluating new
     leaves of all trees in batches of up to len(trees) * leaves_per_tree."""
+    for tree in trees:
+        tree.settle()
     for tree in trees:
         if not tree.root.expanded and not tree.root.terminal:
             _evaluate([(tree, [], tree.root)], evaluator)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from superopt.errors import SuperoptError
 from superopt.game import RULES, Game, human_length
@@ -87,6 +88,52 @@ def test_transpositions_share_a_key():
     b = g.play([_id(g, "mov", "rax", 0), _id(g, "mov", "rdx", "rax"), _id(g, "mov", "rcx", 1)])
     c = g.play([_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 1), _id(g, "mov", "rdx", "rcx")])
     assert a.key == b.key and a.key != c.key
+
+
+def _renamed(g, state, order):
+    """`state` with register i's content moved to register order[i]."""
+    R = len(g.registers)
+    locs, lt, gt = state.cpu
+    regs = [0] * R
+    for i, j in enumerate(order):
+        regs[j] = locs[i]
+    return g._state(state.actions, (tuple(regs) + locs[R:], lt, gt), state.rules)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 22), st.permutations(range(5)))
+def test_renamings_share_a_key_and_their_actions_map(seed, steps, order):
+    """A renamed state is one state: same key, and action_map pairs the legal actions of
+    one with those of the other, each pair leading to one state again."""
+    g = Game(get_task("sort4"))
+    rng = np.random.default_rng(seed)
+    a = g.initial()
+    for _ in range(steps):
+        legal = np.flatnonzero(g.legal_mask(a))
+        if len(legal) == 0:
+            break
+        a = g.step(a, int(rng.choice(legal)))
+    b = _renamed(g, a, order)
+    assert a.key == b.key
+    m = g.action_map(a, b)
+    if m is None:
+        assert a.cpu == b.cpu
+        return
+    assert sorted(m) == list(range(g.num_actions))
+    assert (g.legal_mask(b)[m] == g.legal_mask(a)).all()
+    for x in np.flatnonzero(g.legal_mask(a)):
+        assert g.step(a, x).key == g.step(b, int(m[x])).key
+
+
+def test_different_contents_keep_different_keys():
+    g = Game(SORT3)
+    a = g.play([_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 1)])
+    b = g.play([_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 2)])
+    swapped = g.play([_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 1), _id(g, "mov", "rdx", "rax"),
+                      _id(g, "mov", "rax", "rcx"), _id(g, "mov", "rcx", "rdx")])
+    assert a.key != b.key
+    # rax and rcx swapped, with a copy left in rdx: not a renaming of `a`
+    assert swapped.key != a.key and g.action_map(a, a) is None
 
 
 NETWORK = [("mov", "rax", 0), ("mov", "rcx", 1), ("mov", "rdx", 2),

@@ -158,3 +158,28 @@ def test_gumbel_halving_spends_the_budget_on_the_considered_actions():
     policy = tree.policy()
     assert np.isclose(policy.sum(), 1.0) and (policy[~game.legal_mask(game.initial())] == 0).all()
     assert policy.argmax() == int(np.argmax(tree._completed_q(tree.root)))  # uniform logits: q decides
+
+
+def test_a_shorter_renamed_way_reframes_the_node_after_the_paths_in_flight():
+    """On the assembly game, whose keys identify register renamings: a node first reached by a
+    longer program takes a shorter renamed one only at settle, its edges renamed with it."""
+    from superopt.game import Game
+    from superopt.tasks import get_task
+    from superopt.parser import parse_text
+    g = Game(get_task("sort3"))
+
+    def act(att):
+        return g.action_id(parse_text(att).instrs[0])
+    load0, load1, copy = act("movl (%rdi), %eax"), act("movl 4(%rdi), %ecx"), act("movl %eax, %edx")
+    long = g.play([load0, load1, copy, act("movl %ecx, %eax"), act("movl %edx, %ecx")])
+    short = g.play([load0, load1, copy])
+    assert long.key == short.key and long.cpu != short.cpu
+    tree = Tree(g, g.initial(), MCTSConfig(), np.random.default_rng(0))
+    node = tree._node(long)
+    cmp = act("cmpl %ecx, %eax")
+    node.visits[cmp], node.value_sum[cmp] = 7, 3.5
+    assert tree._node(short) is node and node.state is long   # paths may be in flight
+    tree.settle()
+    m = g.action_map(long, short)
+    assert node.state is short and node.visits[m[cmp]] == 7 and node.value_sum[m[cmp]] == 3.5
+    assert node.visits.sum() == 7 and (node.legal == g.legal_mask(short)).all()
