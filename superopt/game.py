@@ -16,7 +16,8 @@ Pruning rules (each can be switched off; names are what `--no-prune` takes):
 - register_order: a fresh register is always the lowest-numbered unused one;
 - memory_once: each slot is loaded at most once and stored at most once;
 - no_double_cmp: no two consecutive cmp;
-- no_noop: no action that leaves the CPU state unchanged on every input.
+- no_noop: no action that leaves the CPU state unchanged on every input (a cmp that leaves
+  the last cmp's flags with its operands swapped counts: the state is the same, see Game._key).
 Memory rules concern mov loads and stores; the memory source operands of the extended set
 are free (re-reading the array is their point). Reading an uninitialised register, or a
 cmov before any cmp, is never legal: the result would depend on undefined values.
@@ -38,6 +39,7 @@ ISAS = {
 }
 RULES = ("memory_order", "register_order", "memory_once", "no_double_cmp", "no_noop")
 CMOV_CONDS = ("l", "g", "le", "ge")
+_SWAPPED = {"l": "g", "g": "l", "le": "ge", "ge": "le"}   # the same select after cmp with swapped operands
 # Caller-saved registers other than %rdi (the array pointer), in allocation order.
 REGISTER_ORDER = ("rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11")
 # Comparators of the best known sorting networks: the human benchmark is
@@ -184,7 +186,7 @@ class Game:
             elif kind == CMP:
                 if locs[d] == 0 or ("no_double_cmp" in p and last_cmp):
                     continue
-                if "no_noop" in p and lt is not None and ev.step(cpu, self.ops[a])[1:] == (lt, gt):
+                if "no_noop" in p and lt is not None and ev.step(cpu, self.ops[a])[1:] in ((lt, gt), (gt, lt)):
                     continue
             else:
                 if lt is None or locs[d] == 0:
@@ -205,24 +207,28 @@ class Game:
         return (last_loaded, loaded, stored, self.ops[action][0] == CMP)
 
     def _key(self, cpu: tuple, rules: tuple) -> Hashable:
-        """Equal keys: the same CPU state on every input up to a renaming of the registers,
-        and the same legal futures (renamed alike: see action_map)."""
+        """Equal keys: the same CPU state on every input up to a renaming of the registers
+        and the order of the last cmp's operands (`cmp a, b` then cmovl is `cmp b, a` then
+        cmovg), and the same legal futures, renamed alike (see action_map)."""
         p = self.pruning
         locs, lt, gt = cpu
         R = len(self.registers)
-        return (locs[R:], tuple(sorted(locs[:R])), lt, gt,
+        flags = (lt, gt) if lt is None or lt <= gt else (gt, lt)
+        return (locs[R:], tuple(sorted(locs[:R])), flags,
                 rules[0] if "memory_order" in p else None,
                 rules[1:3] if "memory_once" in p else None,
                 rules[3] if "no_double_cmp" in p else None)
 
     def action_map(self, src: State, dst: State) -> np.ndarray | None:
         """For two states with one key: `m` with action `a` on `src` doing what `m[a]` does on
-        `dst` (same content and legal on both), or None when their registers match as they are.
-        Registers are paired by content, equal contents (the free ones among them) in order,
-        so the lowest free register pairs with the lowest and register_order maps too."""
+        `dst` (same content and legal on both), or None when their registers and flags match
+        as they are. Registers are paired by content, equal contents (the free ones among
+        them) in order, so the lowest free register pairs with the lowest and register_order
+        maps too; swapped flags swap the cmov conditions l/g and le/ge."""
         R = len(self.registers)
         a, b = src.cpu[0][:R], dst.cpu[0][:R]
-        if a == b:
+        flip = src.cpu[1] != dst.cpu[1]
+        if a == b and not flip:
             return None
         order_a = sorted(range(R), key=lambda i: (a[i], i))
         order_b = sorted(range(R), key=lambda i: (b[i], i))
@@ -230,10 +236,11 @@ class Game:
         for i, j in zip(order_a, order_b):
             sigma[i] = j
         sigma = tuple(sigma)
-        m = self._maps.get(sigma)
+        m = self._maps.get((sigma, flip))
         if m is None:
             loc = list(sigma) + list(range(R, R + self.n))
-            m = self._maps[sigma] = np.array([self._op_ids[(k, loc[d], loc[s], c)] for k, d, s, c in self.ops])
+            m = self._maps[sigma, flip] = np.array([self._op_ids[(k, loc[d], loc[s], _SWAPPED.get(c, c) if flip else c)]
+                                                    for k, d, s, c in self.ops])
         return m
 
     # -- the game interface --------------------------------------------------------------

@@ -75,7 +75,7 @@ class MinMax:
 
 class Node:
     __slots__ = ("state", "legal", "mask", "explore", "terminal", "closed", "open", "prior", "value", "children", "visits",
-                 "total", "value_sum", "best", "rewards", "shorter")
+                 "total", "value_sum", "best", "rewards", "shorter", "q", "push")
 
     def __init__(self, state, legal: np.ndarray, terminal: bool):
         self.state, self.legal, self.terminal = state, legal, terminal
@@ -93,6 +93,9 @@ class Node:
         self.best = np.full(n, -np.inf)
         self.rewards = np.zeros(n)
         self.shorter = None   # a shorter way here in other register names, until Tree.settle
+        # kept up to date edge by edge, since pUCT reads them at every step of every walk:
+        self.q = np.zeros(n)  # each edge's Q (Tree._edge_q) where visited, else this node's value
+        self.push = None      # prior x explore: the exploration term's weights (once expanded)
 
     @property
     def expanded(self) -> bool:
@@ -100,7 +103,7 @@ class Node:
 
     def reframe(self, state, amap: np.ndarray) -> None:
         """Take `state` as this node's program; its actions are the old ones through `amap`."""
-        for name in ("legal", "mask", "explore", "prior", "visits", "value_sum", "best", "rewards"):
+        for name in ("legal", "mask", "explore", "prior", "visits", "value_sum", "best", "rewards", "q", "push"):
             old = getattr(self, name)
             if old is not None:
                 new = np.empty_like(old)
@@ -202,13 +205,25 @@ class Tree:
             q = (1 - w) * q + w * np.where(node.best > -np.inf, node.best, q)
         return q
 
+    def _edge_q(self, node: Node, action: int) -> float:
+        """_q of one visited edge."""
+        q = node.value_sum[action] / node.visits[action]
+        w = self.config.max_weight
+        if w and node.best[action] > -np.inf:
+            q = (1 - w) * q + w * node.best[action]
+        return q
+
     def _pick(self, node: Node) -> int:
-        n = node.visits
+        """argmax of pUCT: minmax-normalised Q + c x sqrt(N) x prior / (1 + n) on open
+        edges. Normalising is affine, so the argmax is computed on raw Q with the
+        exploration term scaled by the Q range instead (no pass over Q per step)."""
         total = node.total
-        visited = n > 0
-        q = self.minmax.normalise(np.where(visited, self._q(node), node.value))
         c = self.config.c_init + math.log((total + self.config.c_base + 1) / self.config.c_base)
-        score = q + (c * math.sqrt(max(total, 1))) * node.prior * node.explore / (1 + n) + node.mask
+        c *= math.sqrt(max(total, 1))
+        span = self.minmax.high - self.minmax.low
+        explore = node.push / (1 + node.visits)
+        score = node.q + (c * span) * explore if span > 0 else c * explore
+        score += node.mask
         return int(np.argmax(score))
 
     def select(self, first: int | None = None) -> tuple[list, Node]:
@@ -224,7 +239,7 @@ class Tree:
                 # edge is closed without a visit; the simulation ends here
                 node.mask[action] = -np.inf
                 if node.explore[action]:
-                    node.explore[action] = 0.0
+                    node.explore[action] = node.push[action] = 0.0
                     node.open -= 1
                     node.closed = node.open == 0
                 return path, node
@@ -232,6 +247,7 @@ class Tree:
             node.visits[action] += 1
             node.total += 1
             node.value_sum[action] += virtual
+            node.q[action] = self._edge_q(node, action)
             path.append((node, action, virtual))
             seen.add(id(child))
             node = child
@@ -240,6 +256,8 @@ class Tree:
     def expand(self, node: Node, prior: np.ndarray, value: float) -> None:
         node.prior = np.asarray(prior, dtype=np.float64)
         node.value = float(value)
+        node.push = node.prior * node.explore
+        node.q = np.where(node.visits > 0, node.q, node.value)
 
     def leaf_value(self, leaf: Node) -> float:
         if leaf.terminal:
@@ -258,7 +276,7 @@ class Tree:
         closing = bool(path) and (path[-1][0].children[path[-1][1]].terminal or path[-1][0].children[path[-1][1]].closed)
         for node, action, virtual in reversed(path):
             if closing and node.explore[action]:
-                node.explore[action] = 0.0
+                node.explore[action] = node.push[action] = 0.0
                 node.open -= 1
                 node.closed = closing = node.open == 0
             else:
@@ -267,6 +285,7 @@ class Tree:
             node.value_sum[action] += ret - virtual
             if ret > node.best[action]:
                 node.best[action] = ret
+            node.q[action] = self._edge_q(node, action)
             q = node.value_sum[action] / node.visits[action]
             self.minmax.update(q)
             self.minmax.update(ret)
@@ -343,6 +362,7 @@ class Tree:
         prior = root.prior * (1 - self.config.noise_fraction)
         prior[legal] += self.config.noise_fraction * noise
         root.prior = prior
+        root.push = prior * root.explore
 
     def policy(self) -> np.ndarray:
         """The policy training target: root visit counts as a distribution, or for gumbel

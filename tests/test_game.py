@@ -71,15 +71,17 @@ def test_register_order_no_double_cmp_and_no_noop():
     s = g.step(g.initial(), _id(g, "mov", "rax", 0))
     assert "movl %eax, %edx" not in _names(g, s) and "movl %eax, %ecx" in _names(g, s)
     s = g.step(s, _id(g, "mov", "rcx", 1))
+    s = g.step(s, _id(g, "mov", "rdx", 2))
     s = g.step(s, _id(g, "cmp", "rax", "rcx"))
     names = _names(g, s)
     assert not any(n.startswith("cmp") for n in names)
     free = Game(SORT3, pruning=[r for r in RULES if r != "no_double_cmp"])
     t = free.play(s.actions)
-    assert "cmpl %eax, %ecx" in _names(free, t)
+    assert "cmpl %ecx, %edx" in _names(free, t)
     assert "cmpl %ecx, %eax" not in _names(free, t)  # same flags again: a no-op
-    s = g.step(s, _id(g, "mov", "rdx", "rax"))
-    assert "movl %eax, %edx" not in _names(g, s)     # rdx already holds rax's value
+    assert "cmpl %eax, %ecx" not in _names(free, t)  # the same flags swapped: the same state
+    s = g.step(s, _id(g, "mov", "rsi", "rax"))
+    assert "movl %eax, %esi" not in _names(g, s)     # rsi already holds rax's value
 
 
 def test_transpositions_share_a_key():
@@ -90,21 +92,25 @@ def test_transpositions_share_a_key():
     assert a.key == b.key and a.key != c.key
 
 
-def _renamed(g, state, order):
-    """`state` with register i's content moved to register order[i]."""
+def _renamed(g, state, order, flip):
+    """`state` with register i's content moved to register order[i], and (flip) the flags of
+    the last cmp as if its operands were swapped."""
     R = len(g.registers)
     locs, lt, gt = state.cpu
     regs = [0] * R
     for i, j in enumerate(order):
         regs[j] = locs[i]
+    if flip:
+        lt, gt = gt, lt
     return g._state(state.actions, (tuple(regs) + locs[R:], lt, gt), state.rules)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 22), st.permutations(range(5)))
-def test_renamings_share_a_key_and_their_actions_map(seed, steps, order):
-    """A renamed state is one state: same key, and action_map pairs the legal actions of
-    one with those of the other, each pair leading to one state again."""
+@given(st.integers(0, 2**32 - 1), st.integers(0, 22), st.permutations(range(5)), st.booleans())
+def test_renamings_share_a_key_and_their_actions_map(seed, steps, order, flip):
+    """A renamed state (registers renamed, cmp operands swapped) is one state: same key, and
+    action_map pairs the legal actions of one with those of the other, each pair leading to
+    one state again."""
     g = Game(get_task("sort4"))
     rng = np.random.default_rng(seed)
     a = g.initial()
@@ -113,7 +119,7 @@ def test_renamings_share_a_key_and_their_actions_map(seed, steps, order):
         if len(legal) == 0:
             break
         a = g.step(a, int(rng.choice(legal)))
-    b = _renamed(g, a, order)
+    b = _renamed(g, a, order, flip)
     assert a.key == b.key
     m = g.action_map(a, b)
     if m is None:
