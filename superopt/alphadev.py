@@ -167,7 +167,7 @@ class AgentConfig:
     potential: str = "lookahead"        # its potential: a POTENTIALS name
     prune_dead: bool = True             # states no correct program extends end the game
     share_table: bool = True            # the games of an actor share one transposition table
-    table_size: int = 30_000            # ... cleared when it holds more nodes than this
+    table_size: int = 200_000           # ... cleared when it holds more nodes than this (~13 KB each on sort4)
     imitate: bool = True                # train on the shortest programs found, as games of their own
     restart: float = 0.0                # share of games that start part-way along a shortest program found
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
@@ -785,7 +785,7 @@ def horizon(game) -> int:
 
 # --param keys (superopt.search.check_params converts and checks the values before run sees them)
 PARAMS = {**{k: positive for k in ("simulations", "considered", "games_in_parallel", "batch_size", "horizon",
-                                   "workers")},
+                                   "workers", "table_size")},
           "updates_per_round": integer,
           **{k: number for k in ("c_scale", "learning_rate", "shaping", "latency_weight",
                                  "patience", "time_cap")},
@@ -812,7 +812,7 @@ def agent_config(params: dict, workers: int) -> AgentConfig:
                       c_scale=params.get("c_scale", MCTSConfig.c_scale))
     config = AgentConfig(mcts=mcts, workers=max(1, int(workers)))
     for key in ("games_in_parallel", "batch_size", "updates_per_round", "learning_rate", "shaping", "latency_weight",
-                "restart", "potential", "latency"):
+                "restart", "potential", "latency", "table_size"):
         if key in params:
             setattr(config, key, params[key])
     return config

@@ -163,35 +163,42 @@ class Game:
         R = len(self.registers)
         last_loaded, loaded, stored, last_cmp = rules
         p = self.pruning
-        free = [r for r in range(R) if locs[r] == 0]
-        lowest_free = free[0] if free else -1
+        register_order, memory_order = "register_order" in p, "memory_order" in p
+        memory_once, noop = "memory_once" in p, "no_noop" in p
+        cmp_ok = not ("no_double_cmp" in p and last_cmp)
+        lowest_free = next((r for r in range(R) if locs[r] == 0), -1)
         ev = self.evaluator
+        if lt is not None:
+            masks = {c: ev.cond_mask(lt, gt, c) for c in CMOV_CONDS}
+            low = ev.low
         out = []
-        for a, (kind, d, s, cond) in enumerate(self.ops):
-            if locs[s] == 0:
+        for a, (kind, d, s, cond), load, store in zip(range(len(self.ops)), self.ops, self._load_slot, self._store_slot):
+            src = locs[s]
+            if src == 0:
                 continue
+            dst = locs[d]
             if kind == MOV:
-                if d < R and locs[d] == 0 and "register_order" in p and d != lowest_free:
+                if d < R and dst == 0 and register_order and d != lowest_free:
                     continue
-                slot = self._load_slot[a]
-                if slot >= 0:
-                    if "memory_order" in p and slot < last_loaded:
+                if load >= 0:
+                    if (memory_order and load < last_loaded) or (memory_once and loaded >> load & 1):
                         continue
-                    if "memory_once" in p and loaded >> slot & 1:
-                        continue
-                elif "memory_once" in p and d >= R and stored >> (d - R) & 1:
+                elif memory_once and store >= 0 and stored >> store & 1:
                     continue
-                if "no_noop" in p and locs[d] == locs[s]:
+                if noop and dst == src:
                     continue
             elif kind == CMP:
-                if locs[d] == 0 or ("no_double_cmp" in p and last_cmp):
+                if dst == 0 or not cmp_ok:
                     continue
-                if "no_noop" in p and lt is not None and ev.step(cpu, self.ops[a])[1:] in ((lt, gt), (gt, lt)):
-                    continue
+                if noop and lt is not None:
+                    less = ev._full(dst & (src - low))
+                    # the same flags again, or the same with the operands swapped: the same state
+                    if (less == lt and ev._full(src & (dst - low)) == gt) or (less == gt and ev._full(src & (dst - low)) == lt):
+                        continue
             else:
-                if lt is None or locs[d] == 0:
+                if lt is None or dst == 0:
                     continue
-                if "no_noop" in p and (locs[d] ^ locs[s]) & ev.cond_mask(lt, gt, cond) == 0:
+                if noop and (dst ^ src) & masks[cond] == 0:
                     continue
             out.append(a)
         return out

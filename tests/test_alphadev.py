@@ -15,7 +15,7 @@ from superopt.cli import main
 from superopt.errors import SuperoptError
 from superopt.game import Game
 from superopt.latency import cost_model
-from superopt.mcts import MCTSConfig
+from superopt.mcts import MCTSConfig, uniform_evaluator
 from superopt.network import NetConfig
 from superopt.parser import parse_file
 from superopt.search import SearchOptions, run_search
@@ -286,3 +286,20 @@ def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
     assert alphadev.default_simulations(Game(get_task("sort3")), trained=False) == 200
     assert alphadev.default_simulations(Game(get_task("sort4")), trained=False) == 800
     assert alphadev.default_simulations(Game(get_task("sort4")), trained=True) == 200
+
+
+def test_the_transposition_table_is_cleared_past_table_size(game):
+    from superopt.search import check_params
+    config = alphadev.agent_config(check_params("alphadev", {"table_size": 50}), workers=1)
+    assert config.table_size == 50
+    config.mcts = MCTSConfig(simulations=20)
+    actor = alphadev.Actor(game, uniform_evaluator, config, seed=0, latency_weight=0.0, latency=lambda p: 0.0)
+    while actor.games < 2 * config.games_in_parallel:
+        actor.play_round()
+    # every new node enters the table, so a table smaller than the count was cleared
+    assert len(actor.table) < actor.explored
+    big = alphadev.Actor(game, uniform_evaluator, AgentConfig(mcts=config.mcts), seed=0, latency_weight=0.0,
+                         latency=lambda p: 0.0)
+    while big.games < 2 * config.games_in_parallel:
+        big.play_round()
+    assert len(big.table) >= big.explored   # (the roots of new games are not counted as explored)
