@@ -2,7 +2,10 @@
 
 A Tree holds one search: nodes shared through the game's observational-equivalence key
 (transpositions), edge statistics (visits, value sums, rewards) kept in the parent as
-arrays over the action space. Leaves are evaluated in batches: `simulate` walks several
+arrays over the action space, in the action names of the node's program. A game whose key
+identifies renamed states (the assembly game: register names, cmp operand order) says
+through `action_map` how actions translate, and a node renames its edges when a shorter
+program in other names reaches it. Leaves are evaluated in batches: `simulate` walks several
 paths per tree under virtual loss, across several trees at once, and hands all new leaves
 to the evaluator in one call, so the network always sees batches.
 
