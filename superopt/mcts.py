@@ -60,20 +60,14 @@ def uniform_evaluator(states: Sequence, legal: np.ndarray) -> tuple[np.ndarray, 
 
 
 class MinMax:
-    """The range of Q values seen so far, for normalising them into [0, 1] (MuZero)."""
+    """The range of Q values seen so far, which normalises Q into [0, 1] for pUCT (MuZero;
+    Tree._pick applies it to the exploration term instead, the same argmax)."""
 
     def __init__(self):
         self.low, self.high = math.inf, -math.inf
 
     def update(self, q: float) -> None:
         self.low, self.high = min(self.low, q), max(self.high, q)
-
-    def normalise(self, q: np.ndarray) -> np.ndarray:
-        """Q values seen so far map into [0, 1]; others (an unvisited edge's estimate) may
-        fall outside, which only ranks them further from the known range."""
-        if self.high > self.low:
-            return (q - self.low) * (1.0 / (self.high - self.low))
-        return q * 0.0
 
 
 class Node:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from superopt.mcts import MCTSConfig, MinMax, Tree, simulate, uniform_evaluator
+from superopt.mcts import MCTSConfig, Tree, simulate, uniform_evaluator
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,31 @@ def test_root_noise_keeps_a_distribution_over_legal_actions():
     assert tree.root.prior[3] == 0
 
 
-def test_minmax_normalises_into_unit_range():
-    m = MinMax()
-    assert (m.normalise(np.array([5.0])) == 0).all()
-    for q in (-2.0, 3.0):
-        m.update(q)
-    assert np.allclose(m.normalise(np.array([-2.0, 0.5, 3.0])), [0, 0.5, 1])
+def test_pick_is_the_argmax_of_minmax_normalised_puct():
+    """_pick works on raw Q with the exploration term scaled by the Q range: the same choice as
+    pUCT on Q normalised into [0, 1] (MuZero), with and without a range."""
+    import math
+    rng = np.random.default_rng(0)
+    game = ToyGame()
+    for trial in range(200):
+        tree = Tree(game, game.initial(), MCTSConfig(max_weight=(0.0, 0.5, 1.0)[trial % 3]), rng)
+        node = tree.root
+        tree.expand(node, rng.dirichlet([1.0] * 4), float(rng.normal()))
+        for a in np.flatnonzero(rng.random(4) < 0.6):
+            node.visits[a] = rng.integers(1, 20)
+            node.total += int(node.visits[a])
+            node.value_sum[a] = rng.normal() * node.visits[a]
+            node.best[a] = node.value_sum[a] / node.visits[a] + abs(rng.normal())
+            node.q[a] = tree._edge_q(node, a)
+        if trial % 4:
+            for q in rng.normal(size=2):
+                tree.minmax.update(float(q))
+        m = tree.minmax
+        q = np.where(node.visits > 0, tree._q(node), node.value)
+        q = (q - m.low) / (m.high - m.low) if m.high > m.low else q * 0.0
+        c = tree.config.c_init + math.log((node.total + tree.config.c_base + 1) / tree.config.c_base)
+        score = q + c * math.sqrt(max(node.total, 1)) * node.prior * node.explore / (1 + node.visits) + node.mask
+        assert tree._pick(node) == int(np.argmax(score))
 
 
 def test_length_bound_makes_long_states_terminal():
