@@ -118,10 +118,13 @@ class Evaluator:
         if kind == MOV:
             return (locs[:d] + (locs[s],) + locs[d + 1:], lt, gt)
         if kind == CMP:
-            a, b = locs[d], locs[s]
-            return (locs, self._full(a & (b - self.low)), self._full(b & (a - self.low)))
+            return (locs,) + self.compare(locs[d], locs[s])
         x = locs[d]
         return (locs[:d] + (x ^ ((x ^ locs[s]) & self.cond_mask(lt, gt, cond)),) + locs[d + 1:], lt, gt)
+
+    def compare(self, a: int, b: int) -> tuple[int, int]:
+        """The flags of `cmp a, b` on two location contents: the masks (lt, gt)."""
+        return self._full(a & (b - self.low)), self._full(b & (a - self.low))
 
     def _full(self, t: int) -> int:
         """Per field: all rank bits if the field of t is non-zero, else none."""

@@ -170,7 +170,6 @@ class Game:
         ev = self.evaluator
         if lt is not None:
             masks = {c: ev.cond_mask(lt, gt, c) for c in CMOV_CONDS}
-            low = ev.low
         out = []
         for a, (kind, d, s, cond), load, store in zip(range(len(self.ops)), self.ops, self._load_slot, self._store_slot):
             src = locs[s]
@@ -190,11 +189,9 @@ class Game:
             elif kind == CMP:
                 if dst == 0 or not cmp_ok:
                     continue
-                if noop and lt is not None:
-                    less = ev._full(dst & (src - low))
-                    # the same flags again, or the same with the operands swapped: the same state
-                    if (less == lt and ev._full(src & (dst - low)) == gt) or (less == gt and ev._full(src & (dst - low)) == lt):
-                        continue
+                # the same flags again, or the same with the operands swapped: the same state
+                if noop and lt is not None and ev.compare(dst, src) in ((lt, gt), (gt, lt)):
+                    continue
             else:
                 if lt is None or dst == 0:
                     continue

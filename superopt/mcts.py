@@ -98,8 +98,12 @@ class Node:
     def expanded(self) -> bool:
         return self.prior is not None
 
-    def reframe(self, state, amap: np.ndarray) -> None:
-        """Take `state` as this node's program; its actions are the old ones through `amap`."""
+    def reframe(self, state, amap: np.ndarray | None) -> None:
+        """Take `state` as this node's program; its actions are the old ones through `amap`
+        (None: the same names)."""
+        self.state = state
+        if amap is None:
+            return
         for name in ("legal", "mask", "explore", "prior", "visits", "value_sum", "best", "rewards", "q", "push"):
             old = getattr(self, name)
             if old is not None:
@@ -107,7 +111,6 @@ class Node:
                 new[amap] = old
                 setattr(self, name, new)
         self.children = {int(amap[a]): child for a, child in self.children.items()}
-        self.state = state
 
 
 class Tree:
@@ -177,11 +180,7 @@ class Tree:
         for node in self.pending:
             state, node.shorter = node.shorter, None
             if state is not None and len(state.actions) < len(node.state.actions):
-                amap = self._action_map(node.state, state)
-                if amap is None:
-                    node.state = state
-                else:
-                    node.reframe(state, amap)
+                node.reframe(state, self._action_map(node.state, state))
         self.pending.clear()
 
     def _child(self, node: Node, action: int) -> Node:
@@ -193,17 +192,9 @@ class Tree:
         return child
 
     # -- one simulation: select, (evaluate), expand, back up ---------------------------
-    def _q(self, node: Node) -> np.ndarray:
-        """Each edge's Q (meaningful where visited): the mean return, mixed with the best."""
-        q = node.value_sum / np.maximum(node.visits, 1)
-        w = self.config.max_weight
-        if w:
-            # an edge under virtual loss only has no best return yet: use its mean there
-            q = (1 - w) * q + w * np.where(node.best > -np.inf, node.best, q)
-        return q
-
     def _edge_q(self, node: Node, action: int) -> float:
-        """_q of one visited edge."""
+        """A visited edge's Q: the mean return, mixed with the best (an edge under virtual
+        loss only has no best return yet: its mean alone)."""
         q = node.value_sum[action] / node.visits[action]
         w = self.config.max_weight
         if w and node.best[action] > -np.inf:
@@ -301,7 +292,7 @@ class Tree:
         """Q where visited; elsewhere the value mixed from the network's estimate and the
         prior-weighted Q of the visited edges (mctx's completion)."""
         visited = node.visits > 0
-        q = self._q(node)
+        q = node.q
         total = node.visits.sum()
         weight = node.prior[visited].sum()
         mixed = node.value

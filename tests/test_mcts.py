@@ -141,7 +141,9 @@ def test_pick_is_the_argmax_of_minmax_normalised_puct():
             for q in rng.normal(size=2):
                 tree.minmax.update(float(q))
         m = tree.minmax
-        q = np.where(node.visits > 0, tree._q(node), node.value)
+        w = tree.config.max_weight
+        mean = node.value_sum / np.maximum(node.visits, 1)
+        q = np.where(node.visits > 0, (1 - w) * mean + w * np.where(node.best > -np.inf, node.best, mean), node.value)
         q = (q - m.low) / (m.high - m.low) if m.high > m.low else q * 0.0
         c = tree.config.c_init + math.log((node.total + tree.config.c_base + 1) / tree.config.c_base)
         score = q + c * math.sqrt(max(node.total, 1)) * node.prior * node.explore / (1 + node.visits) + node.mask
