@@ -35,7 +35,9 @@ def train(game, seconds: float, two_heads: bool, seed: int, simulations: int):
     torch.manual_seed(seed)
     net = alphadev.new_network(game, NetConfig(two_heads=two_heads))
     config = alphadev.AgentConfig(mcts=MCTSConfig(simulations=simulations, max_weight=1.0))
-    progress = alphadev.SelfPlay(game, net, config, seed=seed).run(time_limit=seconds)
+    # games end at the best length + 1, as in `superopt train`: under a strict bound every
+    # game ends hopeless once the optimum is found, and the network unlearns (measured)
+    progress = alphadev.SelfPlay(game, net, config, seed=seed, bound_slack=1).run(time_limit=seconds)
     return net, progress
 
 

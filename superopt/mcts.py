@@ -45,6 +45,7 @@ class MCTSConfig:
     considered: int = 16         # gumbel: actions considered at the root
     c_visit: float = 50.0        # gumbel: sigma(q) = (c_visit + max visits) x c_scale x q (q normalised)
     c_scale: float = 0.1
+    fresh_visits: bool = True    # policy target and move choice from this move's visits only (see Tree.counts)
 
 
 class Evaluator(Protocol):
@@ -138,6 +139,7 @@ class Tree:
         self.survivors: list[int] = []   # gumbel: the root actions still in sequential halving
         self.schedule: list[int] = []    # gumbel: root actions still to simulate in this phase
         self.pending: list[Node] = []    # nodes with a shorter program to take (settle)
+        self.base: np.ndarray | None = None  # root visits before this move's simulations
         self.root = self._node(root_state)
 
     # -- building nodes -------------------------------------------------------------
@@ -352,6 +354,19 @@ class Tree:
         root.prior = prior
         root.push = prior * root.explore
 
+    def counts(self) -> np.ndarray:
+        """The root's visit counts that this move's simulations added (config.fresh_visits),
+        or all of them. With a table shared between games, a node's counts pile up over
+        every game that passed it, under older networks and bounds: as targets and move
+        odds they would repeat old choices (measured: trained networks then searched worse
+        than plain MCTS). All counts when this move added none (a closed root)."""
+        visits = self.root.visits
+        if self.config.fresh_visits and self.base is not None and len(self.base) == len(visits):
+            fresh = visits - self.base
+            if fresh.sum() > 0:
+                return fresh
+        return visits
+
     def policy(self) -> np.ndarray:
         """The policy training target: root visit counts as a distribution, or for gumbel
         softmax(logits + sigma(completed q)) over the legal actions."""
@@ -359,7 +374,7 @@ class Tree:
             z = self._improved_logits(self.root)
             z = np.exp(z - z[self.root.legal].max())
             return z / z.sum()
-        visits = self.root.visits.astype(np.float64)
+        visits = self.counts().astype(np.float64)
         total = visits.sum()
         return visits / total if total > 0 else self.root.legal / max(self.root.legal.sum(), 1)
 
@@ -369,7 +384,7 @@ class Tree:
         if self.config.root == "gumbel" and self.survivors and self.root.expanded:
             score = self._halving_scores()
             return max(self.survivors, key=lambda a: score[a])
-        visits = self.root.visits.astype(np.float64)
+        visits = self.counts().astype(np.float64)
         if visits.sum() == 0:
             visits = self.root.legal.astype(np.float64)
         if temperature <= 0:
@@ -388,6 +403,7 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
     leaves of all trees in batches of up to len(trees) * leaves_per_tree."""
     for tree in trees:
         tree.settle()
+        tree.base = tree.root.visits.copy()
     for tree in trees:
         if not tree.root.expanded and not tree.root.terminal:
             _evaluate([(tree, [], tree.root)], evaluator)

@@ -113,6 +113,24 @@ def test_extra_simulations_go_to_one_tree_for_one_move():
     assert [t.root.visits.sum() for t in trees] == [40, 70]
 
 
+def test_targets_count_only_this_moves_visits_when_games_share_nodes():
+    game = ToyGame()
+    table: dict = {}
+    first = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.0), np.random.default_rng(0), table=table)
+    simulate([first], uniform_evaluator, 60)
+    before = first.root.visits.copy()
+    second = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.0), np.random.default_rng(1), table=table)
+    assert second.root is first.root   # the same node, with the first game's 60 visits
+    simulate([second], uniform_evaluator, 10)
+    fresh = second.root.visits - before
+    assert fresh.sum() == 10
+    assert np.allclose(second.policy(), fresh / 10)
+    everything = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.0, fresh_visits=False),
+                      np.random.default_rng(2), table=table)
+    simulate([everything], uniform_evaluator, 10)
+    assert np.allclose(everything.policy(), everything.root.visits / 80)
+
+
 def test_root_noise_keeps_a_distribution_over_legal_actions():
     game = ToyGame()
     tree = Tree(game, game.initial(), MCTSConfig(noise_fraction=0.25), np.random.default_rng(3))
