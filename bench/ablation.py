@@ -2,7 +2,7 @@
 
 Variants (each searches sort3 from the empty program, with the same time budget, seeds,
 MCTS settings and shaping; every variant but `plain` keeps training while it searches):
-  trained      the network after --train-seconds of self-play (two value heads)
+  trained      the network after --train-seconds of self-play (two value heads), one per seed
   single-head  the same training with one value head for correctness + latency
   untrained    a freshly initialised network
   plain        uniform prior and no value estimate (plain MCTS), no learning
@@ -75,30 +75,35 @@ def main(argv=None) -> int:
     print("task %s, instruction set %s, target length %d, budget %.0f s per search, %d seeds, "
           "%d simulations per move" % (task.name, game.isa_name, target, args.budget, args.seeds, args.simulations))
 
-    variants = {}
+    # each search seed gets a network trained with that seed: training outcomes vary by
+    # seed as much as searches do, so one trained network would stand for luck, not a variant
+    trained = {}
     for name, heads in (("trained", True), ("single-head", False)):
-        t0 = time.monotonic()
-        net, prog = train(game, args.train_seconds, heads, 0, args.simulations)
-        print("training for %-11s %.0f s: %d learner steps, %d games, %d programs explored" %
-              (name, time.monotonic() - t0, prog.steps, prog.games, prog.explored), flush=True)
-        variants[name] = net
-    variants["untrained"] = "fresh"
-    variants["plain"] = None
+        for seed in range(args.seeds):
+            t0 = time.monotonic()
+            net, prog = train(game, args.train_seconds, heads, seed, args.simulations)
+            print("training %-11s seed %d, %.0f s: %d learner steps, %d games, best %s, %d programs explored" %
+                  (name, seed, time.monotonic() - t0, prog.steps, prog.games, prog.best_length, prog.explored),
+                  flush=True)
+            trained[name, seed] = net
     shipped = alphadev.shipped_checkpoint(task.name, game.isa_name)
-    if shipped is not None:
-        variants["shipped"] = alphadev.load_checkpoint(shipped, game)[0]
+    shipped_net = alphadev.load_checkpoint(shipped, game)[0] if shipped is not None else None
+
+    def start(name: str, seed: int):
+        """The network a variant's search with `seed` starts from (None: plain MCTS)."""
+        if name == "untrained":
+            torch.manual_seed(100 + seed)
+            return alphadev.new_network(game, NetConfig())
+        if name == "shipped":
+            return alphadev.copy_network(shipped_net)
+        return None if name == "plain" else trained[name, seed]
 
     rows = []
-    for name, net in variants.items():
+    for name in ("trained", "single-head", "untrained", "plain") + (("shipped",) if shipped_net is not None else ()):
         results = []
         for seed in range(args.seeds):
-            start_net = net
-            if name == "untrained":
-                torch.manual_seed(100 + seed)
-                start_net = alphadev.new_network(game, NetConfig())
-            elif net is not None:
-                start_net = alphadev.copy_network(net)
-            results.append(search(game, start_net, args.budget, seed, target, args.simulations, plain=net is None))
+            net = start(name, seed)
+            results.append(search(game, net, args.budget, seed, target, args.simulations, plain=net is None))
             print("  %-11s seed %d: %s" % (name, seed, results[-1]), flush=True)
         reached = [r for r in results if r[0] is not None]
         rows.append((name, "%d/%d" % (len(reached), len(results)),
