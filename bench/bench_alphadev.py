@@ -55,20 +55,29 @@ def network_rate(batch: int, seconds: float = 3.0) -> float:
 
 def search_to(task: str, target: int, limit: float, seed: int, from_scratch: bool, workers: int,
               params: dict | None = None):
-    """(seconds to reach target or None, programs explored then, best length, network source)."""
+    """(seconds to reach target or None, programs explored then, best length, network source,
+    [(seconds, length, programs explored)] at each shorter correct program)."""
     game = Game(get_task(task))
     options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
                             params={"from_scratch": from_scratch, "patience": 1e9, **(params or {})})
     start = time.monotonic()
-    result = run_search(game, "alphadev", options)
+    found = []
+
+    def report(stats) -> None:
+        if stats.best_length is not None and (not found or stats.best_length < found[-1][1]):
+            found.append((stats.elapsed, stats.best_length, stats.explored))
+
+    result = run_search(game, "alphadev", options, report=report)
     reached = result.length is not None and result.length <= target
     return (time.monotonic() - start if reached else None, result.explored if reached else None,
-            result.length, result.extras.get("network"))
+            result.length, result.extras.get("network"), found)
 
 
 def summary(name: str, runs: list, target: int, limit: float) -> str:
     hits = [r for r in runs if r[0] is not None]
     lengths = " ".join(str(r[2]) for r in runs)
+    if len(runs) == 1:   # one long run: when each shorter program came
+        lengths += "; " + ", ".join("%d at %.0f s (%d programs)" % (n, t, e) for t, n, e in runs[0][4])
     if not hits:
         return "%-26s reached %d in 0/%d runs within %.0f s (best lengths: %s)" % (name, target, len(runs), limit, lengths)
     return ("%-26s reached %d in %d/%d runs; median %.1f s (range %.1f-%.1f), median %d programs explored "

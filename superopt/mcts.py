@@ -403,6 +403,7 @@ def simulate(trees: Sequence[Tree], evaluator: Evaluator, simulations: int,
     leaves of all trees in batches of up to len(trees) * leaves_per_tree."""
     for tree in trees:
         tree.settle()
+    for tree in trees:   # after every settle: one tree's settle may rename another's root (shared nodes)
         tree.base = tree.root.visits.copy()
     for tree in trees:
         if not tree.root.expanded and not tree.root.terminal:

@@ -222,3 +222,33 @@ def test_a_shorter_renamed_way_reframes_the_node_after_the_paths_in_flight():
     m = g.action_map(long, short)
     assert node.state is short and node.visits[m[cmp]] == 7 and node.value_sum[m[cmp]] == 3.5
     assert node.visits.sum() == 7 and (node.legal == g.legal_mask(short)).all()
+
+
+def test_fresh_counts_survive_another_trees_settle_renaming_the_root():
+    """Trees sharing a table: one tree's settle may rename the root of another; that root's
+    visits before the move must be read in the new names."""
+    from superopt.game import Game
+    from superopt.tasks import get_task
+    from superopt.parser import parse_text
+    g = Game(get_task("sort3"))
+
+    def act(att):
+        return g.action_id(parse_text(att).instrs[0])
+    load0, load1, copy = act("movl (%rdi), %eax"), act("movl 4(%rdi), %ecx"), act("movl %eax, %edx")
+    long = g.play([load0, load1, copy, act("movl %ecx, %eax"), act("movl %edx, %ecx")])
+    short = g.play([load0, load1, copy])
+    table: dict = {}
+    first = Tree(g, long, MCTSConfig(noise_fraction=0.0), np.random.default_rng(0), table=table)
+    root = first.root
+    cmp = act("cmpl %ecx, %eax")
+    simulate([first], uniform_evaluator, 20)
+    root.visits[cmp] += 50   # an edge the old names count heavily
+    root.total += 50
+    root.value_sum[cmp] += 50 * root.q[cmp]
+    second = Tree(g, g.initial(), MCTSConfig(noise_fraction=0.0), np.random.default_rng(1), table=table)
+    assert second._node(short) is root and root.state is long   # renamed at second's settle
+    simulate([first, second], uniform_evaluator, 10)
+    assert root.state is short
+    fresh = first.counts()
+    assert (fresh >= 0).all() and fresh.sum() == 10 + (second.root is root) * 10
+    assert (first.policy() >= 0).all()
