@@ -169,6 +169,7 @@ class AgentConfig:
     share_table: bool = True            # the games of an actor share one transposition table
     table_size: int = 200_000           # ... cleared when it holds more nodes than this (~13 KB each on sort4)
     imitate: bool = True                # train on the shortest programs found, as games of their own
+    search_values: bool = True          # value targets average the return with the root's searched value
     restart: float = 0.0                # share of games that start part-way along a shortest program found
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes
@@ -249,10 +250,16 @@ class Trajectory:
     latency_reward: float   # paid at the end when the game ended correct
     solved: bool
     actions: tuple          # the final program
+    searched: list = field(default_factory=list)   # the root's searched value at each move (self-play games)
 
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
-        """Monte Carlo returns from each move: (correctness, latency)."""
+        """Value targets from each move: (correctness, latency). Correctness: the Monte Carlo
+        return, averaged with the search's value of the root where the game has one (less
+        noisy than one sampled game: trained on returns alone, some nets misled the search,
+        measured); the latency part of that value is the game's own latency reward."""
         correctness = np.cumsum(np.asarray(self.rewards[::-1], dtype=np.float64))[::-1]
+        if len(self.searched) == len(correctness):
+            correctness = (correctness + np.asarray(self.searched) - self.latency_reward) / 2
         return correctness, np.full(len(self.rewards), self.latency_reward)
 
 
@@ -456,6 +463,8 @@ class Actor:
             traj.features.append(np.asarray(self.game.features(root.state), dtype=np.int8))
             traj.legal.append(root.legal.copy())
             traj.policies.append(tree.policy().astype(np.float32))
+            if self.config.search_values:
+                traj.searched.append(tree.root_value())
             action = tree.choose(temperature)
             tree.advance(action)
             traj.rewards.append(float(root.rewards[action]))

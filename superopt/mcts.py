@@ -354,6 +354,13 @@ class Tree:
         root.prior = prior
         root.push = prior * root.explore
 
+    def root_value(self) -> float:
+        """The search's value of the root: the best Q of its visited edges (its estimate
+        when none is visited)."""
+        root = self.root
+        visited = root.visits > 0
+        return float(root.q[visited].max()) if visited.any() else float(root.value)
+
     def counts(self) -> np.ndarray:
         """The root's visit counts that this move's simulations added (config.fresh_visits),
         or all of them. With a table shared between games, a node's counts pile up over

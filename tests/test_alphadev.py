@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -104,6 +105,32 @@ def test_trajectory_targets_are_returns():
     correctness, latency = t.targets()
     assert correctness.tolist() == [0.25, -0.25]
     assert latency.tolist() == [-0.1, -0.1]
+
+
+def test_trajectory_targets_average_returns_with_searched_values():
+    t = alphadev.Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2),
+                            searched=[0.65, 0.1])
+    correctness, latency = t.targets()
+    # the searched values include the latency reward (-0.1); the correctness head's part excludes it
+    assert np.allclose(correctness, [(0.25 + 0.75) / 2, (-0.25 + 0.2) / 2])
+    assert latency.tolist() == [-0.1, -0.1]
+
+
+def test_self_play_games_carry_one_searched_value_per_move(game):
+    torch.manual_seed(0)
+    config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=8, leaves_per_tree=4), games_in_parallel=2, imitate=False)
+    actor = alphadev.Actor(game, alphadev.NetworkEvaluator(new_network(game, TINY), game), config, 0, 0.0)
+    finished = []
+    while not finished:
+        finished = actor.play_round()
+    for t in finished:
+        assert len(t.searched) == len(t.rewards) and all(np.isfinite(t.searched))
+    off = alphadev.Actor(game, alphadev.NetworkEvaluator(new_network(game, TINY), game),
+                         replace(config, search_values=False), 0, 0.0)
+    finished = []
+    while not finished:
+        finished = off.play_round()
+    assert all(t.searched == [] for t in finished)
 
 
 def test_checkpoint_round_trip(game, tmp_path):
