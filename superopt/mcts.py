@@ -368,7 +368,7 @@ class Tree:
         odds they would repeat old choices (measured: trained networks then searched worse
         than plain MCTS). All counts when this move added none (a closed root)."""
         visits = self.root.visits
-        if self.config.fresh_visits and self.base is not None and len(self.base) == len(visits):
+        if self.config.fresh_visits and self.base is not None:
             fresh = visits - self.base
             if fresh.sum() > 0:
                 return fresh
