@@ -128,7 +128,7 @@ def dead(game, state) -> bool:
     ev, p = game.evaluator, game.pruning
     locs = state.cpu[0]
     r = len(game.registers)
-    last_loaded, loaded, stored, _ = state.rules
+    last_loaded, loaded, stored = state.rules[:3]
     full = ev.pack.content
     regs = 0
     for v in locs[:r]:

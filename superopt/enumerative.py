@@ -58,6 +58,8 @@ class Enumerator:
         self.memory_once = "memory_once" in p
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.cond_mask = ev.cond_mask
+        self.select = "compared_select" in p
+        self.differs = ev.differs
         self.fieldmask = (1 << ev.shift) - 1
         self.bound_or_dead = LowerBound(game)
         self.actions = []
@@ -75,12 +77,14 @@ class Enumerator:
 
     def root(self) -> tuple:
         locs, lt, gt = self.game.evaluator.initial()
-        # + last slot loaded, slots loaded, slots stored, unread writes, lower bound
-        return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0))
+        # + last slot loaded, slots loaded, slots stored, unread writes, lower bound,
+        # the contents the last cmp compared (compared_select)
+        return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0), None)
 
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
-        locs, lt, gt, last, loaded, stored, dirty, h_node = node
+        locs, lt, gt, last, loaded, stored, dirty, h_node, compared = node
+        select, differs = self.select, self.differs
         R, E = self.R, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
         cond_mask = self.cond_mask
@@ -117,7 +121,7 @@ class Enumerator:
                         continue
                     nstored = stored | 1 << ss
                 nlocs = locs[:d] + (xs,) + locs[d + 1:]
-                nlt, ngt = lt, gt
+                nlt, ngt, ncompared = lt, gt, compared
                 ndirty = (dirty & ~(1 << s)) | 1 << d
             elif kind == CMP:
                 xd = locs[d]
@@ -130,6 +134,7 @@ class Enumerator:
                 if (nlt == lt and ngt == gt) or (nlt == gt and ngt == lt):
                     continue
                 nlocs = locs
+                ncompared = (xd, xs) if select else None
                 ndirty = (dirty & ~(1 << d | 1 << s)) | flag_bit
             else:
                 xd = locs[d]
@@ -138,28 +143,32 @@ class Enumerator:
                 nd = xd ^ ((xd ^ xs) & cond_mask(lt, gt, cond))
                 if nd == xd or (tight and nd not in need):
                     continue
+                if select and differs(nd, compared[0]) & differs(nd, compared[1]):
+                    continue
                 nlocs = locs[:d] + (nd,) + locs[d + 1:]
-                nlt, ngt = lt, gt
+                nlt, ngt, ncompared = lt, gt, compared
                 ndirty = (dirty & ~(1 << s | flag_bit)) | 1 << d
             self.explored += 1
             mem = nlocs[R:]
             if mem == E:
-                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, 0), True, 0
+                yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, 0, ncompared), True, 0
                 continue
             if g1 >= bound:
                 continue
             h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded, bound - g1)
             if h < 0 or g1 + h > bound:
                 continue
-            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h), False, h
+            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h, ncompared), False, h
 
     def key(self, node: tuple) -> tuple:
-        locs, lt, gt, last, loaded, stored, _, _ = node
+        locs, lt, gt, last, loaded, stored, _, _, compared = node
         R = self.R
         flags = (lt, gt) if lt is None or lt <= gt else (gt, lt)
+        if compared is not None and compared[1] < compared[0]:
+            compared = compared[::-1]
         return (locs[R:], tuple(sorted(locs[:R])), flags,
                 last if self.memory_order else None, loaded if self.memory_once else None,
-                stored if self.memory_once else None)
+                stored if self.memory_once else None, compared)
 
     def visit(self, node: tuple, depth: int) -> bool:
         """Record a state reached at `depth`; False when it was already reached no deeper."""

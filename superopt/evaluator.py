@@ -126,6 +126,10 @@ class Evaluator:
         """The flags of `cmp a, b` on two location contents: the masks (lt, gt)."""
         return self._full(a & (b - self.low)), self._full(b & (a - self.low))
 
+    def differs(self, a: int, b: int) -> int:
+        """The fields (inputs) on which two location contents differ, all bits set."""
+        return self._full(a ^ b)
+
     def _full(self, t: int) -> int:
         """Per field: all rank bits if the field of t is non-zero, else none."""
         return (((t + self.add) & self.guard) >> self.shift) * ((1 << self.shift) - 1)

@@ -67,7 +67,7 @@ def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
     space = Enumerator(game)
     state = game.initial()
     for k, a in enumerate(actions):
-        (locs, lt, gt), (last, loaded, _, _) = state.cpu, state.rules
+        (locs, lt, gt), (last, loaded) = state.cpu, state.rules[:2]
         assert 0 <= space.bound_or_dead(locs, lt, gt, last, loaded) <= len(actions) - k
         state = game.step(state, a)
     assert state.solved
@@ -86,7 +86,7 @@ def test_bound_under_a_budget_is_exact_below_it(choices):
         if not len(legal) or state.solved:
             break
         state = game.step(state, int(legal[c % len(legal)]))
-        (locs, lt, gt), (last, loaded, _, _) = state.cpu, state.rules
+        (locs, lt, gt), (last, loaded) = state.cpu, state.rules[:2]
         full = space.bound_or_dead(locs, lt, gt, last, loaded)
         for budget in range(0, 8):
             h = space.bound_or_dead(locs, lt, gt, last, loaded, budget)
