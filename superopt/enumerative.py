@@ -2,9 +2,10 @@
 
 Depth-first search under a bound on length + an admissible lower bound, raising the bound
 by one until a correct program appears; every bound below it was exhausted, so the program
-is optimal within the instruction set and the game's pruning rules. A table keeps the
-shallowest depth each state was reached at in the current iteration (a full A* frontier
-would cost far more memory for the same proof).
+is optimal within the instruction set and the game's pruning rules (compared_select among
+them by default, a heuristic cut: `--no-prune compared_select` for a proof without it,
+which sort3's 17 also has). A table keeps the shallowest depth each state was reached at
+in the current iteration (a full A* frontier would cost far more memory for the same proof).
 
 States are canonical: register contents are kept as a sorted multiset (renamings are one
 state) and the flags of `cmp a, b` and `cmp b, a` are one state (the cmov conditions come in

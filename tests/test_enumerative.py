@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from superopt.enumerative import Enumerator, run
-from superopt.game import Game
+from superopt.game import RULES, Game
 from superopt.search import SearchOptions
 from superopt.tasks import Task, get_task
 from superopt.verify import verify
@@ -116,3 +116,13 @@ def test_two_workers_are_deterministic():
     a = run(game, SearchOptions(workers=2), lambda s: None, lambda: False)
     b = run(game, SearchOptions(workers=2), lambda s: None, lambda: False)
     assert a.program.instrs == b.program.instrs and a.optimal
+
+
+def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
+    def search(pruning):
+        game = Game(get_task("sort3"), pruning=pruning)
+        return run(game, SearchOptions(workers=1), lambda s: None, lambda: False)
+    cut = search(None)
+    full = search([r for r in RULES if r != "compared_select"])
+    assert cut.length == full.length == 17
+    assert cut.explored * 4 < full.explored

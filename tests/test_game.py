@@ -178,3 +178,38 @@ def test_features_have_a_fixed_shape_and_mean_ranks():
     flags = g.features(s)[:, 7]
     assert (flags == np.sign(ranks[:, 2] - ranks[:, 0]) + 1).all()
     assert [i.att() for i in g.to_program(s).instrs] == ["movl 8(%rdi), %eax", "movl (%rdi), %ecx", "cmpl %ecx, %eax"]
+
+
+def test_compared_select_keeps_cmov_to_the_compared_values():
+    g = Game(SORT3)
+    s = g.initial()
+    for a in (_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 1), _id(g, "mov", "rdx", 2),
+              _id(g, "cmp", "rax", "rcx"), _id(g, "mov", "rsi", "rax")):
+        s = g.step(s, a)
+    names = _names(g, s)
+    # selects between the compared a0, a1 (also through rsi, a copy of a0) stay legal
+    assert {"cmovl %ecx, %eax", "cmovg %esi, %ecx"} <= names
+    # a select that mixes in a2, which the cmp did not compare, does not
+    assert not {"cmovl %edx, %eax", "cmovg %edx, %esi", "cmovl %eax, %edx"} & names
+    free = Game(SORT3, pruning=[r for r in RULES if r != "compared_select"])
+    assert {"cmovl %edx, %eax", "cmovg %edx, %esi"} <= _names(free, free.play(s.actions))
+    # what the last cmp compared decides the legal cmovs, so it is part of the key
+    locs = s.cpu[0]
+    other = g._state(s.actions, s.cpu, s.rules[:4] + ((locs[len(g.registers)], locs[len(g.registers) + 2]),))
+    assert other.key != s.key and _names(g, other) != names
+
+def test_compared_select_on_known_kernels():
+    from superopt.parser import parse_file
+
+    def actions(game, name):
+        ids = [game.action_id(ins) for ins in parse_file("asm/%s.s" % name).instrs if ins.op != "ret"]
+        assert None not in ids and game.play(ids).solved
+        return ids
+    g4 = Game(get_task("sort4"))
+    assert g4.is_legal_sequence(actions(g4, "sort4"))     # the sorting network: compare and select only
+    # enum's 17 from before the rule: its last cmov selects min(max(a0, a1), a2), which the
+    # last cmp (min(a0, a1) against a2) did not compare
+    g3 = Game(SORT3)
+    free = Game(SORT3, pruning=[r for r in RULES if r != "compared_select"])
+    assert not g3.is_legal_sequence(actions(g3, "sort3_enum"))
+    assert free.is_legal_sequence(actions(free, "sort3_enum"))

@@ -72,7 +72,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
 @click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
-              help="Switch off one of AlphaDev's pruning rules (repeatable).")
+              help="Switch off a pruning rule (repeatable): AlphaDev's five, or compared_select, a heuristic cut "
+                   "that keeps cmov to selecting between the two values the last cmp compared.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic, latency=model for alphadev "
                    "(the cost model instead of native measurement) (repeatable; an unknown key is refused "
