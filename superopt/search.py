@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from superopt.errors import SuperoptError
-from superopt.game import RULES, Game
+from superopt.game import Game, default_pruning
 from superopt.isa import Instr, Program, format_program
 
 
@@ -276,7 +276,7 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         "programs explored": result.explored,
         "optimal": "proven" if result.optimal else "not proven",
     }
-    if game.pruning != frozenset(RULES):
+    if game.pruning != frozenset(default_pruning(game.n)):
         header["pruning"] = ",".join(sorted(game.pruning)) or "none"
     if result.latency:
         lat = result.latency

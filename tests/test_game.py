@@ -181,7 +181,7 @@ def test_features_have_a_fixed_shape_and_mean_ranks():
 
 
 def test_compared_select_keeps_cmov_to_the_compared_values():
-    g = Game(SORT3)
+    g = Game(SORT3, pruning=RULES)
     s = g.initial()
     for a in (_id(g, "mov", "rax", 0), _id(g, "mov", "rcx", 1), _id(g, "mov", "rdx", 2),
               _id(g, "cmp", "rax", "rcx"), _id(g, "mov", "rsi", "rax")):
@@ -191,7 +191,7 @@ def test_compared_select_keeps_cmov_to_the_compared_values():
     assert {"cmovl %ecx, %eax", "cmovg %esi, %ecx"} <= names
     # a select that mixes in a2, which the cmp did not compare, does not
     assert not {"cmovl %edx, %eax", "cmovg %edx, %esi", "cmovl %eax, %edx"} & names
-    free = Game(SORT3, pruning=[r for r in RULES if r != "compared_select"])
+    free = Game(SORT3)   # sort3's default: every rule but this one
     assert {"cmovl %edx, %eax", "cmovg %edx, %esi"} <= _names(free, free.play(s.actions))
     # what the last cmp compared decides the legal cmovs, so it is part of the key
     locs = s.cpu[0]
@@ -206,10 +206,10 @@ def test_compared_select_on_known_kernels():
         assert None not in ids and game.play(ids).solved
         return ids
     g4 = Game(get_task("sort4"))
+    assert "compared_select" in g4.pruning and "compared_select" not in Game(SORT3).pruning
     assert g4.is_legal_sequence(actions(g4, "sort4"))     # the sorting network: compare and select only
     # enum's 17 from before the rule: its last cmov selects min(max(a0, a1), a2), which the
     # last cmp (min(a0, a1) against a2) did not compare
-    g3 = Game(SORT3)
-    free = Game(SORT3, pruning=[r for r in RULES if r != "compared_select"])
+    g3, free = Game(SORT3, pruning=RULES), Game(SORT3)
     assert not g3.is_legal_sequence(actions(g3, "sort3_enum"))
     assert free.is_legal_sequence(actions(free, "sort3_enum"))

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
-from superopt.game import ISAS, REGISTER_ORDER, RULES, Game
+from superopt.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
 from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params,
                              result_header, run_search, write_program)
 from superopt.tasks import get_task
@@ -72,8 +72,9 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
 @click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
-              help="Switch off a pruning rule (repeatable): AlphaDev's five, or compared_select, a heuristic cut "
-                   "that keeps cmov to selecting between the two values the last cmp compared.")
+              help="Switch off a pruning rule (repeatable): AlphaDev's five, or compared_select (on from "
+                   "sort4 up), a heuristic cut that keeps cmov to selecting between the two values the "
+                   "last cmp compared.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic, latency=model for alphadev "
                    "(the cost model instead of native measurement) (repeatable; an unknown key is refused "
@@ -105,7 +106,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
         raise SuperoptError("--all is for the enum agent (got --agent %s)" % agent)
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
-    pruning = [r for r in RULES if r not in no_prune]
+    pruning = [r for r in default_pruning(task.n) if r not in no_prune]
     game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
                   **({"from_scratch": True} if from_scratch else {}))
