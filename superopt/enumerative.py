@@ -60,7 +60,7 @@ class Enumerator:
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.cond_mask = ev.cond_mask
         self.select = "compared_select" in p
-        self.differs = ev.differs
+        self.one_of = ev.one_of
         self.fieldmask = (1 << ev.shift) - 1
         self.bound_or_dead = LowerBound(game)
         self.actions = []
@@ -85,7 +85,7 @@ class Enumerator:
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
         locs, lt, gt, last, loaded, stored, dirty, h_node, compared = node
-        select, differs = self.select, self.differs
+        select, one_of = self.select, self.one_of
         R, E = self.R, self.E
         memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
         cond_mask = self.cond_mask
@@ -135,7 +135,7 @@ class Enumerator:
                 if (nlt == lt and ngt == gt) or (nlt == gt and ngt == lt):
                     continue
                 nlocs = locs
-                ncompared = (xd, xs) if select else None
+                ncompared = None if not select else (xd, xs) if xd <= xs else (xs, xd)
                 ndirty = (dirty & ~(1 << d | 1 << s)) | flag_bit
             else:
                 xd = locs[d]
@@ -144,7 +144,7 @@ class Enumerator:
                 nd = xd ^ ((xd ^ xs) & cond_mask(lt, gt, cond))
                 if nd == xd or (tight and nd not in need):
                     continue
-                if select and differs(nd, compared[0]) & differs(nd, compared[1]):
+                if select and not one_of(nd, *compared):
                     continue
                 nlocs = locs[:d] + (nd,) + locs[d + 1:]
                 nlt, ngt, ncompared = lt, gt, compared
@@ -165,8 +165,6 @@ class Enumerator:
         locs, lt, gt, last, loaded, stored, _, _, compared = node
         R = self.R
         flags = (lt, gt) if lt is None or lt <= gt else (gt, lt)
-        if compared is not None and compared[1] < compared[0]:
-            compared = compared[::-1]
         return (locs[R:], tuple(sorted(locs[:R])), flags,
                 last if self.memory_order else None, loaded if self.memory_once else None,
                 stored if self.memory_once else None, compared)

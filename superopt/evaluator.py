@@ -126,9 +126,9 @@ class Evaluator:
         """The flags of `cmp a, b` on two location contents: the masks (lt, gt)."""
         return self._full(a & (b - self.low)), self._full(b & (a - self.low))
 
-    def differs(self, a: int, b: int) -> int:
-        """The fields (inputs) on which two location contents differ, all bits set."""
-        return self._full(a ^ b)
+    def one_of(self, value: int, a: int, b: int) -> bool:
+        """Whether `value` equals `a` or `b` on every input (each input may pick either)."""
+        return not self._full(value ^ a) & self._full(value ^ b)
 
     def _full(self, t: int) -> int:
         """Per field: all rank bits if the field of t is non-zero, else none."""

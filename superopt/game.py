@@ -216,7 +216,7 @@ class Game:
                     continue
                 if select is not None:
                     new = dst ^ ((dst ^ src) & mask)
-                    if ev.differs(new, select[0]) & ev.differs(new, select[1]):
+                    if not ev.one_of(new, *select):
                         continue
             out.append(a)
         return out

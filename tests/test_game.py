@@ -198,6 +198,7 @@ def test_compared_select_keeps_cmov_to_the_compared_values():
     other = g._state(s.actions, s.cpu, s.rules[:4] + ((locs[len(g.registers)], locs[len(g.registers) + 2]),))
     assert other.key != s.key and _names(g, other) != names
 
+
 def test_compared_select_on_known_kernels():
     from superopt.parser import parse_file
 
