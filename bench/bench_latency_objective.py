@@ -3,14 +3,15 @@
 Runs, through the library driver (superopt.search.run_search, as `superopt search` does):
   agent-native  the AlphaDev agent, --objective latency, latency measured natively (the default)
   agent-model   the same with the dependency-chain cost model (--param latency=model)
-  enum          sort3 only: enum's proven-optimal 17-instruction kernel (asm/sort3_enum.s; one of
-                5,602 optimal programs, which enum --all needs well over 10 minutes to collect)
+  --compare     known length-optimal kernels (default: sort3's asm/sort3_enum.s, enum's proven-optimal
+                17, one of 5,602 that enum --all needs well over 10 minutes to collect; sort4's
+                asm/sort4_enum.s, enum's 28 under compared_select)
 then benches all of them with the human network (asm/sortN.s) in one interleaved
 `superopt bench`-style measurement (latency mode, 5th percentile, ratios to the first)
 and prints how many programs each agent run timed natively and how long that took.
 
 Usage: .venv/bin/python bench/bench_latency_objective.py [--task sort3] [--limit 120] [--runs 1000]
-       [--model CKPT] (e.g. a sort4 checkpoint that reaches correct programs)
+       [--model CKPT | --from-scratch] [--sources native,model] [--compare FILE ...]
 """
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ from superopt.tasks import get_task
 from superopt.timing import measure
 
 
-def agent_run(task: str, source: str, limit: float, seed: int, workers: int, model: str | None):
-    params = {"latency": source, "patience": 1e9}
+COMPARE = {"sort3": ["asm/sort3_enum.s"], "sort4": ["asm/sort4_enum.s"]}
+
+
+def agent_run(task: str, source: str, limit: float, seed: int, workers: int, model: str | None, scratch: bool):
+    params = {"latency": source, "patience": 1e9, "from_scratch": scratch}
     if model:
         params["model"] = model
     options = SearchOptions(time_limit=limit, seed=seed, workers=workers, objective="latency", params=params)
@@ -45,12 +49,17 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--model", default=None, help="checkpoint to start the agent from (default: shipped)")
+    ap.add_argument("--from-scratch", action="store_true", help="start the agent untrained")
+    ap.add_argument("--sources", default="native,model", help="latency sources to run the agent with")
+    ap.add_argument("--compare", action="append", default=None,
+                    help="a known length-optimal kernel to bench beside the agents (repeatable)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     task = get_task(args.task)
     programs, names = [load("asm/%s.s" % args.task, args.task)[0]], ["human network (asm/%s.s)" % args.task]
-    for source in ("native", "model"):
-        result, wall = agent_run(args.task, source, args.limit, args.seed, args.workers, args.model)
+    for source in args.sources.split(","):
+        result, wall = agent_run(args.task, source, args.limit, args.seed, args.workers, args.model,
+                                 args.from_scratch)
         x = result.extras
         print("agent-%-6s length %s, %d correct programs ranked natively at the end; during the search %d programs "
               "were timed natively (latency source %s), %.0f s wall" % (
@@ -59,9 +68,10 @@ def main(argv=None) -> int:
         if result.program is not None:
             programs.append(with_ret(result.program))
             names.append("agent, latency %s (%d instructions)" % (source, result.length))
-    if args.task == "sort3":  # enum --all needs well over 10 minutes for all 5,602; one proven-optimal kernel
-        programs.append(load("asm/sort3_enum.s", "sort3")[0])
-        names.append("enum's proven-optimal 17 (asm/sort3_enum.s)")
+    for path in args.compare if args.compare is not None else COMPARE.get(args.task, []):
+        program = load(path, args.task)[0]
+        programs.append(program)
+        names.append("%s (%d instructions)" % (path, len([i for i in program.instrs if i.op != "ret"])))
     report = measure(programs, task, runs=args.runs, names=names)
     print("\n%s, %s, counter %s (%s), %d runs x %d inputs, 5th percentile, overhead %.2f subtracted" % (
         args.task, report.mode, report.counter.name, report.counter.unit, report.runs, report.inputs_per_run,

@@ -119,3 +119,13 @@ def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
     assert lat["programs_screened"] == SHORTLIST + 3 and lat["programs_timed"] == SHORTLIST
     assert len(lat["cycles"]) == SHORTLIST and min(lat["cycles"]) == lat["best"]
     assert result.program in bodies and result.length == len(result.program)
+
+
+def test_header_says_a_proof_under_compared_select_is_within_the_cut():
+    from superopt.search import SearchResult, result_header
+    proven = SearchResult(program=None, length=28, optimal=True, explored=0, elapsed=0.0)
+    sort4 = result_header(Game(get_task("sort4")), "enum", SearchOptions(), proven)["optimal"]
+    assert sort4.startswith("proven within") and "compared_select" in sort4
+    assert result_header(Game(get_task("sort3")), "enum", SearchOptions(), proven)["optimal"] == "proven"
+    no_cut = Game(get_task("sort4"), pruning=[r for r in Game(get_task("sort4")).pruning if r != "compared_select"])
+    assert result_header(no_cut, "enum", SearchOptions(), proven)["optimal"] == "proven"
