@@ -53,7 +53,7 @@ from superopt.errors import SuperoptError
 from superopt.latency import SOURCES, cost_model, latency_source
 from superopt.mcts import MCTSConfig, Tree, simulate
 from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
-from superopt.search import SearchResult, SearchStats, choice, flag, fraction, integer, number, positive, text
+from superopt.search import SearchResult, SearchStats, choice, count, flag, fraction, number, positive, text
 
 CHECKPOINT_VERSION = 1
 
@@ -795,7 +795,7 @@ def horizon(game) -> int:
 # --param keys (superopt.search.check_params converts and checks the values before run sees them)
 PARAMS = {**{k: positive for k in ("simulations", "considered", "games_in_parallel", "batch_size", "horizon",
                                    "workers", "table_size")},
-          "updates_per_round": integer,
+          **{k: count for k in ("updates_per_round", "bound_slack")},
           **{k: number for k in ("c_scale", "learning_rate", "shaping", "latency_weight",
                                  "patience", "time_cap")},
           "restart": fraction, "max_weight": fraction, "root": choice("puct", "gumbel"), "potential": choice(*POTENTIALS),
@@ -869,8 +869,9 @@ def run(game, options, report, should_stop):
         config.potential = potential
     latency_objective = options.objective == "latency"
     weight = params.get("latency_weight", 0.01 if latency_objective else config.latency_weight)
-    selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight,
-                        bound_slack=1 if latency_objective else 0)
+    # slack 1 lets games reach the best length again, for equally short but faster programs
+    slack = params.get("bound_slack", 1 if latency_objective else 0)
+    selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight, bound_slack=slack)
     patience = params.get("patience", DEFAULT_PATIENCE)
     cap = None if options.time_limit is not None else params.get("time_cap", DEFAULT_TIME_CAP)
     target = options.target_length

@@ -97,6 +97,12 @@ def integer(value) -> int:
     return value
 
 
+def count(value) -> int:
+    if integer(value) < 0:
+        raise ValueError("an integer >= 0")
+    return value
+
+
 def positive(value) -> int:
     if integer(value) < 1:
         raise ValueError("a positive integer")

@@ -330,3 +330,29 @@ def test_the_transposition_table_is_cleared_past_table_size(game):
     while big.games < 2 * config.games_in_parallel:
         big.play_round()
     assert len(big.table) >= big.explored   # (the roots of new games are not counted as explored)
+
+
+@pytest.mark.parametrize("objective, params, slack", [("length", {}, 0), ("latency", {}, 1),
+                                                      ("latency", {"bound_slack": 0}, 0)])
+def test_bound_slack_defaults_by_objective_and_is_a_param(monkeypatch, objective, params, slack):
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(*args, bound_slack, **kwargs):
+        seen["slack"] = bound_slack
+        raise Stop
+
+    monkeypatch.setattr(alphadev, "SelfPlay", capture)
+    with pytest.raises(Stop):
+        run_search(Game(get_task("sort3")), "alphadev",
+                   SearchOptions(workers=1, objective=objective, params={"from_scratch": True, **params}))
+    assert seen["slack"] == slack
+
+
+def test_bound_slack_must_not_be_negative():
+    from superopt.search import check_params
+    assert check_params("alphadev", {"bound_slack": 0}) == {"bound_slack": 0}
+    with pytest.raises(SuperoptError, match="bound_slack wants an integer >= 0"):
+        check_params("alphadev", {"bound_slack": -1})
