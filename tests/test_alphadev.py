@@ -332,9 +332,10 @@ def test_the_transposition_table_is_cleared_past_table_size(game):
     assert len(big.table) >= big.explored   # (the roots of new games are not counted as explored)
 
 
-@pytest.mark.parametrize("objective, params, slack", [("length", {}, 0), ("latency", {}, 1),
-                                                      ("latency", {"bound_slack": 0}, 0)])
-def test_bound_slack_defaults_by_objective_and_is_a_param(monkeypatch, objective, params, slack):
+@pytest.mark.parametrize("task, objective, params, slack", [
+    ("sort3", "length", {}, 0), ("sort3", "latency", {}, 1), ("sort3", "latency", {"bound_slack": 0}, 0),
+    ("sort4", "latency", {}, 0), ("sort4", "latency", {"bound_slack": 1}, 1), ("sort4", "length", {}, 0)])
+def test_bound_slack_defaults_by_objective_and_task_and_is_a_param(monkeypatch, task, objective, params, slack):
     seen = {}
 
     class Stop(Exception):
@@ -346,7 +347,7 @@ def test_bound_slack_defaults_by_objective_and_is_a_param(monkeypatch, objective
 
     monkeypatch.setattr(alphadev, "SelfPlay", capture)
     with pytest.raises(Stop):
-        run_search(Game(get_task("sort3")), "alphadev",
+        run_search(Game(get_task(task)), "alphadev",
                    SearchOptions(workers=1, objective=objective, params={"from_scratch": True, **params}))
     assert seen["slack"] == slack
 
