@@ -21,6 +21,7 @@ import sys
 import time
 import warnings
 
+from superopt.export import instruction_count
 from superopt.game import Game
 from superopt.parser import load
 from superopt.search import SearchOptions, run_search, with_ret
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
     for path in args.compare if args.compare is not None else COMPARE.get(args.task, []):
         program = load(path, args.task)[0]
         programs.append(program)
-        names.append("%s (%d instructions)" % (path, len([i for i in program.instrs if i.op != "ret"])))
+        names.append("%s (%d instructions)" % (path, instruction_count(program)))
     report = measure(programs, task, runs=args.runs, names=names)
     print("\n%s, %s, counter %s (%s), %d runs x %d inputs, 5th percentile, overhead %.2f subtracted" % (
         args.task, report.mode, report.counter.name, report.counter.unit, report.runs, report.inputs_per_run,
