@@ -100,10 +100,10 @@ class BenchReport:
 _verified: set[bytes] = set()  # digests of code that passed (verification is not repeated)
 
 
-def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
+def checked_kernel(item, task: Task, name: str | None = None, timeout: float = 60.0) -> Kernel:
     """The native kernel for a Program (after it passes verify in the emulator) or a
-    compiled baseline (after its native outputs match on every proof input and 1,000 random ones).
-    Raises NotVerified (exit 1) with the verification report otherwise."""
+    compiled baseline (after its native outputs match on every proof input and 1,000 random ones,
+    within `timeout` seconds). Raises NotVerified (exit 1) with the verification report otherwise."""
     if isinstance(item, Program):
         kernel = kernel_of(item, name)
         digest = hashlib.sha256(task.name.encode() + kernel.code).digest()
@@ -120,7 +120,8 @@ def checked_kernel(item, task: Task, name: str | None = None) -> Kernel:
         item = replace(item, name=name or item.name)
         proof, random = task.proof_inputs(), task.random_inputs(np.random.default_rng(0), 1000)
         arrays, lengths = np.concatenate([proof[0], random[0]]), np.concatenate([proof[1], random[1]])
-        wrong = np.nonzero((run_native(item, task, arrays, lengths) != task.expected(arrays, lengths)).any(axis=1))[0]
+        got = run_native(item, task, arrays, lengths, timeout=timeout)
+        wrong = np.nonzero((got != task.expected(arrays, lengths)).any(axis=1))[0]
         if len(wrong):
             raise NotVerified("%s: %s gives wrong results natively (%d of %d inputs, first: %s)"
                               % (item.name, item.symbol, len(wrong), len(arrays), arrays[wrong[0]].tolist()))
@@ -140,7 +141,7 @@ def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int
     _check_options(mode, distribution, runs, inputs_per_run, quantile, programs)
     choice = counter if isinstance(counter, CounterChoice) else select_counter(counter)
     names = names or [None] * len(programs)
-    kernels = [checked_kernel(p, task, n) for p, n in zip(programs, names)]
+    kernels = [checked_kernel(p, task, n, timeout=timeout) for p, n in zip(programs, names)]
     return time_kernels(kernels, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=choice,
                         distribution=distribution, seed=seed, quantile=quantile, confidence=confidence,
                         progress=progress, timeout=timeout)

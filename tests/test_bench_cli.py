@@ -54,6 +54,9 @@ def test_failing_program_is_refused_with_exit_1(tmp_path):
     bad.write_text("# task: sort3\n\tmovl 0(%rdi), %eax\n\tmovl %eax, 4(%rdi)\n\tret\n")
     res = _bench(str(bad), *QUICK)
     assert res.exit_code == 1 and "fails verification" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(main, ["bench", str(bad), *QUICK, "--json"])
+    out = json.loads(res.stdout)  # scripts get the verify report on stdout, the error on stderr
+    assert res.exit_code == 1 and out["refused"] == str(bad) and out["verdict"]["verdict"] == "FAIL"
 
 
 def test_missing_file_is_exit_2():
@@ -70,7 +73,12 @@ def test_syntax_error_names_file_and_line(tmp_path):
 
 def test_mixed_tasks_are_exit_2():
     res = _bench(SORT3, SORT4, *QUICK)
-    assert res.exit_code == 2 and "different tasks" in res.output
+    assert res.exit_code == 2 and "different tasks" in res.output and "<input>" not in res.output
+
+
+def test_unknown_task_is_exit_2():
+    res = _bench(LIBCXX3, "--task", "sort9", *QUICK)
+    assert res.exit_code == 2 and res.raw.startswith("error: unknown task 'sort9'")
 
 
 def test_c_file_needs_a_task(tmp_path):
@@ -100,11 +108,21 @@ def test_perf_unavailable_falls_back_or_fails_cleanly(monkeypatch):
     assert res.exit_code == 0 and out["counter"] == "tsc" and "ENOENT" in out["counter_reason"]
     res = _bench(SORT3, *QUICK, "--counter", "perf")
     assert res.exit_code == 2 and "ENOENT" in res.output and "Traceback" not in res.output
+    assert res.raw.startswith("error:")  # one line: no blank line left by a progress bar off a terminal
 
 
 def test_native_crash_is_exit_1_and_names_the_signal(monkeypatch):
     import superopt.timing as timing
     from superopt.native import MachineCode
-    monkeypatch.setattr(timing, "checked_kernel", lambda item, task, name=None: MachineCode(b"\x0f\x0b", "ud2.s"))
+    monkeypatch.setattr(timing, "checked_kernel",
+                        lambda item, task, name=None, **kw: MachineCode(b"\x0f\x0b", "ud2.s"))
     res = _bench(SORT3, *QUICK)
     assert res.exit_code == 1 and "SIGILL" in res.output and "ud2.s" in res.output
+
+
+def test_hanging_c_baseline_is_killed_after_the_timeout(tmp_path):
+    src = tmp_path / "spin.c"
+    src.write_text("/* task: sort3 */\n#include <stdint.h>\n"
+                   "void sort3(int32_t *a) { for (;;) __asm__ volatile(\"\"); }\n")
+    res = _bench(str(src), *QUICK, "--timeout", "1")
+    assert res.exit_code == 1 and "hung natively (no answer in 1 s)" in res.output and "spin.c" in res.output

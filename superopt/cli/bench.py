@@ -12,7 +12,7 @@ from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
 from superopt.counters import COUNTER_CHOICES
-from superopt.errors import InputError
+from superopt.errors import InputError, SuperoptError
 from superopt.native import MODES, compile_baseline, is_c_source
 from superopt.timing import DISTRIBUTIONS, BenchReport, NotVerified, measure
 
@@ -42,7 +42,8 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
 @click.option("--histogram/--no-histogram", default=True, show_default=True,
               help="Show a terminal histogram of each program's runs.")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(0, min_open=True),
-              help="Seconds a batch of runs may take before the worker is presumed hung and killed.")
+              help="Seconds a batch of runs (or a C baseline's native check) may take before the worker "
+                   "is presumed hung and killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, quantile, histogram,
           timeout, as_json):
@@ -68,25 +69,29 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
     loaded = {f: load(f, task) for f in asm}
     tasks = {t.name for _, t in loaded.values()}
     if len(tasks) > 1:
-        raise InputError("the files are for different tasks (%s): bench compares kernels for one task, "
-                         "or give --task" % ", ".join(sorted(tasks)))
+        raise SuperoptError("the files are for different tasks (%s): bench compares kernels for one task, "
+                            "or give --task" % ", ".join(sorted(tasks)))
     name = task or (tasks.pop() if tasks else _task_from_comment([f for f in files if is_c_source(f)]))
     try:
         the_task = get_task(name)
     except KeyError as exc:
-        raise InputError(exc.args[0]) from None
+        raise SuperoptError(exc.args[0]) from None
     items = [loaded[f][0] if f in loaded else compile_baseline(f, the_task) for f in files]
 
+    # Off a terminal the bar would only leave a blank line on stderr, before any error.
     with Progress(TextColumn("timing"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                  TimeRemainingColumn(), console=err_console, transient=True, disable=as_json) as bar:
+                  TimeRemainingColumn(), console=err_console, transient=True,
+                  disable=as_json or not err_console.is_terminal) as bar:
         job = bar.add_task("runs", total=runs)
         try:
             report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                              counter=counter, distribution=distribution, seed=seed, quantile=quantile,
                              names=list(files), timeout=timeout,
                              progress=lambda done, total: bar.update(job, completed=done))
-        except NotVerified as exc:
-            if exc.report is not None and not as_json:  # the verify report, then the one-line error
+        except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
+            if exc.report is not None and as_json:
+                emit_json({"task": the_task.name, "refused": exc.name, "verdict": exc.report.to_json()})
+            elif exc.report is not None:
                 from superopt.cli.verify import render
                 err_console.print(render(exc.report, exc.name))
             raise
