@@ -306,18 +306,22 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     use = register_usage(program)
     args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
     outputs, inputs, declarations, scratch = [], [], [], []
+    # Every output is early-clobber, in-out ones too: the kernel writes registers before it
+    # has read all its inputs, and without `&` the compiler may give an input the register
+    # of an in-out operand it knows holds the same value (a[0] read in place and the
+    # register loaded from a[0], in the values form).
     for fam in use.families:
         letter = _CONSTRAINT.get(fam, "r") if fam in use.pinned else "r"
         if elements and fam == "rdi":
             continue  # only the address of elements read in place, which become inputs
         if elements and fam in elements.loads:  # zero-extended, as the movl it replaces leaves it
             declarations.append("uint64_t %s = (uint32_t)a[%d];" % (fam, elements.loads[fam]))
-            outputs.append((fam, "+" + letter, fam))
+            outputs.append((fam, "+&" + letter, fam))
         elif fam in args:
             value = "a" if fam == "rdi" else "(uint64_t)(uint32_t)n"
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
                 declarations.append("int32_t *rdi = a;" if fam == "rdi" else "uint64_t rsi = %s;" % value)
-                outputs.append((fam, "+" + letter, fam))
+                outputs.append((fam, "+&" + letter, fam))
             else:
                 inputs.append((fam, letter, value))
         else:
@@ -375,15 +379,17 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
     bench = header.pop("bench", None) or header.pop("latency", None)  # `search --objective latency`
     header.pop("task", None)
     source = program.path or "<input>"
+    # command arguments that reproduce it: --task when the file's header does not name the task
+    args = source if task.name == program.task else "--task %s %s" % (task.name, source)
     lines = [
         "%s: %s." % (name, task.description),
         "Task %s, %d instructions (x86-64, not counting ret), from %s." % (
             task.name, instruction_count(program), source),
         "Verified: %s." % verdict_summary(verdict),
-        "Bench: %s." % (bench if bench else "not measured (superopt bench %s)" % source),
+        "Bench: %s." % (bench if bench else "not measured (superopt bench %s)" % args),
         "Produced by superopt %s: superopt export --format %s%s%s %s" % (
             __version__, format, "" if name == function_name(program, task) else " --name " + name,
-            " --values" if values else "", source),
+            " --values" if values else "", args),
     ]
     lines += ["  %s: %s" % item for item in header.items()]
     return lines
@@ -506,12 +512,13 @@ def function_name(program: Program, task: Task, name: str | None = None) -> str:
 def check_request(program: Program, task: Task, format: str, name: str | None, values: bool) -> str:
     """The function name an export will use, after checking the options (InputError)."""
     if format not in FORMATS:
-        raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)))
+        raise InputError("unknown export format %r (known: %s)" % (format, ", ".join(FORMATS)), "--format")
+    where = "--name" if name else program.path  # the name comes from the option or the file's label
     name = function_name(program, task, name)
     if not _IDENTIFIER.match(name) or name in _KEYWORDS:
-        raise InputError("function name %r is not a C identifier (or is a C/C++ keyword)" % name)
+        raise InputError("function name %r is not a C identifier (or is a C/C++ keyword)" % name, where)
     if values and format not in ("cpp", "c"):
-        raise InputError("the values form is for the c and cpp formats, not %s" % format)
+        raise InputError("the values form is for the c and cpp formats, not %s" % format, "--values")
     if values:
         element_values(_inline_body(program), task)
     return name

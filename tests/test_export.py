@@ -311,7 +311,9 @@ def _assert_all_ok(output: str, kernels) -> None:
 
 
 # Kernels the values form takes: fixed sizes, loads before any branch, stores after.
-VALUES = {"sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "sort3_insertion", "inplace_sort3"}
+# sort3_extended reads elements in place that it also loads: its in-out operands must be
+# early-clobber, or the compiler shares a register between a[0] and the register loaded from it.
+VALUES = {"sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "sort3_insertion", "sort3_extended", "inplace_sort3"}
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
@@ -335,7 +337,8 @@ def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
     _assert_all_ok(_run(["./driver"], tmp_path), variants)
 
 
-def test_gas_files_assemble_link_and_sort(kernels, tmp_path):
+@pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
+def test_gas_files_assemble_link_and_sort(kernels, tmp_path, opt):
     if not shutil.which("gcc"):
         pytest.skip("no gcc on this machine")
     objects = []
@@ -347,7 +350,7 @@ def test_gas_files_assemble_link_and_sort(kernels, tmp_path):
     prototypes = "\n".join(task.signature.replace(task.name + "(", name + "(", 1) + ";"
                            for name, (_, task, _) in kernels.items())
     (tmp_path / "driver.c").write_text(_driver(kernels, prototypes))
-    _run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", "driver", "driver.c"] + objects, tmp_path)
+    _run(["gcc", "-std=c99", opt, "-Wall", "-Wextra", "-Werror", "-o", "driver", "driver.c"] + objects, tmp_path)
     _assert_all_ok(_run(["./driver"], tmp_path), kernels)
 
 
@@ -378,6 +381,8 @@ def test_header_comment_says_what_the_kernel_is(kernels):
     assert "Bench: 4.1 cycles (p5, tsc, latency)." in export(benched, task, "c", verdict=verdict)
     searched = replace(benched, header={"task": "sort3", "latency": "9.5 cycles (measured natively)"})
     assert "Bench: 9.5 cycles (measured natively)." in export(searched, task, "c", verdict=verdict)
+    untitled = replace(program, task=None, header={}, path="k.s")  # its task came from --task
+    assert "superopt export --format c --task sort3 k.s" in export(untitled, task, "c", verdict=verdict)
 
 
 def test_inline_form_binds_arguments_and_renames_every_register(kernels):
@@ -400,7 +405,7 @@ def test_registers_needed_by_name_keep_them_and_the_stack_is_stepped_over(kernel
     assert set(use.pinned) == {"rax", "rcx"} and use.stack
     asm = inline_asm(program, task)
     assert ("rax", "=&a", "rax") in asm.outputs and ("rcx", "=&c", "rcx") in asm.outputs
-    assert ("rdi", "+r", "rdi") in asm.outputs  # the kernel moves its pointer: a copy
+    assert ("rdi", "+&r", "rdi") in asm.outputs  # the kernel moves its pointer: a copy
     assert asm.template[0] == "lea -128(%%rsp), %%rsp" and asm.template[-1] == "lea 128(%%rsp), %%rsp"
     assert "pushq %q[r9]" in asm.template
 
@@ -419,7 +424,7 @@ def test_callee_saved_saves_are_dropped_from_the_inline_form(kernels):
 def test_values_form_takes_elements_as_operands(kernels):
     program, task, _ = kernels["sort3"]
     asm = inline_asm(program, task, values=True)
-    assert asm.outputs == [("rax", "+r", "rax"), ("rcx", "+r", "rcx"), ("rdx", "+r", "rdx"), ("rsi", "=&r", "rsi")]
+    assert asm.outputs == [("rax", "+&r", "rax"), ("rcx", "+&r", "rcx"), ("rdx", "+&r", "rdx"), ("rsi", "=&r", "rsi")]
     assert asm.inputs == [] and asm.clobbers == ["cc"] and not asm.volatile
     assert asm.declarations == ["uint64_t rsi;", "uint64_t rax = (uint32_t)a[0];", "uint64_t rcx = (uint32_t)a[1];",
                                 "uint64_t rdx = (uint32_t)a[2];"]
@@ -531,11 +536,13 @@ def test_cli_values_form_and_json_refusal(tmp_path):
     (["--task", "sort9"], "unknown task"),
     (["--format", "rust"], "Invalid value for '--format'"),
     (["-o", "/nonexistent-dir/x.h"], "cannot write"),
+    (["--format", "gas", "--values"], "--values: the values form is for the c and cpp formats"),
 ])
 def test_cli_bad_usage_is_exit_2_with_one_line(args, message):
     result = CliRunner().invoke(main, ["export", str(ASM / "sort3.s")] + args)
     assert result.exit_code == 2, result.output
     assert message in _flat(result.output) and "Traceback" not in result.output
+    assert "<input>" not in result.output  # the message names the option or file at fault
 
 
 def test_cli_bad_file_is_exit_2(tmp_path):
@@ -592,9 +599,9 @@ def test_every_register_becomes_exactly_one_operand(program):
     names = [name for name, _, _ in asm.outputs + asm.inputs]
     assert sorted(names) == sorted(use.families) and len(set(names)) == len(names)
     for name, constraint, _ in asm.outputs + asm.inputs:
-        if name in use.writes:  # written: an output, early-clobber unless it is the pointer copy
+        if name in use.writes:  # written: an early-clobber output (in-out for the pointer copy)
             assert (name, constraint) in {(o[0], o[1]) for o in asm.outputs}
-            assert constraint == ("+r" if name == "rdi" else "=&r")
+            assert constraint == ("+&r" if name == "rdi" else "=&r")
         else:
             assert constraint in ("r", "=&r")
     text = "\n".join(asm.template)
