@@ -13,7 +13,9 @@ class InputError(SuperoptError):
     def __init__(self, reason: str, path: str | None = None, line: int | None = None, text: str | None = None):
         self.reason, self.path, self.line, self.text = reason, path, line, text
         where = (path or "<input>") + (":%d" % line if line else "")
-        super().__init__("%s: %s" % (where, reason) + (": %s" % text.strip() if text and text.strip() else ""))
+        message = "%s: %s" % (where, reason) + (": %s" % text.strip() if text and text.strip() else "")
+        # control characters escaped: the message stays one line and cannot drive the terminal
+        super().__init__("".join(c if c.isprintable() or c == "\t" else ascii(c)[1:-1] for c in message))
 
 
 class AssemblyError(SuperoptError):

@@ -70,17 +70,22 @@ def parse_file(path) -> Program:
     """Read and parse an AT&T assembly file."""
     path = str(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except IsADirectoryError:
         raise InputError("is a directory, not an assembly file", path) from None
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text (byte %d)" % exc.start, path) from None
     except OSError as exc:
         raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
-    return parse_text(text, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raw = data[data.rfind(b"\n", 0, exc.start) + 1:].split(b"\n", 1)[0].decode("utf-8", "backslashreplace")
+        raise _input_error("not UTF-8 text (byte %#04x)" % data[exc.start], path, line, raw) from None
+    # as text mode would read it: \r\n and \r end lines too
+    return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
 
 
 def load(path, task: str | None = None) -> tuple[Program, Task]:
@@ -365,6 +370,8 @@ def _integer(text: str) -> int | None:
     if not m:
         return None
     digits = m.group(2)
+    if len(digits.lstrip("0")) > 66:  # no 64-bit number is longer (and int() refuses 4300 digits)
+        raise _Error("number does not fit in 64 bits")
     if digits[:2].lower() == "0x":
         value = int(digits, 16)
     elif digits[:2].lower() == "0b":

@@ -9,12 +9,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from superopt.isa import SIGNED_ORDER_CONDITIONS
+
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
 
 # Values that ranks are mapped onto: they span the sign boundary and both extremes, so a
 # kernel that compares unsigned, or subtracts and overflows, fails on them.
 _ANCHORS = np.array([INT32_MIN, INT32_MIN + 1, -65536, -1, 0, 1, 65536, INT32_MAX], dtype=np.int64)
+
+# element type -> the branch and cmov conditions that follow its order once two elements
+# are compared (a kernel using only these is covered by the weak orderings: see verify)
+ORDER_CONDITIONS = {"int32": SIGNED_ORDER_CONDITIONS}
 
 
 @dataclass(frozen=True)
@@ -23,11 +29,16 @@ class Task:
     n: int                  # array length (the maximum length for variable sorts)
     variable: bool = False  # takes the length as a second argument in %esi
     description: str = ""
+    element: str = "int32"  # the array's element type, a key of ORDER_CONDITIONS
 
     @property
     def signature(self) -> str:
         extra = ", int32_t n" if self.variable else ""
-        return "void %s(int32_t *a%s)" % (self.name, extra)
+        return "void %s(%s_t *a%s)" % (self.name, self.element, extra)
+
+    @property
+    def order_conditions(self) -> frozenset[str]:
+        return ORDER_CONDITIONS[self.element]
 
     @property
     def arguments(self) -> tuple[str, ...]:

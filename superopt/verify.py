@@ -56,7 +56,7 @@ import numpy as np
 
 from superopt.assembler import Assembled, assemble
 from superopt.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
-from superopt.isa import CALLEE_SAVED, SIGNED_ORDER_CONDITIONS, FAMILIES, Imm, Instr, Mem, Program, Reg
+from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg
 from superopt.tasks import Task, get_task
 
 DEFAULT_RANDOM = 10_000
@@ -151,7 +151,7 @@ def _reads(ins: Instr) -> set[str]:
 
 def classify(program: Program, task: Task) -> tuple[bool, str]:
     """(is a pass a proof, why): see the module docstring."""
-    problem = next(((i, r) for i, ins in enumerate(program.instrs) for r in [_not_order_only(ins)] if r), None)
+    problem = next(((i, r) for i, ins in enumerate(program.instrs) for r in [_not_order_only(ins, task)] if r), None)
     problem = problem or _order_dataflow(program, task)
     if problem is not None:
         i, reason = problem
@@ -161,7 +161,7 @@ def classify(program: Program, task: Task) -> tuple[bool, str]:
                      else "%d" % len(_proof_inputs(task)[0])))
 
 
-def _not_order_only(ins: Instr) -> str | None:
+def _not_order_only(ins: Instr, task: Task) -> str | None:
     """Why `ins` alone rules a proof out (its operands' contents are checked by
     _order_dataflow), or None."""
     ops = ins.operands
@@ -169,8 +169,8 @@ def _not_order_only(ins: Instr) -> str | None:
         return None
     if ins.op in ("push", "pop"):
         return None if isinstance(ops[0], Reg) else "pushes or pops memory"
-    if ins.op in ("cmov", "j") and ins.cond not in SIGNED_ORDER_CONDITIONS:
-        return "uses condition %r, which does not follow signed order" % ins.cond
+    if ins.op in ("cmov", "j") and ins.cond not in task.order_conditions:
+        return "uses condition %r, which does not follow the order of %s" % (ins.cond, task.element)
     if ins.op == "j":
         return None
     if _compares_with_constant(ins) or (ins.op == "mov" and ins.width == 64 and all(isinstance(o, Reg) for o in ops)):
@@ -312,8 +312,14 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
         # the memory hooks halve the emulator's speed: the first run has them (every input,
         # every access) unless the accesses are known statically, the second checks what
         # the other filling changes
+        hooks = r == 0 and not in_bounds
         result = emu.run(task.n, _lengths(task), arrays, lengths, seed=run_seed, layout=layout,
-                         step_limit=step_limit, hooks=(r == 0 and not in_bounds))
+                         step_limit=step_limit, hooks=hooks)
+        if result.stop == "forbidden access" and not hooks:
+            # the guard bytes changed, which is only seen after a whole batch: the same
+            # run with hooks stops at the input and instruction responsible
+            result = emu.run(task.n, _lengths(task), arrays, lengths, seed=run_seed, layout=layout,
+                             step_limit=step_limit, hooks=True)
         wrong = _first_wrong(result.outputs, expected[:result.completed], lengths[:result.completed])
         if wrong is not None:
             failures.append((wrong, r, result))

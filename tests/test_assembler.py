@@ -268,7 +268,10 @@ def test_cli_show_lists_instructions_and_reports_bad_files(tmp_path):
     assert result.exit_code == 2 and "bad.s:3: unknown instruction 'frob': frob %eax\n" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
-    assert runner.invoke(main, ["show", str(tmp_path / "none.s")]).exit_code == 2
+    for path, reason in ((tmp_path / "none.s", "no such file"), (tmp_path, "is a directory")):
+        result = runner.invoke(main, ["show", str(path)])
+        assert result.exit_code == 2 and result.output == "error: %s: %s\n" % (path, reason + ", not an assembly file"
+                                                                               * (path == tmp_path))
 
 
 class _FakeKeystone:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from superopt.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop
+from superopt.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop, can_straddle
 from superopt.isa import FAMILIES
 from superopt.parser import parse_text
 from superopt.tasks import get_task
@@ -74,9 +74,35 @@ def test_forbidden_access_names_instruction(emu, text, region, kind):
     assert result.access.pc == KERNEL_BASE  # the first instruction
 
 
-def test_straddling_write_is_caught_by_guard_compare(emu):
-    result = run(emu, "movl %eax, 10(%rdi)\nret\n", [[1, 2, 3]])
-    assert result.stop == "forbidden access" and result.access.kind == "write"
+@pytest.mark.parametrize("task, text, kind", [
+    (SORT3, "movq 8(%rdi), %rax\nret\n", "read"),       # a[2] and 4 guard bytes
+    (SORT3, "movl 10(%rdi), %eax\nret\n", "read"),
+    (SORT3, "movl %eax, 10(%rdi)\nret\n", "write"),
+    (get_task("sort4"), "movq 12(%rdi), %rax\nret\n", "read"),   # across the page boundary
+    (get_task("sort4"), "movq %rax, 12(%rdi)\nret\n", "write"),
+])
+def test_access_straddling_the_end_of_the_array_names_instruction(emu, task, text, kind):
+    result = run(emu, text, [list(range(task.n))], task=task)
+    assert result.stop == "forbidden access" and result.access.kind == kind and result.access.region == "guard"
+    assert result.access.pc == KERNEL_BASE  # caught by the hook, not only by the guard compare
+
+
+def test_accesses_to_the_last_element_are_allowed(emu):
+    text = "movl 8(%rdi), %eax\nmovw 10(%rdi), %cx\nmovb %al, 11(%rdi)\nmovl %eax, 8(%rdi)\nret\n"
+    assert can_straddle(parse_text(text))  # so the hook after the array starts early
+    assert run(emu, text, [[1, 2, 3]]).stop is None
+
+
+@pytest.mark.parametrize("text, straddles", [
+    ("movl 8(%rdi), %eax\nmovb %al, (%rdi)\nret", False),  # aligned element slots
+    ("movq 8(%rdi), %rax\nret", True),
+    ("movl 6(%rdi), %eax\nret", True),
+    ("movl (%rdi,%rcx,4), %eax\nret", True),
+    ("movq %rdi, %rcx\nmovl 8(%rcx), %eax\nret", True),
+    ("addq $2, %rdi\nmovl 8(%rdi), %eax\nret", True),
+])
+def test_can_straddle(text, straddles):
+    assert can_straddle(parse_text(text)) == straddles
 
 
 def test_unmapped_access_faults(emu):

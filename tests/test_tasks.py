@@ -50,3 +50,23 @@ def test_registry():
     assert get_task("varsort3").signature == "void varsort3(int32_t *a, int32_t n)"
     with pytest.raises(KeyError, match="unknown task"):
         get_task("sort99")
+
+
+def test_element_type_and_its_order_conditions():
+    for t in TASKS.values():
+        assert t.element == "int32" and t.signature.startswith("void %s(int32_t *a" % t.name)
+        assert t.order_conditions == {"l", "le", "g", "ge", "e", "ne"}  # signed order and equality
+
+
+def test_cli_lists_every_task():
+    import json
+
+    from click.testing import CliRunner
+
+    from superopt.cli import main
+    result = CliRunner().invoke(main, ["tasks"])
+    assert result.exit_code == 0 and all(t in result.output for t in TASKS) and "int32" in result.output
+    data = json.loads(CliRunner().invoke(main, ["tasks", "--json"]).output)
+    assert [t["name"] for t in data["tasks"]] == list(TASKS)
+    assert data["tasks"][0] == {"name": "sort3", "signature": "void sort3(int32_t *a)", "n": 3, "variable": False,
+                                "element": "int32", "description": TASKS["sort3"].description}

@@ -11,7 +11,7 @@ from superopt.parser import parse_file
 
 
 @click.command("show")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print the listing as one JSON object.")
 def show(path: str, as_json: bool):
     """Parse and assemble PATH (AT&T syntax) and list every instruction: source line,
