@@ -411,7 +411,7 @@ class Actor:
         limit = self.game.max_length if self.length_bound is None else min(self.length_bound - 1, self.game.max_length)
         locs, lt, gt = state.cpu
         budget = limit - len(state.actions)
-        h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget)
+        h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget, state.rules[4])
         return h < 0 or h > budget or dead(self.game, state)
 
     def _new_game(self):

@@ -18,14 +18,18 @@ class LowerBound:
         self.memory_order = "memory_order" in p
         self.memory_once = "memory_once" in p
         self.extended = game.isa_name == "extended"
+        self.select = "compared_select" in p
+        self.one_of = ev.one_of
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.content = ev.content
         self.fieldmask = (1 << ev.shift) - 1
         self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
         self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
+        self._steps: dict = {}      # (locations, contents held nowhere) -> an intermediate value needed
         self.max_cmps = 4   # deeper counts cost more time than they save (measured)
 
-    def __call__(self, locs: tuple, lt, gt, last: int, loaded: int, budget: int | None = None) -> int:
+    def __call__(self, locs: tuple, lt, gt, last: int, loaded: int, budget: int | None = None,
+                 compared: tuple | None = None) -> int:
         """An admissible lower bound on the instructions still needed, or -1 when some
         rank a wrong slot needs is held nowhere it can still be read from.
 
@@ -66,8 +70,38 @@ class LowerBound:
                 x = mem[i]
                 if x & wanted & ~twice and x not in need:
                     h += 1
+        if self.select:
+            h += self.intermediate(locs, need, compared)
         cap = self.max_cmps if budget is None else min(self.max_cmps, budget - h + 1)
         return h + self._cmps_needed(locs, lt, gt, need, cap) if cap > 0 else h
+
+    def intermediate(self, locs: tuple, need: set, compared: tuple | None) -> int:
+        """1 when some needed content held nowhere is not, on every input, one of two
+        values that exist now, were compared by the last cmp or are such contents, else 0.
+
+        Under compared_select a cmov writes, on every input, one of the two values the last
+        cmp compared (`compared`, for the cmp already made), so a content held nowhere is
+        made right after comparing two values that exist by then. If no pair of those
+        values fits, some other value must be made first: one more cmov, beyond the one
+        write per needed content."""
+        absent = [e for e in need if e not in locs]
+        if not absent:
+            return 0
+        key = (frozenset(locs), frozenset(absent), compared)
+        got = self._steps.get(key)
+        if got is None:
+            if len(self._steps) > 1 << 20:
+                self._steps.clear()
+            pool = list({x for x in locs if x}.union(absent, compared or ()))
+            one_of = self.one_of
+            got = 0
+            for e in absent:
+                others = [x for x in pool if x != e]
+                if not any(one_of(e, a, b) for i, a in enumerate(others) for b in others[i:]):
+                    got = 1
+                    break
+            self._steps[key] = got
+        return got
 
     def _cmps_needed(self, locs: tuple, lt, gt, need: set, cap: int) -> int:
         """min(cap, a lower bound on the cmps the needed contents held nowhere take).

@@ -47,7 +47,7 @@ _POLL = 64            # expansions between stop checks (an expansion can take a 
 class Enumerator:
     """The search space of one game, with the counters of the work done."""
 
-    def __init__(self, game: Game, all_optimal: bool = False):
+    def __init__(self, game: Game, all_optimal: bool = False, bound: LowerBound | None = None):
         self.game = game
         ev = game.evaluator
         self.R, self.n = len(game.registers), game.n
@@ -62,7 +62,8 @@ class Enumerator:
         self.select = "compared_select" in p
         self.one_of = ev.one_of
         self.fieldmask = (1 << ev.shift) - 1
-        self.bound_or_dead = LowerBound(game)
+        # a LowerBound may be shared by the iterations of one process: its caches stay valid
+        self.bound_or_dead = bound or LowerBound(game)
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
@@ -94,11 +95,13 @@ class Enumerator:
         # With no slack, every remaining step must lower the bound: a register-register
         # mov never does, a store only when it completes its slot, a cmov only when it
         # makes a needed content no register holds (its value is composable under the
-        # flags it uses, so it cannot lower the cmp term); a cmp is left to the bound.
+        # flags it uses, so it cannot lower the cmp term) or the intermediate value the
+        # bound counts; a cmp is left to the bound.
         tight = g + h_node >= bound
         if tight:
             regs = locs[:R]
             need = {e for i, e in enumerate(E) if locs[R + i] != e and e not in regs}
+            any_cmov = select and self.bound_or_dead.intermediate(locs, need, compared)
         for a, kind, d, s, cond, ls, ss in self.actions:
             xs = locs[s]
             if xs == 0:
@@ -142,7 +145,7 @@ class Enumerator:
                 if lt is None or xd == 0:
                     continue
                 nd = xd ^ ((xd ^ xs) & cond_mask(lt, gt, cond))
-                if nd == xd or (tight and nd not in need):
+                if nd == xd or (tight and nd not in need and not any_cmov):
                     continue
                 if select and not one_of(nd, *compared):
                     continue
@@ -156,10 +159,13 @@ class Enumerator:
                 continue
             if g1 >= bound:
                 continue
-            h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded, bound - g1)
+            child = (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, 0, ncompared)
+            if not self.visit(child, g1):   # before the bound, the costly part
+                continue
+            h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded, bound - g1, ncompared)
             if h < 0 or g1 + h > bound:
                 continue
-            yield a, (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, h, ncompared), False, h
+            yield a, child[:7] + (h, ncompared), False, h
 
     def key(self, node: tuple) -> tuple:
         locs, lt, gt, last, loaded, stored, _, _, compared = node
@@ -203,7 +209,7 @@ class Enumerator:
                 if not self.all_optimal:
                     path.pop()
                     return True
-            elif self.visit(child, g + 1) and self.dfs(child, g + 1, bound, path):
+            elif self.dfs(child, g + 1, bound, path):
                 found = True
                 if not self.all_optimal:
                     path.pop()
@@ -275,9 +281,9 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
 
 
 def _search_bound(game: Game, all_optimal: bool, bound: int, stop: Callable[[], bool],
-                  progress: Callable[[int, int, int], None]) -> Enumerator:
+                  progress: Callable[[int, int, int], None], lower: LowerBound) -> Enumerator:
     """One exhaustive iteration under `bound`; the Enumerator holds its solutions and counts."""
-    space = Enumerator(game, all_optimal)
+    space = Enumerator(game, all_optimal, lower)
     last = [0.0]
 
     def poll() -> bool:
@@ -294,9 +300,10 @@ def _search_bound(game: Game, all_optimal: bool, bound: int, stop: Callable[[], 
 
 
 def _sequential(game, all_optimal, bound, should_stop, progress, finish):
+    lower = LowerBound(game)
     while bound <= game.max_length:
         progress(bound, 0, 0)
-        space = _search_bound(game, all_optimal, bound, should_stop, progress)
+        space = _search_bound(game, all_optimal, bound, should_stop, progress, lower)
         finish(bound, space.explored, space.deduplicated, space.solutions)
         if space.stopped or space.solutions:
             return bound, space.solutions, space.stopped, bool(space.solutions)
@@ -306,8 +313,13 @@ def _sequential(game, all_optimal, bound, should_stop, progress, finish):
 
 def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     ctx = mp.get_context("fork")
-    results = ctx.Queue()
-    running: dict[int, tuple] = {}            # bound -> (process, stop event)
+    tasks, results = ctx.Queue(), ctx.Queue()
+    halt = ctx.Array("b", game.max_length + 2, lock=False)   # per bound: stop searching it
+    procs = [ctx.Process(target=_worker, args=(game, all_optimal, tasks, results, halt), daemon=True)
+             for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    running: set[int] = set()                 # bounds handed out and not yet reported done
     done: dict[int, list] = {}                # bound -> solutions (empty: proved none)
     next_bound, stopped = first, False
 
@@ -317,29 +329,26 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     try:
         while True:
             found = best_bound()
-            for b in [b for b in running if found is not None and b > found]:
-                running.pop(b)[1].set()      # a lower bound already has the answer
+            for b in running:
+                if found is not None and b > found:
+                    halt[b] = 1               # a lower bound already has the answer
             while (not stopped and len(running) < workers and next_bound <= game.max_length
                    and (found is None or next_bound < found)):
-                event = ctx.Event()
-                proc = ctx.Process(target=_worker, args=(game, all_optimal, next_bound, results, event), daemon=True)
-                proc.start()
-                running[next_bound] = (proc, event)
+                tasks.put(next_bound)
+                running.add(next_bound)
                 progress(next_bound, 0, 0)
                 next_bound += 1
             if not running:
                 break
             if should_stop() and not stopped:
                 stopped = True
-                for _, event in running.values():
-                    event.set()
+                for b in running:
+                    halt[b] = 1
             try:
                 kind, bound, explored, dedup, *rest = results.get(timeout=0.2)
             except queue.Empty:
-                for b, (proc, _) in list(running.items()):
-                    if not proc.is_alive() and results.empty():
-                        running.pop(b)        # died without a word: count it as stopped
-                        stopped = True
+                if not all(proc.is_alive() for proc in procs) and results.empty():
+                    break                     # a worker died without a word: count it as stopped
                 continue
             if kind == "progress":
                 if bound in running:
@@ -347,18 +356,21 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
                 continue
             solutions, was_stopped = rest
             finish(bound, explored, dedup, solutions)
-            if bound in running:
-                running.pop(bound)[0].join()
-                if was_stopped:
-                    stopped = True
-                else:
-                    done[bound] = solutions
+            running.discard(bound)
+            if was_stopped:
+                stopped = stopped or not (found is not None and bound > found)
+            else:
+                done[bound] = solutions
     finally:
-        for proc, event in running.values():
-            event.set()
+        for b in range(len(halt)):
+            halt[b] = 1
+        for _ in procs:
+            tasks.put(None)
+        for proc in procs:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()
+    stopped = stopped or bool(running)
     found = best_bound()
     complete = found is not None and all(b in done for b in range(first, found))
     if found is not None:
@@ -371,8 +383,12 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     return proved + 1, [], True, False
 
 
-def _worker(game, all_optimal, bound, results, stop_event):
+def _worker(game, all_optimal, tasks, results, halt):
+    """Searches the bounds it is handed, one after another, with one LowerBound whose
+    caches carry over from each bound to the next."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
-    space = _search_bound(game, all_optimal, bound, stop_event.is_set,
-                          lambda b, e, d: results.put(("progress", b, e, d)))
-    results.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))
+    lower = LowerBound(game)
+    for bound in iter(tasks.get, None):
+        space = _search_bound(game, all_optimal, bound, lambda: halt[bound] == 1,
+                              lambda b, e, d: results.put(("progress", b, e, d)), lower)
+        results.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))
