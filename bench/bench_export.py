@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from superopt.errors import InputError  # noqa: E402
-from superopt.export import export, instruction_count  # noqa: E402
+from superopt.export import export  # noqa: E402
+from superopt.isa import instruction_count  # noqa: E402
 from superopt.parser import load  # noqa: E402
 from superopt.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
 from superopt.verify import verify  # noqa: E402

@@ -32,7 +32,7 @@ sys.path.insert(0, ROOT)
 
 from superopt.cli.bench import report_table  # noqa: E402
 from superopt.counters import select_counter  # noqa: E402
-from superopt.export import instruction_count  # noqa: E402
+from superopt.isa import instruction_count  # noqa: E402
 from superopt.native import compile_baseline  # noqa: E402
 from superopt.parser import load  # noqa: E402
 from superopt.tasks import get_task  # noqa: E402

@@ -21,8 +21,8 @@ import sys
 import time
 import warnings
 
-from superopt.export import instruction_count
 from superopt.game import Game
+from superopt.isa import instruction_count
 from superopt.parser import load
 from superopt.search import SearchOptions, run_search, with_ret
 from superopt.tasks import get_task

@@ -30,8 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_fidelity import machine  # noqa: E402
 from superopt.counters import select_counter  # noqa: E402
-from superopt.export import instruction_count  # noqa: E402
-from superopt.isa import BRANCHES, format_program  # noqa: E402
+from superopt.isa import BRANCHES, format_program, instruction_count  # noqa: E402
 from superopt.parser import load  # noqa: E402
 from superopt.timing import measure  # noqa: E402
 

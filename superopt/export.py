@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from superopt import __version__
 from superopt.assembler import assemble, needs_implicit_ret
 from superopt.errors import InputError, SuperoptError
-from superopt.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel
+from superopt.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel, instruction_count
 from superopt.tasks import Task
 from superopt.verify import Verdict, verify
 
@@ -368,16 +368,10 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     return Inline(template, outputs, inputs, clobbers, declarations, unused, after, volatile=not elements)
 
 
-def instruction_count(program: Program) -> int:
-    """Instructions as superopt and AlphaDev count them: loads and stores in, `ret` out."""
-    return sum(ins.op != "ret" for ins in program.instrs)
-
-
 def _comment_lines(program: Program, task: Task, format: str, name: str, verdict: Verdict,
                    values: bool = False) -> list[str]:
-    header = dict(program.header)
-    bench = header.pop("bench", None) or header.pop("latency", None)  # `search --objective latency`
-    header.pop("task", None)
+    bench_key = "bench" if program.header.get("bench") else "latency"  # `search --objective latency`
+    bench = program.header.get(bench_key)
     source = program.path or "<input>"
     # command arguments that reproduce it: --task when the file's header does not name the task
     args = source if task.name == program.task else "--task %s %s" % (task.name, source)
@@ -391,7 +385,15 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
             __version__, format, "" if name == function_name(program, task) else " --name " + name,
             " --values" if values else "", args),
     ]
-    lines += ["  %s: %s" % item for item in header.items()]
+    # the file's own header comment as written (provenance), less what the lines above say;
+    # an indented line continues the one before, and _wrap rewraps them together
+    paragraphs: list[list] = []
+    for key, text in program.comment:
+        if text[:1].isspace() and paragraphs:
+            paragraphs[-1][1] += " " + text.strip()
+        else:
+            paragraphs.append([key, text])
+    lines += ["  " + text for key, text in paragraphs if key not in ("task", bench_key)]
     return lines
 
 

@@ -134,6 +134,8 @@ class Program:
     name: str | None = None                               # function label, if the file had one
     task: str | None = None                               # from a "# task: NAME" header
     header: dict[str, str] = field(default_factory=dict)  # every "# key: value" header line
+    # the leading comment lines as written, each with its header key (None: free text)
+    comment: list[tuple[str | None, str]] = field(default_factory=list)
     path: str | None = None
 
     def __len__(self) -> int:
@@ -141,6 +143,11 @@ class Program:
 
     def labels_at(self, index: int) -> list[str]:
         return [name for name, at in self.labels.items() if at == index]
+
+
+def instruction_count(program: Program) -> int:
+    """Instructions as superopt and AlphaDev count them: loads and stores in, `ret` out."""
+    return sum(ins.op != "ret" for ins in program.instrs)
 
 
 def _hex(value: int) -> str:

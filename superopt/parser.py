@@ -5,7 +5,8 @@ labels, `.L` labels and GNU numeric local labels (`1:` with `jmp 1b` / `jle 2f`,
 unique internal names `.L<n>_<k>`), an optional function label, gcc's directives (ignored:
 alignment changes layout, not meaning; the contents of non-code sections are skipped),
 size suffixes wherever an operand fixes the size (gcc's `cmovl` is cmov-if-less).
-Leading `# key: value` comment lines form the program's header (`# task: sort3`).
+Leading `# key: value` comment lines form the program's header (`# task: sort3`); all the
+leading comment lines are also kept as written (provenance that export carries along).
 
 A body need not end in `ret`: the Program holds exactly the instructions written, and the
 assembler appends an implicit `ret` when execution can run past the last one.
@@ -50,7 +51,8 @@ _SYMBOL = r"[A-Za-z_.$][\w.$]*"
 _LABEL_DEF = re.compile(r"(%s|\d+):" % _SYMBOL)
 _SYMBOL_RE = re.compile(_SYMBOL + r"\Z")
 _NUMERIC_REF = re.compile(r"(\d+)([bf])\Z")
-_HEADER = re.compile(r"\s*#\s*([A-Za-z][\w -]*?)\s*:\s*(.*?)\s*\Z")
+_COMMENT = re.compile(r"\s*#\s?(.*?)\s*\Z")
+_HEADER = re.compile(r"\s*([A-Za-z][\w -]*?)\s*:\s*(.*?)\s*\Z")
 _INT = re.compile(r"([+-]?)\s*(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
 _DIRECTIVE = re.compile(r"(\.[\w.$]*)\s*(.*)", re.S)
 _MEM = re.compile(r"([^()]*)\(([^()]*)\)\Z")
@@ -102,7 +104,7 @@ def load(path, task: str | None = None) -> tuple[Program, Task]:
 
 def parse_text(text: str, path: str | None = None) -> Program:
     """Parse AT&T assembly text (see the module docstring) into a Program."""
-    header, statements = _split(text, path)
+    header, comment, statements = _split(text, path)
     named = {s[2] for s in statements if s[0] == "label" and not s[2].isdigit()}
     numeric = _number_labels(statements, named)
 
@@ -132,7 +134,7 @@ def parse_text(text: str, path: str | None = None) -> Program:
             raise _input_error("undefined label %s" % ins.operands[0].name, path, line, _lines(text)[line - 1])
     if not instrs:
         raise InputError("no instructions found", path)
-    return Program(instrs, labels, lines, name, header.get("task"), header, path)
+    return Program(instrs, labels, lines, name, header.get("task"), header, comment, path)
 
 
 def _lines(text: str) -> list[str]:
@@ -141,17 +143,22 @@ def _lines(text: str) -> list[str]:
 
 
 def _split(text: str, path):
-    """The header, and the code section's statements in order: ("label", line, name, raw)
-    and ("instr", line, text, raw)."""
+    """The header, the leading comment lines as (header key or None, text), and the code
+    section's statements in order: ("label", line, name, raw) and ("instr", line, text, raw)."""
     header: dict[str, str] = {}
+    comment: list[tuple[str | None, str]] = []
     in_header = True
     statements = []
     section, previous, stack = ".text", ".text", []
     for number, raw in enumerate(_lines(text), 1):
         if in_header:
-            m = _HEADER.match(raw)
+            m = _COMMENT.match(raw)
             if m:
-                header[m.group(1).lower()] = m.group(2)
+                item = _HEADER.match(m.group(1))
+                key = item.group(1).lower() if item else None
+                if item:
+                    header[key] = item.group(2)
+                comment.append((key, m.group(1)))
                 continue
         code = _strip_comment(raw)
         if not code.strip():
@@ -196,7 +203,7 @@ def _split(text: str, path):
             if not _is_code(section):
                 raise _input_error("instruction outside the code section (%s)" % section, path, number, raw)
             statements.append(("instr", number, stmt, raw))
-    return header, statements
+    return header, comment, statements
 
 
 def _is_code(section: str) -> bool:

@@ -56,7 +56,7 @@ import numpy as np
 
 from superopt.assembler import Assembled, assemble
 from superopt.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
-from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg
+from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg, instruction_count
 from superopt.tasks import Task, get_task
 
 DEFAULT_RANDOM = 10_000
@@ -91,7 +91,7 @@ class Violation:
 class Verdict:
     passed: bool
     task: str
-    instructions: int
+    instructions: int           # not counting ret (isa.instruction_count)
     inputs: int                 # distinct inputs run (each run with two random fillings)
     seconds: float
     proof: bool                 # a pass that covers every input (see the module docstring)
@@ -300,7 +300,7 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
     arrays = np.concatenate([proof_arrays, rand_arrays])
     lengths = np.concatenate([proof_lengths, rand_lengths]).astype(np.int64)
     expected = np.concatenate([proof_expected, task.expected(rand_arrays, rand_lengths)])
-    verdict = Verdict(True, task.name, len(program.instrs), len(arrays), 0.0, proof, reason,
+    verdict = Verdict(True, task.name, instruction_count(program), len(arrays), 0.0, proof, reason,
                       proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays))
 
     emu.load(program, code)
@@ -348,11 +348,12 @@ def _lengths(task: Task) -> tuple[int, ...]:
     return tuple(range(task.n + 1)) if task.variable else (task.n,)
 
 
-def _first_wrong(outputs: np.ndarray, expected: np.ndarray, lengths: np.ndarray) -> int | None:
-    """Index of the first input whose a[0..length) differs from the expected one."""
+def _first_wrong(outputs: np.ndarray, expected: np.ndarray, lengths: np.ndarray | None = None) -> int | None:
+    """Index of the first input whose a[0..length) (without lengths: whole row) differs from
+    the expected one."""
     if not len(outputs):
         return None
-    live = np.arange(outputs.shape[1])[None, :] < lengths[:, None]
+    live = True if lengths is None else np.arange(outputs.shape[1])[None, :] < lengths[:, None]
     bad = np.flatnonzero(((outputs != expected) & live).any(axis=1))
     return int(bad[0]) if len(bad) else None
 
@@ -514,9 +515,15 @@ def _compare_native(verdict: Verdict, program: Program, task: Task, arrays, leng
         verdict.passed = False
         verdict.violations.append(Violation("native", str(exc)))
         return
-    wrong = _first_wrong(got, expected, lengths)
+    # whole rows: the emulator guards the slots past a variable sort's n, the real CPU has
+    # them and they must be kept
+    wrong = _first_wrong(got, expected)
     if wrong is not None:
         verdict.passed = False
-        verdict.counterexample = _example(arrays[wrong], lengths[wrong], expected[wrong], got[wrong])
-        verdict.violations.append(Violation("native", "the real CPU and the emulator disagree on input %d (the emulator "
-                                                       "gave the expected result): an emulator-or-assembler bug" % wrong))
+        length = int(lengths[wrong])
+        verdict.counterexample = _example(arrays[wrong], length, expected[wrong], got[wrong])
+        right = (got[wrong, :length] == expected[wrong, :length]).all()  # then the counterexample looks right
+        past = ", in a[%d..%d), past n" % (length, task.n) if right else ""
+        verdict.violations.append(Violation("native", "the real CPU and the emulator disagree on input %d%s (the emulator "
+                                                       "gave the expected result): an emulator-or-assembler bug"
+                                            % (wrong, past)))

@@ -385,6 +385,20 @@ def test_header_comment_says_what_the_kernel_is(kernels):
     assert "superopt export --format c --task sort3 k.s" in export(untitled, task, "c", verdict=verdict)
 
 
+def test_header_comment_carries_the_files_provenance_as_written(kernels):
+    program, task, verdict = kernels["sort3"]
+    text = export(program, task, "c", verdict=verdict)
+    assert " *   Human benchmark: the optimal 3-comparator sorting network for 3 elements,\n" \
+           " *   comparators (0,2) (0,1) (1,2).\n" in text and " *   18 instructions plus ret.\n" in text
+    assert "task: sort3" not in text  # the Task line says it
+    program, task, verdict = kernels["sort4_agent"]
+    # indented continuation lines join the line they continue, then wrap at 88 columns
+    text = " ".join(line.lstrip(" *") for line in export(program, task, "gas", verdict=verdict).splitlines())
+    assert ("Found by the AlphaDev agent from scratch on 2026-12-02: superopt search sort4 --from-scratch "
+            "--time-limit 2700 --param patience=100000 (2 workers, 800 simulations per move, seed 0; 2.16M "
+            "programs explored in 45 min). 29 instructions:") in text and "Instruction set alphadev." in text
+
+
 def test_inline_form_binds_arguments_and_renames_every_register(kernels):
     program, task, _ = kernels["varsort3"]
     asm = inline_asm(program, task)

@@ -113,6 +113,8 @@ def test_labels_header_comments_and_statements():
         "  jmp .Lloop\n"
         ".Ldone:\n", "k.s")
     assert program.task == "sort3" and program.header == {"task": "sort3", "author": "someone: with colons"}
+    assert program.comment == [("task", "task: sort3"), ("author", "author: someone: with colons"),
+                               (None, "a plain comment")]
     assert program.name == "kernel" and program.path == "k.s"
     assert program.labels == {"kernel": 0, ".Lloop": 2, ".Ldone": 5}
     assert program.lines == [6, 6, 7, 8, 9]

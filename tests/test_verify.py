@@ -1,5 +1,6 @@
 """verify: known-correct kernels pass, each rule broken on purpose fails with its reason."""
 import json
+import re
 import shutil
 import subprocess
 from itertools import product
@@ -220,6 +221,25 @@ def test_native_disagreement_is_reported_as_an_emulator_or_assembler_bug(monkeyp
     assert "emulator-or-assembler bug" in verdict.violations[0].detail and "input 5" in verdict.violations[0].detail
 
 
+def test_native_write_past_n_is_caught():
+    # varsort3 that, only where the array lies above 4 GiB (mmap'd natively, never in the
+    # emulator), also writes a[n]: inside the 3-element array, outside a[0..n)
+    text = (ASM / "varsort3.s").read_text().replace("varsort3:\n", """varsort3:
+    movq %rdi, %rax
+    shrq $32, %rax
+    jz 1f
+    cmpl $3, %esi
+    jge 1f
+    movl %esi, %ecx
+    movl $12345, (%rdi,%rcx,4)
+1:
+""")
+    assert check(text, "varsort3").passed
+    verdict = check(text, "varsort3", native=True)
+    assert not verdict.passed and rules(verdict) == ["native"]
+    assert "past n" in verdict.violations[0].detail
+
+
 def test_two_programs_in_a_row_on_one_emulator():
     assert check(SORT3).passed
     assert not check(SORT3.replace("cmovg %edx, %eax", "cmovl %edx, %eax", 1)).passed
@@ -252,6 +272,12 @@ def test_cli_json_pass_keys():
     data = json.loads(invoke(ASM / "varsort3.s", "--json", "--random", "10").output)
     assert data["verdict"] == "PASS" and data["task"] == "varsort3" and data["proof"] is True
     assert data["counterexample"] is None and data["violations"] == []
+
+
+def test_cli_counts_instructions_without_ret_like_export():
+    # asm/sort3.s: 18 instructions plus ret, as export, search and the README count them
+    assert json.loads(invoke(ASM / "sort3.s", "--json", "--random", "10").output)["instructions"] == 18
+    assert re.search(r"instructions\s+18\b", invoke(ASM / "sort3.s", "--random", "10").output)
 
 
 def test_cli_task_option_overrides_header():

@@ -7,9 +7,9 @@ import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
-from superopt.export import (FORMATS, ExportRefused, check_request, export as export_source, instruction_count,
-                             verdict_summary)
+from superopt.export import FORMATS, ExportRefused, check_request, export as export_source, verdict_summary
 from superopt.errors import InputError
+from superopt.isa import instruction_count
 from superopt.parser import load
 from superopt.verify import verify
 
