@@ -153,17 +153,20 @@ class LowerBound:
         # per pair of locations: the inputs on which the first is less / greater
         splits_of = [(((((a & (b - low)) + add) & guard) >> shift) * fm, ((((b & (a - low)) + add) & guard) >> shift) * fm)
                      for i, a in enumerate(live) for b in live[i + 1:]]
-        memo: dict = {}
+        memo: dict = {}   # cell -> (count, cap it was searched under); composable cells count 0
 
         def least(cell: int, cap: int) -> int:
             """min(cap, cmps needed before every hard content is composable on `cell`)."""
-            if composable(cell):
+            got = memo.get(cell)
+            if got is not None:
+                count, tried = got
+                if count < tried or cap <= tried:
+                    return count if count < cap else cap
+            elif composable(cell):
+                memo[cell] = (0, 1)
                 return 0
             if cap <= 1:
                 return cap
-            got = memo.get(cell)
-            if got is not None and (got[0] < got[1] or cap <= got[1]):
-                return min(got[0], cap)
             best = cap
             splits = set()
             for less, more in splits_of:
@@ -172,13 +175,15 @@ class LowerBound:
                 if less != cell and more != cell and less | more:   # else it does not split the cell
                     splits.add((less, more) if less < more else (more, less))
             for less, more in splits:
-                worst = 0
+                target, worst = best - 1, 0
                 for sub in (less, more, cell ^ less ^ more):
                     if sub:
-                        worst = max(worst, least(sub, best - 1))
-                        if worst >= best - 1:
-                            break
-                if worst + 1 < best:
+                        w = least(sub, target)
+                        if w > worst:
+                            worst = w
+                            if w >= target:
+                                break
+                if worst < target:
                     best = worst + 1
                     if best == 1:
                         break
