@@ -76,14 +76,16 @@ class LowerBound:
         return h + self._cmps_needed(locs, lt, gt, need, cap) if cap > 0 else h
 
     def intermediate(self, locs: tuple, need: set, compared: tuple | None) -> int:
-        """1 when some needed content held nowhere is not, on every input, one of two
-        values that exist now, were compared by the last cmp or are such contents, else 0.
+        """A lower bound (0, 1 or 2) on the cmovs that make values other than the needed
+        contents: the intermediate values compared_select implies.
 
         Under compared_select a cmov writes, on every input, one of the two values the last
-        cmp compared (`compared`, for the cmp already made), so a content held nowhere is
-        made right after comparing two values that exist by then. If no pair of those
-        values fits, some other value must be made first: one more cmov, beyond the one
-        write per needed content."""
+        cmp compared (`compared`, for the cmp already made), so a needed content held
+        nowhere is made right after comparing two values that exist by then: ones that
+        exist now, were compared by the last cmp, or are needed contents made first. A
+        content no pair of those fits (it is "lacking") needs some other value z made
+        first, and then equals one_of(z, p) for some such p: z holds it wherever p does
+        not. When no single z can do that for every lacking content, two are needed."""
         absent = [e for e in need if e not in locs]
         if not absent:
             return 0
@@ -94,14 +96,38 @@ class LowerBound:
                 self._steps.clear()
             pool = list({x for x in locs if x}.union(absent, compared or ()))
             one_of = self.one_of
-            got = 0
+            lacking = []
             for e in absent:
                 others = [x for x in pool if x != e]
                 if not any(one_of(e, a, b) for i, a in enumerate(others) for b in others[i:]):
-                    got = 1
-                    break
+                    lacking.append(e)
+            got = 0 if not lacking else 1 if self._one_serves(lacking, pool) else 2
             self._steps[key] = got
         return got
+
+    def _one_serves(self, lacking: list, pool: list) -> bool:
+        """Whether one value z can hold each lacking content e on the inputs where some
+        p of the pool (p != e, chosen per e) does not."""
+        add, guard, shift, fm = self.add, self.guard, self.shift, self.fieldmask
+
+        def full(t):
+            return (((t + add) & guard) >> shift) * fm
+
+        options = []   # per lacking content: the weakest masks where z must equal it
+        for e in lacking:
+            masks = sorted({full(e ^ p) for p in pool if p != e}, key=int.bit_count)
+            options.append((e, [m for i, m in enumerate(masks) if not any(k & m == k for k in masks[:i])]))
+
+        def extend(i: int, chosen: list) -> bool:
+            if i == len(options):
+                return True
+            e, masks = options[i]
+            for m in masks:
+                if all(not (m & k & full(e ^ f)) for f, k in chosen) and extend(i + 1, chosen + [(e, m)]):
+                    return True
+            return False
+
+        return extend(0, [])
 
     def _cmps_needed(self, locs: tuple, lt, gt, need: set, cap: int) -> int:
         """min(cap, a lower bound on the cmps the needed contents held nowhere take).

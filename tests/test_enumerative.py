@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from superopt.bounds import LowerBound
 from superopt.enumerative import Enumerator, run
 from superopt.game import RULES, Game
 from superopt.search import SearchOptions
@@ -59,6 +60,10 @@ def test_nothing_within_a_short_bound_is_a_proof():
 @pytest.mark.parametrize("path,task,isa_name", [("asm/sort3.s", "sort3", "alphadev"),
                                                  ("asm/sort3_enum.s", "sort3", "alphadev"),
                                                  ("asm/sort4.s", "sort4", "alphadev"),
+                                                 ("asm/sort4_enum.s", "sort4", "alphadev"),
+                                                 ("asm/sort4_agent28.s", "sort4", "alphadev"),
+                                                 ("asm/sort4_latency.s", "sort4", "alphadev"),
+                                                 ("asm/sort5.s", "sort5", "alphadev"),
                                                  ("asm/sort3_extended.s", "sort3", "extended")])
 def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
     from superopt.parser import parse_text
@@ -68,9 +73,42 @@ def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
     state = game.initial()
     for k, a in enumerate(actions):
         (locs, lt, gt), (last, loaded) = state.cpu, state.rules[:2]
-        assert 0 <= space.bound_or_dead(locs, lt, gt, last, loaded) <= len(actions) - k
+        assert 0 <= space.bound_or_dead(locs, lt, gt, last, loaded, None, state.rules[4]) <= len(actions) - k
         state = game.step(state, a)
     assert state.solved
+
+
+def test_intermediate_values_along_the_sort4_network():
+    """Every output of sort4 lacks a pair of values to be one_of at the start (two
+    intermediates: no single value can stand in for min and max); once the second layer
+    of comparators has made min and max, the middle two need one (the last comparator's
+    inputs), and none once those exist."""
+    from superopt.parser import parse_text
+    game = Game(get_task("sort4"))
+    actions = [game.action_id(i) for i in parse_text(open("asm/sort4.s").read()).instrs if i.op != "ret"]
+    bound, R, E = LowerBound(game), len(game.registers), game.evaluator.expected
+    counts = []
+    state = game.initial()
+    for a in actions + [None]:
+        locs = state.cpu[0]
+        need = {e for i, e in enumerate(E) if locs[R + i] != e and e not in locs[:R]}
+        counts.append(bound.intermediate(locs, need, state.rules[4]))
+        if a is not None:
+            state = game.step(state, a)
+    assert counts == [2] * 15 + [1] * 5 + [0] * 9
+
+
+def test_intermediate_values_term_keeps_every_optimal_program(monkeypatch):
+    """The term is admissible where it counts: every optimal extended-set sort3 under
+    compared_select is still collected with it, from fewer programs."""
+    def collect():
+        game = Game(get_task("sort3"), isa="extended", pruning=RULES)
+        result = run(game, SearchOptions(workers=1, all_optimal=True), lambda s: None, lambda: False)
+        return {tuple(p.instrs) for p in result.candidates}, result.explored
+    with_term, explored = collect()
+    monkeypatch.setattr(LowerBound, "intermediate", lambda self, locs, need, compared: 0)
+    without, explored_without = collect()
+    assert with_term == without and len(with_term) > 1000 and explored < explored_without
 
 
 @settings(max_examples=40, deadline=None)
