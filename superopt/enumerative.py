@@ -321,6 +321,7 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
         proc.start()
     running: set[int] = set()                 # bounds handed out and not yet reported done
     done: dict[int, list] = {}                # bound -> solutions (empty: proved none)
+    partial: dict[int, list] = {}             # bound -> solutions collected before a stop (--all)
     next_bound, stopped = first, False
 
     def best_bound():
@@ -359,6 +360,8 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
             running.discard(bound)
             if was_stopped:
                 stopped = stopped or not (found is not None and bound > found)
+                if solutions:
+                    partial[bound] = solutions
             else:
                 done[bound] = solutions
     finally:
@@ -372,6 +375,9 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
                 proc.terminate()
     stopped = stopped or bool(running)
     found = best_bound()
+    if found is None and partial:             # stopped while collecting: keep what the lowest bound has
+        found = min(partial)
+        return found, partial[found], True, all(b in done for b in range(first, found))
     complete = found is not None and all(b in done for b in range(first, found))
     if found is not None:
         return found, done[found], not complete, complete   # unproven if stopped below it

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 
+import time
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -49,6 +51,22 @@ def test_enum_with_all_collects_distinct_correct_programs():
     assert len({tuple(p.instrs) for p in result.candidates}) == len(result.candidates)
     for p in result.candidates:
         assert len(p) == result.length and game.play([game.action_id(i) for i in p.instrs]).solved
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_all_stopped_early_keeps_what_it_collected(workers):
+    """sort3 has 5,602 optimal programs, far more than a second's collecting finds."""
+    game = Game(get_task("sort3"))
+    since = []
+
+    def report(stats):
+        if stats.phase.startswith("bound") and "17" in stats.phase and not since:
+            since.append(time.monotonic())
+
+    result = run(game, SearchOptions(workers=workers, all_optimal=True), report,
+                 lambda: bool(since) and time.monotonic() > since[0] + 1.5)
+    assert result.length == 17 and result.candidates and not result.extras["all_complete"]
+    assert all(len(p) == 17 and game.play([game.action_id(i) for i in p.instrs]).solved for p in result.candidates)
 
 
 def test_nothing_within_a_short_bound_is_a_proof():
