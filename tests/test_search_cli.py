@@ -129,3 +129,28 @@ def test_header_says_a_proof_under_compared_select_is_within_the_cut():
     assert result_header(Game(get_task("sort3")), "enum", SearchOptions(), proven)["optimal"] == "proven"
     no_cut = Game(get_task("sort4"), pruning=[r for r in Game(get_task("sort4")).pruning if r != "compared_select"])
     assert result_header(no_cut, "enum", SearchOptions(), proven)["optimal"] == "proven"
+
+
+@pytest.mark.parametrize("args, code", [
+    (["sort4", "--agent", "stochastic", "--init", "asm/sort4.s", "--steps", "1000000000"], 0),
+    (["sort4", "--agent", "enum"], 1),
+])
+def test_ctrl_c_stops_the_cli_cleanly_and_keeps_the_best(tmp_path, args, code):
+    """SIGINT to the real command, workers running: it stops, writes the best correct
+    program found (the warm start's, or none for enum this early) and says it was interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "out.s"
+    proc = subprocess.Popen([sys.executable, "-c", "from superopt.cli import main; main()", "search", *args,
+                             "--workers", "2", "--json", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code and "Traceback" not in stderr
+    data = json.loads(stdout)
+    assert data["interrupted"] and data["found"] == (code == 0) and out.exists() == (code == 0)
+    if code == 0:
+        assert data["verified"] and CliRunner().invoke(main, ["verify", str(out)]).exit_code == 0
