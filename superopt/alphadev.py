@@ -348,7 +348,10 @@ class Actor:
         self.shortest: list = []   # the programs found at best_solved instructions (restart points)
         self.table: dict = {}  # one transposition table for all games, until it grows too big
         self.potentials: dict = {}  # state key -> shaping potential (each state is a parent and a child)
-        self.bound = LowerBound(game)
+        # without the intermediate-value term: with it, searches of sort4 from the shipped
+        # checkpoint stalled (44 at ~4 s, nothing shorter in 20 s, 3 seeds; 32-37 in 60 s
+        # without it): more games end at once, leaving the trees less to learn from
+        self.bound = LowerBound(game, intermediates=False)
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
     def _seen(self, state) -> None:
@@ -411,7 +414,7 @@ class Actor:
         limit = self.game.max_length if self.length_bound is None else min(self.length_bound - 1, self.game.max_length)
         locs, lt, gt = state.cpu
         budget = limit - len(state.actions)
-        h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget, state.rules[4])
+        h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget)
         return h < 0 or h > budget or dead(self.game, state)
 
     def _new_game(self):

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 
 class LowerBound:
-    """`bound(locs, lt, gt, last, loaded[, budget])` for one game's evaluator, registers,
-    instruction set and pruning rules, with its caches."""
+    """`bound(locs, lt, gt, last, loaded[, budget, compared])` for one game's evaluator,
+    registers, instruction set and pruning rules, with its caches. `intermediates`: count
+    the intermediate values compared_select implies (see `intermediate`)."""
 
-    def __init__(self, game):
+    def __init__(self, game, intermediates: bool = True):
         ev = game.evaluator
         self.R, self.n, self.E = len(game.registers), game.n, ev.expected
         p = game.pruning
         self.memory_order = "memory_order" in p
         self.memory_once = "memory_once" in p
         self.extended = game.isa_name == "extended"
-        self.select = "compared_select" in p
+        self.select = intermediates and "compared_select" in p
         self.one_of = ev.one_of
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.content = ev.content
