@@ -237,15 +237,24 @@ def with_ret(program: Program) -> Program:
 
 
 SHORTLIST = 16  # candidates timed precisely, side by side, after a quick screen of all of them
+SCREEN = 512     # candidates screened natively; beyond that, the cost model picks which
 
 
 def rank_by_latency(result: SearchResult, game: Game) -> None:
     """Measure every correct program found natively and keep the fastest (ties: shortest).
-    Beyond SHORTLIST candidates (enum --all finds thousands for sort3), each is first timed
-    alone with the search's cheap measurement (superopt.latency, ~10 ms a program) and only
-    the fastest SHORTLIST are measured precisely, interleaved."""
+    Beyond SHORTLIST candidates, each is first timed alone with the search's cheap
+    measurement (superopt.latency, ~10 ms a program) and only the fastest SHORTLIST are
+    measured precisely, interleaved. Beyond SCREEN (enum --all finds over a million for
+    sort3, hours of screening), the dependency-chain cost model (~25 us a program) first
+    keeps the SCREEN with the shortest chains."""
+    from superopt.latency import cost_model
     from superopt.timing import measure_latencies  # native timing loads only for this objective
     candidates = result.candidates or [result.program]
+    modelled = len(candidates)
+    if modelled > SCREEN:
+        chains = [cost_model(p.instrs) for p in candidates]
+        order = sorted(range(modelled), key=lambda i: (chains[i], len(candidates[i])))[:SCREEN]
+        candidates = [candidates[i] for i in sorted(order)]
     screened = len(candidates)
     if screened > SHORTLIST:
         from superopt.latency import NativeLatency
@@ -258,7 +267,8 @@ def rank_by_latency(result: SearchResult, game: Game) -> None:
     result.program = candidates[best]
     result.length = len(candidates[best])
     result.latency = {"cycles": [float(c) for c in cycles], "best": float(cycles[best]),
-                      "programs_timed": len(candidates), "programs_screened": screened}
+                      "programs_timed": len(candidates), "programs_screened": screened,
+                      "programs_modelled": modelled}
 
 
 def write_program(path: str, program: Program, header: dict[str, object]) -> None:
@@ -298,6 +308,8 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         lat = result.latency
         screened = "" if lat["programs_screened"] == lat["programs_timed"] else (
             ", the fastest of %d after a quick screen" % lat["programs_screened"])
+        if lat.get("programs_modelled", 0) > lat["programs_screened"]:
+            screened += ", those the shortest dependency chains of %d" % lat["programs_modelled"]
         header["latency"] = "%.2f cycles (fastest of %d correct programs measured natively side by side%s)" % (
             lat["best"], lat["programs_timed"], screened)
     return header

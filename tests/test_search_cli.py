@@ -121,6 +121,37 @@ def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
     assert result.program in bodies and result.length == len(result.program)
 
 
+def test_latency_objective_lets_the_cost_model_pick_what_to_screen_beyond_screen(monkeypatch):
+    """Over SCREEN candidates (enum --all on sort3 finds over a million), only the SCREEN
+    with the shortest dependency chains are timed natively: the deep sort3s only to fill up."""
+    import superopt.latency
+    import superopt.search as search
+    from superopt.isa import Program
+    from superopt.parser import parse_file
+    from superopt.search import SHORTLIST, SearchResult, rank_by_latency
+    deep, network, best = [Program([i for i in parse_file(p).instrs if i.op != "ret"], task="sort3")
+                           for p in ("asm/sort3_deep.s", "asm/sort3.s", "asm/sort3_enum.s")]
+    monkeypatch.setattr(search, "SCREEN", SHORTLIST + 4)
+    timed = []
+
+    class Recorder:
+        def __init__(self, task):
+            pass
+
+        def __call__(self, program):
+            timed.append(program)
+            return 1.0
+
+    monkeypatch.setattr(superopt.latency, "NativeLatency", Recorder)
+    candidates = [deep] * 10 + [network, best] * 6
+    result = SearchResult(program=best, length=17, optimal=False, explored=0, elapsed=0.0, candidates=candidates)
+    rank_by_latency(result, Game(get_task("sort3")))
+    lat = result.latency
+    assert lat["programs_modelled"] == 22 and lat["programs_screened"] == SHORTLIST + 4
+    assert len(timed) == SHORTLIST + 4 and sum(p is deep for p in timed) == SHORTLIST + 4 - 12
+    assert lat["programs_timed"] == SHORTLIST and result.program is not deep
+
+
 def test_header_says_a_proof_under_compared_select_is_within_the_cut():
     from superopt.search import SearchResult, result_header
     proven = SearchResult(program=None, length=28, optimal=True, explored=0, elapsed=0.0)
