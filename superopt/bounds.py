@@ -26,7 +26,7 @@ class LowerBound:
         self.fieldmask = (1 << ev.shift) - 1
         self._readable: dict = {}   # (last slot loaded, slots loaded) -> slots still readable
         self._cmps: dict = {}       # (locations, contents held nowhere, flags) -> cmps needed
-        self._steps: dict = {}      # (locations, contents held nowhere) -> an intermediate value needed
+        self._steps: dict = {}      # (locations, contents held nowhere, compared pair) -> intermediates needed
         self.max_cmps = 4   # deeper counts cost more time than they save (measured)
 
     def __call__(self, locs: tuple, lt, gt, last: int, loaded: int, budget: int | None = None,

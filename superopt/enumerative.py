@@ -16,7 +16,9 @@ Cuts that keep optimality (a shortest program never needs what they remove):
   distinct needed slot content no register holds; one load per slot that alone holds
   some needed rank; and the cmps still needed (see _cmps_needed): without a new cmp every
   new value is pieced together, class by class of the last cmp's flags, from values that
-  exist now, and each cmp only splits those classes further;
+  exist now, and each cmp only splits those classes further; under compared_select, the
+  intermediate values it implies (LowerBound.intermediate: 18 instead of 16 at sort4's
+  start, and 1.80M programs to prove 28 instead of 8.56M);
 - with no slack left (depth + bound = limit) only steps that lower the bound are tried;
 - lost values: a rank some wrong slot needs, on some input, is held nowhere it can still
   be read from;
@@ -26,7 +28,8 @@ Cuts that keep optimality (a shortest program never needs what they remove):
 (A check that two inputs look alike but need different outputs was measured too: it
 removed 7% of the nodes for more than 7% of the time, so it is not used.)
 
-Workers search consecutive bounds side by side (see `run`).
+A state is looked up in the table before its bound is computed, the costly part. Workers
+search consecutive bounds side by side (see `run`).
 """
 from __future__ import annotations
 
@@ -227,8 +230,9 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     With several workers each process takes the next bound not yet searched (bounds
     b, b+1, ... run side by side; each costs several times the one before, so the last
     bound proved empty and the bound that holds the answer end up running together, and
-    every process keeps its own, complete, table). The answer is the first solution of the
-    lowest bound that has one, which makes the run deterministic."""
+    every process keeps its own, complete, table per bound and one LowerBound, whose
+    caches serve all its bounds). The answer is the first solution of the lowest bound
+    that has one, which makes the run deterministic."""
     start = time.monotonic()
     space = Enumerator(game, options.all_optimal)
     first = space.root()[7]
