@@ -20,7 +20,7 @@ class LowerBound:
         self.memory_once = "memory_once" in p
         self.extended = game.isa_name == "extended"
         self.select = intermediates and "compared_select" in p
-        self.one_of = ev.one_of
+        self.one_of, self.full = ev.one_of, ev._full
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.content = ev.content
         self.fieldmask = (1 << ev.shift) - 1
@@ -109,11 +109,7 @@ class LowerBound:
     def _one_serves(self, lacking: list, pool: list) -> bool:
         """Whether one value z can hold each lacking content e on the inputs where some
         p of the pool (p != e, chosen per e) does not."""
-        add, guard, shift, fm = self.add, self.guard, self.shift, self.fieldmask
-
-        def full(t):
-            return (((t + add) & guard) >> shift) * fm
-
+        full = self.full
         options = []   # per lacking content: the weakest masks where z must equal it
         for e in lacking:
             masks = sorted({full(e ^ p) for p in pool if p != e}, key=int.bit_count)
