@@ -86,6 +86,31 @@ class Enumerator:
         # the contents the last cmp compared (compared_select)
         return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0), None)
 
+    def replay(self, actions) -> tuple:
+        """The node `actions` lead to from the root, rules unchecked: a prefix taken from
+        another searcher's program need not follow them."""
+        game, ev, R = self.game, self.game.evaluator, self.R
+        cpu, last, loaded, stored, dirty, compared = ev.initial(), -1, 0, 0, 0, None
+        for a in actions:
+            kind, d, s, _ = op = game.ops[a]
+            cpu = ev.step(cpu, op)
+            if kind == MOV:
+                ls, ss = game._load_slot[a], game._store_slot[a]
+                if ls >= 0:
+                    last, loaded = ls, loaded | 1 << ls
+                if ss >= 0:
+                    stored |= 1 << ss
+                dirty = (dirty & ~(1 << s)) | 1 << d
+            elif kind == CMP:
+                xd, xs = cpu[0][d], cpu[0][s]
+                compared = (xd, xs) if xd <= xs else (xs, xd)
+                dirty = (dirty & ~(1 << d | 1 << s)) | self.flag_bit
+            else:
+                dirty = (dirty & ~(1 << s | self.flag_bit)) | 1 << d
+        locs, lt, gt = cpu
+        h = self.bound_or_dead(locs, lt, gt, last, loaded, None, compared)
+        return (locs, lt, gt, last, loaded, stored, dirty, h, compared)
+
     def children(self, node: tuple, g: int, bound: int):
         """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
         locs, lt, gt, last, loaded, stored, dirty, h_node, compared = node
@@ -222,6 +247,57 @@ class Enumerator:
             if self.stopped:
                 break
         return found
+
+
+def below(game: Game, prefix: list[int], bound: int, budget: int | None, stop: Callable[[], bool],
+          lower: LowerBound | None = None) -> tuple[list[int] | None, bool, int]:
+    """The first correct program of length <= bound that starts with `prefix` (depth-first
+    under the lower bound), whether the search was complete ((None, True) proves there is
+    none) and the programs explored; `budget` caps them, and `stop` ends the search early."""
+    space = Enumerator(game, bound=lower)
+    node = space.replay(prefix)
+    g = len(prefix)
+    if node[7] < 0 or g + node[7] > bound:
+        return None, True, 0
+    if budget is not None:
+        space.stop = lambda: space.explored > budget or stop()
+    else:
+        space.stop = stop
+    space.visit(node, g)
+    if space.dfs(node, g, bound, list(prefix)):
+        return list(space.solutions[0]), True, space.explored
+    return None, not space.stopped, space.explored
+
+
+def shorten(game: Game, program: list[int], budget: int, stop: Callable[[], bool],
+            lower: LowerBound | None = None) -> tuple[list[int], int]:
+    """Suffix re-synthesis: search below ever shorter prefixes of a correct `program`, the
+    longest first, for a correct program one instruction shorter; start again from each one
+    found. A pass ends at the first prefix whose search exhausts `budget` expansions
+    (shorter prefixes leave more to search), so the cost is bounded and deterministic.
+    This is how a stochastic 43 for sort5 became a 42: the last ten instructions were
+    re-synthesised as nine. Returns the shortest program and the programs explored."""
+    program, explored = list(program), 0
+    lower = lower or LowerBound(game)
+    k = len(program) - 1
+    while k > 0 and not stop():
+        found, complete, work = below(game, program[:k], len(program) - 1, budget, stop, lower)
+        explored += work
+        if found is not None:
+            program = found
+            k = len(program) - 1
+        elif not complete:
+            break
+        else:
+            k -= 1
+    return program, explored
+
+
+def first_program(game: Game, bound: int, stop: Callable[[], bool]) -> list[int] | None:
+    """Some correct program of length <= bound, found by one depth-first dive under a loose
+    bound (the most promising child first): a start for the stochastic search that owes
+    nothing to a human kernel. Unlike the exact iterations it proves nothing."""
+    return below(game, [], bound, None, stop)[0]
 
 
 def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:

@@ -27,12 +27,15 @@ from superopt.errors import InputError
 from superopt.evaluator import CMOV, CMP, MOV
 from superopt.game import CMOV_CONDS, Game
 from superopt.isa import Program
-from superopt.search import SearchOptions, SearchResult, SearchStats, integer, number, positive
+from superopt.bounds import LowerBound
+from superopt.enumerative import first_program, shorten
+from superopt.search import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
 DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,
-            **{"w_" + m: 1.0 for m in MOVES}}
+            "polish": 5_000, "start": "enum", **{"w_" + m: 1.0 for m in MOVES}}
 PARAMS = {**{k: positive for k in ("steps", "keep")}, "restart": integer, "alpha": number, "beta": number,
+          "polish": count, "start": choice("enum", "empty"),
           **{"w_" + m: number for m in MOVES}}
 
 
@@ -68,6 +71,9 @@ class Chain:
         self.best: list[int] | None = None
         self.best_incomplete: tuple[float, list[int]] = (0.0, [])
         self.found: dict[tuple, None] = {}     # correct programs of the best length, in order found
+        self.polish = int(self.p["polish"])
+        self.lower: LowerBound | None = None  # kept across polishes for its caches
+        self.should_stop = lambda: False
         self._set(self.init)
 
     def _set(self, program: list[int]) -> None:
@@ -142,23 +148,45 @@ class Chain:
         cpu = states[-1]
         correct = self.ev.correct_items(cpu[0])
         cost = math.sqrt(self.total - correct) + self.alpha * len(new)
-        if correct == self.total:
-            self._record(new)
+        if correct == self.total and self._record(new):
+            return
         elif correct / self.total > self.best_incomplete[0]:
             self.best_incomplete = (correct / self.total, list(new))
         delta = cost - self.cost
         if delta <= 0 or self.rng.random() < math.exp(-self.beta * delta):
             self.program, self.states, self.cost = new, states, cost
 
-    def _record(self, program: list[int]) -> None:
+    def _record(self, program: list[int]) -> bool:
+        """Keep a correct program; True when polishing it gave a shorter one, which is now
+        the chain's current program. Programs over the game's maximum length (an enum start
+        may be) guide restarts but are neither polished nor results."""
         if self.best is None or len(program) < len(self.best):
             self.best = list(program)
             self.found = {}
         if len(program) == len(self.best) and len(self.found) < int(self.p["keep"]):
-            self.found.setdefault(tuple(program), None)
+            if tuple(program) not in self.found:
+                self.found[tuple(program)] = None
+                return len(program) <= self.game.max_length and self._polish(program)
+        return False
+
+    def _polish(self, program: list[int]) -> bool:
+        """Re-synthesise the program's suffixes with enum (enumerative.shorten): the moves
+        of the chain rarely make the several coordinated changes that the last instruction
+        saved takes."""
+        if not self.polish:
+            return False
+        self.lower = self.lower or LowerBound(self.game)
+        short, work = shorten(self.game, program, self.polish, self.should_stop, self.lower)
+        self.explored += work
+        if len(short) >= len(program):
+            return False
+        self.best, self.found = short, {tuple(short): None}
+        self._set(short)
+        return True
 
     def run(self, steps: int, should_stop, on_progress=None, target: int | None = None) -> None:
         restart = int(self.p["restart"])
+        self.should_stop = should_stop
         since = 0
         best_len = None
         for k in range(steps):
@@ -184,6 +212,11 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     params = {**DEFAULTS, **(options.params or {})}
     steps = int(options.steps if options.steps is not None else params["steps"])
     init = init_actions(game, options.init) if options.init is not None else []
+    start_from = "init" if init else params["start"]
+    if start_from == "enum":   # a correct if long start that owes nothing to a human kernel
+        report(SearchStats(elapsed=0.0, explored=0, best_length=None, best_correct=0.0, best_program=[],
+                           phase="enum start"))
+        init = first_program(game, 2 * game.max_length, should_stop) or []
     workers = max(1, options.workers)
     seeds = [options.seed * 1_000_003 + w for w in range(workers)]
     if workers == 1:
@@ -201,7 +234,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
         summaries = _run_workers(game, params, seeds, init, steps, options.target_length, start, report, should_stop)
     stats = _stats(game, start, summaries)
     report(stats)
-    found = [s for s in summaries if s["best"] is not None]
+    found = [s for s in summaries if s["best"] is not None and len(s["best"]) <= game.max_length]
     best = min(found, key=lambda s: len(s["best"])) if found else None
     programs = []
     if best is not None:
@@ -214,7 +247,8 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     return SearchResult(program=programs[0] if programs else None, length=len(programs[0]) if programs else None,
                         optimal=False, explored=stats.explored, elapsed=time.monotonic() - start,
                         candidates=programs,
-                        extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(init),
+                        extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(options.init),
+                                "start": start_from, "polish": params["polish"],
                                 "alpha": params["alpha"], "beta": params["beta"]})
 
 

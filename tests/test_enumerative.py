@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from superopt.bounds import LowerBound
-from superopt.enumerative import Enumerator, run
+from superopt.enumerative import Enumerator, below, first_program, run, shorten
 from superopt.game import RULES, Game
 from superopt.search import SearchOptions
 from superopt.tasks import Task, get_task
@@ -179,3 +179,53 @@ def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
     full = search(None)   # sort3's default: every rule but this one
     assert cut.length == full.length == 17
     assert cut.explored * 4 < full.explored
+
+
+def _actions(game: Game, path: str) -> list[int]:
+    from superopt.parser import load
+    from superopt.stochastic import init_actions
+    return init_actions(game, load(path, game.task.name)[0])
+
+
+def test_replay_gives_the_node_the_search_reaches():
+    game = Game(get_task("sort3"))
+    space = Enumerator(game)
+    node, path = space.root(), []
+    for _ in range(6):   # follow the search's first child six steps down
+        a, node, _, _ = next(iter(space.children(node, len(path), 17)))
+        path.append(a)
+    replayed = Enumerator(game).replay(path)
+    assert space.key(replayed) == space.key(node) and replayed[7] == node[7]
+
+
+def test_below_a_prefix_completes_it_or_proves_nothing_fits():
+    game = Game(get_task("sort3"))
+    prefix = _actions(game, "asm/sort3_enum.s")[:8]
+    found, complete, explored = below(game, prefix, 17, None, lambda: False)
+    assert complete and explored > 0 and found[:8] == prefix and len(found) == 17
+    assert game.play(found).solved
+    assert below(game, prefix, 16, None, lambda: False)[:2] == (None, True)   # 17 is optimal
+    found, complete, _ = below(game, [], 17, 10, lambda: False)               # budget runs out
+    assert found is None and not complete
+
+
+def test_shorten_resynthesises_suffixes():
+    game = Game(get_task("sort3"))
+    network = _actions(game, "asm/sort3.s")
+    short, explored = shorten(game, network, 5000, lambda: False)
+    assert len(network) == 18 and len(short) == 17 and explored > 0 and game.play(short).solved
+    assert shorten(game, short, 5000, lambda: True) == (short, 0)   # a stop is obeyed at once
+
+
+def test_shorten_turns_a_stochastic_43_for_sort5_into_a_42():
+    game = Game(get_task("sort5"))
+    short, _ = shorten(game, _actions(game, "asm/sort5_stochastic.s"), 5000, lambda: False)
+    assert len(short) == 42
+    assert verify(Program(game.to_program(short).instrs + [Instr("ret")]), get_task("sort5")).passed
+
+
+def test_first_program_is_correct_within_a_loose_bound():
+    game = Game(get_task("sort4"))
+    program = first_program(game, 56, lambda: False)
+    assert program is not None and len(program) <= 56 and game.play(program).solved
+    assert first_program(game, 56, lambda: True) is None

@@ -57,3 +57,22 @@ def test_init_outside_the_action_space_names_the_line():
     program = parse_text("movl (%rdi), %eax\naddl %eax, %eax\nret\n", path="bad.s")
     with pytest.raises(InputError, match=r"bad.s:2: .*action space"):
         init_actions(game, program)
+
+
+@pytest.mark.parametrize("polish, length", [(5000, 17), (0, 18)])
+def test_a_new_correct_program_is_polished_by_enum(polish, length):
+    game = Game(SORT3)
+    network = init_actions(game, load("asm/sort3.s", "sort3")[0])
+    chain = Chain(game, {"polish": polish}, 0, network)
+    assert chain._record(network) == (length < 18)
+    assert len(chain.best) == length and len(chain.program) == length
+    assert game.play(chain.best).solved
+
+
+def test_cold_start_from_an_enum_program_or_from_empty():
+    game = Game(get_task("sort4"), max_length=56)   # the enum start (44) is a result at once
+    result = run(game, SearchOptions(workers=1, steps=2000), lambda s: None, lambda: False)
+    assert result.extras["start"] == "enum" and result.length is not None and result.length <= 44
+    result = run(game, SearchOptions(workers=1, steps=2000, params={"start": "empty", "polish": 0}),
+                 lambda s: None, lambda: False)
+    assert result.extras["start"] == "empty" and result.program is None
