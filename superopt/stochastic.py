@@ -4,9 +4,12 @@ A proposal rewrites the current program by one move: add an instruction, delete 
 swap two, change an opcode (same operands), change one operand, or replace an
 instruction; move weights are tunable. Cost = sqrt(misplaced items) + alpha x length
 (the square root of the misplaced count worked best for AlphaDev-S); a proposal is
-accepted with probability min(1, exp(-beta x cost increase)). The chain starts empty
-(cold) or from `--init prog.s` (warm). A proposal is only evaluated from the first
-instruction it changed, reusing the CPU states of the unchanged prefix.
+accepted with probability min(1, exp(-beta x cost increase)). The chain starts from
+`--init prog.s` (warm) or, cold, from enum's first program under a loose bound (`start=enum`,
+the default) or from the empty program (`start=empty`, the paper's cold start, which finds
+nothing from sort3 up). A proposal is only evaluated from the first instruction it changed,
+reusing the CPU states of the unchanged prefix. Each new correct program of the best length
+is polished by enum's suffix re-synthesis (`polish`: expansions per prefix, 0 = off).
 
 Programs must be well defined (no read of an uninitialised register, no cmov before a
 cmp); the game's other pruning rules constrain the sequential game, not these moves.
