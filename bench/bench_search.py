@@ -10,7 +10,7 @@ ran on TPUs with up to 512 actors, these run on this machine's cores.
 Usage: .venv/bin/python bench/bench_search.py [--only enum-sort3,...] [--workers 2] [--limit 3600]
 Rows: enum-sort3, enum-sort4, enum-sort5, enum-sort3-extended, stoch-sort3, stoch-sort4, stoch-sort5,
 cold-sort3, cold-sort4, cold-sort5 (stochastic rows polish each new best with enum's suffix
-re-synthesis, the default; the cold rows start from enum's first program under a loose bound).
+re-synthesis, the default; the cold rows start from the beam search of superopt.beam, no human kernel).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ ROWS = {
     "stoch-sort3": ("sort3", "alphadev", "stochastic", 17, "asm/sort3.s"),
     "stoch-sort4": ("sort4", "alphadev", "stochastic", 28, "asm/sort4.s"),
     "stoch-sort5": ("sort5", "alphadev", "stochastic", 42, "asm/sort5.s"),
-    # cold: the chain starts from enum's first program under a loose bound (no human kernel)
+    # cold: the chain starts from the beam's program (superopt.beam), polished; no human kernel
     "cold-sort3": ("sort3", "alphadev", "stochastic", 17, None),
     "cold-sort4": ("sort4", "alphadev", "stochastic", 28, None),
     "cold-sort5": ("sort5", "alphadev", "stochastic", 42, None),

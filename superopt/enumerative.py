@@ -86,9 +86,11 @@ class Enumerator:
         # the contents the last cmp compared (compared_select)
         return (locs, lt, gt, -1, 0, 0, 0, self.bound_or_dead(locs, lt, gt, -1, 0), None)
 
-    def replay(self, actions) -> tuple:
+    def replay(self, actions, budget: int | None = None) -> tuple:
         """The node `actions` lead to from the root, rules unchecked: a prefix taken from
-        another searcher's program need not follow them."""
+        another searcher's program need not follow them. With a `budget`, a lower bound
+        above it may be any value above it (see LowerBound): uncapped, the cmp count can
+        take very long on the odd states another searcher's prefixes leave."""
         game, ev, R = self.game, self.game.evaluator, self.R
         cpu, last, loaded, stored, dirty, compared = ev.initial(), -1, 0, 0, 0, None
         for a in actions:
@@ -108,11 +110,13 @@ class Enumerator:
             else:
                 dirty = (dirty & ~(1 << s | self.flag_bit)) | 1 << d
         locs, lt, gt = cpu
-        h = self.bound_or_dead(locs, lt, gt, last, loaded, None, compared)
+        h = self.bound_or_dead(locs, lt, gt, last, loaded, budget, compared)
         return (locs, lt, gt, last, loaded, stored, dirty, h, compared)
 
-    def children(self, node: tuple, g: int, bound: int):
-        """Yield (action id, child node, solved, lower bound) for every child that survives the cuts."""
+    def children(self, node: tuple, g: int, bound: int, bounded: bool = True):
+        """Yield (action id, child node, solved, lower bound) for every child that survives the
+        cuts; unbounded, the costly lower bound is left to the caller (None, and the child's
+        own slot for it is 0)."""
         locs, lt, gt, last, loaded, stored, dirty, h_node, compared = node
         select, one_of = self.select, self.one_of
         R, E = self.R, self.E
@@ -190,6 +194,9 @@ class Enumerator:
             child = (nlocs, nlt, ngt, nlast, nloaded, nstored, ndirty, 0, ncompared)
             if not self.visit(child, g1):   # before the bound, the costly part
                 continue
+            if not bounded:
+                yield a, child, False, None
+                continue
             h = self.bound_or_dead(nlocs, nlt, ngt, nlast, nloaded, bound - g1, ncompared)
             if h < 0 or g1 + h > bound:
                 continue
@@ -255,9 +262,11 @@ def below(game: Game, prefix: list[int], bound: int, budget: int | None, stop: C
     under the lower bound), whether the search was complete ((None, True) proves there is
     none) and the programs explored; `budget` caps them, and `stop` ends the search early."""
     space = Enumerator(game, bound=lower)
-    node = space.replay(prefix)
     g = len(prefix)
-    if node[7] < 0 or g + node[7] > bound:
+    node = space.replay(prefix, bound - g)
+    if node[0][space.R:] == space.E:   # already correct (a chain's program may end in dead code)
+        return (list(prefix), True, 0) if g <= bound else (None, True, 0)
+    if node[7] < 0 or g + node[7] > bound or g >= bound:
         return None, True, 0
     if budget is not None:
         space.stop = lambda: space.explored > budget or stop()

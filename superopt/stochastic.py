@@ -5,9 +5,12 @@ swap two, change an opcode (same operands), change one operand, or replace an
 instruction; move weights are tunable. Cost = sqrt(misplaced items) + alpha x length
 (the square root of the misplaced count worked best for AlphaDev-S); a proposal is
 accepted with probability min(1, exp(-beta x cost increase)). The chain starts from
-`--init prog.s` (warm) or, cold, from enum's first program under a loose bound (`start=enum`,
-the default) or from the empty program (`start=empty`, the paper's cold start, which finds
-nothing from sort3 up). A proposal is only evaluated from the first instruction it changed,
+`--init prog.s` (warm) or, cold, from the first program of a beam search under a
+distinct-rows progress measure (`start=beam`, the default; see superopt.beam: the bound
+starts at the game's maximum length and grows by 2 while the beam ends empty, and the
+program found is polished before the chain starts), from enum's first program under a
+loose bound (`start=enum`), or from the empty program (`start=empty`, the paper's cold
+start, which finds nothing from sort3 up). A proposal is only evaluated from the first instruction it changed,
 reusing the CPU states of the unchanged prefix. Each new correct program of the best length
 is polished by enum's suffix re-synthesis (`polish`: expansions per prefix, 0 = off).
 
@@ -30,15 +33,16 @@ from superopt.errors import InputError
 from superopt.evaluator import CMOV, CMP, MOV
 from superopt.game import CMOV_CONDS, Game
 from superopt.isa import Program
+from superopt import beam
 from superopt.bounds import LowerBound
 from superopt.enumerative import first_program, shorten
 from superopt.search import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
 DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,
-            "polish": 5_000, "start": "enum", **{"w_" + m: 1.0 for m in MOVES}}
-PARAMS = {**{k: positive for k in ("steps", "keep")}, "restart": integer, "alpha": number, "beta": number,
-          "polish": count, "start": choice("enum", "empty"),
+            "polish": 5_000, "start": "beam", "beam_k": 1.5, "beam_width": 1000, **{"w_" + m: 1.0 for m in MOVES}}
+PARAMS = {**{k: positive for k in ("steps", "keep", "beam_width")}, "restart": integer, "alpha": number,
+          "beta": number, "beam_k": number, "polish": count, "start": choice("beam", "enum", "empty"),
           **{"w_" + m: number for m in MOVES}}
 
 
@@ -216,10 +220,8 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     steps = int(options.steps if options.steps is not None else params["steps"])
     init = init_actions(game, options.init) if options.init is not None else []
     start_from = "init" if init else params["start"]
-    if start_from == "enum":   # a correct if long start that owes nothing to a human kernel
-        report(SearchStats(elapsed=0.0, explored=0, best_length=None, best_correct=0.0, best_program=[],
-                           phase="enum start"))
-        init = first_program(game, 2 * game.max_length, should_stop) or []
+    init, start_explored = (init, 0) if start_from in ("init", "empty") else \
+        _cold_start(game, params, start, report, should_stop)
     workers = max(1, options.workers)
     seeds = [options.seed * 1_000_003 + w for w in range(workers)]
     if workers == 1:
@@ -236,6 +238,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     else:
         summaries = _run_workers(game, params, seeds, init, steps, options.target_length, start, report, should_stop)
     stats = _stats(game, start, summaries)
+    stats.explored += start_explored
     report(stats)
     found = [s for s in summaries if s["best"] is not None and len(s["best"]) <= game.max_length]
     best = min(found, key=lambda s: len(s["best"])) if found else None
@@ -251,8 +254,34 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
                         optimal=False, explored=stats.explored, elapsed=time.monotonic() - start,
                         candidates=programs,
                         extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(options.init),
-                                "start": start_from, "polish": params["polish"],
+                                "start": start_from, "start_length": len(init), "polish": params["polish"],
                                 "alpha": params["alpha"], "beta": params["beta"]})
+
+
+def _cold_start(game: Game, params: dict, start: float, report, should_stop) -> tuple[list[int], int]:
+    """A correct start that owes nothing to a human kernel (or [] if none was found in
+    time), and the programs explored to find it."""
+    def phase(text):
+        report(SearchStats(elapsed=time.monotonic() - start, explored=0, best_length=None, best_correct=0.0,
+                           best_program=[], phase=text))
+
+    if params["start"] == "enum":
+        phase("enum start")
+        return first_program(game, 2 * game.max_length, should_stop) or [], 0
+    explored = 0
+    for bound in range(game.max_length, 2 * game.max_length + 1, 2):
+        if should_stop():
+            break
+        phase("beam start, bound %d" % bound)
+        program, work = beam.search(game, bound, float(params["beam_k"]), int(params["beam_width"]), should_stop)
+        explored += work
+        if program is not None:
+            if params["polish"]:
+                phase("polishing the beam's %d" % len(program))
+                program, work = shorten(game, program, int(params["polish"]), should_stop)
+                explored += work
+            return program, explored
+    return [], explored
 
 
 def _summary(chain: Chain) -> dict:

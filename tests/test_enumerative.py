@@ -12,6 +12,7 @@ from superopt.search import SearchOptions
 from superopt.tasks import Task, get_task
 from superopt.verify import verify
 from superopt.isa import Instr, Program
+from superopt.parser import load, parse_text
 
 SORT2 = Task("sort2", 2, description="sort a[0..2)")
 
@@ -81,7 +82,6 @@ def test_nothing_within_a_short_bound_is_a_proof():
                                                  ("asm/sort5.s", "sort5", "alphadev"),
                                                  ("asm/sort3_extended.s", "sort3", "extended")])
 def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
-    from superopt.parser import parse_text
     game = Game(get_task(task), isa=isa_name)
     actions = [game.action_id(i) for i in parse_text(open(path).read()).instrs if i.op != "ret"]
     space = Enumerator(game)
@@ -98,7 +98,6 @@ def test_intermediate_values_along_the_sort4_network():
     intermediates: no single value can stand in for min and max); once the second layer
     of comparators has made min and max, the middle two need one (the last comparator's
     inputs), and none once those exist."""
-    from superopt.parser import parse_text
     game = Game(get_task("sort4"))
     actions = [game.action_id(i) for i in parse_text(open("asm/sort4.s").read()).instrs if i.op != "ret"]
     bound, R, E = LowerBound(game), len(game.registers), game.evaluator.expected
@@ -182,7 +181,6 @@ def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
 
 
 def _actions(game: Game, path: str) -> list[int]:
-    from superopt.parser import load
     from superopt.stochastic import init_actions
     return init_actions(game, load(path, game.task.name)[0])
 
@@ -229,3 +227,13 @@ def test_first_program_is_correct_within_a_loose_bound():
     program = first_program(game, 56, lambda: False)
     assert program is not None and len(program) <= 56 and game.play(program).solved
     assert first_program(game, 56, lambda: True) is None
+
+
+def test_shorten_ends_on_a_program_with_trailing_dead_code():
+    """A chain's correct program may end in an instruction that changes nothing: the prefix
+    without it is already correct and is the shorter program (this looped forever once)."""
+    game = Game(get_task("sort3"))
+    program = [game.action_id(i) for i in load("asm/sort3_enum.s", "sort3")[0].instrs if i.op != "ret"]
+    dead = program + [game.action_id(parse_text("movl %eax, %eax").instrs[0]) or program[-1]]
+    short, _ = shorten(game, dead, 5000, lambda: False)
+    assert len(short) <= len(program) and game.play(short).solved

@@ -71,8 +71,15 @@ def test_a_new_correct_program_is_polished_by_enum(polish, length):
 
 def test_cold_start_from_an_enum_program_or_from_empty():
     game = Game(get_task("sort4"), max_length=56)   # the enum start (44) is a result at once
-    result = run(game, SearchOptions(workers=1, steps=2000), lambda s: None, lambda: False)
+    result = run(game, SearchOptions(workers=1, steps=2000, params={"start": "enum"}), lambda s: None, lambda: False)
     assert result.extras["start"] == "enum" and result.length is not None and result.length <= 44
     result = run(game, SearchOptions(workers=1, steps=2000, params={"start": "empty", "polish": 0}),
                  lambda s: None, lambda: False)
     assert result.extras["start"] == "empty" and result.program is None
+
+
+def test_cold_start_from_the_beam_is_the_default():
+    game = Game(SORT3)
+    result = run(game, SearchOptions(workers=1, steps=2000, target_length=17), lambda s: None, lambda: False)
+    assert result.extras["start"] == "beam" and result.extras["start_length"] == 17 and result.length == 17
+    assert game.play([game.action_id(i) for i in result.program.instrs]).solved
