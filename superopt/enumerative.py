@@ -88,8 +88,8 @@ class Enumerator:
 
     def replay(self, actions, budget: int | None = None) -> tuple:
         """The node `actions` lead to from the root, rules unchecked: a prefix taken from
-        another searcher's program need not follow them. With a `budget`, a lower bound
-        above it may be any value above it (see LowerBound): uncapped, the cmp count can
+        another searcher's program need not follow them. With a `budget`, a bound above it
+        may come back as any value above it (see LowerBound): uncapped, the cmp count can
         take very long on the odd states another searcher's prefixes leave."""
         game, ev, R = self.game, self.game.evaluator, self.R
         cpu, last, loaded, stored, dirty, compared = ev.initial(), -1, 0, 0, 0, None

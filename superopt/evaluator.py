@@ -53,12 +53,17 @@ class Packing:
 
     def unpack(self, value: int) -> np.ndarray:
         """One location integer -> (count,) ranks, -1 where uninitialised."""
+        return self.unpack_many((value,))[0]
+
+    def unpack_many(self, values) -> np.ndarray:
+        """Location integers -> (len(values), count) ranks, -1 where uninitialised, in one
+        pass (the beam calls this for every child it scores)."""
         nbytes = (self.count * self.width + 7) // 8
-        raw = np.frombuffer(value.to_bytes(nbytes, "little"), dtype=np.uint8)
-        bits = np.unpackbits(raw, bitorder="little")[: self.count * self.width].reshape(self.count, self.width)
-        ranks = bits[:, : self.n].argmax(axis=1).astype(np.int64)
-        ranks[bits[:, : self.n].sum(axis=1) == 0] = -1
-        return ranks
+        raw = np.frombuffer(b"".join(v.to_bytes(nbytes, "little") for v in values), dtype=np.uint8)
+        bits = np.unpackbits(raw.reshape(len(values), nbytes), axis=1, bitorder="little")
+        bits = bits[:, : self.count * self.width].reshape(len(values), self.count, self.width)[:, :, : self.n]
+        # a field holds one rank bit or none: its dot with 1..n is rank + 1, or 0
+        return bits.astype(np.int64) @ np.arange(1, self.n + 1) - 1
 
     def flags_to_masks(self, lt: int, gt: int) -> dict[str, int]:
         c = self.content
@@ -149,7 +154,7 @@ class Evaluator:
 
     def ranks(self, cpu: tuple) -> np.ndarray:
         """(count, R + n) ranks of every location on every input, -1 where uninitialised."""
-        return np.stack([self.pack.unpack(v) for v in cpu[0]], axis=1)
+        return self.pack.unpack_many(cpu[0]).T
 
     def flag_codes(self, cpu: tuple) -> np.ndarray:
         """(count,) 0 less, 1 equal, 2 greater (first operand vs second), -1 before any cmp."""

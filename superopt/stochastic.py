@@ -10,9 +10,10 @@ distinct-rows progress measure (`start=beam`, the default; see superopt.beam: th
 starts at the game's maximum length and grows by 2 while the beam ends empty, and the
 program found is polished before the chain starts), from enum's first program under a
 loose bound (`start=enum`), or from the empty program (`start=empty`, the paper's cold
-start, which finds nothing from sort3 up). A proposal is only evaluated from the first instruction it changed,
-reusing the CPU states of the unchanged prefix. Each new correct program of the best length
-is polished by enum's suffix re-synthesis (`polish`: expansions per prefix, 0 = off).
+start, which finds nothing from sort3 up). A proposal is only evaluated from the first
+instruction it changed, reusing the CPU states of the unchanged prefix. Each new correct
+program of the best length is polished by enum's suffix re-synthesis (`polish`:
+expansions per prefix, 0 = off).
 
 Programs must be well defined (no read of an uninitialised register, no cmov before a
 cmp); the game's other pruning rules constrain the sequential game, not these moves.

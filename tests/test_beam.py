@@ -1,22 +1,22 @@
 """The beam cold start: its distinct-rows measure and the search itself."""
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cache
+
 from hypothesis import given, settings, strategies as st
 
 from superopt import beam
 from superopt.enumerative import Enumerator
 from superopt.game import Game
+from superopt.isa import Reg
 from superopt.tasks import get_task
 
 SORT3 = Game(get_task("sort3"))
 
 
-def _node(game, actions):
-    return Enumerator(game).replay(actions)
-
-
 def _rows(game, actions):
-    node = _node(game, actions)
+    node = Enumerator(game).replay(actions)
     return beam.RowCount(game)(node[0], node[4], node[5])
 
 
@@ -41,20 +41,19 @@ def test_a_copy_adds_no_row_and_a_sorted_state_has_few():
 @given(st.permutations(["rax", "rcx", "rdx", "rsi"]))
 def test_the_measure_ignores_register_names(order):
     renamed = Game(get_task("sort3"), registers=order)
-    program = [g for g in (SORT3.action_id(i) for i in SORT3.to_program(_first()).instrs)]
+    program = _first()
     moved = [renamed.action_id(_rename(i, order)) for i in SORT3.to_program(program).instrs]
     for k in range(0, len(program) + 1, 3):
         assert _rows(SORT3, program[:k]) == _rows(renamed, moved[:k])
 
 
+@cache
 def _first():
     program, _ = beam.search(SORT3, 17, 1.25, 3000, lambda: False)
-    return program
+    return tuple(program)
 
 
 def _rename(ins, order):
-    from dataclasses import replace
-    from superopt.isa import Reg
     mapping = dict(zip(SORT3.registers, order))
     ops = tuple(replace(o, family=mapping[o.family]) if isinstance(o, Reg) else o for o in ins.operands)
     return replace(ins, operands=ops)
