@@ -22,11 +22,11 @@ import warnings
 
 import torch
 
-from superopt import alphadev
-from superopt.game import Game, human_length
-from superopt.mcts import MCTSConfig, uniform_evaluator
-from superopt.network import NetConfig
-from superopt.tasks import get_task
+from superopt.agents.alphadev import agent as alphadev
+from superopt.game.game import Game, human_length
+from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
+from superopt.agents.alphadev.network import NetConfig
+from superopt.tasks.sort import get_task
 
 TARGETS = {"sort3": 17, "sort4": 28, "sort5": 42}
 

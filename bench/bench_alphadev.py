@@ -8,7 +8,7 @@
              only with --sort4, it takes long
 
 Run: .venv/bin/python bench/bench_alphadev.py [--seeds 3] [--scratch-limit 300] [--sort4]
-Every search goes through superopt.search.run_search (as `superopt search` does), so each
+Every search goes through superopt.driver.run_search (as `superopt search` does), so each
 program it reports was re-verified in Unicorn.
 """
 from __future__ import annotations
@@ -22,11 +22,12 @@ import warnings
 import numpy as np
 import torch
 
-from superopt import alphadev
-from superopt.game import Game
-from superopt.network import NetConfig, count_parameters
-from superopt.search import SearchOptions, parse_params, run_search
-from superopt.tasks import get_task
+from superopt.agents.alphadev import agent as alphadev
+from superopt.game.game import Game
+from superopt.agents.alphadev.network import NetConfig, count_parameters
+from superopt.agents.base import SearchOptions, parse_params
+from superopt.driver import run_search
+from superopt.tasks.sort import get_task
 
 ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
 

@@ -25,10 +25,10 @@ from rich.table import Table
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from superopt import assembler  # noqa: E402
-from superopt.assembler import assemble, clear_cache, disassemble  # noqa: E402
-from superopt.isa import Program  # noqa: E402
-from superopt.parser import parse_file, parse_text  # noqa: E402
+from superopt.x86 import assembler  # noqa: E402
+from superopt.x86.assembler import assemble, clear_cache, disassemble  # noqa: E402
+from superopt.x86.isa import Program  # noqa: E402
+from superopt.x86.parser import parse_file, parse_text  # noqa: E402
 
 console = Console(width=140, highlight=False)
 

@@ -40,11 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from superopt.errors import InputError  # noqa: E402
-from superopt.export import export  # noqa: E402
-from superopt.isa import instruction_count  # noqa: E402
-from superopt.parser import load  # noqa: E402
-from superopt.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
-from superopt.verify import verify  # noqa: E402
+from superopt.emit.export import export  # noqa: E402
+from superopt.x86.isa import instruction_count  # noqa: E402
+from superopt.x86.parser import load  # noqa: E402
+from superopt.measure.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
+from superopt.check.verify import verify  # noqa: E402
 
 DRIVER = r"""
 #include <stdint.h>

@@ -1,6 +1,6 @@
 """`--objective latency` against the best length-optimal program, measured side by side.
 
-Runs, through the library driver (superopt.search.run_search, as `superopt search` does):
+Runs, through the library driver (superopt.driver.run_search, as `superopt search` does):
   agent-native  the AlphaDev agent, --objective latency, latency measured natively (the default)
   agent-model   the same with the dependency-chain cost model (--param latency=model)
   --compare     known length-optimal kernels (default: sort3's asm/sort3_enum.s, enum's proven-optimal
@@ -21,12 +21,14 @@ import sys
 import time
 import warnings
 
-from superopt.game import Game
-from superopt.isa import instruction_count
-from superopt.parser import load
-from superopt.search import SearchOptions, run_search, with_ret
-from superopt.tasks import get_task
-from superopt.timing import measure
+from superopt.game.game import Game
+from superopt.x86.isa import instruction_count
+from superopt.x86.parser import load
+from superopt.agents.base import SearchOptions
+from superopt.driver import run_search
+from superopt.x86.isa import with_ret
+from superopt.tasks.sort import get_task
+from superopt.measure.timing import measure
 
 
 COMPARE = {"sort3": ["asm/sort3_enum.s"], "sort4": ["asm/sort4_enum.s"]}

@@ -29,10 +29,10 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_fidelity import machine  # noqa: E402
-from superopt.counters import select_counter  # noqa: E402
-from superopt.isa import BRANCHES, format_program, instruction_count  # noqa: E402
-from superopt.parser import load  # noqa: E402
-from superopt.timing import measure  # noqa: E402
+from superopt.measure.counters import select_counter  # noqa: E402
+from superopt.x86.isa import BRANCHES, format_program, instruction_count  # noqa: E402
+from superopt.x86.parser import load  # noqa: E402
+from superopt.measure.timing import measure  # noqa: E402
 
 console = Console(width=140, highlight=False)
 

@@ -1,6 +1,6 @@
 """How fast the classical searchers reach the known lengths, next to AlphaDev's figures.
 
-Each row runs one search through the library driver (superopt.search.run_search, the
+Each row runs one search through the library driver (superopt.driver.run_search, the
 same path as `superopt search`), re-verifies the result in Unicorn, and prints wall time,
 programs explored (prefixes or proposals evaluated), whether optimality was proven and,
 for enum, the length bound reached (when stopped: every shorter length was proven empty).
@@ -18,10 +18,11 @@ import argparse
 import os
 import time
 
-from superopt.game import Game
-from superopt.parser import load
-from superopt.search import SearchOptions, SearchStats, run_search
-from superopt.tasks import get_task
+from superopt.game.game import Game
+from superopt.x86.parser import load
+from superopt.agents.base import SearchOptions, SearchStats
+from superopt.driver import run_search
+from superopt.tasks.sort import get_task
 
 ALPHADEV = {"sort3": "17 / 446K programs / 6 min", "sort4": "28 / 1.3M / 30 min", "sort5": "42 / 6.23M / 0.73 days"}
 ROWS = {

@@ -14,10 +14,10 @@ import numpy as np
 
 from unicorn import x86_const as ux
 
-import superopt.emulator as emu_module
-from superopt.emulator import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, TIMEOUT_US, Emulator, array_address
-from superopt.parser import load
-from superopt.verify import verify
+import superopt.run.emulator as emu_module
+from superopt.run.emulator import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, TIMEOUT_US, Emulator, array_address
+from superopt.x86.parser import load
+from superopt.check.verify import verify
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 KERNELS = ["sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "varsort3", "varsort4", "varsort5"]

@@ -9,18 +9,19 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from superopt import alphadev
-from superopt.alphadev import (AgentConfig, Learner, NetworkEvaluator, ReplayBuffer, SelfPlay, dead,
+from superopt.agents.alphadev import agent as alphadev
+from superopt.agents.alphadev.agent import (AgentConfig, Learner, NetworkEvaluator, ReplayBuffer, SelfPlay, dead,
                                load_checkpoint, new_network, placeable, save_checkpoint)
 from superopt.cli import main
 from superopt.errors import SuperoptError
-from superopt.game import Game
-from superopt.latency import cost_model
-from superopt.mcts import MCTSConfig, uniform_evaluator
-from superopt.network import NetConfig
-from superopt.parser import parse_file
-from superopt.search import SearchOptions, run_search
-from superopt.tasks import get_task
+from superopt.game.game import Game
+from superopt.measure.latency import cost_model
+from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
+from superopt.agents.alphadev.network import NetConfig
+from superopt.x86.parser import parse_file
+from superopt.agents.base import SearchOptions
+from superopt.driver import run_search
+from superopt.tasks.sort import get_task
 
 TINY = NetConfig(embed=16, layers=1, heads=2, hidden=32)
 
@@ -317,7 +318,7 @@ def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
 
 
 def test_the_transposition_table_is_cleared_past_table_size(game):
-    from superopt.search import check_params
+    from superopt.agents.base import check_params
     config = alphadev.agent_config(check_params("alphadev", {"table_size": 50}), workers=1)
     assert config.table_size == 50
     config.mcts = MCTSConfig(simulations=20)
@@ -354,7 +355,7 @@ def test_bound_slack_defaults_by_objective_and_task_and_is_a_param(monkeypatch, 
 
 
 def test_bound_slack_must_not_be_negative():
-    from superopt.search import check_params
+    from superopt.agents.base import check_params
     assert check_params("alphadev", {"bound_slack": 0}) == {"bound_slack": 0}
     with pytest.raises(SuperoptError, match="bound_slack wants an integer >= 0"):
         check_params("alphadev", {"bound_slack": -1})

@@ -3,10 +3,10 @@ instruction -> AT&T text -> parser -> Keystone -> Capstone -> the same operands.
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from superopt.assembler import assemble, check, disassemble, encode, problem
+from superopt.x86.assembler import assemble, check, disassemble, encode, problem
 from superopt.errors import AssemblyError
-from superopt.isa import CONDITIONS, FAMILIES, Imm, Instr, Label, Mem, Program, Reg, format_att
-from superopt.parser import parse_text
+from superopt.x86.isa import CONDITIONS, FAMILIES, Imm, Instr, Label, Mem, Program, Reg, format_att
+from superopt.x86.parser import parse_text
 
 INDEX_FAMILIES = [f for f in FAMILIES if f != "rsp"]
 families = st.sampled_from(FAMILIES)
@@ -291,7 +291,7 @@ class _FakeKeystone:
     (_FakeKeystone(([0x89, 0xc1, 0x90], 1)), "encoded as 89 c1 90, which decodes as mov ecx, eax; nop"),  # trailing byte
 ])
 def test_keystone_failures_and_wrong_encodings_are_caught(monkeypatch, fake, message):
-    from superopt import assembler
+    from superopt.x86 import assembler
     monkeypatch.setattr(assembler, "_ks", fake)
     ins = Instr("mov", (Reg("rcx", 32), Reg("rax", 32)), None, 32)
     assembler.clear_cache()

@@ -6,11 +6,11 @@ from functools import cache
 
 from hypothesis import given, settings, strategies as st
 
-from superopt import beam
-from superopt.enumerative import Enumerator
-from superopt.game import Game
-from superopt.isa import Reg
-from superopt.tasks import get_task
+from superopt.agents import beam
+from superopt.agents.enumerative import Enumerator
+from superopt.game.game import Game
+from superopt.x86.isa import Reg
+from superopt.tasks.sort import get_task
 
 SORT3 = Game(get_task("sort3"))
 

@@ -101,7 +101,7 @@ def test_bad_options_are_exit_2(args):
 
 
 def test_perf_unavailable_falls_back_or_fails_cleanly(monkeypatch):
-    import superopt.counters as counters
+    import superopt.measure.counters as counters
     monkeypatch.setattr(counters, "perf_cycles_available", lambda: (False, "ENOENT (No such file or directory)"))
     res = _bench(SORT3, *QUICK, "--json")
     out = json.loads(res.raw)
@@ -112,8 +112,8 @@ def test_perf_unavailable_falls_back_or_fails_cleanly(monkeypatch):
 
 
 def test_native_crash_is_exit_1_and_names_the_signal(monkeypatch):
-    import superopt.timing as timing
-    from superopt.native import MachineCode
+    import superopt.measure.timing as timing
+    from superopt.run.native import MachineCode
     monkeypatch.setattr(timing, "checked_kernel",
                         lambda item, task, name=None, **kw: MachineCode(b"\x0f\x0b", "ud2.s"))
     res = _bench(SORT3, *QUICK)

@@ -1,7 +1,7 @@
 """The perf_event_open wrapper and the --counter auto|perf|tsc selection logic."""
 import pytest
 
-from superopt.counters import (PERF_COUNT_SW_TASK_CLOCK, PERF_TYPE_SOFTWARE, CounterError, PerfEvent,
+from superopt.measure.counters import (PERF_COUNT_SW_TASK_CLOCK, PERF_TYPE_SOFTWARE, CounterError, PerfEvent,
                                select_counter)
 
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from superopt.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop, can_straddle
-from superopt.isa import FAMILIES
-from superopt.parser import parse_text
-from superopt.tasks import get_task
+from superopt.run.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop, can_straddle
+from superopt.x86.isa import FAMILIES
+from superopt.x86.parser import parse_text
+from superopt.tasks.sort import get_task
 
 SORT3 = get_task("sort3")
 STORE_CONST = "movl {reg}, (%rdi)\nret\n"
@@ -44,7 +44,7 @@ def test_second_program_really_runs(emu):
 
 
 def test_more_inputs_than_one_batch(emu, monkeypatch):
-    import superopt.emulator as em
+    import superopt.run.emulator as em
     monkeypatch.setattr(em, "BATCH", 64)
     arrays = np.arange(300 * 3, dtype=np.int32).reshape(300, 3)
     result = run(emu, "movl (%rdi), %eax\nmovl %eax, 8(%rdi)\nret\n", arrays)
@@ -152,7 +152,7 @@ def test_without_hooks_a_guard_write_is_still_caught(emu):
 def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
     """The last line of defence for kernels without an instruction limit (no backward
     jumps) that still keep the driver busy, e.g. by rewinding its data in one layout."""
-    import superopt.emulator as em
+    import superopt.run.emulator as em
     monkeypatch.setattr(em, "TIMEOUT_US", 1000)
     arrays = np.zeros((60_000, 3), dtype=np.int32)
     result = run(emu, "nop\n" * 10_000 + "ret\n", arrays)  # would take seconds

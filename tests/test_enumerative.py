@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from superopt.bounds import LowerBound
-from superopt.enumerative import Enumerator, below, first_program, run, shorten
-from superopt.game import RULES, Game
-from superopt.search import SearchOptions
-from superopt.tasks import Task, get_task
-from superopt.verify import verify
-from superopt.isa import Instr, Program
-from superopt.parser import load, parse_text
+from superopt.game.bounds import LowerBound
+from superopt.agents.enumerative import Enumerator, below, first_program, run, shorten
+from superopt.game.game import RULES, Game
+from superopt.agents.base import SearchOptions
+from superopt.tasks.sort import Task, get_task
+from superopt.check.verify import verify
+from superopt.x86.isa import Instr, Program
+from superopt.x86.parser import load, parse_text
 
 SORT2 = Task("sort2", 2, description="sort a[0..2)")
 
@@ -181,7 +181,7 @@ def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
 
 
 def _actions(game: Game, path: str) -> list[int]:
-    from superopt.stochastic import init_actions
+    from superopt.agents.stochastic import init_actions
     return init_actions(game, load(path, game.task.name)[0])
 
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from superopt.evaluator import CMOV, CMP, MOV, Evaluator, Packing, dense_ranks
-from superopt.game import Game
-from superopt.isa import Instr, Mem, Program, Reg
-from superopt.tasks import get_task, weak_orderings
+from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, Packing, dense_ranks
+from superopt.game.game import Game
+from superopt.x86.isa import Instr, Mem, Program, Reg
+from superopt.tasks.sort import get_task, weak_orderings
 
 
 @given(st.integers(1, 6), st.data())
@@ -94,7 +94,7 @@ def test_a_sorting_network_solves_and_a_broken_one_does_not():
 
 # -- agreement with Unicorn --------------------------------------------------------------------
 def _unicorn_outputs(program, task, arrays):
-    from superopt.verify import emulator
+    from superopt.check.verify import emulator
     emu = emulator()
     emu.load(Program(program.instrs + [Instr("ret")]))
     result = emu.run(task.n, (task.n,), arrays, np.full(len(arrays), task.n), seed=1)

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 from superopt.cli import main
 from superopt.errors import InputError
-from superopt.export import ExportRefused, body, check_request, export, inline_asm, register_usage
-from superopt.isa import Instr, Label, Mem, Program, Reg
-from superopt.parser import load, parse_text
-from superopt.tasks import get_task
-from superopt.verify import verify
+from superopt.emit.export import ExportRefused, body, check_request, export, inline_asm, register_usage
+from superopt.x86.isa import Instr, Label, Mem, Program, Reg
+from superopt.x86.parser import load, parse_text
+from superopt.tasks.sort import get_task
+from superopt.check.verify import verify
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 ARRAYS = 20000  # random arrays per kernel per binary

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from superopt.errors import SuperoptError
-from superopt.game import RULES, Game, human_length
-from superopt.isa import Mem, Reg
-from superopt.tasks import get_task
+from superopt.game.game import RULES, Game, human_length
+from superopt.x86.isa import Mem, Reg
+from superopt.tasks.sort import get_task
 
 SORT3 = get_task("sort3")
 
 
 def _id(game, op, dst, src, cond=None):
-    from superopt.isa import Instr
+    from superopt.x86.isa import Instr
     def loc(x):
         return Mem(32, "rdi", disp=4 * x) if isinstance(x, int) else Reg(x, 32)
     return game.action_id(Instr(op, (loc(dst), loc(src)), cond=cond, width=32))
@@ -200,7 +200,7 @@ def test_compared_select_keeps_cmov_to_the_compared_values():
 
 
 def test_compared_select_on_known_kernels():
-    from superopt.parser import parse_file
+    from superopt.x86.parser import parse_file
 
     def actions(game, name):
         ids = [game.action_id(ins) for ins in parse_file("asm/%s.s" % name).instrs if ins.op != "ret"]

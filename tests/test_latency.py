@@ -8,17 +8,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from superopt import alphadev, timing
-from superopt.alphadev import AgentConfig, NetworkEvaluator, ReplayBuffer
+from superopt.agents.alphadev import agent as alphadev
+from superopt.measure import timing
+from superopt.agents.alphadev.agent import AgentConfig, NetworkEvaluator, ReplayBuffer
 from superopt.cli import main
 from superopt.errors import SuperoptError
-from superopt.game import Game
-from superopt.isa import Program
-from superopt.latency import ModelLatency, NativeLatency, cost_model, latency_source
-from superopt.mcts import MCTSConfig
-from superopt.network import NetConfig
-from superopt.parser import parse_file
-from superopt.tasks import get_task
+from superopt.game.game import Game
+from superopt.x86.isa import Program
+from superopt.measure.latency import ModelLatency, NativeLatency, cost_model, latency_source
+from superopt.agents.alphadev.mcts import MCTSConfig
+from superopt.agents.alphadev.network import NetConfig
+from superopt.x86.parser import parse_file
+from superopt.tasks.sort import get_task
 
 TINY = NetConfig(embed=16, layers=1, heads=2, hidden=32)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from superopt.mcts import MCTSConfig, Tree, simulate, uniform_evaluator
+from superopt.agents.alphadev.mcts import MCTSConfig, Tree, simulate, uniform_evaluator
 
 
 @dataclass(frozen=True)
@@ -202,9 +202,9 @@ def test_gumbel_halving_spends_the_budget_on_the_considered_actions():
 def _renamed_pair():
     """sort3's game, an action parser, and two programs that leave one state up to register
     names: the longer one first."""
-    from superopt.game import Game
-    from superopt.tasks import get_task
-    from superopt.parser import parse_text
+    from superopt.game.game import Game
+    from superopt.tasks.sort import get_task
+    from superopt.x86.parser import parse_text
     g = Game(get_task("sort3"))
 
     def act(att):

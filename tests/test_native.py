@@ -6,13 +6,13 @@ import os
 import numpy as np
 import pytest
 
-from superopt.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble, disassemble
 from superopt.errors import InputError
-from superopt.isa import Mem, Program
-from superopt.native import (EMPTY_KERNEL, MODES, NativeError, Pages, compile_baseline, harness_program,
+from superopt.x86.isa import Mem, Program
+from superopt.run.native import (EMPTY_KERNEL, MODES, NativeError, Pages, compile_baseline, harness_program,
                              is_c_source, run_native)
-from superopt.parser import load
-from superopt.tasks import TASKS, get_task
+from superopt.x86.parser import load
+from superopt.tasks.sort import TASKS, get_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASM = sorted(glob.glob(os.path.join(ROOT, "asm", "*.s")))
@@ -136,8 +136,8 @@ def test_verify_native_cli_compares_with_the_real_cpu():
 
 
 def test_native_difference_is_reported(monkeypatch):
-    import superopt.native as native
-    from superopt.verify import verify
+    import superopt.run.native as native
+    from superopt.check.verify import verify
     program, task = load(os.path.join(ROOT, "asm", "sort3.s"))
     monkeypatch.setattr(native, "run_native", lambda code, task, arrays, lengths: np.zeros_like(arrays))
     verdict = verify(program, task, random_count=10, native=True)
@@ -146,7 +146,7 @@ def test_native_difference_is_reported(monkeypatch):
 
 def test_worker_unmaps_least_recently_used_code(monkeypatch):
     # In-process worker, superopt's own trivial kernels (nops then ret) only.
-    import superopt.native as native
+    import superopt.run.native as native
     monkeypatch.setattr(native, "_MAX_MAPPED", 4)
     worker = native._Worker()
     task = get_task("sort3")

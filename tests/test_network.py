@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from superopt import isa
-from superopt.network import AlphaDevNet, MultiQueryAttention, NetConfig, action_features, pad_programs
+from superopt.x86 import isa
+from superopt.agents.alphadev.network import AlphaDevNet, MultiQueryAttention, NetConfig, action_features, pad_programs
 
 RAX, RCX = isa.Reg("rax", 32), isa.Reg("rcx", 32)
 SLOT0, SLOT1 = isa.Mem(32, "rdi", disp=0), isa.Mem(32, "rdi", disp=4)

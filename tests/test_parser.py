@@ -5,10 +5,10 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from superopt.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble, disassemble
 from superopt.errors import InputError
-from superopt.isa import Imm, Instr, Label, Mem, Reg
-from superopt.parser import load, parse_file, parse_text
+from superopt.x86.isa import Imm, Instr, Label, Mem, Reg
+from superopt.x86.parser import load, parse_file, parse_text
 
 R = Reg.named
 

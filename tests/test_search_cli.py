@@ -7,11 +7,12 @@ import pytest
 from click.testing import CliRunner
 
 from superopt.cli import main
-from superopt.game import Game
-from superopt.parser import load
-from superopt.search import SearchOptions, run_search
-from superopt.tasks import get_task
-from superopt.verify import verify
+from superopt.game.game import Game
+from superopt.x86.parser import load
+from superopt.agents.base import SearchOptions
+from superopt.driver import run_search
+from superopt.tasks.sort import get_task
+from superopt.check.verify import verify
 
 
 def _search(tmp_path, *args):
@@ -105,11 +106,12 @@ def test_time_limit_stops_enum_and_reports_it():
 
 
 def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
-    from superopt.game import Game
-    from superopt.isa import Program
-    from superopt.parser import parse_file
-    from superopt.search import SHORTLIST, SearchResult, rank_by_latency
-    from superopt.tasks import get_task
+    from superopt.game.game import Game
+    from superopt.x86.isa import Program
+    from superopt.x86.parser import parse_file
+    from superopt.driver import SHORTLIST, rank_by_latency
+    from superopt.agents.base import SearchResult
+    from superopt.tasks.sort import get_task
     bodies = [Program([i for i in parse_file(p).instrs if i.op != "ret"], task="sort3")
               for p in ("asm/sort3.s", "asm/sort3_enum.s")]
     candidates = [bodies[k % 2] for k in range(SHORTLIST + 3)]
@@ -124,11 +126,12 @@ def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
 def test_latency_objective_lets_the_cost_model_pick_what_to_screen_beyond_screen(monkeypatch):
     """Over SCREEN candidates (enum --all on sort3 finds over a million), only the SCREEN
     with the shortest dependency chains are timed natively: the deep sort3s only to fill up."""
-    import superopt.latency
-    import superopt.search as search
-    from superopt.isa import Program
-    from superopt.parser import parse_file
-    from superopt.search import SHORTLIST, SearchResult, rank_by_latency
+    import superopt.measure.latency
+    import superopt.driver as search
+    from superopt.x86.isa import Program
+    from superopt.x86.parser import parse_file
+    from superopt.driver import SHORTLIST, rank_by_latency
+    from superopt.agents.base import SearchResult
     deep, network, best = [Program([i for i in parse_file(p).instrs if i.op != "ret"], task="sort3")
                            for p in ("asm/sort3_deep.s", "asm/sort3.s", "asm/sort3_enum.s")]
     monkeypatch.setattr(search, "SCREEN", SHORTLIST + 4)
@@ -142,7 +145,7 @@ def test_latency_objective_lets_the_cost_model_pick_what_to_screen_beyond_screen
             timed.append(program)
             return 1.0
 
-    monkeypatch.setattr(superopt.latency, "NativeLatency", Recorder)
+    monkeypatch.setattr(superopt.measure.latency, "NativeLatency", Recorder)
     candidates = [deep] * 10 + [network, best] * 6
     result = SearchResult(program=best, length=17, optimal=False, explored=0, elapsed=0.0, candidates=candidates)
     rank_by_latency(result, Game(get_task("sort3")))
@@ -153,7 +156,8 @@ def test_latency_objective_lets_the_cost_model_pick_what_to_screen_beyond_screen
 
 
 def test_header_says_a_proof_under_compared_select_is_within_the_cut():
-    from superopt.search import SearchResult, result_header
+    from superopt.agents.base import SearchResult
+    from superopt.driver import result_header
     proven = SearchResult(program=None, length=28, optimal=True, explored=0, elapsed=0.0)
     sort4 = result_header(Game(get_task("sort4")), "enum", SearchOptions(), proven)["optimal"]
     assert sort4.startswith("proven within") and "compared_select" in sort4

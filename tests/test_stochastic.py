@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from superopt.errors import InputError
-from superopt.game import Game
-from superopt.parser import load, parse_text
-from superopt.search import SearchOptions
-from superopt.stochastic import Chain, init_actions, run
-from superopt.tasks import get_task
+from superopt.game.game import Game
+from superopt.x86.parser import load, parse_text
+from superopt.agents.base import SearchOptions
+from superopt.agents.stochastic import Chain, init_actions, run
+from superopt.tasks.sort import get_task
 
 SORT3 = get_task("sort3")
 

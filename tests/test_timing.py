@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from superopt.counters import select_counter
-from superopt.isa import Program
-from superopt.native import EMPTY_KERNEL, kernel_of, run_native
-from superopt.parser import load
-from superopt.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
-from superopt.tasks import get_task
-from superopt.timing import NotVerified, checked_kernel, measure, measure_latencies, summarise, time_kernels
+from superopt.measure.counters import select_counter
+from superopt.x86.isa import Program
+from superopt.run.native import EMPTY_KERNEL, kernel_of, run_native
+from superopt.x86.parser import load
+from superopt.measure.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
+from superopt.tasks.sort import get_task
+from superopt.measure.timing import NotVerified, checked_kernel, measure, measure_latencies, summarise, time_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -150,7 +150,7 @@ def test_measure_verified_programs_report():
 
 
 def test_compiled_baseline_that_sorts_wrong_is_refused(tmp_path):
-    from superopt.native import compile_baseline
+    from superopt.run.native import compile_baseline
     src = tmp_path / "half.c"
     src.write_text("#include <stdint.h>\nvoid sort3(int32_t *a) { if (a[0] > a[1]) { int32_t t = a[0];"
                    " a[0] = a[1]; a[1] = t; } }\n")
@@ -190,8 +190,8 @@ def test_worker_uses_the_counter_each_measurement_asks_for(monkeypatch):
     # In-process worker (superopt's own empty kernel only). perf reads are faked to never
     # advance, so perf counts are 0 and rdtsc counts are not: a tsc measurement after a
     # perf one must not be served by perf.
-    import superopt.counters as counters
-    from superopt.native import _Worker, harness_code
+    import superopt.measure.counters as counters
+    from superopt.run.native import _Worker, harness_code
     monkeypatch.setattr(counters.PerfEvent, "__init__", lambda self, *a: setattr(self, "fd", -1))
     monkeypatch.setattr(counters.PerfEvent, "read", lambda self: 42)
     monkeypatch.setattr(counters.PerfEvent, "rdpmc_state", lambda self: None)
@@ -208,8 +208,8 @@ def test_rdpmc_and_file_descriptor_reads_agree_on_the_harness_alone():
     # empty kernel is positive and not above the noisier fd path's (which adds read(2) calls).
     # A run during which the kernel rescheduled the event is NaN by design (untimed), so
     # only most runs, not all, must be timed.
-    from superopt.counters import PerfEvent, perf_cycles_available
-    from superopt.native import _Worker, harness_code
+    from superopt.measure.counters import PerfEvent, perf_cycles_available
+    from superopt.run.native import _Worker, harness_code
     if not perf_cycles_available()[0]:
         pytest.skip("no hardware cycle counter here")
     with PerfEvent() as event:

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superopt.cli import main
-from superopt.emulator import DATA_BASES, Emulator, array_address
-from superopt.isa import FAMILIES
-from superopt.parser import load, parse_text
-from superopt.verify import classify, verify
-from superopt.tasks import get_task
+from superopt.run.emulator import DATA_BASES, Emulator, array_address
+from superopt.x86.isa import FAMILIES
+from superopt.x86.parser import load, parse_text
+from superopt.check.verify import classify, verify
+from superopt.tasks.sort import get_task
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 KERNELS = sorted(ASM.glob("*.s"))
@@ -208,14 +208,14 @@ def test_native_comparison_after_a_pass():
 
 
 def test_native_disagreement_is_reported_as_an_emulator_or_assembler_bug(monkeypatch):
-    import superopt.native
+    import superopt.run.native
 
     def lying_cpu(program, task, arrays, lengths):  # stands in for a CPU that disagrees on one input
         out = task.expected(arrays, lengths)
         out[5, 0] ^= 1
         return out
 
-    monkeypatch.setattr(superopt.native, "run_native", lying_cpu)
+    monkeypatch.setattr(superopt.run.native, "run_native", lying_cpu)
     verdict = check(SORT3, native=True)
     assert not verdict.passed and rules(verdict) == ["native"]
     assert "emulator-or-assembler bug" in verdict.violations[0].detail and "input 5" in verdict.violations[0].detail
@@ -324,10 +324,10 @@ def test_varsort_reading_the_upper_half_of_rsi():
 
 
 def test_kernel_too_big_is_an_assembly_error():
-    from superopt.assembler import Assembled
+    from superopt.x86.assembler import Assembled
     from superopt.errors import AssemblyError
-    from superopt.isa import Program
-    from superopt.verify import emulator
+    from superopt.x86.isa import Program
+    from superopt.check.verify import emulator
     with pytest.raises(AssemblyError, match="does not fit"):
         emulator().load(Program([]), Assembled(b"\x90" * 300_000, [], []))
 

@@ -11,10 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
-from superopt.counters import COUNTER_CHOICES
+from superopt.measure.counters import COUNTER_CHOICES
 from superopt.errors import InputError, SuperoptError
-from superopt.native import MODES, compile_baseline, is_c_source
-from superopt.timing import DISTRIBUTIONS, BenchReport, NotVerified, measure
+from superopt.run.native import MODES, compile_baseline, is_c_source
+from superopt.measure.timing import DISTRIBUTIONS, BenchReport, NotVerified, measure
 
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 _SPARKS = " ▁▂▃▄▅▆▇█"
@@ -62,8 +62,8 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
       superopt bench asm/sort3.s asm/sort3_insertion.s bench/baselines/sort3.c
       superopt bench asm/sort5.s --runs 200 --mode throughput --json
     """
-    from superopt.parser import load
-    from superopt.tasks import get_task
+    from superopt.x86.parser import load
+    from superopt.tasks.sort import get_task
 
     asm = [f for f in files if not is_c_source(f)]
     loaded = {f: load(f, task) for f in asm}

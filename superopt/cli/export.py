@@ -7,11 +7,11 @@ import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
-from superopt.export import FORMATS, ExportRefused, check_request, export as export_source, verdict_summary
+from superopt.emit.export import FORMATS, ExportRefused, check_request, export as export_source, verdict_summary
 from superopt.errors import InputError
-from superopt.isa import instruction_count
-from superopt.parser import load
-from superopt.verify import verify
+from superopt.x86.isa import instruction_count
+from superopt.x86.parser import load
+from superopt.check.verify import verify
 
 
 @click.command("export")

@@ -10,10 +10,10 @@ from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
-from superopt.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
-from superopt.search import (AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params,
-                             result_header, run_search, write_program)
-from superopt.tasks import get_task
+from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
+from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params
+from superopt.driver import result_header, run_search, write_program
+from superopt.tasks.sort import get_task
 
 
 def _registers_for(task, program) -> tuple[str, ...] | None:
@@ -100,7 +100,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     if init_path is not None:
         if agent != "stochastic":
             raise SuperoptError("--init is for the stochastic agent (got --agent %s)" % agent)
-        from superopt.parser import load
+        from superopt.x86.parser import load
         init, _ = load(init_path, task.name)
     if all_optimal and agent != "enum":
         raise SuperoptError("--all is for the enum agent (got --agent %s)" % agent)

@@ -5,9 +5,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from superopt.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble, disassemble
 from superopt.cli.app import console, emit_json
-from superopt.parser import parse_file
+from superopt.x86.parser import parse_file
 
 
 @click.command("show")

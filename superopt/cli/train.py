@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from superopt.cli.app import console, emit_json
 from superopt.errors import SuperoptError
-from superopt.latency import SOURCES
+from superopt.measure.latency import SOURCES
 
 
 @click.command("train")
@@ -50,10 +50,10 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
-    from superopt import alphadev
-    from superopt.game import Game
-    from superopt.network import NetConfig
-    from superopt.tasks import get_task
+    from superopt.agents.alphadev import agent as alphadev
+    from superopt.game.game import Game
+    from superopt.agents.alphadev.network import NetConfig
+    from superopt.tasks.sort import get_task
 
     try:
         task = get_task(task_name)

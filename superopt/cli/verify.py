@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from superopt import parser
+from superopt.x86 import parser
 from superopt.cli.app import console, emit_json
-from superopt.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict, verify
+from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict, verify
 
 
 @click.command("verify")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from superopt.isa import SIGNED_ORDER_CONDITIONS
+from superopt.x86.isa import SIGNED_ORDER_CONDITIONS
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1

@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from superopt.enumerative import Enumerator
-from superopt.game import Game
+from superopt.agents.enumerative import Enumerator
+from superopt.game.game import Game
 
 
 class RowCount:

@@ -13,7 +13,7 @@ Rules, each reported under its own name:
   fault                no unmapped or protected access, no invalid instruction
   native               (with native=True) the same results when run on the real CPU
 
-The fast path (superopt.emulator) runs every input twice, with two different random
+The fast path (superopt.run.emulator) runs every input twice, with two different random
 fillings of registers, flags, guard memory and stack, and with the driver's data at two
 different places; the first run traps every access to guard memory and the return
 address with memory hooks, the second (without hooks, twice as fast) compares results
@@ -54,10 +54,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from superopt.assembler import Assembled, assemble
-from superopt.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
-from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg, instruction_count
-from superopt.tasks import Task, get_task
+from superopt.x86.assembler import Assembled, assemble
+from superopt.run.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
+from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg, instruction_count
+from superopt.tasks.sort import Task, get_task
 
 DEFAULT_RANDOM = 10_000
 STEP_LIMIT = 10_000
@@ -507,7 +507,7 @@ def _example(array, length, expected, got) -> dict:
 
 def _compare_native(verdict: Verdict, program: Program, task: Task, arrays, lengths, expected) -> None:
     """After the emulator passed it: the same inputs on the real CPU, in a child process."""
-    from superopt.native import NativeError, run_native
+    from superopt.run.native import NativeError, run_native
     verdict.native = True
     try:
         got = run_native(program, task, arrays, lengths)

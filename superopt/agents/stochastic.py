@@ -31,13 +31,13 @@ import signal
 import time
 
 from superopt.errors import InputError
-from superopt.evaluator import CMOV, CMP, MOV
-from superopt.game import CMOV_CONDS, Game
-from superopt.isa import Program
-from superopt import beam
-from superopt.bounds import LowerBound
-from superopt.enumerative import first_program, shorten
-from superopt.search import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
+from superopt.game.evaluator import CMOV, CMP, MOV
+from superopt.game.game import CMOV_CONDS, Game
+from superopt.x86.isa import Program
+from superopt.agents import beam
+from superopt.game.bounds import LowerBound
+from superopt.agents.enumerative import first_program, shorten
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
 DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 
-from superopt.assembler import problem
+from superopt.x86.assembler import problem
 from superopt.errors import InputError
-from superopt.isa import CONDITION_ALIASES, REGISTERS, Imm, Instr, Label, Mem, Program, Reg
-from superopt.tasks import Task, get_task
+from superopt.x86.isa import CONDITION_ALIASES, REGISTERS, Imm, Instr, Label, Mem, Program, Reg
+from superopt.tasks.sort import Task, get_task
 
 _SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
 # AT&T mnemonic (without size suffix) -> opcode of the instruction form

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import time
 
-from superopt import isa
+from superopt.x86 import isa
 from superopt.errors import SuperoptError
-from superopt.tasks import Task
+from superopt.tasks.sort import Task
 
 SOURCES = {
     "native": "measured on this CPU (latency mode, 5th percentile of short runs, after Unicorn verification)",
@@ -95,8 +95,8 @@ class NativeLatency:
         self.seconds = 0.0     # spent verifying and timing them
 
     def __call__(self, program: isa.Program) -> float:
-        from superopt.native import kernel_of
-        from superopt.search import with_ret
+        from superopt.run.native import kernel_of
+        from superopt.x86.isa import with_ret
         program = with_ret(program)
         kernel = kernel_of(program, "<search candidate>")
         cycles = self.cache.get(kernel.code)
@@ -105,9 +105,9 @@ class NativeLatency:
         return cycles
 
     def _measure(self, program: isa.Program, kernel) -> float:
-        from superopt.counters import select_counter
-        from superopt.timing import time_kernels
-        from superopt.verify import verify
+        from superopt.measure.counters import select_counter
+        from superopt.measure.timing import time_kernels
+        from superopt.check.verify import verify
         started = time.perf_counter()
         # no random inputs: a program of the game's instruction sets is order-only, so the
         # weak orderings are a proof (verify says so, and anything else is refused here)

@@ -150,6 +150,13 @@ def instruction_count(program: Program) -> int:
     return sum(ins.op != "ret" for ins in program.instrs)
 
 
+def with_ret(program: Program) -> Program:
+    """The program ending in `ret` (search works without it; files and native runs need it)."""
+    if program.instrs and program.instrs[-1].op == "ret":
+        return program
+    return Program(program.instrs + [Instr("ret")], task=program.task, name=program.name)
+
+
 def _hex(value: int) -> str:
     return "-0x%x" % -value if value < 0 else "0x%x" % value
 

@@ -39,10 +39,10 @@ import signal
 import time
 from typing import Callable
 
-from superopt.bounds import LowerBound
-from superopt.evaluator import CMP, MOV
-from superopt.game import Game
-from superopt.search import SearchOptions, SearchResult, SearchStats
+from superopt.game.bounds import LowerBound
+from superopt.game.evaluator import CMP, MOV
+from superopt.game.game import Game
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 
 _POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
 

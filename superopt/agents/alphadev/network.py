@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from superopt import isa
+from superopt.x86 import isa
 
 _NEG_INF = -1e9
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from superopt.counters import CounterChoice, select_counter
+from superopt.measure.counters import CounterChoice, select_counter
 from superopt.errors import SuperoptError
-from superopt.isa import Program
-from superopt.native import EMPTY_KERNEL, MODES, Kernel, SharedObject, harness_code, kernel_of, run_native, runner
-from superopt.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
-from superopt.tasks import Task
+from superopt.x86.isa import Program
+from superopt.run.native import EMPTY_KERNEL, MODES, Kernel, SharedObject, harness_code, kernel_of, run_native, runner
+from superopt.measure.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
+from superopt.tasks.sort import Task
 
 DISTRIBUTIONS = ("random", "sorted", "reversed", "equal")
 _CHUNK_RUNS = 20  # runs per request to the worker: progress updates and Ctrl-C granularity
@@ -108,8 +108,8 @@ def checked_kernel(item, task: Task, name: str | None = None, timeout: float = 6
         kernel = kernel_of(item, name)
         digest = hashlib.sha256(task.name.encode() + kernel.code).digest()
         if digest not in _verified:
-            from superopt.export import verdict_summary
-            from superopt.verify import verify
+            from superopt.emit.export import verdict_summary
+            from superopt.check.verify import verify
             verdict = verify(item, task)
             if not verdict.passed:
                 raise NotVerified("%s: fails verification for %s, so it will not run natively: %s"

@@ -13,7 +13,7 @@ Values: the correctness head predicts the sum of the rewards still to come (the 
 correctness deltas, all-correct bonus and length cost, plus a potential-based shaping term);
 the latency head predicts the latency reward paid when a game ends correct,
 -latency_weight x the program's latency. That latency is measured natively by default
-(superopt.latency: Unicorn verification, then the bench harness, cached per program), or
+(superopt.measure.latency: Unicorn verification, then the bench harness, cached per program), or
 comes from a dependency-chain cost model (AgentConfig.latency = "model"); the same figure
 is the terminal reward inside the search trees and the latency head's Monte Carlo target.
 
@@ -48,12 +48,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from superopt.bounds import LowerBound
+from superopt.game.bounds import LowerBound
 from superopt.errors import SuperoptError
-from superopt.latency import SOURCES, cost_model, latency_source
-from superopt.mcts import MCTSConfig, Tree, simulate
-from superopt.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
-from superopt.search import SearchResult, SearchStats, choice, count, flag, fraction, number, positive, text
+from superopt.measure.latency import SOURCES, cost_model, latency_source
+from superopt.agents.alphadev.mcts import MCTSConfig, Tree, simulate
+from superopt.agents.alphadev.network import AlphaDevNet, NetConfig, action_features, init_scale, pad_programs, set_cpu_threads
+from superopt.agents.base import SearchResult, SearchStats, choice, count, flag, fraction, number, positive, text
 
 CHECKPOINT_VERSION = 1
 
@@ -192,8 +192,8 @@ def game_spec(game) -> dict:
 
 
 def build_game(spec: dict):
-    from superopt.game import Game
-    from superopt.tasks import get_task
+    from superopt.game.game import Game
+    from superopt.tasks.sort import get_task
     spec = dict(spec)
     return Game(get_task(spec.pop("task")), **spec)
 
@@ -561,7 +561,7 @@ def load_checkpoint(path: str | os.PathLike, game) -> tuple[AlphaDevNet, dict]:
 
 def shipped_checkpoint(task: str, isa_name: str) -> Path | None:
     """The checkpoint shipped inside the package for this task and instruction set, if any."""
-    path = resources.files("superopt") / "checkpoints" / ("%s-%s.pt" % (task, isa_name))
+    path = resources.files("superopt.agents.alphadev") / "checkpoints" / ("%s-%s.pt" % (task, isa_name))
     return Path(str(path)) if path.is_file() else None
 
 
@@ -795,7 +795,7 @@ def horizon(game) -> int:
     return game.max_length + 4 * game.n
 
 
-# --param keys (superopt.search.check_params converts and checks the values before run sees them)
+# --param keys (superopt.agents.base.check_params converts and checks the values before run sees them)
 PARAMS = {**{k: positive for k in ("simulations", "considered", "games_in_parallel", "batch_size", "horizon",
                                    "workers", "table_size")},
           **{k: count for k in ("updates_per_round", "bound_slack")},
@@ -870,7 +870,7 @@ def run(game, options, report, should_stop):
     params = dict(options.params or {})
     # the game's default maximum (the human benchmark's length) gets room for mistakes; a
     # maximum the user chose (--max-length) is kept, so no longer program comes back
-    from superopt.game import human_length
+    from superopt.game.game import human_length
     room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
     play = build_game({**game_spec(game), "max_length": params.get("horizon", room)})
     net, source, potential = load_or_create(play, params)

@@ -23,11 +23,11 @@ import textwrap
 from dataclasses import dataclass, field, replace
 
 from superopt import __version__
-from superopt.assembler import assemble, needs_implicit_ret
+from superopt.x86.assembler import assemble, needs_implicit_ret
 from superopt.errors import InputError, SuperoptError
-from superopt.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel, instruction_count
-from superopt.tasks import Task
-from superopt.verify import Verdict, verify
+from superopt.x86.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel, instruction_count
+from superopt.tasks.sort import Task
+from superopt.check.verify import Verdict, verify
 
 FORMATS = ("cpp", "c", "gas", "intel")
 
@@ -531,7 +531,7 @@ def export(program: Program, task: Task, format: str = "cpp", name: str | None =
     """The verified kernel as source text in `format` (cpp, c, gas or intel); `values`
     picks the values form of the C and C++ inline asm (see inline_asm).
 
-    `verdict` is the result of superopt.verify.verify(program, task); it is computed when
+    `verdict` is the result of superopt.check.verify.verify(program, task); it is computed when
     not given. A kernel that fails it is refused (ExportRefused, exit code 1): exported code
     gets pasted and trusted, so only verified kernels leave superopt."""
     name = check_request(program, task, format, name, values)

@@ -36,10 +36,10 @@ from typing import Hashable, Iterable
 
 import numpy as np
 
-from superopt.isa import FAMILIES, Instr, Mem, Program, Reg
+from superopt.x86.isa import FAMILIES, Instr, Mem, Program, Reg
 from superopt.errors import SuperoptError
-from superopt.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
-from superopt.tasks import Task
+from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
+from superopt.tasks.sort import Task
 
 ISAS = {
     "alphadev": "mov reg/slot, cmp reg-reg, cmovl/cmovg/cmovle/cmovge reg-reg (AlphaDev's fixed-sort set)",

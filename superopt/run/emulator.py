@@ -56,9 +56,9 @@ import numpy as np
 import unicorn
 from unicorn import x86_const as ux
 
-from superopt.assembler import Assembled, assemble
+from superopt.x86.assembler import Assembled, assemble
 from superopt.errors import AssemblyError
-from superopt.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
+from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
 
 PAGE = 0x1000
 MAX_N = 8

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from superopt.errors import InputError, SuperoptError
-from superopt.isa import Imm, Instr, Label, Mem, Program, Reg
-from superopt.tasks import Task
+from superopt.x86.isa import Imm, Instr, Label, Mem, Program, Reg
+from superopt.tasks.sort import Task
 
 MODES = ("latency", "throughput")
 
@@ -71,7 +71,7 @@ def kernel_of(program_or_code, name: str | None = None) -> Kernel:
     if isinstance(program_or_code, (bytes, bytearray)):
         return MachineCode(bytes(program_or_code), name or "<code>")
     if isinstance(program_or_code, Program):
-        from superopt.assembler import assemble  # here, not at the top: the worker never assembles
+        from superopt.x86.assembler import assemble  # here, not at the top: the worker never assembles
         return MachineCode(bytes(assemble(program_or_code).code),
                            name or program_or_code.path or program_or_code.name or "<program>")
     raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
@@ -307,7 +307,7 @@ class _Worker:
         loop = _HARNESS_TYPE(self.address(MachineCode(harness)))
         addrs = [self.address(k) for k in kernels]
         if read != "rdtsc" and self.perf is None:
-            from superopt.counters import PerfEvent
+            from superopt.measure.counters import PerfEvent
             self.perf = PerfEvent()
         counts = np.zeros((len(runs), len(addrs)))
         work = self.work_pages.address
@@ -392,7 +392,7 @@ class NativeRunner:
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from superopt.native import _serve; _serve()"],
+                [sys.executable, "-c", "from superopt.run.native import _serve; _serve()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
         return self.proc
 

@@ -26,7 +26,7 @@ import keystone
 from capstone import x86 as csx86
 
 from superopt.errors import AssemblyError
-from superopt.isa import (CONDITIONAL, CONDITIONS, FAMILIES, OPCODES, REGISTERS, Imm, Instr,
+from superopt.x86.isa import (CONDITIONAL, CONDITIONS, FAMILIES, OPCODES, REGISTERS, Imm, Instr,
                           Label, Mem, Operand, Program, Reg, format_intel)
 
 WIDTHS = (8, 16, 32, 64)

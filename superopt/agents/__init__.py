@@ -1,0 +1,1 @@
+"""The searchers behind one interface (base): enumerative, beam, stochastic and alphadev."""

@@ -1,0 +1,154 @@
+"""The search driver: runs an agent on the assembly game and keeps its best result.
+
+`run_search` adds the time limit and Ctrl-C handling to an agent (superopt.agents.base),
+re-verifies the result in Unicorn, optionally ranks the correct programs found by measured
+latency, and `write_program` writes the .s file with its header.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import replace
+from typing import Callable
+
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats, check_params, get_agent
+from superopt.errors import SuperoptError
+from superopt.game.game import Game, default_pruning
+from superopt.x86.isa import Program, format_program, with_ret
+
+
+class Stopper:
+    """should_stop for agents: true after the time limit, on Ctrl-C, or when `extra()` says so."""
+
+    def __init__(self, time_limit: float | None, extra: Callable[[], bool] | None = None):
+        self.start = time.monotonic()
+        self.deadline = None if time_limit is None else self.start + time_limit
+        self.extra = extra
+        self.interrupted = False
+        self.timed_out = False
+
+    def __call__(self) -> bool:
+        if self.interrupted:
+            return True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+            return True
+        return bool(self.extra and self.extra())
+
+    def interrupt(self, *_):
+        self.interrupted = True
+
+
+def run_search(game: Game, agent: str, options: SearchOptions,
+               report: Callable[[SearchStats], None] | None = None,
+               should_stop: Callable[[], bool] | None = None,
+               verify: bool = True) -> SearchResult:
+    """Run `agent` on `game`; Ctrl-C (SIGINT) stops it cleanly and keeps its best result.
+    The returned program is re-verified in Unicorn (result.verified) unless verify=False."""
+    run = get_agent(agent)
+    options = replace(options, params=check_params(agent, options.params or {}))
+    stopper = Stopper(options.time_limit, should_stop)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGINT, stopper.interrupt)
+    except ValueError:  # not the main thread: no Ctrl-C handling
+        pass
+    try:
+        result = run(game, options, report or (lambda stats: None), stopper)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    result.extras.setdefault("interrupted", stopper.interrupted)
+    result.extras.setdefault("timed_out", stopper.timed_out)
+    if result.program is not None and verify:
+        result.verified = reverify(result.program, game)
+        if not result.verified:
+            raise SuperoptError("internal error: the %s agent's program failed re-verification in Unicorn" % agent)
+    if options.objective == "latency" and result.program is not None:
+        rank_by_latency(result, game)
+    return result
+
+
+def reverify(program: Program, game: Game) -> bool:
+    """Check the program in Unicorn on the task's proof inputs (superopt.check.verify)."""
+    from superopt.check.verify import verify
+    return bool(verify(with_ret(program), game.task).passed)
+
+
+SHORTLIST = 16  # candidates timed precisely, side by side, after a quick screen of all of them
+SCREEN = 512     # candidates screened natively; beyond that, the cost model picks which
+
+
+def rank_by_latency(result: SearchResult, game: Game) -> None:
+    """Measure every correct program found natively and keep the fastest (ties: shortest).
+    Beyond SHORTLIST candidates, each is first timed alone with the search's cheap
+    measurement (superopt.measure.latency, ~10 ms a program) and only the fastest SHORTLIST are
+    measured precisely, interleaved. Beyond SCREEN (enum --all finds over a million for
+    sort3, hours of screening), the dependency-chain cost model (~25 us a program) first
+    keeps the SCREEN with the shortest chains."""
+    from superopt.measure.latency import cost_model
+    from superopt.measure.timing import measure_latencies  # native timing loads only for this objective
+    candidates = result.candidates or [result.program]
+    modelled = len(candidates)
+    if modelled > SCREEN:
+        chains = [cost_model(p.instrs) for p in candidates]
+        order = sorted(range(modelled), key=lambda i: (chains[i], len(candidates[i])))[:SCREEN]
+        candidates = [candidates[i] for i in sorted(order)]
+    screened = len(candidates)
+    if screened > SHORTLIST:
+        from superopt.measure.latency import NativeLatency
+        quick = NativeLatency(game.task)
+        cycles = [quick(p) for p in candidates]
+        order = sorted(range(screened), key=lambda i: (cycles[i], len(candidates[i])))[:SHORTLIST]
+        candidates = [candidates[i] for i in order]
+    cycles = measure_latencies([with_ret(p) for p in candidates], game.task)
+    best = min(range(len(candidates)), key=lambda i: (cycles[i], len(candidates[i])))
+    result.program = candidates[best]
+    result.length = len(candidates[best])
+    result.latency = {"cycles": [float(c) for c in cycles], "best": float(cycles[best]),
+                      "programs_timed": len(candidates), "programs_screened": screened,
+                      "programs_modelled": modelled}
+
+
+def write_program(path: str, program: Program, header: dict[str, object]) -> None:
+    """Write the program as AT&T text with `# key: value` header lines and a `ret`."""
+    lines = ["# %s: %s" % (k, v) for k, v in header.items()]
+    lines += ["\t.text", "\t.globl\t%s" % header.get("task", "kernel"), "%s:" % header.get("task", "kernel")]
+    lines += format_program(with_ret(program))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def optimality(game: Game, result: SearchResult) -> str:
+    """enum's proof holds within the instruction set and pruning rules; with compared_select,
+    a heuristic cut, that is not a proof that no shorter program exists at all."""
+    if not result.optimal:
+        return "not proven"
+    if "compared_select" in game.pruning:
+        return "proven within the pruning rules, including the heuristic compared_select cut"
+    return "proven"
+
+
+def result_header(game: Game, agent: str, options: SearchOptions, result: SearchResult) -> dict[str, object]:
+    header = {
+        "task": game.task.name,
+        "isa": game.isa_name,
+        "length": result.length,
+        "agent": agent,
+        "seed": options.seed,
+        "workers": options.workers,
+        "time": "%.2f s" % result.elapsed,
+        "programs explored": result.explored,
+        "optimal": optimality(game, result),
+    }
+    if game.pruning != frozenset(default_pruning(game.n)):
+        header["pruning"] = ",".join(sorted(game.pruning)) or "none"
+    if result.latency:
+        lat = result.latency
+        screened = "" if lat["programs_screened"] == lat["programs_timed"] else (
+            ", the fastest of %d after a quick screen" % lat["programs_screened"])
+        if lat.get("programs_modelled", 0) > lat["programs_screened"]:
+            screened += ", those the shortest dependency chains of %d" % lat["programs_modelled"]
+        header["latency"] = "%.2f cycles (fastest of %d correct programs measured natively side by side%s)" % (
+            lat["best"], lat["programs_timed"], screened)
+    return header

@@ -1,0 +1,1 @@
+"""AlphaDev's assembly game: states and actions, the bit-packed evaluator and lower bounds."""

@@ -1,0 +1,1 @@
+"""Running machine code: in Unicorn (emulator) and natively in mmap'd pages (native)."""
