@@ -1,2 +1,23 @@
-"""superopt: a native-execution superoptimizer for x86-64 kernels (AlphaDev's assembly game on a CPU)."""
+"""superopt: a native-execution superoptimizer for x86-64 kernels (AlphaDev's assembly game on a CPU).
+
+The library in one import (the CLI calls the same functions):
+
+    program = superopt.load("asm/sort3.s")
+    superopt.verify(program, "sort3").passed
+    result = superopt.search("sort3", agent="enum")
+    superopt.bench([result.program, program], "sort3", runs=100).results
+    superopt.export(result.program, "sort3", format="cpp")
+"""
 __version__ = "0.1.0"
+
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.api import bench, export, load, resolve, search, verify
+from superopt.api import task_of as get_task
+from superopt.check.verify import Verdict, Violation
+from superopt.errors import InputError, SuperoptError
+from superopt.tasks.sort import TASKS, Task
+from superopt.x86.isa import Instr, Program
+
+__all__ = ["load", "verify", "search", "bench", "export", "resolve", "get_task", "TASKS", "Task",
+           "Program", "Instr", "Verdict", "Violation", "SearchOptions", "SearchResult", "SearchStats",
+           "SuperoptError", "InputError", "__version__"]

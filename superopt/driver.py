@@ -9,11 +9,12 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, check_params, get_agent
 from superopt.errors import SuperoptError
-from superopt.game.game import Game, default_pruning
+from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
+from superopt.tasks.sort import Task
 from superopt.x86.isa import Program, format_program, with_ret
 
 
@@ -152,3 +153,23 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         header["latency"] = "%.2f cycles (fastest of %d correct programs measured natively side by side%s)" % (
             lat["best"], lat["programs_timed"], screened)
     return header
+
+
+def build_game(task: Task, agent: str, *, isa: str = "alphadev", max_length: int | None = None,
+               no_prune: Iterable[str] = (), init: Program | None = None) -> Game:
+    """The game an agent searches: the task's default pruning rules but those switched off,
+    and the default registers plus any other a warm-start program uses (in its order)."""
+    if init is not None and agent != "stochastic":
+        raise SuperoptError("a warm start (--init) is for the stochastic agent (got agent %s)" % agent)
+    no_prune = set(no_prune)
+    unknown = no_prune - set(RULES)
+    if unknown:
+        raise SuperoptError("unknown pruning rule %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(RULES)))
+    registers = None
+    if init is not None:
+        registers = list(REGISTER_ORDER[: min(task.n + 1, 8)])
+        registers += [f for ins in init.instrs for op in ins.operands
+                      for f in [getattr(op, "family", None)] if f and f != "rdi" and f not in registers]
+        registers = tuple(dict.fromkeys(registers))
+    pruning = [r for r in default_pruning(task.n) if r not in no_prune]
+    return Game(task, isa=isa, max_length=max_length, pruning=pruning, registers=registers)

@@ -1,8 +1,6 @@
 """`superopt bench`: time kernels (and C/C++ baselines) natively, interleaved, with CIs."""
 from __future__ import annotations
 
-import re
-
 import click
 import numpy as np
 from rich.console import Console
@@ -12,11 +10,10 @@ from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
 from superopt.measure.counters import COUNTER_CHOICES
-from superopt.errors import InputError, SuperoptError
-from superopt.run.native import MODES, compile_baseline, is_c_source
-from superopt.measure.timing import DISTRIBUTIONS, BenchReport, NotVerified, measure
+from superopt import api
+from superopt.run.native import MODES
+from superopt.measure.timing import DISTRIBUTIONS, BenchReport, NotVerified
 
-_TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
@@ -62,35 +59,19 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
       superopt bench asm/sort3.s asm/sort3_insertion.s bench/baselines/sort3.c
       superopt bench asm/sort5.s --runs 200 --mode throughput --json
     """
-    from superopt.x86.parser import load
-    from superopt.tasks.sort import get_task
-
-    asm = [f for f in files if not is_c_source(f)]
-    loaded = {f: load(f, task) for f in asm}
-    tasks = {t.name for _, t in loaded.values()}
-    if len(tasks) > 1:
-        raise SuperoptError("the files are for different tasks (%s): bench compares kernels for one task, "
-                            "or give --task" % ", ".join(sorted(tasks)))
-    name = task or (tasks.pop() if tasks else _task_from_comment([f for f in files if is_c_source(f)]))
-    try:
-        the_task = get_task(name)
-    except KeyError as exc:
-        raise SuperoptError(exc.args[0]) from None
-    items = [loaded[f][0] if f in loaded else compile_baseline(f, the_task) for f in files]
-
     # Off a terminal the bar would only leave a blank line on stderr, before any error.
     with Progress(TextColumn("timing"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                   TimeRemainingColumn(), console=err_console, transient=True,
                   disable=as_json or not err_console.is_terminal) as bar:
         job = bar.add_task("runs", total=runs)
         try:
-            report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
-                             counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                             names=list(files), timeout=timeout,
-                             progress=lambda done, total: bar.update(job, completed=done))
+            report = api.bench(files, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
+                               counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                               names=list(files), timeout=timeout,
+                               progress=lambda done, total: bar.update(job, completed=done))
         except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
             if exc.report is not None and as_json:
-                emit_json({"task": the_task.name, "refused": exc.name, "verdict": exc.report.to_json()})
+                emit_json({"task": exc.report.task, "refused": exc.name, "verdict": exc.report.to_json()})
             elif exc.report is not None:
                 from superopt.cli.verify import render
                 err_console.print(render(exc.report, exc.name))
@@ -99,21 +80,6 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
         emit_json(report.to_json())
     else:
         _print(report, histogram)
-
-
-def _task_from_comment(sources: list[str]) -> str:
-    """A C file's task from a `task: NAME` comment in its first lines."""
-    for path in sources:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                head = "".join(f.readline() for _ in range(10))
-        except OSError as exc:
-            raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
-        found = _TASK_COMMENT.search(head)
-        if found:
-            return found.group(1)
-    raise InputError("no task given: use --task, an assembly file with a '# task:' header, "
-                     "or a 'task: NAME' comment in the C file", sources[0] if sources else None)
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:

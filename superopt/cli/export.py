@@ -7,11 +7,10 @@ import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
-from superopt.emit.export import FORMATS, ExportRefused, check_request, export as export_source, verdict_summary
+from superopt import api
+from superopt.emit.export import FORMATS, ExportRefused, check_request, verdict_summary
 from superopt.errors import InputError
 from superopt.x86.isa import instruction_count
-from superopt.x86.parser import load
-from superopt.check.verify import verify
 
 
 @click.command("export")
@@ -42,14 +41,14 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
       superopt export asm/sort3.s --format gas --name fast_sort3 -o sort3.S
       superopt export asm/sort5.s --format c --values -o sort5.h
     """
-    program, the_task = load(program_file, task)
+    program, the_task = api.resolve(program_file, task)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
-    verdict = verify(program, the_task)
+    verdict = api.verify(program, the_task)
     report = {"path": program_file, "task": the_task.name, "format": fmt, "values": values,
               "name": name, "instructions": instruction_count(program),
               "verdict": verdict.to_json(), "output": output}
     try:
-        text = export_source(program, the_task, fmt, name, verdict, values)
+        text = api.export(program, the_task, fmt, name=name, values=values, verdict=verdict)
     except ExportRefused:
         if as_json:  # scripts get the verdict on stdout; the reason still goes to stderr
             emit_json(dict(report, exported=False, source=None))

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from superopt.x86.assembler import assemble, disassemble
 from superopt.cli.app import console, emit_json
-from superopt.x86.parser import parse_file
+from superopt import api
 
 
 @click.command("show")
@@ -20,7 +20,7 @@ def show(path: str, as_json: bool):
 
     Exit codes: 0 ok, 2 the file cannot be read, parsed or assembled.
     """
-    program = parse_file(path)
+    program = api.load(path)
     code = assemble(program)
     decoded = disassemble(code.code)  # what the bytes mean, for --json readers who check
     rows = []

@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from superopt.x86 import parser
+from superopt import api
+from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.cli.app import console, emit_json
-from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict, verify
 
 
 @click.command("verify")
@@ -40,10 +40,10 @@ def verify_command(path: str, task: str | None, as_json: bool, seed: int, random
 
     Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
     """
-    program, task_ = parser.load(path, task)
+    program, task_ = api.resolve(path, task)
     spinner = nullcontext() if as_json else console.status("verifying %s on %s inputs" % (escape(path), task_.name))
     with spinner:
-        verdict = verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+        verdict = api.verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
     if as_json:
         emit_json(dict(verdict.to_json(), file=path))
     else:

@@ -90,12 +90,15 @@ def parse_file(path) -> Program:
     return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
 
 
+NO_TASK = "no task given: use --task or a '# task: NAME' header"
+
+
 def load(path, task: str | None = None) -> tuple[Program, Task]:
     """Parse `path` and resolve its task: `task` wins, else the file's `# task:` header."""
     program = parse_file(path)
     name = task or program.task
     if not name:
-        raise InputError("no task given: use --task or a '# task: NAME' header", str(path))
+        raise InputError(NO_TASK, str(path))
     try:
         return program, get_task(name)
     except KeyError as exc:

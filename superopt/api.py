@@ -1,0 +1,138 @@
+"""The library API: load, verify, search, bench and export, the same calls the CLI and the
+bench/ scripts make.
+
+Every function takes a task as a name ("sort3") or a Task, and a kernel as a Program or the
+path of an assembly file; with no task, a kernel's `# task:` header names it. Every error a
+caller can cause is a SuperoptError with a one-line message (never a KeyError).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, Iterable
+
+from superopt.agents.base import DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
+from superopt.check.verify import verify as _verify
+from superopt.errors import InputError, SuperoptError
+from superopt.tasks.sort import Task, get_task
+from superopt.x86.isa import Program
+from superopt.x86.parser import NO_TASK, parse_file
+
+Kernel = Program | str | os.PathLike
+_TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
+
+
+def task_of(task: Task | str) -> Task:
+    """The Task itself, or the built-in task of that name."""
+    if isinstance(task, Task):
+        return task
+    try:
+        return get_task(task)
+    except KeyError as exc:
+        raise SuperoptError(exc.args[0]) from None
+
+
+def load(path: str | os.PathLike) -> Program:
+    """Parse an assembly file (AT&T, as gcc writes it) into a Program."""
+    return parse_file(path)
+
+
+def resolve(program: Kernel, task: Task | str | None = None) -> tuple[Program, Task]:
+    """(the Program, its Task): `task` wins, else the program's `# task:` header."""
+    if not isinstance(program, Program):
+        program = load(program)
+    name = task if task is not None else program.task
+    if name is None:
+        raise InputError(NO_TASK, program.path)
+    try:
+        return program, task_of(name)
+    except SuperoptError as exc:
+        raise InputError(str(exc), program.path) from None
+
+
+def verify(program: Kernel, task: Task | str | None = None, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
+           step_limit: int = STEP_LIMIT, native: bool = False) -> Verdict:
+    """Run the kernel in Unicorn on every proof input plus `random_count` random ones and
+    check every rule of the contract; `.passed`, `.proof` (a proof, or only a test),
+    `.violations`."""
+    program, the_task = resolve(program, task)
+    return _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+
+
+def search(task: Task | str, agent: str = DEFAULT_AGENT, *, workers: int | None = None,
+           time_limit: float | None = None, seed: int = 0, objective: str = "length",
+           target_length: int | None = None, steps: int | None = None, all_optimal: bool = False,
+           init: Kernel | None = None, isa: str = "alphadev", max_length: int | None = None,
+           no_prune: Iterable[str] = (), params: dict | None = None,
+           report: Callable[[SearchStats], None] | None = None,
+           should_stop: Callable[[], bool] | None = None) -> SearchResult:
+    """Search for a short (objective "length") or fast ("latency") correct kernel with one
+    agent ("enum", "stochastic" or "alphadev"): `.program`, `.length`, `.optimal`. The
+    program is re-verified in Unicorn before it is returned; Ctrl-C stops the search and
+    returns its best."""
+    from superopt.driver import build_game, run_search
+    the_task = task_of(task)
+    if init is not None:
+        init, _ = resolve(init, the_task)
+    game = build_game(the_task, agent, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
+    options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers or os.cpu_count() or 1,
+                            all_optimal=all_optimal, init=init, target_length=target_length, steps=steps,
+                            objective=objective, params=dict(params or {}))
+    return run_search(game, agent, options, report=report, should_stop=should_stop)
+
+
+def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: int = 1000,
+          inputs_per_run: int = 10000, mode: str = "latency", counter: str = "auto",
+          distribution: str = "random", seed: int = 0, quantile: float = 0.05, timeout: float = 120.0,
+          names: list[str] | None = None, progress: Callable[[int, int], None] | None = None):
+    """Time kernels natively, interleaved, after each passes verify (C/C++ files are compiled
+    with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
+    the quantile `.value` with its CI and the `.ratio` to the first program."""
+    from superopt.measure.timing import measure
+    from superopt.run.native import compile_baseline, is_c_source
+    programs = list(programs)
+    sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
+    kernels = {i: resolve(p, task) for i, p in enumerate(programs)
+               if isinstance(p, Program) or not is_c_source(str(p))}
+    tasks = {t.name for _, t in kernels.values()}
+    if len(tasks) > 1:
+        raise SuperoptError("the files are for different tasks (%s): bench compares kernels for one task, "
+                            "or give --task" % ", ".join(sorted(tasks)))
+    if task is None:
+        task = tasks.pop() if tasks else _task_from_comment(sources)
+    the_task = task_of(task)
+    items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
+    names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
+                      for i, p in enumerate(programs)]
+    return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
+                   distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
+                   progress=progress)
+
+
+def _task_from_comment(sources: list[str]) -> str:
+    """A C file's task from a `task: NAME` comment in its first lines."""
+    for path in sources:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                head = "".join(f.readline() for _ in range(10))
+        except OSError as exc:
+            raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
+        found = _TASK_COMMENT.search(head)
+        if found:
+            return found.group(1)
+    raise InputError("no task given: use --task, an assembly file with a '# task:' header, "
+                     "or a 'task: NAME' comment in the C file", sources[0] if sources else None)
+
+
+def export(program: Kernel, task: Task | str | None = None, format: str = "cpp", *, name: str | None = None,
+           values: bool = False, verdict: Verdict | None = None) -> str:
+    """The kernel as source text: "cpp" (a C++ header, GNU inline asm), "c", "gas" (a .S
+    file) or "intel" (a listing). A kernel that fails verify is refused (ExportRefused, a
+    SuperoptError with exit code 1); pass `verdict` to reuse a verify you already ran."""
+    from superopt.emit.export import check_request
+    from superopt.emit.export import export as _export
+    program, the_task = resolve(program, task)
+    name = check_request(program, the_task, format, name, values)   # bad options fail before verify runs
+    verdict = verdict or _verify(program, the_task)
+    return _export(program, the_task, format, name, verdict, values)
