@@ -90,7 +90,7 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
     the quantile `.value` with its CI and the `.ratio` to the first program."""
     from superopt.measure.timing import measure
-    from superopt.run.native import compile_baseline, is_c_source
+    from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
     sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
     kernels = {i: resolve(p, task) for i, p in enumerate(programs)

@@ -9,8 +9,9 @@ import pytest
 from superopt.x86.assembler import assemble, disassemble
 from superopt.errors import InputError
 from superopt.x86.isa import Mem, Program
-from superopt.run.native import (EMPTY_KERNEL, MODES, NativeError, Pages, compile_baseline, harness_program,
-                             is_c_source, run_native)
+from superopt.run.native import MODES, NativeError, Pages, run_native
+from superopt.run.harness import EMPTY_KERNEL, harness_program
+from superopt.run.baseline import compile_baseline, is_c_source
 from superopt.x86.parser import load
 from superopt.tasks.sort import TASKS, get_task
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from superopt.measure.counters import select_counter
 from superopt.x86.isa import Program
-from superopt.run.native import EMPTY_KERNEL, kernel_of, run_native
+from superopt.run.native import kernel_of, run_native
+from superopt.run.harness import EMPTY_KERNEL
 from superopt.x86.parser import load
 from superopt.measure.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
 from superopt.tasks.sort import get_task
@@ -150,7 +151,7 @@ def test_measure_verified_programs_report():
 
 
 def test_compiled_baseline_that_sorts_wrong_is_refused(tmp_path):
-    from superopt.run.native import compile_baseline
+    from superopt.run.baseline import compile_baseline
     src = tmp_path / "half.c"
     src.write_text("#include <stdint.h>\nvoid sort3(int32_t *a) { if (a[0] > a[1]) { int32_t t = a[0];"
                    " a[0] = a[1]; a[1] = t; } }\n")
@@ -191,7 +192,8 @@ def test_worker_uses_the_counter_each_measurement_asks_for(monkeypatch):
     # advance, so perf counts are 0 and rdtsc counts are not: a tsc measurement after a
     # perf one must not be served by perf.
     import superopt.measure.counters as counters
-    from superopt.run.native import _Worker, harness_code
+    from superopt.run.native import _Worker
+    from superopt.run.harness import harness_code
     monkeypatch.setattr(counters.PerfEvent, "__init__", lambda self, *a: setattr(self, "fd", -1))
     monkeypatch.setattr(counters.PerfEvent, "read", lambda self: 42)
     monkeypatch.setattr(counters.PerfEvent, "rdpmc_state", lambda self: None)
@@ -209,7 +211,8 @@ def test_rdpmc_and_file_descriptor_reads_agree_on_the_harness_alone():
     # A run during which the kernel rescheduled the event is NaN by design (untimed), so
     # only most runs, not all, must be timed.
     from superopt.measure.counters import PerfEvent, perf_cycles_available
-    from superopt.run.native import _Worker, harness_code
+    from superopt.run.native import _Worker
+    from superopt.run.harness import harness_code
     if not perf_cycles_available()[0]:
         pytest.skip("no hardware cycle counter here")
     with PerfEvent() as event:

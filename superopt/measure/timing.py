@@ -20,7 +20,8 @@ import numpy as np
 from superopt.measure.counters import CounterChoice, select_counter
 from superopt.errors import SuperoptError
 from superopt.x86.isa import Program
-from superopt.run.native import EMPTY_KERNEL, MODES, Kernel, SharedObject, harness_code, kernel_of, run_native, runner
+from superopt.run.native import MODES, Kernel, SharedObject, kernel_of, run_native, runner
+from superopt.run.harness import EMPTY_KERNEL, harness_code
 from superopt.measure.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
 from superopt.tasks.sort import Task
 

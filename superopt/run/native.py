@@ -1,25 +1,15 @@
-"""Running kernels natively: executable pages, the generated timing harness, and the child
-process every native call happens in.
+"""Running kernels natively: executable pages and the child process every native call
+happens in (the timing loop it runs is superopt.run.harness).
 
 Machine code is copied into an mmap'd page that is then made read+execute (never writable
 and executable at once) and called through ctypes. All of that happens in a worker child
 process, so a kernel that faults or loops costs the worker, never the CLI: the parent sees
 the signal (or a timeout, after which it kills the worker) and raises NativeError naming the
 program. The worker keeps one mapping per distinct piece of code and reuses it.
-
-The timing harness is itself machine code, generated as superopt instructions and assembled
-by superopt's assembler: for each of K prepared inputs it copies the input into the work
-array and calls the kernel, with the clock read around the whole loop, serialised by lfence:
-rdtsc, or rdpmc of the perf_event cycle counter where user space may read it. Where it may
-not, the worker reads the perf_event file descriptor just outside the harness call (that
-read's cost is part of the overhead the empty kernel measures, but it is noisier). In latency mode each input's address depends on every output of the previous
-call (OR of all outputs, AND 0), so calls cannot overlap; in throughput mode they are
-independent.
 """
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import pickle
 import select
@@ -27,13 +17,12 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
-from superopt.errors import InputError, SuperoptError
-from superopt.x86.isa import Imm, Instr, Label, Mem, Program, Reg
+from superopt.errors import SuperoptError
+from superopt.x86.isa import Program
 from superopt.tasks.sort import Task
 
 MODES = ("latency", "throughput")
@@ -75,133 +64,6 @@ def kernel_of(program_or_code, name: str | None = None) -> Kernel:
         return MachineCode(bytes(assemble(program_or_code).code),
                            name or program_or_code.path or program_or_code.name or "<program>")
     raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
-
-
-# --- C / C++ baselines --------------------------------------------------------------------
-
-C_SUFFIXES = (".c",)
-CXX_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++")
-
-
-def is_c_source(path: str) -> bool:
-    return path.lower().endswith(C_SUFFIXES + CXX_SUFFIXES)
-
-
-def _mangled(task: Task) -> str:
-    """Itanium C++ name of `void NAME(int32_t*)` / `void NAME(int32_t*, int32_t)`."""
-    return "_Z%d%sPi%s" % (len(task.name), task.name, "i" if task.variable else "")
-
-
-_CFLAGS = ("-O2", "-shared", "-fPIC")
-
-
-def compile_baseline(path: str, task: Task, cache_dir: str | None = None) -> SharedObject:
-    """Compile a C or C++ file defining the task's function (`-O2`, shared object).
-    A compiler error is bad input (exit 2) and shows the compiler's first error line.
-    The object is named by a hash of the preprocessed source, compiler and flags, so an
-    edit (to the file or a header it includes) never reuses a stale one."""
-    cxx = path.lower().endswith(CXX_SUFFIXES)
-    compiler = os.environ.get("CXX" if cxx else "CC", "g++" if cxx else "cc")
-    if not os.path.isfile(path):
-        raise InputError("no such file", path)
-    source = _run_compiler([compiler, "-E", path], path)
-    digest = hashlib.sha256("\0".join((compiler,) + _CFLAGS + (source,)).encode()).hexdigest()[:16]
-    out_dir = cache_dir or os.path.join(tempfile.gettempdir(), "superopt-baselines")
-    os.makedirs(out_dir, exist_ok=True)
-    so = os.path.join(out_dir, "%s-%s.so" % (os.path.basename(path), digest))
-    if not os.path.exists(so):
-        tmp = "%s.%d.tmp" % (so, os.getpid())
-        _run_compiler([compiler, *_CFLAGS, "-o", tmp, path], path)
-        os.replace(tmp, so)
-    try:
-        nm = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise SuperoptError("cannot list the symbols of %s with nm: %s" % (so, exc)) from None
-    symbols = {ln.split()[-1] for ln in nm.stdout.splitlines() if ln.strip()}
-    for symbol in (task.name, _mangled(task)):
-        if symbol in symbols:
-            return SharedObject(so, symbol, path)
-    raise InputError("defines no function %s (%s)" % (task.name, task.signature), path)
-
-
-def _run_compiler(cmd: list[str], path: str) -> str:
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError("cannot run the compiler %r: %s" % (cmd[0], exc), path) from None
-    if res.returncode != 0:
-        first = next((ln for ln in res.stderr.splitlines() if "error" in ln), res.stderr.strip()[:200])
-        raise InputError("does not compile (%s %s): %s" % (cmd[0], " ".join(_CFLAGS[:1]), first), path)
-    return res.stdout
-
-
-# --- the harness --------------------------------------------------------------------------
-
-def _r(name: str) -> Reg:
-    return Reg.named(name)
-
-
-CLOCKS = ("rdtsc", "rdpmc")
-HARNESS_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15")
-
-
-def _clock_to_rax(clock: str) -> list[Instr]:
-    """Read the clock into rax once everything before has completed (lfence). rdpmc reads
-    the counter numbered in ecx, kept at [rsp+8] because the kernel may clobber rcx."""
-    read = ([Instr("rdtsc")] if clock == "rdtsc" else
-            [Instr("mov", (_r("ecx"), Mem(32, "rsp", disp=8)), width=32), Instr("rdpmc")])
-    return [Instr("lfence")] + read + [Instr("shl", (_r("rdx"), Imm(32)), width=64),
-                                       Instr("or", (_r("rax"), _r("rdx")), width=64)]
-
-
-def harness_program(task: Task, mode: str = "latency", clock: str = "rdtsc") -> Program:
-    """The timing loop as a superopt Program, a SysV function `uint64 harness(const int32
-    *inputs, int32 *work, int64 count, void *kernel, const int32 *lengths, int64 pmc)` that
-    returns the clock ticks spent in the loop (rdtsc, or rdpmc of counter `pmc`).
-
-    Registers: r12 input cursor, r13 work array, r14 calls left, r15 kernel, rbx length
-    cursor, rbp the dependency (always 0, but the CPU cannot know before computing it).
-    Stack: [rsp] the start time, [rsp+8] the pmc number."""
-    if mode not in MODES:
-        raise ValueError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
-    if clock not in CLOCKS:
-        raise ValueError("unknown clock %r (choose from %s)" % (clock, ", ".join(CLOCKS)))
-    n, width = task.n, 4 * task.n
-    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
-    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]  # stack 16-aligned at the call
-    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
-    code += [Instr("mov", (_r(d), _r(s)), width=64)
-             for d, s in (("r12", "rdi"), ("r13", "rsi"), ("r14", "rdx"), ("r15", "rcx"), ("rbx", "r8"))]
-    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
-    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
-    loop = len(code)
-    for i in range(n):
-        code += [Instr("mov", (_r("eax"), Mem(32, "r12", "rbp", 1, 4 * i)), width=32),
-                 Instr("mov", (Mem(32, "r13", disp=4 * i), _r("eax")), width=32)]
-    code += [Instr("mov", (_r("rdi"), _r("r13")), width=64)]
-    if task.variable:
-        code += [Instr("mov", (_r("esi"), Mem(32, "rbx")), width=32),
-                 Instr("add", (_r("rbx"), Imm(4)), width=64)]
-    code += [Instr("call", (_r("r15"),))]
-    if mode == "latency":  # the next input's address waits for every output of this call
-        code += [Instr("mov", (_r("ebp"), Mem(32, "r13")), width=32)]
-        code += [Instr("or", (_r("ebp"), Mem(32, "r13", disp=4 * i)), width=32) for i in range(1, n)]
-        code += [Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    code += [Instr("add", (_r("r12"), Imm(width)), width=64),
-             Instr("dec", (_r("r14"),), width=64),
-             Instr("j", (Label("loop"),), cond="ne")]
-    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
-                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
-    code += [Instr("ret")]
-    return Program(code, labels={"loop": loop}, name="superopt_harness")
-
-
-EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harness alone
-
-
-def harness_code(task: Task, mode: str, clock: str = "rdtsc") -> bytes:
-    return kernel_of(harness_program(task, mode, clock)).code
 
 
 # --- the worker process (child side) ------------------------------------------------------
