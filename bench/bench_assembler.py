@@ -26,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from superopt.x86 import assembler  # noqa: E402
-from superopt.x86.assembler import assemble, clear_cache, disassemble  # noqa: E402
+from superopt.x86.assembler import assemble, clear_cache  # noqa: E402
+from superopt.x86.decode import disassemble  # noqa: E402
 from superopt.x86.isa import Program  # noqa: E402
 from superopt.x86.parser import parse_file, parse_text  # noqa: E402
 

@@ -3,7 +3,8 @@ instruction -> AT&T text -> parser -> Keystone -> Capstone -> the same operands.
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from superopt.x86.assembler import assemble, check, disassemble, encode, problem
+from superopt.x86.assembler import assemble, check, encode, problem
+from superopt.x86.decode import disassemble
 from superopt.errors import AssemblyError
 from superopt.x86.isa import CONDITIONS, FAMILIES, Imm, Instr, Label, Mem, Program, Reg, format_att
 from superopt.x86.parser import parse_text

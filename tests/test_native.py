@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from superopt.x86.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble
+from superopt.x86.decode import disassemble
 from superopt.errors import InputError
 from superopt.x86.isa import Mem, Program
 from superopt.run.native import MODES, NativeError, Pages, run_native

@@ -5,7 +5,8 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from superopt.x86.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble
+from superopt.x86.decode import disassemble
 from superopt.errors import InputError
 from superopt.x86.isa import Imm, Instr, Label, Mem, Reg
 from superopt.x86.parser import load, parse_file, parse_text

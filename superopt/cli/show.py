@@ -5,7 +5,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from superopt.x86.assembler import assemble, disassemble
+from superopt.x86.assembler import assemble
+from superopt.x86.decode import disassemble
 from superopt.cli.app import console, emit_json
 from superopt import api
 

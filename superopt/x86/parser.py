@@ -19,7 +19,8 @@ import re
 
 from superopt.x86.assembler import problem
 from superopt.errors import InputError
-from superopt.x86.isa import CONDITION_ALIASES, REGISTERS, Imm, Instr, Label, Mem, Program, Reg
+from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
+from superopt.x86.isa import CONDITION_ALIASES, Imm, Instr, Mem, Program, Reg
 from superopt.tasks.sort import Task, get_task
 
 _SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
@@ -47,25 +48,16 @@ _DATA_DIRECTIVES = frozenset({
     ".asciz", ".string", ".zero", ".skip", ".space", ".fill", ".float", ".double", ".single",
     ".incbin", ".dc", ".ds",
 })
-_SYMBOL = r"[A-Za-z_.$][\w.$]*"
-_LABEL_DEF = re.compile(r"(%s|\d+):" % _SYMBOL)
-_SYMBOL_RE = re.compile(_SYMBOL + r"\Z")
-_NUMERIC_REF = re.compile(r"(\d+)([bf])\Z")
+_LABEL_DEF = re.compile(r"(%s|\d+):" % SYMBOL)
 _COMMENT = re.compile(r"\s*#\s?(.*?)\s*\Z")
 _HEADER = re.compile(r"\s*([A-Za-z][\w -]*?)\s*:\s*(.*?)\s*\Z")
-_INT = re.compile(r"([+-]?)\s*(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
 _DIRECTIVE = re.compile(r"(\.[\w.$]*)\s*(.*)", re.S)
-_MEM = re.compile(r"([^()]*)\(([^()]*)\)\Z")
 
 
 def _input_error(reason: str, path, line: int, text: str) -> InputError:
     """An InputError quoting at most the first 100 characters of the offending line."""
     text = text.strip()
     return InputError(reason, path, line, text if len(text) <= 100 else text[:100] + "...")
-
-
-class _Error(Exception):
-    """A reason; parse_text adds the file, line and text."""
 
 
 def parse_file(path) -> Program:
@@ -126,7 +118,7 @@ def parse_text(text: str, path: str | None = None) -> Program:
         try:
             ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d))
             reason = problem(ins)
-        except _Error as exc:
+        except ParseProblem as exc:
             reason = str(exc)
         if reason:
             raise _input_error(reason, path, line, raw)
@@ -255,7 +247,7 @@ def _resolve(numeric: dict[int, str], statements, pos: int, number: str, directi
     for p in order:
         if statements[p][0] == "label" and statements[p][2] == number:
             return numeric[p]
-    raise _Error("no '%s:' label %s this line" % (number, "before" if direction == "b" else "after"))
+    raise ParseProblem("no '%s:' label %s this line" % (number, "before" if direction == "b" else "after"))
 
 
 def _mnemonic(word: str):
@@ -281,8 +273,8 @@ def _mnemonic(word: str):
             if op != "j" and rest[:-1] in CONDITION_ALIASES and rest[-1:] in _SUFFIX_WIDTH:
                 return op, CONDITION_ALIASES[rest[:-1]], _SUFFIX_WIDTH[rest[-1]], None
     if word in ("rep", "repz", "repe", "repnz", "repne", "lock", "data16", "rex", "rex.w", "notrack", "bnd"):
-        raise _Error("instruction prefixes are not supported")
-    raise _Error("unknown instruction %r" % word)
+        raise ParseProblem("instruction prefixes are not supported")
+    raise ParseProblem("unknown instruction %r" % word)
 
 
 def _instruction(stmt: str, resolve) -> Instr:
@@ -292,12 +284,12 @@ def _instruction(stmt: str, resolve) -> Instr:
     if word in ("rep", "repz") and rest.lower() == "ret":  # old gcc's two-byte return
         word, rest = "ret", ""
     op, cond, suffix, src_width = _mnemonic(word)
-    texts = _split_operands(rest) if rest else []
+    texts = split_operands(rest) if rest else []
     branch = op in ("j", "jmp", "call")
-    operands = [_operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
+    operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
     if op in _NO_WIDTH or op == "cltq":
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
-            raise _Error("%s takes no size suffix" % word[:-1])
+            raise ParseProblem("%s takes no size suffix" % word[:-1])
         # indirect call targets are 64-bit; other memory operands here are errors that
         # problem() names by the operand count or kind, not by a missing access size
         operands = tuple(_sized(o, 64) for o in operands)
@@ -316,7 +308,7 @@ def _instruction(stmt: str, resolve) -> Instr:
         elif op == "set":
             width = 8
         else:
-            raise _Error("operand size is ambiguous: add a size suffix (b, w, l or q)")
+            raise ParseProblem("operand size is ambiguous: add a size suffix (b, w, l or q)")
     return Instr(op, tuple(_sized(o, width) for o in operands), cond, width)
 
 
@@ -328,150 +320,28 @@ def _width(word: str, suffix: int | None, operands) -> int | None:
             if width is None:
                 width, source = o.width, "%" + o.name
             elif o.width != width:
-                raise _Error("operand size mismatch: %s is %d-bit but %%%s is %d-bit"
+                raise ParseProblem("operand size mismatch: %s is %d-bit but %%%s is %d-bit"
                              % (source, width, o.name, o.width))
     return width
 
 
 def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
     if len(operands) != 2:
-        raise _Error("%s takes 2 operands, not %d" % (word, len(operands)))
+        raise ParseProblem("%s takes 2 operands, not %d" % (word, len(operands)))
     dst, src = operands
     if not isinstance(dst, Reg):
-        raise _Error("%s needs a register destination" % word)
+        raise ParseProblem("%s needs a register destination" % word)
     if dst_width is not None and dst.width != dst_width:
-        raise _Error("operand size mismatch: %s writes %d bits but %%%s is %d-bit" % (word, dst_width, dst.name, dst.width))
+        raise ParseProblem("operand size mismatch: %s writes %d bits but %%%s is %d-bit" % (word, dst_width, dst.name, dst.width))
     if isinstance(src, Reg):
         if src_width is not None and src.width != src_width:
-            raise _Error("operand size mismatch: %s reads %d bits but %%%s is %d-bit"
+            raise ParseProblem("operand size mismatch: %s reads %d bits but %%%s is %d-bit"
                          % (word, src_width, src.name, src.width))
         src_width = src.width
     elif src_width is None:
-        raise _Error("operand size is ambiguous: write movzbl, movzwl, movsbl, movslq ...")
+        raise ParseProblem("operand size is ambiguous: write movzbl, movzwl, movsbl, movslq ...")
     return Instr(op, (dst, _sized(src, src_width)), None, dst.width)
 
 
 def _sized(o, width: int):
     return Mem(width, o.base, o.index, o.scale, o.disp) if isinstance(o, Mem) else o
-
-
-def _split_operands(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise _Error("unbalanced parentheses")
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    if depth:
-        raise _Error("unbalanced parentheses")
-    parts.append(text[start:].strip())
-    if any(not p for p in parts):
-        raise _Error("empty operand")
-    return parts
-
-
-def _integer(text: str) -> int | None:
-    m = _INT.match(text.strip())
-    if not m:
-        return None
-    digits = m.group(2)
-    if len(digits.lstrip("0")) > 66:  # no 64-bit number is longer (and int() refuses 4300 digits)
-        raise _Error("number does not fit in 64 bits")
-    if digits[:2].lower() == "0x":
-        value = int(digits, 16)
-    elif digits[:2].lower() == "0b":
-        value = int(digits[2:], 2)
-    elif digits.startswith("0"):
-        value = int(digits, 8)  # GNU as reads a leading 0 as octal
-    else:
-        value = int(digits)
-    return -value if m.group(1) == "-" else value
-
-
-def _register(text: str, what: str = "register") -> Reg:
-    name = text[1:].strip().lower() if text.startswith("%") else text
-    if name in REGISTERS:
-        return Reg.named(name)
-    if name in ("ah", "bh", "ch", "dh"):
-        raise _Error("high-byte register %%%s is not supported" % name)
-    if name in ("rip", "eip"):
-        raise _Error("rip-relative addressing is not supported")
-    if name in ("cs", "ds", "es", "fs", "gs", "ss"):
-        raise _Error("segment registers are not supported")
-    raise _Error("no such %s %s" % (what, text.strip()))
-
-
-def _operand(text: str, branch: bool, resolve):
-    if text.startswith("*"):
-        if not branch:
-            raise _Error("'*' (indirect) only applies to call and jmp")
-        text = text[1:].strip()
-        if not text.startswith(("%", "(")) and _MEM.match(text) is None:
-            raise _Error("bad indirect operand %s" % text)
-    if text.startswith("%"):
-        if ":" in text:
-            raise _Error("segment registers are not supported")
-        return _register(text)
-    if text.startswith("$"):
-        value = _integer(text[1:])
-        if value is None:
-            if _SYMBOL_RE.match(text[1:].strip()):
-                raise _Error("symbolic immediates are not supported: %s" % text)
-            raise _Error("bad immediate %s" % text)
-        return Imm(value)
-    m = _MEM.match(text)
-    if m:
-        return _memory(m.group(1).strip(), m.group(2))
-    if branch:
-        ref = _NUMERIC_REF.match(text)
-        if ref:
-            return Label(resolve(ref.group(1), ref.group(2)))
-        if _SYMBOL_RE.match(text):
-            return Label(text)
-        if text.isdigit():
-            raise _Error("numeric label reference %s needs a direction: %sb or %sf" % (text, text, text))
-        raise _Error("bad branch target %s" % text)
-    if _integer(text) is not None:
-        raise _Error("absolute memory addresses are not supported: %s" % text)
-    if _SYMBOL_RE.match(text):
-        raise _Error("symbol operands are not supported: %s" % text)
-    raise _Error("bad operand %s" % text)
-
-
-def _memory(disp_text: str, inner: str) -> Mem:
-    parts = [p.strip() for p in inner.split(",")]
-    if len(parts) > 3:
-        raise _Error("bad memory operand (%s)" % inner)
-    if len(parts) > 1 and not parts[1]:
-        raise _Error("missing index register in (%s)" % inner)
-    base = _address_register(parts[0]) if parts[0] else None
-    index = _address_register(parts[1]) if len(parts) > 1 else None
-    scale = 1
-    if len(parts) == 3:
-        scale = _integer(parts[2])
-        if scale not in (1, 2, 4, 8):
-            raise _Error("scale must be 1, 2, 4 or 8, not %s" % parts[2])
-    if base is None and index is None:
-        raise _Error("memory operand without a register")
-    disp = 0
-    if disp_text:
-        disp = _integer(disp_text)
-        if disp is None:
-            if _SYMBOL_RE.match(disp_text):
-                raise _Error("symbolic displacements are not supported: %s" % disp_text)
-            raise _Error("bad displacement %s" % disp_text)
-    return Mem(0, base, index, scale, disp)  # width is set once the operation size is known
-
-
-def _address_register(text: str) -> str:
-    if not text.startswith("%"):
-        raise _Error("bad address register %s" % text)
-    reg = _register(text, "address register")
-    if reg.width != 64:
-        raise _Error("addresses must use 64-bit registers (%%%s is %d-bit)" % (reg.name, reg.width))
-    return reg.family
