@@ -26,7 +26,7 @@ from superopt.agents.alphadev import agent as alphadev
 from superopt.game.game import Game, human_length
 from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
 from superopt.agents.alphadev.network import NetConfig
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 TARGETS = {"sort3": 17, "sort4": 28, "sort5": 42}
 

@@ -27,7 +27,7 @@ from superopt.game.game import Game
 from superopt.agents.alphadev.network import NetConfig, count_parameters
 from superopt.agents.base import SearchOptions, parse_params
 from superopt.driver import run_search
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from superopt.game.evaluator import CMP, MOV, dense_ranks
 from superopt.game.game import Game
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 _TAKE = {"l": lambda f: f < 0, "g": lambda f: f > 0, "le": lambda f: f <= 0, "ge": lambda f: f >= 0}
 

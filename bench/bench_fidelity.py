@@ -35,7 +35,7 @@ from superopt.measure.counters import select_counter  # noqa: E402
 from superopt.x86.isa import instruction_count  # noqa: E402
 from superopt.run.baseline import compile_baseline# noqa: E402
 from superopt.x86.parser import load  # noqa: E402
-from superopt.tasks.sort import get_task  # noqa: E402
+from superopt.tasks.registry import get_task  # noqa: E402
 from superopt.measure.timing import checked_kernel, measure, time_kernels  # noqa: E402
 
 console = Console(width=140, highlight=False)

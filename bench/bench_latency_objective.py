@@ -27,7 +27,7 @@ from superopt.x86.parser import load
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
 from superopt.x86.isa import with_ret
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 from superopt.measure.timing import measure
 
 

@@ -22,7 +22,7 @@ from superopt.game.game import Game
 from superopt.x86.parser import load
 from superopt.agents.base import SearchOptions, SearchStats
 from superopt.driver import run_search
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 ALPHADEV = {"sort3": "17 / 446K programs / 6 min", "sort4": "28 / 1.3M / 30 min", "sort5": "42 / 6.23M / 0.73 days"}
 ROWS = {

@@ -15,7 +15,8 @@ from superopt.agents.base import DEFAULT_AGENT, SearchOptions, SearchResult, Sea
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
-from superopt.tasks.sort import Task, get_task
+from superopt.tasks.base import Task
+from superopt.tasks.registry import get_task
 from superopt.x86.isa import Program
 from superopt.x86.parser import NO_TASK, parse_file
 
@@ -25,12 +26,7 @@ _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 
 def task_of(task: Task | str) -> Task:
     """The Task itself, or the built-in task of that name."""
-    if isinstance(task, Task):
-        return task
-    try:
-        return get_task(task)
-    except KeyError as exc:
-        raise SuperoptError(exc.args[0]) from None
+    return get_task(task) if isinstance(task, str) else task
 
 
 def load(path: str | os.PathLike) -> Program:

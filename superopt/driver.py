@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, check_params, get_agent
 from superopt.errors import SuperoptError
 from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 from superopt.x86.isa import Program, format_program, with_ret
 
 

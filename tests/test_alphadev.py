@@ -21,7 +21,7 @@ from superopt.agents.alphadev.network import NetConfig
 from superopt.x86.parser import parse_file
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 TINY = NetConfig(embed=16, layers=1, heads=2, hidden=32)
 

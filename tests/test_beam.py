@@ -10,7 +10,7 @@ from superopt.agents import beam
 from superopt.agents.enumerative import Enumerator
 from superopt.game.game import Game
 from superopt.x86.isa import Reg
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 SORT3 = Game(get_task("sort3"))
 

@@ -5,7 +5,7 @@ import pytest
 from superopt.run.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop, can_straddle
 from superopt.x86.isa import FAMILIES
 from superopt.x86.parser import parse_text
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 SORT3 = get_task("sort3")
 STORE_CONST = "movl {reg}, (%rdi)\nret\n"

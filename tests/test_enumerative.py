@@ -9,12 +9,13 @@ from superopt.game.bounds import LowerBound
 from superopt.agents.enumerative import Enumerator, below, first_program, run, shorten
 from superopt.game.game import RULES, Game
 from superopt.agents.base import SearchOptions
-from superopt.tasks.sort import Task, get_task
+from superopt.tasks.sort import SortTask
+from superopt.tasks.registry import get_task
 from superopt.check.verify import verify
 from superopt.x86.isa import Instr, Program
 from superopt.x86.parser import load, parse_text
 
-SORT2 = Task("sort2", 2, description="sort a[0..2)")
+SORT2 = SortTask("sort2", 2, description="sort a[0..2)")
 
 
 def _bfs_shortest(game: Game, limit: int) -> int | None:

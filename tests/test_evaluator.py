@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, Packing, dense_ranks
 from superopt.game.game import Game
 from superopt.x86.isa import Instr, Mem, Program, Reg
-from superopt.tasks.sort import get_task, weak_orderings
+from superopt.tasks.sort import weak_orderings
+from superopt.tasks.registry import get_task
 
 
 @given(st.integers(1, 6), st.data())

@@ -26,7 +26,7 @@ from superopt.errors import InputError
 from superopt.emit.export import ExportRefused, body, check_request, export, inline_asm, register_usage
 from superopt.x86.isa import Instr, Label, Mem, Program, Reg
 from superopt.x86.parser import load, parse_text
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 from superopt.check.verify import verify
 
 ASM = Path(__file__).resolve().parent.parent / "asm"

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from superopt.errors import SuperoptError
 from superopt.game.game import RULES, Game, human_length
 from superopt.x86.isa import Mem, Reg
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 SORT3 = get_task("sort3")
 

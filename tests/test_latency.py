@@ -19,7 +19,7 @@ from superopt.measure.latency import ModelLatency, NativeLatency, cost_model, la
 from superopt.agents.alphadev.mcts import MCTSConfig
 from superopt.agents.alphadev.network import NetConfig
 from superopt.x86.parser import parse_file
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 TINY = NetConfig(embed=16, layers=1, heads=2, hidden=32)
 

@@ -203,7 +203,7 @@ def _renamed_pair():
     """sort3's game, an action parser, and two programs that leave one state up to register
     names: the longer one first."""
     from superopt.game.game import Game
-    from superopt.tasks.sort import get_task
+    from superopt.tasks.registry import get_task
     from superopt.x86.parser import parse_text
     g = Game(get_task("sort3"))
 

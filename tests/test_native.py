@@ -14,7 +14,7 @@ from superopt.run.native import MODES, NativeError, Pages, run_native
 from superopt.run.harness import EMPTY_KERNEL, harness_program
 from superopt.run.baseline import compile_baseline, is_c_source
 from superopt.x86.parser import load
-from superopt.tasks.sort import TASKS, get_task
+from superopt.tasks.registry import TASKS, get_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASM = sorted(glob.glob(os.path.join(ROOT, "asm", "*.s")))

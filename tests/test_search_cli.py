@@ -11,7 +11,7 @@ from superopt.game.game import Game
 from superopt.x86.parser import load
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 from superopt.check.verify import verify
 
 
@@ -111,7 +111,7 @@ def test_latency_objective_screens_many_candidates_then_times_a_shortlist():
     from superopt.x86.parser import parse_file
     from superopt.driver import SHORTLIST, rank_by_latency
     from superopt.agents.base import SearchResult
-    from superopt.tasks.sort import get_task
+    from superopt.tasks.registry import get_task
     bodies = [Program([i for i in parse_file(p).instrs if i.op != "ret"], task="sort3")
               for p in ("asm/sort3.s", "asm/sort3_enum.s")]
     candidates = [bodies[k % 2] for k in range(SHORTLIST + 3)]

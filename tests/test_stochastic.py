@@ -9,7 +9,7 @@ from superopt.game.game import Game
 from superopt.x86.parser import load, parse_text
 from superopt.agents.base import SearchOptions
 from superopt.agents.stochastic import Chain, init_actions, run
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 SORT3 = get_task("sort3")
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from superopt.tasks.sort import TASKS, get_task, weak_orderings, INT32_MIN, INT32_MAX
+from superopt.tasks.sort import weak_orderings, INT32_MIN, INT32_MAX
+from superopt.tasks.registry import TASKS, get_task
 
 
 @pytest.mark.parametrize("n,count", [(0, 1), (1, 1), (2, 3), (3, 13), (4, 75), (5, 541), (6, 4683), (7, 47293)])

@@ -15,7 +15,7 @@ from superopt.run.native import kernel_of, run_native
 from superopt.run.harness import EMPTY_KERNEL
 from superopt.x86.parser import load
 from superopt.measure.stats import binomial_cdf, quantile, quantile_ci, quantile_ci_ranks, ratio_ci
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 from superopt.measure.timing import NotVerified, checked_kernel, measure, measure_latencies, summarise, time_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -17,7 +17,7 @@ from superopt.run.emulator import DATA_BASES, Emulator, array_address
 from superopt.x86.isa import FAMILIES
 from superopt.x86.parser import load, parse_text
 from superopt.check.verify import classify, verify
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 KERNELS = sorted(ASM.glob("*.s"))

@@ -57,7 +57,8 @@ import numpy as np
 from superopt.x86.assembler import Assembled, assemble
 from superopt.run.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg, instruction_count
-from superopt.tasks.sort import Task, get_task
+from superopt.tasks.base import Task
+from superopt.tasks.registry import get_task
 
 DEFAULT_RANDOM = 10_000
 STEP_LIMIT = 10_000

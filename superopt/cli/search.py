@@ -13,7 +13,7 @@ from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
 from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params
 from superopt.driver import result_header, run_search, write_program
-from superopt.tasks.sort import get_task
+from superopt.tasks.registry import get_task
 
 
 def _registers_for(task, program) -> tuple[str, ...] | None:

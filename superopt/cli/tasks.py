@@ -5,7 +5,7 @@ import click
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json
-from superopt.tasks.sort import TASKS
+from superopt.tasks.registry import TASKS
 
 
 @click.command("tasks")

@@ -53,7 +53,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     from superopt.agents.alphadev import agent as alphadev
     from superopt.game.game import Game
     from superopt.agents.alphadev.network import NetConfig
-    from superopt.tasks.sort import get_task
+    from superopt.tasks.registry import get_task
 
     try:
         task = get_task(task_name)

@@ -26,7 +26,7 @@ from superopt import __version__
 from superopt.x86.assembler import assemble, needs_implicit_ret
 from superopt.errors import InputError, SuperoptError
 from superopt.x86.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel, instruction_count
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 from superopt.check.verify import Verdict, verify
 
 FORMATS = ("cpp", "c", "gas", "intel")

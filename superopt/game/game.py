@@ -39,7 +39,7 @@ import numpy as np
 from superopt.x86.isa import FAMILIES, Instr, Mem, Program, Reg
 from superopt.errors import SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 
 ISAS = {
     "alphadev": "mov reg/slot, cmp reg-reg, cmovl/cmovg/cmovle/cmovge reg-reg (AlphaDev's fixed-sort set)",

@@ -16,7 +16,7 @@ import time
 
 from superopt.x86 import isa
 from superopt.errors import SuperoptError
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 
 SOURCES = {
     "native": "measured on this CPU (latency mode, 5th percentile of short runs, after Unicorn verification)",

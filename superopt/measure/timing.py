@@ -23,7 +23,7 @@ from superopt.x86.isa import Program
 from superopt.run.native import MODES, Kernel, SharedObject, kernel_of, run_native, runner
 from superopt.run.harness import EMPTY_KERNEL, harness_code
 from superopt.measure.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 
 DISTRIBUTIONS = ("random", "sorted", "reversed", "equal")
 _CHUNK_RUNS = 20  # runs per request to the worker: progress updates and Ctrl-C granularity

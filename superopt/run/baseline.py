@@ -9,7 +9,7 @@ import tempfile
 
 from superopt.errors import InputError, SuperoptError
 from superopt.run.native import SharedObject
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 
 
 C_SUFFIXES = (".c",)

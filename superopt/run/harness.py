@@ -7,7 +7,7 @@ are independent."""
 from __future__ import annotations
 
 from superopt.run.native import MODES, MachineCode, kernel_of
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 from superopt.x86.isa import Imm, Instr, Label, Mem, Program, Reg
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from superopt.errors import SuperoptError
 from superopt.x86.isa import Program
-from superopt.tasks.sort import Task
+from superopt.tasks.base import Task
 
 MODES = ("latency", "throughput")
 

@@ -1,8 +1,5 @@
-"""The task registry: what a kernel must compute, on which inputs, with which signature.
-
-A task is one small entry in TASKS. Inputs are numpy arrays: `arrays` has shape
-(count, n) and dtype int32, `lengths` has shape (count,) (all n for fixed sorts).
-"""
+"""The sorting tasks: sortN (`void sortN(int32_t *a)`) and varsortN (`void varsortN(int32_t *a,
+int32_t n)`), their weak-ordering proof inputs and random inputs (superopt.tasks.base)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +21,7 @@ ORDER_CONDITIONS = {"int32": SIGNED_ORDER_CONDITIONS}
 
 
 @dataclass(frozen=True)
-class Task:
+class SortTask:
     name: str
     n: int                  # array length (the maximum length for variable sorts)
     variable: bool = False  # takes the length as a second argument in %esi
@@ -126,19 +123,10 @@ def weak_orderings(n: int) -> np.ndarray:
     return rows.astype(np.int64)
 
 
-def _task(name: str, n: int, variable: bool = False) -> Task:
+def _task(name: str, n: int, variable: bool = False) -> SortTask:
     what = "sort a[0..n) for 0 <= n <= %d" % n if variable else "sort a[0..%d)" % n
-    return Task(name, n, variable, what + " ascending as signed 32-bit integers, in place")
+    return SortTask(name, n, variable, what + " ascending as signed 32-bit integers, in place")
 
 
-TASKS: dict[str, Task] = {t.name: t for t in (
-    [_task("sort%d" % n, n) for n in range(3, 9)] + [_task("varsort%d" % n, n, True) for n in range(3, 6)]
-)}
-
-
-def get_task(name: str) -> Task:
-    """The task called `name`; KeyError with the known names otherwise."""
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise KeyError("unknown task %r (known: %s)" % (name, ", ".join(TASKS))) from None
+SORT_TASKS = tuple([_task("sort%d" % n, n) for n in range(3, 9)] +
+                   [_task("varsort%d" % n, n, True) for n in range(3, 6)])

@@ -21,7 +21,8 @@ from superopt.x86.assembler import problem
 from superopt.errors import InputError
 from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
 from superopt.x86.isa import CONDITION_ALIASES, Imm, Instr, Mem, Program, Reg
-from superopt.tasks.sort import Task, get_task
+from superopt.tasks.base import Task
+from superopt.tasks.registry import get_task
 
 _SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
 # AT&T mnemonic (without size suffix) -> opcode of the instruction form

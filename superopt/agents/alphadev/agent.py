@@ -193,7 +193,7 @@ def game_spec(game) -> dict:
 
 def build_game(spec: dict):
     from superopt.game.game import Game
-    from superopt.tasks.sort import get_task
+    from superopt.tasks.registry import get_task
     spec = dict(spec)
     return Game(get_task(spec.pop("task")), **spec)
 

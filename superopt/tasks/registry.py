@@ -1,0 +1,15 @@
+"""The built-in tasks by name."""
+from __future__ import annotations
+
+from superopt.tasks.base import Task, UnknownTask
+from superopt.tasks.sort import SORT_TASKS
+
+TASKS: dict[str, Task] = {t.name: t for t in SORT_TASKS}
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`; UnknownTask (a SuperoptError and a KeyError) naming the known ones otherwise."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise UnknownTask("unknown task %r (known: %s)" % (name, ", ".join(TASKS))) from None
