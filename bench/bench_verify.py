@@ -15,7 +15,8 @@ import numpy as np
 from unicorn import x86_const as ux
 
 import superopt.run.emulator as emu_module
-from superopt.run.emulator import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, TIMEOUT_US, Emulator, array_address
+from superopt.run.emulator import TIMEOUT_US, Emulator
+from superopt.run.layout import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, array_address
 from superopt.x86.parser import load
 from superopt.check.verify import verify
 

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from superopt.run.emulator import KERNEL_BASE, REGISTER_SETS, Emulator, array_address, can_loop, can_straddle
+from superopt.run.emulator import Emulator, can_loop, can_straddle
+from superopt.run.layout import KERNEL_BASE, REGISTER_SETS, array_address
 from superopt.x86.isa import FAMILIES
 from superopt.x86.parser import parse_text
 from superopt.tasks.registry import get_task

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superopt.cli import main
-from superopt.run.emulator import DATA_BASES, Emulator, array_address
+from superopt.run.emulator import Emulator
+from superopt.run.layout import DATA_BASES, array_address
 from superopt.x86.isa import FAMILIES
 from superopt.x86.parser import load, parse_text
 from superopt.check.verify import classify, verify

@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from superopt.x86.assembler import Assembled, assemble
-from superopt.run.emulator import (KERNEL_BASE, REGISTER_SETS, BatchResult, Emulator, array_address)
+from superopt.run.emulator import BatchResult, Emulator
+from superopt.run.layout import KERNEL_BASE, REGISTER_SETS, array_address
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Mem, Program, Reg, instruction_count
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task

@@ -58,54 +58,27 @@ from unicorn import x86_const as ux
 
 from superopt.x86.assembler import Assembled, assemble
 from superopt.errors import AssemblyError
-from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
+from superopt.run.batch import build_driver
+from superopt.run.layout import (ARENA_BASE, ARENA_SIZE, ARENA_STRIDE, CODE_BASE, CODE_SIZE, CTRL_COUNT,
+                                CTRL_IN, CTRL_OUT, CTRL_REC, CTRL_SET, CTRL_SIZE, DATA_BASES, DRIVER_STEPS,
+                                KERNEL_BASE, MAX_N, PAGE, RECORD_BYTES, REGISTER_SETS, SET_BYTES, SLOT,
+                                STACK_BASE, STACK_FRAME, STATUS_RSP, STATUS_SAVED, array_address, row_bytes)
+from superopt.x86.isa import FAMILIES, Mem, Program, Reg
 
-PAGE = 0x1000
-MAX_N = 8
-CODE_BASE = 0x0040_0000
-CODE_SIZE = 0x0004_0000
-KERNEL_BASE = CODE_BASE + 0x8000      # the driver ends here and the kernel starts
-STACK_BASE = 0x0080_0000
-SLOT = STACK_BASE + PAGE - 8          # the return address; the caller's frame above is unmapped
-STACK_FRAME = SLOT - STACK_BASE       # below the return address: pushes, the red zone
-ARENA_BASE = 0x0100_0000
-ARENA_STRIDE = 0x10000
-ARENA_SIZE = 3 * PAGE                 # guard page, page ending with the array, guard page
-DATA_BASES = (0x1000_0000, 0x3000_0000)
-CTRL_SIZE = PAGE
-REGISTER_SETS = 64                    # a power of two: the driver picks set i mod REGISTER_SETS
-SET_BYTES = 8 * len(FAMILIES)
 BATCH = 1 << 16                       # inputs per emu_start at most
 LOOP_BATCH = 256                      # ... for kernels that can loop (each may use up the step limit)
-RECORD_BYTES = 16                     # per input: rsi value, rdi value
-DRIVER_STEPS = 160                    # an upper bound on driver instructions per input
 # Wall-clock limit per emu_start, the last line of defence: a kernel without backward
 # jumps has no instruction limit, but one writing far from its array could still keep
 # the driver looping by rewriting the driver's data (possible in one layout only).
 # Unicorn's timeout costs about 6% (bench/bench_verify.py).
 TIMEOUT_US = 30_000_000
 
-# control words, as offsets into the control page
-_STATUS, _I, _COUNT, _IN, _OUT, _REC, _SET = (8 * k for k in range(7))
-STATUS_OK, STATUS_RSP, STATUS_SAVED = 0, 1, 2
 
 # mapped-but-forbidden or just-outside places: touching them breaks a memory rule, while
 # any other bad access is a fault
 FORBIDDEN_REGIONS = frozenset({"guard", "code", "return address", "caller frame"})
 _RW = unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE
 _UC_REG = {name: getattr(ux, "UC_X86_REG_" + name.upper()) for name in FAMILIES}
-
-
-def array_address(k: int) -> int:
-    """Where the array of length k lives: 8-byte aligned (Unicorn sends misaligned
-    accesses down its slow path, about 2x slower), ending where its arena's last guard page
-    starts or 4 guard bytes before."""
-    return ARENA_BASE + k * ARENA_STRIDE + 2 * PAGE - _row_bytes(k)
-
-
-def _row_bytes(n: int) -> int:
-    """Bytes per array of n int32s in the driver's buffers: rounded up to 8 for alignment."""
-    return 4 * (n + n % 2)
 
 
 @dataclass(frozen=True)
@@ -127,120 +100,6 @@ class BatchResult:
     pc: int | None = None       # where execution stopped (faults, step limit)
     registers: dict | None = None  # registers at the stop
     trace: list[int] | None = None  # kernel instruction addresses executed (trace runs)
-
-
-def _r(name: str, width: int = 64) -> Reg:
-    return Reg(name, width)
-
-
-def _m(base: str, disp: int = 0, width: int = 64) -> Mem:
-    return Mem(width, base, None, 1, disp)
-
-
-def _copy(src: str, dst: str, k: int) -> list[Instr]:
-    """Copy k int32s from (src) to (dst) with qword moves (a dword for an odd one out),
-    through %rdx."""
-    out, done = [], 0
-    while done < k:
-        width = 64 if k - done >= 2 else 32
-        out.append(Instr("mov", (_r("rdx", width), _m(src, 4 * done, width)), width=width))
-        out.append(Instr("mov", (_m(dst, 4 * done, width), _r("rdx", width)), width=width))
-        done += width // 32
-    return out
-
-
-def build_driver(n: int, lengths: tuple[int, ...], ctrl: int) -> Program:
-    """The batch driver for arrays of n slots whose lengths are drawn from `lengths`
-    (several lengths: a variable sort, whose %rsi and %rdi come from each input's record;
-    one length: %rdi is fixed and %rsi random)."""
-    ins: list[Instr] = []
-    labels: dict[str, int] = {}
-    variable = len(lengths) > 1
-
-    def label(name: str) -> None:
-        labels[name] = len(ins)
-
-    def add(op, *operands, width=64, cond=None):
-        ins.append(Instr(op, tuple(operands), cond=cond, width=width))
-
-    def jump(op, target, cond=None):
-        ins.append(Instr(op, (Label(target),), cond=cond))
-
-    def copies(prefix: str, src: str | None, dst: str | None, then: str) -> None:
-        """Copy between the array of this input's length and (src or dst); with several
-        lengths, dispatch on the length in the input's record first."""
-        if variable:
-            add("mov", _r("rsi"), _m("rax", _REC))
-            add("mov", _r("rdx"), _m("rsi"))
-            for k in lengths[1:]:  # the first length's block follows
-                add("cmp", _r("rdx", 32), Imm(k), width=32)
-                jump("j", "%s%d" % (prefix, k), cond="e")
-        for k in lengths:
-            label("%s%d" % (prefix, k))
-            add("mov", _r("rsi"), Imm(array_address(k)))
-            ins.extend(_copy(src or "rsi", dst or "rsi", k))
-            if variable:
-                jump("jmp", then)
-        label(then)
-
-    label("done")
-    add("nop", width=None)
-    label("post")  # the kernel returns here
-    add("mov", _r("rax"), Imm(SLOT + 8))
-    add("cmp", _r("rsp"), _r("rax"))
-    jump("j", "fail_rsp", cond="ne")
-    add("mov", _r("rax"), Imm(ctrl))
-    add("mov", _r("rcx"), _m("rax", _SET))
-    for name in CALLEE_SAVED:
-        add("cmp", _r(name), _m("rcx", 8 * FAMILIES.index(name)))
-        jump("j", "fail_saved", cond="ne")
-    add("mov", _r("rcx"), _m("rax", _OUT))
-    copies("out", None, "rcx", "advance")
-    add("add", _m("rax", _OUT), Imm(_row_bytes(n)))
-    add("add", _m("rax", _IN), Imm(_row_bytes(n)))
-    if variable:
-        add("add", _m("rax", _REC), Imm(RECORD_BYTES))
-    add("mov", _r("rcx"), _m("rax", _I))
-    add("add", _r("rcx"), Imm(1))
-    add("mov", _m("rax", _I), _r("rcx"))
-    add("cmp", _r("rcx"), _m("rax", _COUNT))
-    jump("j", "next", cond="ne")
-    jump("jmp", "done")
-    label("fail_rsp")
-    add("mov", _r("rax"), Imm(ctrl))
-    add("mov", _m("rax", _STATUS), Imm(STATUS_RSP))
-    jump("jmp", "done")
-    label("fail_saved")
-    add("mov", _m("rax", _STATUS), Imm(STATUS_SAVED))
-    jump("jmp", "done")
-
-    label("next")  # the entry point: input i into its array
-    add("mov", _r("rax"), Imm(ctrl))
-    add("mov", _r("rcx"), _m("rax", _IN))
-    copies("in", "rcx", None, "regs")
-    add("mov", _r("rcx"), _m("rax", _I))
-    add("and", _r("rcx", 32), Imm(REGISTER_SETS - 1), width=32)
-    add("shl", _r("rcx", 32), Imm(SET_BYTES.bit_length() - 1), width=32)
-    add("add", _r("rcx"), _m("rax", _SET + 8))  # the sets' base address
-    add("mov", _m("rax", _SET), _r("rcx"))
-    if variable:
-        add("mov", _r("rdi"), _m("rax", _REC))  # the record pointer, for rsi and rdi below
-    add("mov", _r("rax"), _r("rcx"))
-    add("mov", _r("rsp"), Imm(SLOT))
-    add("mov", _r("rcx"), _m("rax", 8 * FAMILIES.index("rcx")))
-    add("mov", _r("rdx"), _m("rax", 8 * FAMILIES.index("rdx")))
-    add("cmp", _r("rcx"), _r("rdx"))            # random flags
-    for name in FAMILIES:
-        if name not in ("rax", "rcx", "rdx", "rsp", "rdi", "rsi"):
-            add("mov", _r(name), _m("rax", 8 * FAMILIES.index(name)))
-    if variable:
-        add("mov", _r("rsi"), _m("rdi"))
-        add("mov", _r("rdi"), _m("rdi", 8))
-    else:
-        add("mov", _r("rsi"), _m("rax", 8 * FAMILIES.index("rsi")))
-        add("mov", _r("rdi"), Imm(array_address(lengths[0])))
-    add("mov", _r("rax"), _m("rax"))
-    return Program(ins, labels)  # ... and the kernel follows
 
 
 class Emulator:
@@ -394,7 +253,7 @@ class Emulator:
         sets_at = ctrl + CTRL_SIZE
         records_at = sets_at + REGISTER_SETS * SET_BYTES
         inputs_at = records_at + BATCH * RECORD_BYTES
-        outputs_at = inputs_at + BATCH * _row_bytes(n)
+        outputs_at = inputs_at + BATCH * row_bytes(n)
         done_at = KERNEL_BASE - len(self._drivers[(n, tuple(sorted(lengths_allowed)), layout)][1])
 
         sets = np.roll(self.register_sets(seed), -set_offset, axis=0)
@@ -406,7 +265,7 @@ class Emulator:
         stack[STACK_FRAME:STACK_FRAME + 8] = post.to_bytes(8, "little")
         uc.mem_write(STACK_BASE, bytes(stack))
 
-        count, width = len(arrays), _row_bytes(n) // 4
+        count, width = len(arrays), row_bytes(n) // 4
         padded = np.zeros((count, width), dtype=np.int32)
         padded[:, :n] = arrays
         records = np.empty((count, 2), dtype=np.uint64)
@@ -430,7 +289,7 @@ class Emulator:
             for start in range(0, count, batch):
                 chunk = min(batch, count - start)
                 ctrl_words = np.zeros(CTRL_SIZE // 8, dtype=np.uint64)
-                ctrl_words[[_COUNT // 8, _IN // 8, _OUT // 8, _REC // 8, _SET // 8 + 1]] = (
+                ctrl_words[[CTRL_COUNT // 8, CTRL_IN // 8, CTRL_OUT // 8, CTRL_REC // 8, CTRL_SET // 8 + 1]] = (
                     chunk, inputs_at, outputs_at, records_at, sets_at)
                 uc.mem_write(ctrl, ctrl_words.tobytes())
                 uc.mem_write(records_at, records[start:start + chunk].tobytes())
