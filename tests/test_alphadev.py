@@ -194,7 +194,8 @@ def test_train_cli_bad_input(tmp_path):
 
 def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     game = Game(get_task("sort3"))
-    options = SearchOptions(time_limit=60, workers=1, params={"patience": 0.0})
+    # patience 0: the first correct program ends the search (no time limit to race)
+    options = SearchOptions(workers=1, params={"patience": 0.0})
     result = run_search(game, "alphadev", options)
     assert result.program is not None and result.verified
     assert result.length <= 18
@@ -259,9 +260,8 @@ def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatc
     monkeypatch.setattr(alphadev, "game_spec", lambda g: dict(spec, task="no-such-task"))
     net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2)
-    progress = SelfPlay(game, net, config).run(time_limit=60)
+    progress = SelfPlay(game, net, config).run()  # no limit: only the failure ends it
     assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
-    assert progress.elapsed < 50
 
 
 def tiny_actor(game, **config):

@@ -37,7 +37,7 @@ def test_a_copy_adds_no_row_and_a_sorted_state_has_few():
     assert 4 <= _rows(g, program) < g.num_inputs
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.permutations(["rax", "rcx", "rdx", "rsi"]))
 def test_the_measure_ignores_register_names(order):
     renamed = Game(get_task("sort3"), registers=order)

@@ -125,7 +125,7 @@ def test_intermediate_values_term_keeps_every_optimal_program(monkeypatch):
     assert with_term == without and len(with_term) > 1000 and explored < explored_without
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=14))
 def test_bound_under_a_budget_is_exact_below_it(choices):
     """Along random legal prefixes: with a budget, the bound is the full bound when that

@@ -571,7 +571,7 @@ def test_cli_bad_file_is_exit_2(tmp_path):
 _SYMBOL_CHARS = "abcXYZ019_.$"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.text(_SYMBOL_CHARS, min_size=1, max_size=6).map(lambda s: "." + s), unique=True, max_size=8))
 def test_inline_labels_are_unique_assembler_names(names):
     instrs = [Instr("jmp", (Label(name),)) for name in names] + [Instr("ret")]
@@ -605,7 +605,7 @@ def _straight_line(draw):
     return Program(instrs)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(_straight_line())
 def test_every_register_becomes_exactly_one_operand(program):
     use = register_usage(program)

@@ -111,7 +111,7 @@ def test_selfplay_measures_natively_by_default():
 
 
 def test_search_reports_its_latency_source(tmp_path):
-    args = ["search", "sort3", "--time-limit", "30", "--target-length", "18", "--workers", "1", "--json",
+    args = ["search", "sort3", "--target-length", "18", "--workers", "1", "--json",
             "--out", str(tmp_path / "s.s")]
     result = CliRunner().invoke(main, args + ["--param", "latency=model"])
     assert result.exit_code == 0, result.output

@@ -396,7 +396,7 @@ def sorts_all_zero_one_inputs(n, comparators):
     return True
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(st.integers(3, 4).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
                          .filter(lambda c: c[0] < c[1]), min_size=2, max_size=6))))
@@ -411,7 +411,7 @@ def test_random_networks_pass_exactly_when_they_sort(case):
         assert ce["got"] != ce["expected"] and sorted(ce["input"]) == ce["expected"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(st.lists(st.tuples(st.sampled_from([(0, 1), (0, 2), (1, 2)]), st.sampled_from(["l", "le", "g", "ge", "e", "ne"])),
                 min_size=3, max_size=5),
        st.integers(0, 2 ** 31))
