@@ -91,6 +91,7 @@ def same_operand(want, got, bits):
     return want == got
 
 
+@pytest.mark.slow
 @settings(max_examples=600)
 @given(instructions())
 def test_round_trip_att_parse_assemble_disassemble(ins):
@@ -139,6 +140,7 @@ def branchy_programs(draw):
     return Program(body, labels)
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(branchy_programs())
 def test_branches_reach_their_labels(program):

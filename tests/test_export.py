@@ -316,6 +316,7 @@ def _assert_all_ok(output: str, kernels) -> None:
 VALUES = {"sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "sort3_insertion", "sort3_extended", "inplace_sort3"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
 @pytest.mark.parametrize("lang", ["c", "cpp"])
 def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
@@ -337,6 +338,7 @@ def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
     _assert_all_ok(_run(["./driver"], tmp_path), variants)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
 def test_gas_files_assemble_link_and_sort(kernels, tmp_path, opt):
     if not shutil.which("gcc"):

@@ -333,6 +333,7 @@ VALID_LINES = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) |
                 st.text(alphabet="%$(),:;.#*-+ 0123456789abcdefghlqrsx\t", max_size=40), max_size=5))

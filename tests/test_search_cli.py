@@ -184,6 +184,7 @@ def _children(pid: int) -> int:
     return count
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, code", [
     (["sort4", "--agent", "stochastic", "--init", "asm/sort4.s", "--steps", "1000000000"], 0),
     (["sort5", "--agent", "enum"], 1),  # enum cannot reach sort5's shortest programs
