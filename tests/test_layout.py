@@ -214,3 +214,10 @@ def test_imports_are_read_at_every_depth_and_relative_ones_resolved(monkeypatch)
     assert found == {("superopt.x86.isa", None), ("superopt.game.game", None), ("superopt.x86.parser", "_hidden")}
     aliases = _module_aliases("superopt.check.verify")
     assert aliases["isa"] == "superopt.x86.isa" and aliases["game"] == "superopt.game.game"
+
+
+def test_private_attributes_are_those_a_module_defines(monkeypatch):
+    source = ("class A:\n    _slot: int = 0\n    _k = 1\n    def _m(self):\n        self._x = other._y\n"
+              "    def public(self):\n        pass\n")
+    monkeypatch.setitem(TREES, "superopt.check.verify", ast.parse(source))
+    assert _private_attributes("superopt.check.verify") == {"_slot", "_k", "_m", "_x"}

@@ -198,11 +198,14 @@ def test_ctrl_c_stops_the_cli_cleanly_and_keeps_the_best(tmp_path, args, code):
     proc = subprocess.Popen([sys.executable, "-c", "from superopt.cli import main; main()", "search", *args,
                              "--workers", "2", "--json", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while _children(proc.pid) < 2:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate()
+    try:
+        while _children(proc.pid) < 2:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate()
+    finally:  # (a failure or the per-test timeout leaves no search behind)
+        proc.kill()
     assert proc.returncode == code and "Traceback" not in stderr
     data = json.loads(stdout)
     assert data["interrupted"] and data["found"] == (code == 0) and out.exists() == (code == 0)
