@@ -1,9 +1,10 @@
-# Quick start: `make run` (search sort3) and `make test`; each installs what is missing first.
+# Quick start: `make run` (search sort3) and `make test` (everything; `make quick` leaves out
+# the tests marked slow); each installs what is missing first.
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test quick bench clean
 
 install: $(STAMP)
 
@@ -20,6 +21,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+quick: install
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

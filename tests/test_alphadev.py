@@ -86,6 +86,7 @@ def sample_batch(game, net, size=32):
     return buffer.sample(size, np.random.default_rng(0), net.config.max_length)
 
 
+@pytest.mark.slow
 def test_learner_reduces_loss_on_fixed_batch(game):
     torch.manual_seed(0)
     net = new_network(game, TINY)
@@ -171,6 +172,7 @@ def test_selfplay_stops_and_reports(game):
     assert seen and seen[-1].steps == 3
 
 
+@pytest.mark.slow
 def test_train_cli_writes_and_resumes(tmp_path):
     out = tmp_path / "t.pt"
     args = ["train", "sort3", "--steps", "2", "--out", str(out), "--simulations", "8", "--games", "4", "--json"]
@@ -192,9 +194,11 @@ def test_train_cli_bad_input(tmp_path):
     assert result.exit_code == 2 and "no such checkpoint" in result.output
 
 
+@pytest.mark.slow
 def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     game = Game(get_task("sort3"))
-    options = SearchOptions(time_limit=60, workers=1, params={"patience": 0.0})
+    # patience 0: the first correct program ends the search (no time limit to race)
+    options = SearchOptions(workers=1, params={"patience": 0.0})
     result = run_search(game, "alphadev", options)
     assert result.program is not None and result.verified
     assert result.length <= 18
@@ -204,12 +208,13 @@ def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     assert result.extras["potential"] == alphadev.trained_potential(shipped)
 
 
+@pytest.mark.slow
 def test_search_cli_model_and_from_scratch(tmp_path):
     game = Game(get_task("sort3"))
     path = tmp_path / "m.pt"
     save_checkpoint(path, new_network(game, TINY), game)
     out = tmp_path / "s.s"
-    args = ["search", "sort3", "--agent", "alphadev", "--time-limit", "2", "--json", "--out", str(out)]
+    args = ["search", "sort3", "--agent", "alphadev", "--time-limit", "2", "--workers", "1", "--json", "--out", str(out)]
     result = CliRunner().invoke(main, args + ["--model", str(path)])
     assert result.exit_code in (0, 1), result.output
     assert json.loads(result.output)["extras"]["network"] == str(path)
@@ -253,15 +258,15 @@ def test_unknown_potential_is_bad_usage(tmp_path):
     assert result.exit_code == 2 and "--param potential wants one of placeable, lookahead, got 'bogus'" in result.output
 
 
+@pytest.mark.slow
 def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatch):
     # the worker builds its game from this spec; an unknown task makes it die at start
     spec = alphadev.game_spec(game)
     monkeypatch.setattr(alphadev, "game_spec", lambda g: dict(spec, task="no-such-task"))
     net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2)
-    progress = SelfPlay(game, net, config).run(time_limit=60)
+    progress = SelfPlay(game, net, config).run()  # no limit: only the failure ends it
     assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
-    assert progress.elapsed < 50
 
 
 def tiny_actor(game, **config):
@@ -317,6 +322,7 @@ def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
     assert alphadev.default_simulations(Game(get_task("sort4")), trained=True) == 200
 
 
+@pytest.mark.slow
 def test_the_transposition_table_is_cleared_past_table_size(game):
     from superopt.agents.base import check_params
     config = alphadev.agent_config(check_params("alphadev", {"table_size": 50}), workers=1)

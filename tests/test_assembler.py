@@ -1,7 +1,7 @@
 """The assembler: operand rules, Keystone's quirks, branch encoding, and the round trip
 instruction -> AT&T text -> parser -> Keystone -> Capstone -> the same operands."""
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from superopt.x86.assembler import assemble, check, encode, problem
 from superopt.x86.decode import disassemble
@@ -92,7 +92,8 @@ def same_operand(want, got, bits):
     return want == got
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=600)
 @given(instructions())
 def test_round_trip_att_parse_assemble_disassemble(ins):
     assert problem(ins) is None, (ins, problem(ins))
@@ -140,7 +141,8 @@ def branchy_programs(draw):
     return Program(body, labels)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=60)
 @given(branchy_programs())
 def test_branches_reach_their_labels(program):
     out = assemble(program, base=0x1000)

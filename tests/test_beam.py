@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cache
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from superopt.agents import beam
@@ -37,7 +38,7 @@ def test_a_copy_adds_no_row_and_a_sorted_state_has_few():
     assert 4 <= _rows(g, program) < g.num_inputs
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.permutations(["rax", "rcx", "rdx", "rsi"]))
 def test_the_measure_ignores_register_names(order):
     renamed = Game(get_task("sort3"), registers=order)
@@ -59,6 +60,7 @@ def _rename(ins, order):
     return replace(ins, operands=ops)
 
 
+@pytest.mark.slow
 def test_the_beam_finds_sort3_17_and_sort4_28():
     program, explored = beam.search(SORT3, 17, 1.25, 3000, lambda: False)
     assert len(program) == 17 and SORT3.play(program).solved and explored > 0

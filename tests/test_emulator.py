@@ -150,14 +150,25 @@ def test_without_hooks_a_guard_write_is_still_caught(emu):
     assert hooked.access.pc == KERNEL_BASE
 
 
-def test_wall_clock_limit_stops_a_batch(emu, monkeypatch):
-    """The last line of defence for kernels without an instruction limit (no backward
-    jumps) that still keep the driver busy, e.g. by rewinding its data in one layout."""
+def test_a_silent_stop_mid_batch_is_a_step_limit(emu, monkeypatch):
+    """Unicorn stops silently at its wall-clock limit (TIMEOUT_US), the last line of defence
+    for kernels without an instruction limit (no backward jumps) that still keep the driver
+    busy, e.g. by rewinding its data in one layout; the emulator notices the batch is
+    unfinished. The stop comes here from an instruction count instead of Unicorn's timer,
+    whose moment depends on the machine's load (with a 1 ms TIMEOUT_US this test once
+    failed on a loaded machine)."""
     import superopt.run.emulator as em
-    monkeypatch.setattr(em, "TIMEOUT_US", 1000)
-    arrays = np.zeros((60_000, 3), dtype=np.int32)
-    result = run(emu, "nop\n" * 10_000 + "ret\n", arrays)  # would take seconds
-    assert result.stop == "step limit" and result.completed < len(arrays)
+    start, timeouts = emu.uc.emu_start, []
+
+    def stop_early(begin, until, timeout=0, count=0):
+        timeouts.append(timeout)
+        return start(begin, until, timeout=timeout, count=50_000)
+
+    monkeypatch.setattr(emu.uc, "emu_start", stop_early)
+    arrays = np.zeros((100, 3), dtype=np.int32)
+    result = run(emu, "nop\n" * 10_000 + "ret\n", arrays)  # 100 x 10,000 instructions
+    assert timeouts == [em.TIMEOUT_US]
+    assert result.stop == "step limit" and 0 < result.completed < 10
 
 
 def test_hooks_come_and_go_between_runs(emu):

@@ -53,6 +53,7 @@ def test_enum_with_all_collects_distinct_correct_programs():
         assert len(p) == result.length and game.play([game.action_id(i) for i in p.instrs]).solved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_all_stopped_early_keeps_what_it_collected(workers):
     """sort3 has 5,602 optimal programs: collecting them all takes millions of programs,
@@ -80,7 +81,7 @@ def test_nothing_within_a_short_bound_is_a_proof():
                                                  ("asm/sort4_enum.s", "sort4", "alphadev"),
                                                  ("asm/sort4_agent28.s", "sort4", "alphadev"),
                                                  ("asm/sort4_latency.s", "sort4", "alphadev"),
-                                                 ("asm/sort5.s", "sort5", "alphadev"),
+                                                 pytest.param("asm/sort5.s", "sort5", "alphadev", marks=pytest.mark.slow),
                                                  ("asm/sort3_extended.s", "sort3", "extended")])
 def test_lower_bound_is_admissible_along_known_programs(path, task, isa_name):
     game = Game(get_task(task), isa=isa_name)
@@ -113,6 +114,7 @@ def test_intermediate_values_along_the_sort4_network():
     assert counts == [2] * 15 + [1] * 5 + [0] * 9
 
 
+@pytest.mark.slow
 def test_intermediate_values_term_keeps_every_optimal_program(monkeypatch):
     """The term is admissible where it counts: every optimal extended-set sort3 under
     compared_select is still collected with it, from fewer programs."""
@@ -126,7 +128,7 @@ def test_intermediate_values_term_keeps_every_optimal_program(monkeypatch):
     assert with_term == without and len(with_term) > 1000 and explored < explored_without
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=14))
 def test_bound_under_a_budget_is_exact_below_it(choices):
     """Along random legal prefixes: with a budget, the bound is the full bound when that
@@ -146,6 +148,7 @@ def test_bound_under_a_budget_is_exact_below_it(choices):
             assert h == full if full <= budget else h > budget
 
 
+@pytest.mark.slow
 def test_sort3_is_17_and_proven():
     result = run(Game(get_task("sort3")), SearchOptions(workers=1), lambda s: None, lambda: False)
     assert result.length == 17 and result.optimal and result.extras["bound_reached"] == 17
@@ -171,6 +174,7 @@ def test_two_workers_are_deterministic():
     assert a.program.instrs == b.program.instrs and a.optimal
 
 
+@pytest.mark.slow
 def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
     def search(pruning):
         game = Game(get_task("sort3"), pruning=pruning)
@@ -216,6 +220,7 @@ def test_shorten_resynthesises_suffixes():
     assert shorten(game, short, 5000, lambda: True) == (short, 0)   # a stop is obeyed at once
 
 
+@pytest.mark.slow
 def test_shorten_turns_a_stochastic_43_for_sort5_into_a_42():
     game = Game(get_task("sort5"))
     short, _ = shorten(game, _actions(game, "asm/sort5_stochastic.s"), 5000, lambda: False)

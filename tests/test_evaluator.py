@@ -40,7 +40,7 @@ def _reference(ranks, registers, program):
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.sampled_from([3, 4]), st.randoms(use_true_random=False))
 def test_steps_match_a_per_input_reference(n, rnd):
     game = Game(get_task("sort%d" % n), pruning=())

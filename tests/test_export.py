@@ -316,6 +316,7 @@ def _assert_all_ok(output: str, kernels) -> None:
 VALUES = {"sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "sort3_insertion", "sort3_extended", "inplace_sort3"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
 @pytest.mark.parametrize("lang", ["c", "cpp"])
 def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
@@ -337,6 +338,7 @@ def test_inline_asm_compiles_inlines_and_sorts(kernels, tmp_path, lang, opt):
     _assert_all_ok(_run(["./driver"], tmp_path), variants)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
 def test_gas_files_assemble_link_and_sort(kernels, tmp_path, opt):
     if not shutil.which("gcc"):
@@ -571,7 +573,7 @@ def test_cli_bad_file_is_exit_2(tmp_path):
 _SYMBOL_CHARS = "abcXYZ019_.$"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.text(_SYMBOL_CHARS, min_size=1, max_size=6).map(lambda s: "." + s), unique=True, max_size=8))
 def test_inline_labels_are_unique_assembler_names(names):
     instrs = [Instr("jmp", (Label(name),)) for name in names] + [Instr("ret")]
@@ -605,7 +607,7 @@ def _straight_line(draw):
     return Program(instrs)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(_straight_line())
 def test_every_register_becomes_exactly_one_operand(program):
     use = register_usage(program)

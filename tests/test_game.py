@@ -105,7 +105,7 @@ def _renamed(g, state, order, flip):
     return g._state(state.actions, (tuple(regs) + locs[R:], lt, gt), state.rules)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 22), st.permutations(range(5)), st.booleans())
 def test_renamings_share_a_key_and_their_actions_map(seed, steps, order, flip):
     """A renamed state (registers renamed, cmp operands swapped) is one state: same key, and

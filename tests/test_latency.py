@@ -95,6 +95,7 @@ def test_latency_reward_and_target_come_from_the_source():
                                    + config.shaping * (1.0 - alphadev.POTENTIALS[config.potential](game, state)))
 
 
+@pytest.mark.slow
 def test_selfplay_measures_natively_by_default():
     game = Game(get_task("sort3"), max_length=24)
     net = alphadev.new_network(game, TINY)
@@ -110,8 +111,9 @@ def test_selfplay_measures_natively_by_default():
     assert selfplay.latency.measured == 1  # that figure came from the cache
 
 
+@pytest.mark.slow
 def test_search_reports_its_latency_source(tmp_path):
-    args = ["search", "sort3", "--time-limit", "30", "--target-length", "18", "--workers", "1", "--json",
+    args = ["search", "sort3", "--target-length", "18", "--workers", "1", "--json",
             "--out", str(tmp_path / "s.s")]
     result = CliRunner().invoke(main, args + ["--param", "latency=model"])
     assert result.exit_code == 0, result.output

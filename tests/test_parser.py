@@ -3,7 +3,7 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
@@ -334,7 +334,8 @@ VALID_LINES = [
 ]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=400)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) |
                 st.text(alphabet="%$(),:;.#*-+ 0123456789abcdefghlqrsx\t", max_size=40), max_size=5))
 def test_garbage_raises_input_error_or_parses(lines):
@@ -344,7 +345,7 @@ def test_garbage_raises_input_error_or_parses(lines):
         pass
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600)
 @given(st.sampled_from(VALID_LINES), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 2),
                                                          st.sampled_from("%$(),:;.#*-+ 0129abflqrx\t\n")),
                                                min_size=1, max_size=4))

@@ -25,6 +25,7 @@ def test_warm_start_reaches_17_on_sort3():
     assert game.play([game.action_id(i) for i in result.program.instrs]).solved
 
 
+@pytest.mark.slow
 def test_same_seed_same_result():
     game = Game(SORT3)
     a = run(game, _options(steps=3000), lambda s: None, lambda: False)
@@ -69,6 +70,7 @@ def test_a_new_correct_program_is_polished_by_enum(polish, length):
     assert game.play(chain.best).solved
 
 
+@pytest.mark.slow
 def test_cold_start_from_an_enum_program_or_from_empty():
     game = Game(get_task("sort4"), max_length=56)   # the enum start (44) is a result at once
     result = run(game, SearchOptions(workers=1, steps=2000, params={"start": "enum"}), lambda s: None, lambda: False)
@@ -78,6 +80,7 @@ def test_cold_start_from_an_enum_program_or_from_empty():
     assert result.extras["start"] == "empty" and result.program is None
 
 
+@pytest.mark.slow
 def test_cold_start_from_the_beam_is_the_default():
     game = Game(SORT3)
     result = run(game, SearchOptions(workers=1, steps=2000, target_length=17), lambda s: None, lambda: False)

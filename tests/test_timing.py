@@ -60,7 +60,7 @@ def test_quantile_ci_coverage_on_known_distribution():
     assert 0.92 <= hits / 600 <= 0.99
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=300),
        st.sampled_from([0.05, 0.1, 0.5]))
 def test_interval_brackets_the_estimate(samples, q):

@@ -30,7 +30,8 @@ def check(text, task="sort3", **kw):
     return verify(parse_text(text), task, **kw)
 
 
-@pytest.mark.parametrize("path", KERNELS, ids=[p.stem for p in KERNELS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem == "sort8" else [])
+                                  for p in KERNELS])
 def test_every_kernel_in_asm_is_proved(path):
     program, task = load(path)
     verdict = verify(program, task, random_count=1000)
@@ -397,7 +398,8 @@ def sorts_all_zero_one_inputs(n, comparators):
     return True
 
 
-@settings(max_examples=40, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=40)
 @given(st.integers(3, 4).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
                          .filter(lambda c: c[0] < c[1]), min_size=2, max_size=6))))
@@ -412,7 +414,8 @@ def test_random_networks_pass_exactly_when_they_sort(case):
         assert ce["got"] != ce["expected"] and sorted(ce["input"]) == ce["expected"]
 
 
-@settings(max_examples=40, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=40)
 @given(st.lists(st.tuples(st.sampled_from([(0, 1), (0, 2), (1, 2)]), st.sampled_from(["l", "le", "g", "ge", "e", "ne"])),
                 min_size=3, max_size=5),
        st.integers(0, 2 ** 31))
