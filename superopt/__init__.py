@@ -8,7 +8,7 @@ The library in one import (the CLI calls the same functions):
     superopt.bench([result.program, program], "sort3", runs=100).results
     superopt.export(result.program, "sort3", format="cpp")
 """
-__version__ = "0.1.0"
+from superopt.version import __version__
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.api import bench, export, load, resolve, search, verify

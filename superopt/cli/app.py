@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from superopt import __version__
+from superopt.version import __version__
 from superopt.errors import SuperoptError
 
 console = Console(highlight=False)

@@ -22,7 +22,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field, replace
 
-from superopt import __version__
+from superopt.version import __version__
 from superopt.x86.assembler import assemble, needs_implicit_ret
 from superopt.errors import InputError, SuperoptError
 from superopt.x86.isa import FAMILIES, Instr, Label, Mem, Program, Reg, format_att, format_intel, instruction_count
