@@ -51,8 +51,11 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
     from superopt.agents.alphadev import agent as alphadev
+    from superopt.agents.alphadev.checkpoint import load_checkpoint, save_checkpoint, trained_potential
+    from superopt.agents.alphadev.learner import Learner
+    from superopt.agents.alphadev.network import NetConfig, new_network
+    from superopt.agents.alphadev.selfplay import SelfPlay, SelfPlayError
     from superopt.game.game import Game
-    from superopt.agents.alphadev.network import NetConfig
     from superopt.tasks.sort import get_task
 
     try:
@@ -70,20 +73,20 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     if potential:
         config.potential = potential
     if resume:
-        net, data = alphadev.load_checkpoint(out, game)
+        net, data = load_checkpoint(out, game)
         if not potential:
-            config.potential = alphadev.trained_potential(data)
-        learner = alphadev.Learner(net, config)
+            config.potential = trained_potential(data)
+        learner = Learner(net, config)
         if "optimizer" in data:
             learner.optimizer.load_state_dict(data["optimizer"])
         extra = data.get("extra", {})
         learner.steps = int(extra.get("steps", 0))
     else:
-        net = alphadev.new_network(game, NetConfig(two_heads=not single_head))
+        net = new_network(game, NetConfig(two_heads=not single_head))
         learner = None
     # games end one instruction past the best length, so that equally short programs keep
     # coming as training data once the shortest is known
-    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, learner=learner, bound_slack=1)
+    selfplay = SelfPlay(game, net, config, seed=seed, learner=learner, bound_slack=1)
     p = selfplay.progress
     p.games, p.explored = int(extra.get("games", 0)), int(extra.get("explored", 0))
 
@@ -99,7 +102,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
                 **{k: round(v, 5) for k, v in p.losses.items()}}
 
     def save() -> None:
-        alphadev.save_checkpoint(out, net, game, selfplay.learner,
+        save_checkpoint(out, net, game, selfplay.learner,
                                  extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
                                         "simulations": simulations, "seed": seed, "latency": latency,
                                         "potential": config.potential,
@@ -129,7 +132,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
             save()
             log.write(json.dumps(metrics()) + "\n")
     if p.failure:
-        raise alphadev.SelfPlayError("training stopped early: %s; the checkpoint %s holds the training so far"
+        raise SelfPlayError("training stopped early: %s; the checkpoint %s holds the training so far"
                                      % (p.failure, out))
     result = dict(metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
     if as_json:
