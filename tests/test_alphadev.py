@@ -266,7 +266,7 @@ def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatc
     net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2)
     progress = SelfPlay(game, net, config).run(time_limit=60)
-    assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
+    assert progress.failure and "of 2 failed: KeyError" in progress.failure
     assert progress.elapsed < 50
 
 

@@ -33,9 +33,6 @@ search consecutive bounds side by side (see `run`).
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import queue
-import signal
 import time
 from typing import Callable
 
@@ -43,6 +40,7 @@ from superopt.game.bounds import LowerBound
 from superopt.game.evaluator import CMP, MOV
 from superopt.game.game import Game
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.agents.pool import start_pool
 
 _POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
 
@@ -401,14 +399,9 @@ def _sequential(game, all_optimal, bound, should_stop, progress, finish):
 
 
 def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
-    ctx = mp.get_context("fork")
-    tasks, results = ctx.Queue(), ctx.Queue()
-    halt = ctx.Array("b", game.max_length + 2, lock=False)   # per bound: stop searching it
-    procs = [ctx.Process(target=_worker, args=(game, all_optimal, tasks, results, halt), daemon=True)
-             for _ in range(workers)]
-    for proc in procs:
-        proc.start()
-    running: set[int] = set()                 # bounds handed out and not yet reported done
+    running: dict[int, int] = {}              # bound handed out and not yet reported done -> its worker
+    idle = list(range(workers))
+    halted: set[int] = set()                  # bounds told to stop
     done: dict[int, list] = {}                # bound -> solutions (empty: proved none)
     partial: dict[int, list] = {}             # bound -> solutions collected before a stop (--all)
     next_bound, stopped = first, False
@@ -416,53 +409,43 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     def best_bound():
         return min((b for b, sols in done.items() if sols), default=None)
 
-    try:
+    with start_pool(_worker, [(game, all_optimal)] * workers, name="enum worker") as pool:
         while True:
             found = best_bound()
-            for b in running:
-                if found is not None and b > found:
-                    halt[b] = 1               # a lower bound already has the answer
-            while (not stopped and len(running) < workers and next_bound <= game.max_length
+            for b, w in running.items():
+                if found is not None and b > found and b not in halted:
+                    pool.send(w, ("halt", b))  # a lower bound already has the answer
+                    halted.add(b)
+            while (not stopped and idle and next_bound <= game.max_length
                    and (found is None or next_bound < found)):
-                tasks.put(next_bound)
-                running.add(next_bound)
+                w = idle.pop(0)
+                pool.send(w, ("search", next_bound))
+                running[next_bound] = w
                 progress(next_bound, 0, 0)
                 next_bound += 1
             if not running:
                 break
             if should_stop() and not stopped:
                 stopped = True
-                for b in running:
-                    halt[b] = 1
-            try:
-                kind, bound, explored, dedup, *rest = results.get(timeout=0.2)
-            except queue.Empty:
-                if not all(proc.is_alive() for proc in procs) and results.empty():
-                    break                     # a worker died without a word: count it as stopped
+                pool.stop()
+            got = pool.receive(timeout=0.2)
+            if got is None:
                 continue
+            w, (kind, bound, explored, dedup, *rest) = got
             if kind == "progress":
                 if bound in running:
                     progress(bound, explored, dedup)
                 continue
             solutions, was_stopped = rest
             finish(bound, explored, dedup, solutions)
-            running.discard(bound)
+            del running[bound]
+            idle.append(w)
             if was_stopped:
                 stopped = stopped or not (found is not None and bound > found)
                 if solutions:
                     partial[bound] = solutions
             else:
                 done[bound] = solutions
-    finally:
-        for b in range(len(halt)):
-            halt[b] = 1
-        for _ in procs:
-            tasks.put(None)
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-    stopped = stopped or bool(running)
     found = best_bound()
     if found is None and partial:             # stopped while collecting: keep what the lowest bound has
         found = min(partial)
@@ -478,12 +461,30 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     return proved + 1, [], True, False
 
 
-def _worker(game, all_optimal, tasks, results, halt):
+def _worker(link, game, all_optimal):
     """Searches the bounds it is handed, one after another, with one LowerBound whose
-    caches carry over from each bound to the next."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+    caches carry over from each bound to the next; ("halt", bound) stops that bound."""
     lower = LowerBound(game)
-    for bound in iter(tasks.get, None):
-        space = _search_bound(game, all_optimal, bound, lambda: halt[bound] == 1,
-                              lambda b, e, d: results.put(("progress", b, e, d)), lower)
-        results.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))
+    halted: set[int] = set()
+    closing = False
+
+    def stop(bound: int) -> bool:
+        nonlocal closing
+        for message in link.poll():
+            if message is None:
+                closing = True
+            else:
+                halted.add(message[1])
+        return closing or link.stopped() or bound in halted
+
+    while not closing:
+        message = link.get()
+        if message is None:
+            return
+        kind, bound = message
+        if kind == "halt":
+            halted.add(bound)
+            continue
+        space = _search_bound(game, all_optimal, bound, lambda: stop(bound),
+                              lambda b, e, d: link.put(("progress", b, e, d)), lower)
+        link.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))

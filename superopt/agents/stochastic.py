@@ -24,10 +24,7 @@ when neither a time limit nor --target-length (which stops the other chains earl
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import queue
 import random
-import signal
 import time
 
 from superopt.errors import InputError
@@ -37,6 +34,7 @@ from superopt.x86.isa import Program
 from superopt.agents import beam
 from superopt.game.bounds import LowerBound
 from superopt.agents.enumerative import first_program, shorten
+from superopt.agents.pool import start_pool
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
@@ -302,48 +300,34 @@ def _stats(game: Game, start: float, summaries: list[dict]) -> SearchStats:
 
 
 def _run_workers(game, params, seeds, init, steps, target, start, report, should_stop) -> list[dict]:
-    ctx = mp.get_context("fork")
-    results, stop = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(game, params, seed, init, steps, target, w, results, stop),
-                         daemon=True) for w, seed in enumerate(seeds)]
-    for p in procs:
-        p.start()
     latest = {w: {"explored": 0, "best": None, "found": [], "incomplete": (0.0, [])} for w in range(len(seeds))}
     done = set()
-    try:
+    with start_pool(_worker, [(game, params, seed, init, steps, target) for seed in seeds],
+                    name="stochastic chain") as pool:
         while len(done) < len(seeds):
             if should_stop():
-                stop.set()
-            try:
-                kind, w, summary = results.get(timeout=0.2)
-            except queue.Empty:
-                if not any(p.is_alive() for p in procs) and results.empty():
-                    break
+                pool.stop()
+            got = pool.receive(timeout=0.2)
+            if got is None:
                 continue
+            w, (kind, summary) = got
             latest[w] = summary
             if kind == "done":
                 done.add(w)
                 if target is not None and summary["best"] is not None and len(summary["best"]) <= target:
-                    stop.set()
+                    pool.stop()
             report(_stats(game, start, list(latest.values())))
-    finally:
-        stop.set()
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
     return [latest[w] for w in range(len(seeds))]
 
 
-def _worker(game, params, seed, init, steps, target, w, results, stop):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+def _worker(link, game, params, seed, init, steps, target):
     chain = Chain(game, params, seed, init)
     last = [0.0]
 
     def progress(c):
         if time.monotonic() - last[0] > 0.3:
             last[0] = time.monotonic()
-            results.put(("progress", w, _summary(c)))
+            link.put(("progress", _summary(c)))
 
-    chain.run(steps, stop.is_set, progress, target)
-    results.put(("done", w, _summary(chain)))
+    chain.run(steps, link.stopped, progress, target)
+    link.put(("done", _summary(chain)))

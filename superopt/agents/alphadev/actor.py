@@ -6,8 +6,6 @@ of its own (`play`), which the game reaches through `game_spec`/`build_game`.
 from __future__ import annotations
 
 import math
-import queue
-import signal
 from typing import Callable
 
 import numpy as np
@@ -228,14 +226,16 @@ class Actor:
 
 
 
-def play(spec, net_config, num_locations, config, seed, latency_weight, weights_q, results_q, stop):
-    """Worker: plays games with the newest weights it has been sent; sends trajectories,
-    counters and every new shortest correct program back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+def play(link, spec, net_config, num_locations, config, seed, latency_weight):
+    """Worker (superopt.agents.pool): plays games with the newest weights it has been sent;
+    sends trajectories, counters and every new shortest correct program back."""
     set_cpu_threads(1)
     game = build_game(spec)
     net = AlphaDevNet(net_config, action_features(game.actions), num_locations)
-    net.load_state_dict(weights_q.get())
+    first = link.get()
+    if first is None:
+        return
+    net.load_state_dict(first["weights"])
     found: list = []
     best = [math.inf]
 
@@ -245,23 +245,20 @@ def play(spec, net_config, num_locations, config, seed, latency_weight, weights_
             found.append(state.actions)
 
     actor = Actor(game, NetworkEvaluator(net, game), config, seed, latency_weight, on_solved=solved)
-    while not stop.is_set():
-        try:
-            while True:  # take the newest weights and length bound
-                message = weights_q.get_nowait()
-                if "weights" in message:
-                    net.load_state_dict(message["weights"])
-                actor.set_length_bound(message.get("bound"))
-                if message.get("best"):
-                    actor.restart_from(tuple(message["best"]))
-        except queue.Empty:
-            pass
+    while not link.stopped():
+        for message in link.poll():  # take the newest weights and length bound
+            if message is None:
+                return
+            if "weights" in message:
+                net.load_state_dict(message["weights"])
+            actor.set_length_bound(message.get("bound"))
+            if message.get("best"):
+                actor.restart_from(tuple(message["best"]))
         before = actor.explored, actor.duplicates, actor.evaluator.evaluations, actor.latency.measured
-        finished = actor.play_round(stop.is_set)
-        results_q.put({"trajectories": finished, "explored": actor.explored - before[0],
-                       "duplicates": actor.duplicates - before[1],
-                       "evaluations": actor.evaluator.evaluations - before[2], "solved": found[:],
-                       "latency_measured": actor.latency.measured - before[3],
-                       "incomplete": (actor.best_incomplete, actor.best_incomplete_actions)})
+        finished = actor.play_round(link.stopped)
+        link.put({"trajectories": finished, "explored": actor.explored - before[0],
+                  "duplicates": actor.duplicates - before[1],
+                  "evaluations": actor.evaluator.evaluations - before[2], "solved": found[:],
+                  "latency_measured": actor.latency.measured - before[3],
+                  "incomplete": (actor.best_incomplete, actor.best_incomplete_actions)})
         found.clear()
-

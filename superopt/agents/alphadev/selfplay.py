@@ -1,8 +1,6 @@
 """Self-play: actors (in this process or in worker processes) -> replay buffer -> learner, and the best program found."""
 from __future__ import annotations
 
-import queue
-import multiprocessing as mp
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -13,6 +11,7 @@ from superopt.agents.alphadev.actor import Actor, game_spec, play
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, set_cpu_threads
+from superopt.agents.pool import WorkerError, start_pool
 from superopt.errors import SuperoptError
 from superopt.measure.latency import cost_model, latency_source
 
@@ -141,33 +140,24 @@ class SelfPlay:
 
     def _run_workers(self, start, max_steps, should_stop, report, patience) -> None:
         set_cpu_threads(1)
-        ctx = mp.get_context("spawn")
-        stop = ctx.Event()
-        results_q = ctx.Queue()
         spec = game_spec(self.game)
-        workers = []
-        for w in range(self.config.workers):
-            weights_q = ctx.Queue()
-            weights_q.put(self.learner.weights())
-            proc = ctx.Process(target=play, daemon=True,
-                               args=(spec, self.net.config, self.net.num_locations, self.config, self.seed + 1000 * w,
-                                     self.latency_weight, weights_q, results_q, stop))
-            proc.start()
-            workers.append((proc, weights_q))
+        args = [(spec, self.net.config, self.net.num_locations, self.config, self.seed + 1000 * w, self.latency_weight)
+                for w in range(self.config.workers)]
         last_sync = self.learner.steps
         p = self.progress
-        try:
+        # spawn: torch is not safe to fork once it has started threads
+        with start_pool(play, args, start="spawn", name="self-play worker") as pool:
+            weights = {"weights": self.learner.weights()}
+            for w in range(len(pool)):
+                pool.send(w, weights)
             while not self._done(start, max_steps, should_stop, patience):
                 try:
-                    message = results_q.get(timeout=0.05)
-                except queue.Empty:
-                    message = None
-                    stopped = [proc.exitcode for proc, _ in workers if not proc.is_alive()]
-                    if stopped:  # a worker that dies sends nothing more: end here, keep the best found
-                        p.failure = ("%d of %d self-play workers stopped (exit codes %s); their error, if any, "
-                                     "is above" % (len(stopped), len(workers), ", ".join(map(str, stopped))))
-                        break
-                if message is not None:
+                    got = pool.receive(timeout=0.05)
+                except WorkerError as exc:  # a worker that fails sends nothing more: end here, keep the best found
+                    p.failure = str(exc)
+                    break
+                if got is not None:
+                    message = got[1]
                     self._absorb(message["trajectories"])
                     p.explored += message["explored"]
                     p.duplicates += message["duplicates"]
@@ -188,16 +178,8 @@ class SelfPlay:
                     if sync:
                         message["weights"] = self.learner.weights()
                         last_sync = self.learner.steps
-                    for _, weights_q in workers:
-                        weights_q.put(message)
+                    for w in range(len(pool)):
+                        pool.send(w, message)
                     self._bound_changed = False
                 p.elapsed = time.monotonic() - start
                 report(p)
-        finally:
-            stop.set()
-            for proc, _ in workers:
-                proc.join(timeout=5)
-                if proc.is_alive():
-                    proc.terminate()
-                    proc.join(timeout=5)
-
