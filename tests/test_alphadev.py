@@ -24,6 +24,7 @@ from superopt.game.game import Game
 from superopt.measure.latency import cost_model
 from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
 from superopt.agents.alphadev.network import NetConfig
+from superopt.agents.alphadev.params import AlphaDevParams
 from superopt.x86.parser import parse_file
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
@@ -324,8 +325,7 @@ def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
 
 
 def test_the_transposition_table_is_cleared_past_table_size(game):
-    from superopt.agents.base import check_params
-    config = agent_config(check_params("alphadev", {"table_size": 50}), workers=1)
+    config = agent_config(AlphaDevParams.build({"table_size": 50}), workers=1)
     assert config.table_size == 50
     config.mcts = MCTSConfig(simulations=20)
     actor = Actor(game, uniform_evaluator, config, seed=0, latency_weight=0.0, latency=lambda p: 0.0)
@@ -361,7 +361,6 @@ def test_bound_slack_defaults_by_objective_and_task_and_is_a_param(monkeypatch, 
 
 
 def test_bound_slack_must_not_be_negative():
-    from superopt.agents.base import check_params
-    assert check_params("alphadev", {"bound_slack": 0}) == {"bound_slack": 0}
-    with pytest.raises(SuperoptError, match="bound_slack wants an integer >= 0"):
-        check_params("alphadev", {"bound_slack": -1})
+    assert AlphaDevParams.build({"bound_slack": 0}).bound_slack == 0
+    with pytest.raises(SuperoptError, match="agent alphadev: --param bound_slack wants an integer >= 0"):
+        AlphaDevParams(bound_slack=-1)

@@ -29,18 +29,30 @@ Cuts that keep optimality (a shortest program never needs what they remove):
 removed 7% of the nodes for more than 7% of the time, so it is not used.)
 
 A state is looked up in the table before its bound is computed, the costly part. Workers
-search consecutive bounds side by side (see `run`).
+search consecutive bounds side by side (see `run`). superopt.agents.resynthesis searches
+below a given prefix with the same space.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 from superopt.game.bounds import LowerBound
 from superopt.game.evaluator import CMP, MOV
 from superopt.game.game import Game
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.agents.params import Params
 from superopt.agents.pool import start_pool
+
+
+
+@dataclass(frozen=True)
+class EnumParams(Params):
+    """The enum agent has no `--param` keys; of the optional options it reads --all."""
+    agent: ClassVar[str] = "enum"
+    uses: ClassVar[frozenset] = frozenset({"all_optimal"})
+
 
 _POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
 
@@ -89,7 +101,7 @@ class Enumerator:
         another searcher's program need not follow them. With a `budget`, a bound above it
         may come back as any value above it (see LowerBound): uncapped, the cmp count can
         take very long on the odd states another searcher's prefixes leave."""
-        game, ev, R = self.game, self.game.evaluator, self.R
+        game, ev = self.game, self.game.evaluator
         cpu, last, loaded, stored, dirty, compared = ev.initial(), -1, 0, 0, 0, None
         for a in actions:
             kind, d, s, _ = op = game.ops[a]
@@ -252,59 +264,6 @@ class Enumerator:
             if self.stopped:
                 break
         return found
-
-
-def below(game: Game, prefix: list[int], bound: int, budget: int | None, stop: Callable[[], bool],
-          lower: LowerBound | None = None) -> tuple[list[int] | None, bool, int]:
-    """The first correct program of length <= bound that starts with `prefix` (depth-first
-    under the lower bound), whether the search was complete ((None, True) proves there is
-    none) and the programs explored; `budget` caps them, and `stop` ends the search early."""
-    space = Enumerator(game, bound=lower)
-    g = len(prefix)
-    node = space.replay(prefix, bound - g)
-    if node[0][space.R:] == space.E:   # already correct (a chain's program may end in dead code)
-        return (list(prefix), True, 0) if g <= bound else (None, True, 0)
-    if node[7] < 0 or g + node[7] > bound or g >= bound:
-        return None, True, 0
-    if budget is not None:
-        space.stop = lambda: space.explored > budget or stop()
-    else:
-        space.stop = stop
-    space.visit(node, g)
-    if space.dfs(node, g, bound, list(prefix)):
-        return list(space.solutions[0]), True, space.explored
-    return None, not space.stopped, space.explored
-
-
-def shorten(game: Game, program: list[int], budget: int, stop: Callable[[], bool],
-            lower: LowerBound | None = None) -> tuple[list[int], int]:
-    """Suffix re-synthesis: search below ever shorter prefixes of a correct `program`, the
-    longest first, for a correct program one instruction shorter; start again from each one
-    found. A pass ends at the first prefix whose search exhausts `budget` expansions
-    (shorter prefixes leave more to search), so the cost is bounded and deterministic.
-    This is how a stochastic 43 for sort5 became a 42: the last ten instructions were
-    re-synthesised as nine. Returns the shortest program and the programs explored."""
-    program, explored = list(program), 0
-    lower = lower or LowerBound(game)
-    k = len(program) - 1
-    while k > 0 and not stop():
-        found, complete, work = below(game, program[:k], len(program) - 1, budget, stop, lower)
-        explored += work
-        if found is not None:
-            program = found
-            k = len(program) - 1
-        elif not complete:
-            break
-        else:
-            k -= 1
-    return program, explored
-
-
-def first_program(game: Game, bound: int, stop: Callable[[], bool]) -> list[int] | None:
-    """Some correct program of length <= bound, found by one depth-first dive under a loose
-    bound (the most promising child first): a start for the stochastic search that owes
-    nothing to a human kernel. Unlike the exact iterations it proves nothing."""
-    return below(game, [], bound, None, stop)[0]
 
 
 def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:

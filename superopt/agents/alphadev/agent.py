@@ -35,15 +35,16 @@ What makes it work on 2 cores rather than a TPU fleet, each switchable in AgentC
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from superopt.agents.alphadev.checkpoint import load_or_create
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.mcts import MCTSConfig
 from superopt.agents.alphadev.actor import build_game, game_spec
 from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
-from superopt.agents.alphadev.shaping import POTENTIALS
-from superopt.agents.base import SearchResult, SearchStats, choice, count, flag, fraction, number, positive, text
+from superopt.agents.alphadev.params import AlphaDevParams
+from superopt.agents.base import SearchResult, SearchStats
 from superopt.game.game import human_length
-from superopt.measure.latency import SOURCES
 
 
 DEFAULT_PATIENCE = 20.0     # seconds without a shorter program, once one is found
@@ -55,16 +56,6 @@ def horizon(game) -> int:
     mistakes (4 per array item), which finds a first correct program far sooner; the
     length bound then closes in on the shortest."""
     return game.max_length + 4 * game.n
-
-
-# --param keys (superopt.agents.base.check_params converts and checks the values before run sees them)
-PARAMS = {**{k: positive for k in ("simulations", "considered", "games_in_parallel", "batch_size", "horizon",
-                                   "workers", "table_size")},
-          **{k: count for k in ("updates_per_round", "bound_slack")},
-          **{k: number for k in ("c_scale", "learning_rate", "shaping", "latency_weight",
-                                 "patience", "time_cap")},
-          "restart": fraction, "max_weight": fraction, "root": choice("puct", "gumbel"), "potential": choice(*POTENTIALS),
-          "latency": choice(*SOURCES), "model": text, "from_scratch": flag}
 
 
 def default_bound_slack(game, latency_objective: bool) -> int:
@@ -85,44 +76,46 @@ def default_simulations(game, trained: bool) -> int:
     return 200 if trained or game.num_actions <= 100 else 800
 
 
-def agent_config(params: dict, workers: int) -> AgentConfig:
-    """The agent's configuration from `superopt search --param key=value` style knobs, as
-    check_params leaves them (PARAMS)."""
-    mcts = MCTSConfig(simulations=params.get("simulations", MCTSConfig.simulations),
-                      max_weight=params.get("max_weight", 1.0), root=params.get("root", MCTSConfig.root),
-                      considered=params.get("considered", MCTSConfig.considered),
-                      c_scale=params.get("c_scale", MCTSConfig.c_scale))
+def agent_config(params: AlphaDevParams, workers: int) -> AgentConfig:
+    """The agent's configuration from its Params (`superopt search --param key=value`)."""
+    def given(key, default):
+        value = getattr(params, key)
+        return default if value is None else value
+
+    mcts = MCTSConfig(simulations=given("simulations", MCTSConfig.simulations), max_weight=given("max_weight", 1.0),
+                      root=given("root", MCTSConfig.root), considered=given("considered", MCTSConfig.considered),
+                      c_scale=given("c_scale", MCTSConfig.c_scale))
     config = AgentConfig(mcts=mcts, workers=max(1, int(workers)))
     for key in ("games_in_parallel", "batch_size", "updates_per_round", "learning_rate", "shaping", "latency_weight",
                 "restart", "potential", "latency", "table_size"):
-        if key in params:
-            setattr(config, key, params[key])
+        setattr(config, key, given(key, getattr(config, key)))
     return config
-
 
 
 def run(game, options, report, should_stop):
     """Agent "alphadev": self-play MCTS + network training while searching.
 
-    Stops on should_stop() (time limit, Ctrl-C), at options.target_length, DEFAULT_PATIENCE
-    seconds after the last improvement (params["patience"]), or after DEFAULT_TIME_CAP
-    seconds when no time limit is set."""
-    params = dict(options.params or {})
+    Stops on should_stop() (time limit, Ctrl-C), at options.target_length, after options.steps
+    learner steps (--steps), DEFAULT_PATIENCE seconds after the last improvement (params.patience),
+    or after DEFAULT_TIME_CAP seconds when no time limit is set."""
+    params = AlphaDevParams.of(options.params)
     # the game's default maximum (the human benchmark's length) gets room for mistakes; a
     # maximum the user chose (--max-length) is kept, so no longer program comes back
     room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
-    play = build_game({**game_spec(game), "max_length": params.get("horizon", room)})
-    net, source, potential = load_or_create(play, params)
-    config = agent_config({"simulations": default_simulations(play, source != "from scratch"), **params},
-                          options.workers if params.get("workers") is None else params["workers"])
-    if potential is not None and "potential" not in params:
+    play = build_game({**game_spec(game), "max_length": params.horizon or room})
+    net, source, potential = load_or_create(play, params.model, params.from_scratch)
+    if params.simulations is None:
+        params = replace(params, simulations=default_simulations(play, source != "from scratch"))
+    config = agent_config(params, options.workers if params.workers is None else params.workers)
+    if potential is not None and params.potential is None:
         config.potential = potential
     latency_objective = options.objective == "latency"
-    weight = params.get("latency_weight", 0.01 if latency_objective else config.latency_weight)
-    slack = params.get("bound_slack", default_bound_slack(play, latency_objective))
+    weight = params.latency_weight if params.latency_weight is not None else (
+        0.01 if latency_objective else config.latency_weight)
+    slack = params.bound_slack if params.bound_slack is not None else default_bound_slack(play, latency_objective)
     selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight, bound_slack=slack)
-    patience = params.get("patience", DEFAULT_PATIENCE)
-    cap = None if options.time_limit is not None else params.get("time_cap", DEFAULT_TIME_CAP)
+    patience = DEFAULT_PATIENCE if params.patience is None else params.patience
+    cap = None if options.time_limit is not None else (DEFAULT_TIME_CAP if params.time_cap is None else params.time_cap)
     target = options.target_length
 
     def stop() -> bool:
@@ -136,7 +129,7 @@ def run(game, options, report, should_stop):
                            best_program=list(play.to_program(actions).instrs),
                            phase="games %d, learner steps %d, loss %.3f" % (p.games, p.steps, p.losses.get("loss", float("nan")))))
 
-    p = selfplay.run(should_stop=stop, report=forward, patience=patience, time_limit=cap)
+    p = selfplay.run(max_steps=options.steps, should_stop=stop, report=forward, patience=patience, time_limit=cap)
     if p.failure and p.best_actions is None:
         raise SelfPlayError("the AlphaDev agent found no program before it failed: " + p.failure)
     ranked = sorted(p.candidates.items(), key=lambda kv: (kv[1], kv[0]))

@@ -75,14 +75,15 @@ def trained_potential(data: dict) -> str:
 
 
 
-def load_or_create(game, params: dict, net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str, str | None]:
+def load_or_create(game, model: str | None = None, from_scratch: bool = False,
+                   net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str, str | None]:
     """The network to start from: --model, else the shipped checkpoint, else a new one
     (--from-scratch, or nothing shipped for this task and instruction set); with the
     shaping potential a checkpoint was trained with (its value head learnt those returns)."""
-    if params.get("model"):
-        net, data = load_checkpoint(params["model"], game)
-        return net, str(params["model"]), trained_potential(data)
-    shipped = None if params.get("from_scratch") else shipped_checkpoint(game.task.name, game.isa_name)
+    if model:
+        net, data = load_checkpoint(model, game)
+        return net, str(model), trained_potential(data)
+    shipped = None if from_scratch else shipped_checkpoint(game.task.name, game.isa_name)
     if shipped is not None:
         try:
             net, data = load_checkpoint(shipped, game)

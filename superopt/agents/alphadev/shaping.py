@@ -32,7 +32,7 @@ def exchange_placeable(game, state) -> float:
     candidates = list(values)
     for i, a in enumerate(values):
         for b in values[i + 1:]:
-            less = ev._full(a & (b - ev.low))  # the inputs where a < b
+            less, _ = ev.compare(a, b)  # the inputs where a < b
             candidates += [b ^ ((a ^ b) & less), a ^ ((a ^ b) & less)]
     return _coverage(ev, candidates)
 
