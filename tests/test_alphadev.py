@@ -364,3 +364,10 @@ def test_bound_slack_must_not_be_negative():
     assert AlphaDevParams.build({"bound_slack": 0}).bound_slack == 0
     with pytest.raises(SuperoptError, match="agent alphadev: --param bound_slack wants an integer >= 0"):
         AlphaDevParams(bound_slack=-1)
+
+
+def test_steps_stop_the_alphadev_agent_after_that_many_learner_steps():
+    options = SearchOptions(workers=1, steps=2, params={"from_scratch": True, "latency": "model", "batch_size": 16,
+                                                       "simulations": 8, "patience": 600})
+    result = run_search(Game(get_task("sort3")), "alphadev", options)
+    assert result.extras["learner_steps"] == 2
