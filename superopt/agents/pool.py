@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import signal
+import time
 from typing import Callable, Sequence
 
 from superopt.errors import SuperoptError
@@ -138,11 +139,17 @@ class LocalPool:
         self._stop.set()
         for inbox in self._inboxes:
             inbox.put(None)
+        deadline = time.monotonic() + 5
         for proc in self._procs:
-            proc.join(timeout=5)
+            # read what the workers still send: a worker exits only once its messages are out
+            while proc.is_alive() and time.monotonic() < deadline:
+                try:
+                    self._results.get(timeout=0.05)
+                except queue.Empty:
+                    pass
             if proc.is_alive():
                 proc.terminate()
-                proc.join(timeout=5)
+            proc.join(timeout=5)
         for q in self._inboxes + [self._results]:
             q.cancel_join_thread()   # what the workers left unread is not worth waiting for at exit
             q.close()
