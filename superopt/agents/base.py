@@ -21,11 +21,12 @@ from superopt.x86.isa import Instr, Program
 @dataclass
 class SearchOptions:
     time_limit: float | None = None     # seconds; None: until the agent is done
-    seed: int = 0
+    seed: int = 0                       # every agent takes it; enum has no randomness (same result for any seed)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     all_optimal: bool = False           # enum: collect every optimal program
     init: Program | None = None         # stochastic: warm start
-    target_length: int | None = None    # stop as soon as a correct program this short is found
+    target_length: int | None = None    # stop as soon as a correct program this short is found (enum's
+                                        # first program is its shortest: it never stops sooner)
     steps: int | None = None            # stochastic: proposals per worker; alphadev: learner steps
     objective: str = "length"           # length | latency
     # agent-specific knobs: --param values (key -> value), or the agent's Params; run_search
@@ -76,7 +77,8 @@ PARAMS_PATHS = {
     "alphadev": "superopt.agents.alphadev.params:AlphaDevParams",
 }
 
-# the SearchOptions some agents read and others refuse (Params.uses), with their CLI flags
+# the SearchOptions some agents read and others refuse (Params.uses), with their CLI flags;
+# the others (time limit, seed, workers, target length, objective) mean something to every agent
 OPTIONAL = {"all_optimal": "--all", "init": "--init", "steps": "--steps"}
 
 DEFAULT_AGENT = "alphadev"

@@ -54,7 +54,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
               "with --objective latency); refused by the other agents.")
 @click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="stochastic: warm-start from this program (AT&T .s); refused by the other agents.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
                    "steps; refused by enum.")
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")

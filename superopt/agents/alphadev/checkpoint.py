@@ -1,4 +1,4 @@
-"""AlphaDev checkpoints: save and load a network with the game it belongs to, the shipped ones, the start network of a search."""
+"""AlphaDev checkpoints: a network saved with the game it belongs to, the shipped ones, a search's start network."""
 from __future__ import annotations
 
 import os

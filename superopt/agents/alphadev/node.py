@@ -1,4 +1,4 @@
-"""The nodes of the MCTS trees: a game state with its edge statistics as arrays over the action space, and the Q range that normalises them."""
+"""MCTS tree nodes: a state with its edge statistics as arrays over the action space; the Q range (MinMax)."""
 from __future__ import annotations
 
 import math

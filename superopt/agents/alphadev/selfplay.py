@@ -1,4 +1,4 @@
-"""Self-play: actors (in this process or in worker processes) -> replay buffer -> learner, and the best program found."""
+"""Self-play: actors (here or in worker processes) -> replay buffer -> learner, and the best program found."""
 from __future__ import annotations
 
 import time
