@@ -22,7 +22,11 @@ import warnings
 
 import torch
 
-from superopt.agents.alphadev import agent as alphadev
+from superopt.agents.alphadev.agent import horizon
+from superopt.agents.alphadev.checkpoint import load_checkpoint, shipped_checkpoint
+from superopt.agents.alphadev.config import AgentConfig
+from superopt.agents.alphadev.network import copy_network, new_network
+from superopt.agents.alphadev.selfplay import SelfPlay
 from superopt.game.game import Game, human_length
 from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
 from superopt.agents.alphadev.network import NetConfig
@@ -33,20 +37,20 @@ TARGETS = {"sort3": 17, "sort4": 28, "sort5": 42}
 
 def train(game, seconds: float, two_heads: bool, seed: int, simulations: int):
     torch.manual_seed(seed)
-    net = alphadev.new_network(game, NetConfig(two_heads=two_heads))
-    config = alphadev.AgentConfig(mcts=MCTSConfig(simulations=simulations, max_weight=1.0))
+    net = new_network(game, NetConfig(two_heads=two_heads))
+    config = AgentConfig(mcts=MCTSConfig(simulations=simulations, max_weight=1.0))
     # games end at the best length + 1, as in `superopt train`: under a strict bound every
     # game ends hopeless once the optimum is found, and the network unlearns (measured)
-    progress = alphadev.SelfPlay(game, net, config, seed=seed, bound_slack=1).run(time_limit=seconds)
+    progress = SelfPlay(game, net, config, seed=seed, bound_slack=1).run(time_limit=seconds)
     return net, progress
 
 
 def search(game, net, budget: float, seed: int, target: int, simulations: int, plain: bool = False):
     """One search; returns (seconds to target or None, explored at target or None, best length, explored)."""
-    config = alphadev.AgentConfig(mcts=MCTSConfig(simulations=simulations, max_weight=1.0))
+    config = AgentConfig(mcts=MCTSConfig(simulations=simulations, max_weight=1.0))
     if plain:  # SelfPlay still wants a network object; it is never evaluated nor trained
-        net = alphadev.new_network(game, NetConfig())
-    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, evaluator=uniform_evaluator if plain else None)
+        net = new_network(game, NetConfig())
+    selfplay = SelfPlay(game, net, config, seed=seed, evaluator=uniform_evaluator if plain else None)
     hit = {}
 
     def report(p):
@@ -70,7 +74,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     task = get_task(args.task)
     base = Game(task)
-    game = Game(task, max_length=alphadev.horizon(base))
+    game = Game(task, max_length=horizon(base))
     target = TARGETS.get(task.name, human_length(task.n))
     print("task %s, instruction set %s, target length %d, budget %.0f s per search, %d seeds, "
           "%d simulations per move" % (task.name, game.isa_name, target, args.budget, args.seeds, args.simulations))
@@ -86,16 +90,16 @@ def main(argv=None) -> int:
                   (name, seed, time.monotonic() - t0, prog.steps, prog.games, prog.best_length, prog.explored),
                   flush=True)
             trained[name, seed] = net
-    shipped = alphadev.shipped_checkpoint(task.name, game.isa_name)
-    shipped_net = alphadev.load_checkpoint(shipped, game)[0] if shipped is not None else None
+    shipped = shipped_checkpoint(task.name, game.isa_name)
+    shipped_net = load_checkpoint(shipped, game)[0] if shipped is not None else None
 
     def start(name: str, seed: int):
         """The network a variant's search with `seed` starts from (None: plain MCTS)."""
         if name == "untrained":
             torch.manual_seed(100 + seed)
-            return alphadev.new_network(game, NetConfig())
+            return new_network(game, NetConfig())
         if name == "shipped":
-            return alphadev.copy_network(shipped_net)
+            return copy_network(shipped_net)
         return None if name == "plain" else trained[name, seed]
 
     rows = []

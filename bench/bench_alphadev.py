@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import torch
 
-from superopt.agents.alphadev import agent as alphadev
+from superopt.agents.alphadev.network import NetworkEvaluator, new_network
 from superopt.game.game import Game
 from superopt.agents.alphadev.network import NetConfig, count_parameters
 from superopt.agents.base import SearchOptions, parse_params
@@ -34,8 +34,8 @@ ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
 
 def network_rate(batch: int, seconds: float = 3.0) -> float:
     game = Game(get_task("sort3"))
-    net = alphadev.new_network(game, NetConfig())
-    evaluator = alphadev.NetworkEvaluator(net, game)
+    net = new_network(game, NetConfig())
+    evaluator = NetworkEvaluator(net, game)
     rng = np.random.default_rng(0)
     states = []
     for _ in range(batch):
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
 
     if "network" not in skip:
-        net = alphadev.new_network(Game(get_task("sort3")), NetConfig())
+        net = new_network(Game(get_task("sort3")), NetConfig())
         print("default network: %d parameters" % count_parameters(net))
         for batch in (1, 16, 64, 256):
             print("network evaluations/s at batch %-4d %8.0f" % (batch, network_rate(batch)), flush=True)

@@ -12,11 +12,10 @@ from superopt.version import __version__
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.api import bench, export, load, resolve, search, verify
-from superopt.api import task_of as get_task
 from superopt.check.verify import Verdict, Violation
 from superopt.errors import InputError, SuperoptError
 from superopt.tasks.base import Task
-from superopt.tasks.registry import TASKS
+from superopt.tasks.registry import TASKS, get_task
 from superopt.x86.isa import Instr, Program
 
 __all__ = ["load", "verify", "search", "bench", "export", "resolve", "get_task", "TASKS", "Task",

@@ -24,11 +24,6 @@ Kernel = Program | str | os.PathLike
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 
 
-def task_of(task: Task | str) -> Task:
-    """The Task itself, or the built-in task of that name."""
-    return get_task(task) if isinstance(task, str) else task
-
-
 def load(path: str | os.PathLike) -> Program:
     """Parse an assembly file (AT&T, as gcc writes it) into a Program."""
     return parse_file(path)
@@ -42,7 +37,7 @@ def resolve(program: Kernel, task: Task | str | None = None) -> tuple[Program, T
     if name is None:
         raise InputError(NO_TASK, program.path)
     try:
-        return program, task_of(name)
+        return program, get_task(name)
     except SuperoptError as exc:
         raise InputError(str(exc), program.path) from None
 
@@ -67,11 +62,11 @@ def search(task: Task | str, agent: str = DEFAULT_AGENT, *, workers: int | None 
     agent ("enum", "stochastic" or "alphadev"): `.program`, `.length`, `.optimal`. The
     program is re-verified in Unicorn before it is returned; Ctrl-C stops the search and
     returns its best."""
-    from superopt.driver import build_game, run_search
-    the_task = task_of(task)
+    from superopt.driver import run_search, search_game
+    the_task = get_task(task)
     if init is not None:
         init, _ = resolve(init, the_task)
-    game = build_game(the_task, agent, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
+    game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
     options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers or os.cpu_count() or 1,
                             all_optimal=all_optimal, init=init, target_length=target_length, steps=steps,
                             objective=objective, params=dict(params or {}))
@@ -97,7 +92,7 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
                             "or give --task" % ", ".join(sorted(tasks)))
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
-    the_task = task_of(task)
+    the_task = get_task(task)
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
     names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
                       for i, p in enumerate(programs)]

@@ -1,20 +1,23 @@
 """The search driver: runs an agent on the assembly game and keeps its best result.
 
+`search_game` builds the game a search plays, `checked_options` turns the options' --param
+values into the agent's typed Params and refuses options the agent does not use, and
 `run_search` adds the time limit and Ctrl-C handling to an agent (superopt.agents.base),
 re-verifies the result in Unicorn, optionally ranks the correct programs found by measured
-latency, and `write_program` writes the .s file with its header.
+latency; `write_program` writes the .s file with its header.
 """
 from __future__ import annotations
 
 import signal
 import time
 from dataclasses import replace
-from typing import Callable, Iterable
+from typing import Callable
 
-from superopt.agents.base import SearchOptions, SearchResult, SearchStats, check_params, get_agent
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats, agent_params, check_options, get_agent
 from superopt.errors import SuperoptError
 from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
 from superopt.tasks.base import Task
+from superopt.tasks.registry import get_task
 from superopt.x86.isa import Program, format_program, with_ret
 
 
@@ -40,14 +43,47 @@ class Stopper:
         self.interrupted = True
 
 
+def warm_start_registers(task: Task, program: Program | None) -> tuple[str, ...] | None:
+    """The default registers plus any other the warm-start program uses (in its order)."""
+    if program is None:
+        return None
+    regs = list(REGISTER_ORDER[: min(task.n + 1, 8)])
+    for ins in program.instrs:
+        for op in ins.operands:
+            family = getattr(op, "family", None)
+            if family and family not in regs and family != "rdi":
+                regs.append(family)
+    return tuple(regs)
+
+
+def search_game(task: str | Task, isa: str = "alphadev", max_length: int | None = None, no_prune=(),
+                init: Program | None = None) -> Game:
+    """The game a search plays: the task's default pruning rules but those in `no_prune`,
+    with the registers a warm start (`init`) uses."""
+    task = get_task(task)
+    unknown = set(no_prune) - set(RULES)
+    if unknown:   # (Game checks the rules it is given; these would be dropped unseen)
+        raise SuperoptError("unknown pruning rule %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(RULES)))
+    pruning = [r for r in default_pruning(task.n) if r not in no_prune]
+    return Game(task, isa=isa, max_length=max_length, pruning=pruning, registers=warm_start_registers(task, init))
+
+
+def checked_options(agent: str, options: SearchOptions) -> SearchOptions:
+    """`options` with the agent's typed Params; an unknown agent, a bad --param or an option
+    the agent does not use is bad usage (SuperoptError), never silently ignored."""
+    options = replace(options, params=agent_params(agent, options.params))
+    check_options(agent, options)
+    return options
+
+
 def run_search(game: Game, agent: str, options: SearchOptions,
                report: Callable[[SearchStats], None] | None = None,
                should_stop: Callable[[], bool] | None = None,
                verify: bool = True) -> SearchResult:
     """Run `agent` on `game`; Ctrl-C (SIGINT) stops it cleanly and keeps its best result.
     The returned program is re-verified in Unicorn (result.verified) unless verify=False."""
+    options = checked_options(agent, options)
     run = get_agent(agent)
-    options = replace(options, params=check_params(agent, options.params or {}))
     stopper = Stopper(options.time_limit, should_stop)
     previous = None
     try:
@@ -153,23 +189,3 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         header["latency"] = "%.2f cycles (fastest of %d correct programs measured natively side by side%s)" % (
             lat["best"], lat["programs_timed"], screened)
     return header
-
-
-def build_game(task: Task, agent: str, *, isa: str = "alphadev", max_length: int | None = None,
-               no_prune: Iterable[str] = (), init: Program | None = None) -> Game:
-    """The game an agent searches: the task's default pruning rules but those switched off,
-    and the default registers plus any other a warm-start program uses (in its order)."""
-    if init is not None and agent != "stochastic":
-        raise SuperoptError("a warm start (--init) is for the stochastic agent (got agent %s)" % agent)
-    no_prune = set(no_prune)
-    unknown = no_prune - set(RULES)
-    if unknown:
-        raise SuperoptError("unknown pruning rule %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(RULES)))
-    registers = None
-    if init is not None:
-        registers = list(REGISTER_ORDER[: min(task.n + 1, 8)])
-        registers += [f for ins in init.instrs for op in ins.operands
-                      for f in [getattr(op, "family", None)] if f and f != "rdi" and f not in registers]
-        registers = tuple(dict.fromkeys(registers))
-    pruning = [r for r in default_pruning(task.n) if r not in no_prune]
-    return Game(task, isa=isa, max_length=max_length, pruning=pruning, registers=registers)

@@ -9,15 +9,22 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from superopt.agents.alphadev import agent as alphadev
-from superopt.agents.alphadev.agent import (AgentConfig, Learner, NetworkEvaluator, ReplayBuffer, SelfPlay, dead,
-                               load_checkpoint, new_network, placeable, save_checkpoint)
+from superopt.agents.alphadev.actor import Actor, game_spec
+from superopt.agents.alphadev.agent import agent_config, default_simulations
+from superopt.agents.alphadev.checkpoint import load_checkpoint, save_checkpoint, shipped_checkpoint, trained_potential
+from superopt.agents.alphadev.config import AgentConfig
+from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
+from superopt.agents.alphadev.network import NetworkEvaluator, new_network
+from superopt.agents.alphadev.selfplay import SelfPlay
+from superopt.agents.alphadev.shaping import cmov_placeable, dead, exchange_placeable, lookahead, placeable
+from superopt.agents.alphadev import agent as alphadev_agent, selfplay as alphadev_selfplay
 from superopt.cli import main
 from superopt.errors import SuperoptError
 from superopt.game.game import Game
 from superopt.measure.latency import cost_model
 from superopt.agents.alphadev.mcts import MCTSConfig, uniform_evaluator
 from superopt.agents.alphadev.network import NetConfig
+from superopt.agents.alphadev.params import AlphaDevParams
 from superopt.x86.parser import parse_file
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
@@ -78,7 +85,7 @@ def test_cost_model_follows_dependencies(game):
 
 def sample_batch(game, net, size=32):
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=8), games_in_parallel=4)
-    actor = alphadev.Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.002)
+    actor = Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.002)
     buffer = ReplayBuffer(10_000)
     while len(buffer) < size:
         for t in actor.play_round():
@@ -103,14 +110,14 @@ def test_learner_reduces_loss_on_fixed_batch(game):
 
 
 def test_trajectory_targets_are_returns():
-    t = alphadev.Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2))
+    t = Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2))
     correctness, latency = t.targets()
     assert correctness.tolist() == [0.25, -0.25]
     assert latency.tolist() == [-0.1, -0.1]
 
 
 def test_trajectory_targets_average_returns_with_searched_values():
-    t = alphadev.Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2),
+    t = Trajectory([(), (1,)], [None, None], [None, None], [None, None], [0.5, -0.25], -0.1, True, (1, 2),
                             searched=[0.65, 0.1])
     correctness, latency = t.targets()
     # the searched values include the latency reward (-0.1); the correctness head's part excludes it
@@ -121,13 +128,13 @@ def test_trajectory_targets_average_returns_with_searched_values():
 def test_self_play_games_carry_one_searched_value_per_move(game):
     torch.manual_seed(0)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=8, leaves_per_tree=4), games_in_parallel=2, imitate=False)
-    actor = alphadev.Actor(game, alphadev.NetworkEvaluator(new_network(game, TINY), game), config, 0, 0.0)
+    actor = Actor(game, NetworkEvaluator(new_network(game, TINY), game), config, 0, 0.0)
     finished = []
     while not finished:
         finished = actor.play_round()
     for t in finished:
         assert len(t.searched) == len(t.rewards) and all(np.isfinite(t.searched))
-    off = alphadev.Actor(game, alphadev.NetworkEvaluator(new_network(game, TINY), game),
+    off = Actor(game, NetworkEvaluator(new_network(game, TINY), game),
                          replace(config, search_values=False), 0, 0.0)
     finished = []
     while not finished:
@@ -204,8 +211,8 @@ def test_search_agent_from_the_shipped_checkpoint_finds_sort3():
     assert result.length <= 18
     assert result.extras["network"].startswith("shipped")
     # the search shapes rewards with the potential the shipped network was trained with
-    shipped = load_checkpoint(alphadev.shipped_checkpoint("sort3", "alphadev"), game)[1]
-    assert result.extras["potential"] == alphadev.trained_potential(shipped)
+    shipped = load_checkpoint(shipped_checkpoint("sort3", "alphadev"), game)[1]
+    assert result.extras["potential"] == trained_potential(shipped)
 
 
 @pytest.mark.slow
@@ -239,18 +246,18 @@ def test_lookahead_potential_rises_with_every_cmp_and_cmov_of_sort4():
     for c in range(5):
         start = placeable(g4, state)
         for a in actions[4 + 4 * c: 8 + 4 * c]:
-            before, state = alphadev.lookahead(g4, state), g4.step(state, a)
-            assert alphadev.exchange_placeable(g4, state) >= placeable(g4, state)
-            assert alphadev.cmov_placeable(g4, state) >= placeable(g4, state)
+            before, state = lookahead(g4, state), g4.step(state, a)
+            assert exchange_placeable(g4, state) >= placeable(g4, state)
+            assert cmov_placeable(g4, state) >= placeable(g4, state)
             if g4.actions[a].op == "mov":
-                assert alphadev.lookahead(g4, state) == before
+                assert lookahead(g4, state) == before
             else:
-                assert alphadev.lookahead(g4, state) > before
+                assert lookahead(g4, state) > before
         flat_placeable += placeable(g4, state) == start
     assert flat_placeable == 1
     for a in actions[24:]:
         state = g4.step(state, a)
-    assert state.solved and alphadev.lookahead(g4, state) == 1.0
+    assert state.solved and lookahead(g4, state) == 1.0
 
 
 def test_unknown_potential_is_bad_usage(tmp_path):
@@ -261,17 +268,17 @@ def test_unknown_potential_is_bad_usage(tmp_path):
 @pytest.mark.slow
 def test_a_dead_selfplay_worker_ends_the_run_with_a_clear_error(game, monkeypatch):
     # the worker builds its game from this spec; an unknown task makes it die at start
-    spec = alphadev.game_spec(game)
-    monkeypatch.setattr(alphadev, "game_spec", lambda g: dict(spec, task="no-such-task"))
+    spec = game_spec(game)
+    monkeypatch.setattr(alphadev_selfplay, "game_spec", lambda g: dict(spec, task="no-such-task"))
     net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2)
     progress = SelfPlay(game, net, config).run()  # no limit: only the failure ends it
-    assert progress.failure and "of 2 self-play workers stopped (exit codes 1" in progress.failure
+    assert progress.failure and "of 2 failed: UnknownTask: unknown task 'no-such-task'" in progress.failure
 
 
 def tiny_actor(game, **config):
     cfg = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=2, latency="model", **config)
-    return alphadev.Actor(game, NetworkEvaluator(new_network(game, TINY), game), cfg, 0, cfg.latency_weight)
+    return Actor(game, NetworkEvaluator(new_network(game, TINY), game), cfg, 0, cfg.latency_weight)
 
 
 def test_games_end_where_the_lower_bound_rules_out_the_length_bound():
@@ -317,23 +324,22 @@ def test_restart_points_keep_the_shortest_programs_known(game):
 
 
 def test_simulations_default_to_the_size_of_the_action_space_when_untrained():
-    assert alphadev.default_simulations(Game(get_task("sort3")), trained=False) == 200
-    assert alphadev.default_simulations(Game(get_task("sort4")), trained=False) == 800
-    assert alphadev.default_simulations(Game(get_task("sort4")), trained=True) == 200
+    assert default_simulations(Game(get_task("sort3")), trained=False) == 200
+    assert default_simulations(Game(get_task("sort4")), trained=False) == 800
+    assert default_simulations(Game(get_task("sort4")), trained=True) == 200
 
 
 @pytest.mark.slow
 def test_the_transposition_table_is_cleared_past_table_size(game):
-    from superopt.agents.base import check_params
-    config = alphadev.agent_config(check_params("alphadev", {"table_size": 50}), workers=1)
+    config = agent_config(AlphaDevParams.build({"table_size": 50}), workers=1)
     assert config.table_size == 50
     config.mcts = MCTSConfig(simulations=20)
-    actor = alphadev.Actor(game, uniform_evaluator, config, seed=0, latency_weight=0.0, latency=lambda p: 0.0)
+    actor = Actor(game, uniform_evaluator, config, seed=0, latency_weight=0.0, latency=lambda p: 0.0)
     while actor.games < 2 * config.games_in_parallel:
         actor.play_round()
     # every new node enters the table, so a table smaller than the count was cleared
     assert len(actor.table) < actor.explored
-    big = alphadev.Actor(game, uniform_evaluator, AgentConfig(mcts=config.mcts), seed=0, latency_weight=0.0,
+    big = Actor(game, uniform_evaluator, AgentConfig(mcts=config.mcts), seed=0, latency_weight=0.0,
                          latency=lambda p: 0.0)
     while big.games < 2 * config.games_in_parallel:
         big.play_round()
@@ -353,7 +359,7 @@ def test_bound_slack_defaults_by_objective_and_task_and_is_a_param(monkeypatch, 
         seen["slack"] = bound_slack
         raise Stop
 
-    monkeypatch.setattr(alphadev, "SelfPlay", capture)
+    monkeypatch.setattr(alphadev_agent, "SelfPlay", capture)
     with pytest.raises(Stop):
         run_search(Game(get_task(task)), "alphadev",
                    SearchOptions(workers=1, objective=objective, params={"from_scratch": True, **params}))
@@ -361,7 +367,13 @@ def test_bound_slack_defaults_by_objective_and_task_and_is_a_param(monkeypatch, 
 
 
 def test_bound_slack_must_not_be_negative():
-    from superopt.agents.base import check_params
-    assert check_params("alphadev", {"bound_slack": 0}) == {"bound_slack": 0}
-    with pytest.raises(SuperoptError, match="bound_slack wants an integer >= 0"):
-        check_params("alphadev", {"bound_slack": -1})
+    assert AlphaDevParams.build({"bound_slack": 0}).bound_slack == 0
+    with pytest.raises(SuperoptError, match="agent alphadev: --param bound_slack wants an integer >= 0"):
+        AlphaDevParams(bound_slack=-1)
+
+
+def test_steps_stop_the_alphadev_agent_after_that_many_learner_steps():
+    options = SearchOptions(workers=1, steps=2, params={"from_scratch": True, "latency": "model", "batch_size": 16,
+                                                       "simulations": 8, "patience": 600})
+    result = run_search(Game(get_task("sort3")), "alphadev", options)
+    assert result.extras["learner_steps"] == 2

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from superopt.game.bounds import LowerBound
-from superopt.agents.enumerative import Enumerator, below, first_program, run, shorten
+from superopt.agents.enumerative import Enumerator, run
+from superopt.agents.resynthesis import below, first_program, shorten
 from superopt.game.game import RULES, Game
 from superopt.agents.base import SearchOptions
 from superopt.tasks.sort import SortTask

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from superopt.agents.alphadev import agent as alphadev
+from superopt.agents.alphadev.actor import Actor
+from superopt.agents.alphadev.config import AgentConfig
+from superopt.agents.alphadev.learner import ReplayBuffer
+from superopt.agents.alphadev.network import NetworkEvaluator, new_network
+from superopt.agents.alphadev.selfplay import SelfPlay
+from superopt.agents.alphadev.shaping import POTENTIALS
 from superopt.measure import timing
-from superopt.agents.alphadev.agent import AgentConfig, NetworkEvaluator, ReplayBuffer
 from superopt.cli import main
 from superopt.errors import SuperoptError
 from superopt.game.game import Game
@@ -73,10 +77,10 @@ class Recorded:
 
 def test_latency_reward_and_target_come_from_the_source():
     game = Game(get_task("sort3"), max_length=24)
-    net = alphadev.new_network(game, TINY)
+    net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1)
     source = Recorded(7.5)
-    actor = alphadev.Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.01, latency=source)
+    actor = Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.01, latency=source)
     actions = tuple(game.action_id(i) for i in network_body().instrs)
     traj = actor.replay(actions)
     assert traj.solved and traj.latency_reward == pytest.approx(-0.01 * 7.5)
@@ -92,18 +96,18 @@ def test_latency_reward_and_target_come_from_the_source():
     solved = game.step(state, actions[-1])
     reward = actor._reward(state, solved)
     assert reward == pytest.approx(game.reward(state, solved) - 0.075
-                                   + config.shaping * (1.0 - alphadev.POTENTIALS[config.potential](game, state)))
+                                   + config.shaping * (1.0 - POTENTIALS[config.potential](game, state)))
 
 
 @pytest.mark.slow
 def test_selfplay_measures_natively_by_default():
     game = Game(get_task("sort3"), max_length=24)
-    net = alphadev.new_network(game, TINY)
+    net = new_network(game, TINY)
     config = AgentConfig(net=TINY, mcts=MCTSConfig(simulations=4), games_in_parallel=1)
-    selfplay = alphadev.SelfPlay(game, net, config)
+    selfplay = SelfPlay(game, net, config)
     assert isinstance(selfplay.latency, NativeLatency)
     actions = tuple(game.action_id(i) for i in network_body().instrs)
-    actor = alphadev.Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.01,
+    actor = Actor(game, NetworkEvaluator(net, game), config, seed=0, latency_weight=0.01,
                            latency=selfplay.latency)
     traj = actor.replay(actions)
     assert selfplay.latency.measured == 1

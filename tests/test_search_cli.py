@@ -16,6 +16,7 @@ from superopt.game.game import Game
 from superopt.x86.parser import load
 from superopt.agents.base import SearchOptions
 from superopt.driver import run_search
+from superopt.errors import SuperoptError
 from superopt.tasks.registry import get_task
 from superopt.check.verify import verify
 
@@ -74,6 +75,12 @@ def test_human_display_runs(tmp_path):
     (["sort3", "--param", "restart=2"], "--param restart wants a number from 0 to 1, got 2"),
     (["sort3", "--param", "root=best"], "--param root wants one of puct, gumbel, got 'best'"),
     (["sort3", "--param", "latency=guess"], "--param latency wants one of native, model, got 'guess'"),
+    (["sort3", "--agent", "enum", "--steps", "5"], "--steps is for the stochastic and alphadev agents, not for enum"),
+    (["sort3", "--agent", "alphadev", "--all"], "--all is for the enum agent, not for alphadev"),
+    (["sort3", "--agent", "stochastic", "--param", "beam_k=0.5"],
+     "agent stochastic: --param beam_k wants a number >= 1, got 0.5"),
+    (["sort3", "--agent", "stochastic", "--param", "w_add=0", "--param", "w_delete=0", "--param", "w_swap=0",
+      "--param", "w_opcode=0", "--param", "w_operand=0", "--param", "w_instruction=0"], "must not all be 0"),
 ])
 def test_bad_usage_exits_2(tmp_path, args, message):
     result, out = _search(tmp_path, *args)
@@ -211,3 +218,15 @@ def test_ctrl_c_stops_the_cli_cleanly_and_keeps_the_best(tmp_path, args, code):
     assert data["interrupted"] and data["found"] == (code == 0) and out.exists() == (code == 0)
     if code == 0:
         assert data["verified"] and CliRunner().invoke(main, ["verify", str(out)]).exit_code == 0
+
+
+def test_the_library_refuses_options_and_params_an_agent_does_not_use():
+    from superopt.agents.stochastic import StochasticParams
+    game = Game(get_task("sort3"))
+    with pytest.raises(SuperoptError, match="--steps is for the stochastic and alphadev agents, not for enum"):
+        run_search(game, "enum", SearchOptions(workers=1, steps=5))
+    with pytest.raises(SuperoptError, match="agent enum takes EnumParams, not StochasticParams"):
+        run_search(game, "enum", SearchOptions(workers=1, params=StochasticParams()))
+    with pytest.raises(SuperoptError, match="agent stochastic: --param keep wants a positive integer, got 0"):
+        StochasticParams(keep=0)
+    assert StochasticParams.build({"alpha": 1}).alpha == 1.0 and isinstance(StochasticParams(alpha=1).alpha, float)

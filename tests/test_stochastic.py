@@ -8,7 +8,7 @@ from superopt.errors import InputError
 from superopt.game.game import Game
 from superopt.x86.parser import load, parse_text
 from superopt.agents.base import SearchOptions
-from superopt.agents.stochastic import Chain, init_actions, run
+from superopt.agents.stochastic import Chain, StochasticParams, init_actions, run
 from superopt.tasks.registry import get_task
 
 SORT3 = get_task("sort3")
@@ -35,7 +35,7 @@ def test_same_seed_same_result():
 
 def test_every_accepted_program_is_well_defined_and_costed():
     game = Game(SORT3)
-    chain = Chain(game, {}, 5, [])
+    chain = Chain(game, StochasticParams(), 5, [])
     for _ in range(3000):
         chain.step()
         assert chain.cost < float("inf")
@@ -64,7 +64,7 @@ def test_init_outside_the_action_space_names_the_line():
 def test_a_new_correct_program_is_polished_by_enum(polish, length):
     game = Game(SORT3)
     network = init_actions(game, load("asm/sort3.s", "sort3")[0])
-    chain = Chain(game, {"polish": polish}, 0, network)
+    chain = Chain(game, StochasticParams(polish=polish), 0, network)
     assert chain._record(network) == (length < 18)
     assert len(chain.best) == length and len(chain.program) == length
     assert game.play(chain.best).solved

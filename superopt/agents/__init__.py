@@ -1,1 +1,2 @@
-"""The searchers behind one interface (base): enumerative, beam, stochastic and alphadev."""
+"""The searchers behind one interface (base, with typed settings in params): enumerative (with
+resynthesis below a prefix), beam, stochastic and alphadev/, their workers on one pool."""

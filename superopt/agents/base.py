@@ -1,5 +1,5 @@
 """What every agent shares: its options, progress stats and result, the registry of agents by
-name, and the converters that check each agent's --param values.
+name with their typed Params, and the checks that refuse an option an agent does not use.
 
 An agent is `run(game, options, report, should_stop) -> SearchResult`, registered by name
 in AGENT_PATHS. It calls `report(SearchStats)` now and then, polls `should_stop()` often and
@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from superopt.agents.params import Params
 from superopt.errors import SuperoptError
 from superopt.game.game import Game
 from superopt.x86.isa import Instr, Program
@@ -20,14 +21,17 @@ from superopt.x86.isa import Instr, Program
 @dataclass
 class SearchOptions:
     time_limit: float | None = None     # seconds; None: until the agent is done
-    seed: int = 0
+    seed: int = 0                       # every agent takes it; enum has no randomness (same result for any seed)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     all_optimal: bool = False           # enum: collect every optimal program
     init: Program | None = None         # stochastic: warm start
-    target_length: int | None = None    # stop as soon as a correct program this short is found
-    steps: int | None = None            # stochastic: proposals per worker
+    target_length: int | None = None    # stop as soon as a correct program this short is found (enum's
+                                        # first program is its shortest: it never stops sooner)
+    steps: int | None = None            # stochastic: proposals per worker; alphadev: learner steps
     objective: str = "length"           # length | latency
-    params: dict = field(default_factory=dict)  # agent-specific knobs
+    # agent-specific knobs: --param values (key -> value), or the agent's Params; run_search
+    # turns them into the agent's Params (superopt.agents.params) before the agent sees them
+    params: dict | Params = field(default_factory=dict)
 
 
 @dataclass
@@ -66,6 +70,17 @@ AGENT_PATHS = {
 }
 
 
+# name -> "module:class" of the agent's Params (superopt.agents.params), torch-free for all
+PARAMS_PATHS = {
+    "enum": "superopt.agents.enumerative:EnumParams",
+    "stochastic": "superopt.agents.stochastic:StochasticParams",
+    "alphadev": "superopt.agents.alphadev.params:AlphaDevParams",
+}
+
+# the SearchOptions some agents read and others refuse (Params.uses), with their CLI flags;
+# the others (time limit, seed, workers, target length, objective) mean something to every agent
+OPTIONAL = {"all_optimal": "--all", "init": "--init", "steps": "--steps"}
+
 DEFAULT_AGENT = "alphadev"
 
 
@@ -86,79 +101,37 @@ def parse_params(values) -> dict:
     return out
 
 
-# converters for agents' PARAMS tables: each returns the value or raises ValueError(what it wants)
-def integer(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("an integer")
-    return value
+def params_class(agent: str) -> type[Params]:
+    module, name = PARAMS_PATHS[_known(agent)].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def count(value) -> int:
-    if integer(value) < 0:
-        raise ValueError("an integer >= 0")
-    return value
+def agent_params(agent: str, values) -> Params:
+    """The agent's typed Params from `values`: a dict of --param values, or Params already made
+    (checked to be the agent's own)."""
+    return params_class(agent).of(values)
 
 
-def positive(value) -> int:
-    if integer(value) < 1:
-        raise ValueError("a positive integer")
-    return value
+def check_options(agent: str, options: SearchOptions) -> None:
+    """Refuse an option `agent` does not read (see OPTIONAL): nothing is silently ignored."""
+    uses = params_class(agent).uses
+    for name, flag in OPTIONAL.items():
+        if getattr(options, name) not in (None, False) and name not in uses:
+            users = [a for a in AGENT_PATHS if name in params_class(a).uses]
+            raise SuperoptError("%s is for the %s agent%s, not for %s"
+                                % (flag, " and ".join(users), "s" if len(users) > 1 else "", agent))
 
 
-def number(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("a number")
-    return float(value)
-
-
-def fraction(value) -> float:
-    if not 0 <= number(value) <= 1:
-        raise ValueError("a number from 0 to 1")
-    return float(value)
-
-
-def text(value) -> str:
-    return str(value)
-
-
-def choice(*names: str) -> Callable:
-    def convert(value) -> str:
-        if value not in names:
-            raise ValueError("one of " + ", ".join(names))
-        return value
-    return convert
-
-
-def flag(value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("true or false")
-    return value
-
-
-def check_params(agent: str, params: dict) -> dict:
-    """`params` for `agent`, each value converted by the kind its module declares in PARAMS
-    (key -> one of the converters above); an unknown key or a value of the wrong kind is
-    bad usage, never silently ignored."""
-    known = getattr(_agent_module(agent)[0], "PARAMS", {})
-    out = {}
-    for key, value in params.items():
-        kind = known.get(key)
-        if kind is None:
-            raise SuperoptError("unknown --param %r for agent %s (known: %s)"
-                                % (key, agent, ", ".join(sorted(known)) or "none"))
-        try:
-            out[key] = kind(value)
-        except ValueError as exc:
-            raise SuperoptError("--param %s wants %s, got %r" % (key, exc.args[0], value)) from None
-    return out
+def _known(name: str) -> str:
+    if name not in AGENT_PATHS:
+        raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
+    return name
 
 
 def _agent_module(name: str):
     """(the agent's module, the name of its run function); imported on demand so that enum
     and stochastic runs never load torch."""
-    if name not in AGENT_PATHS:
-        raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
-    module, func = AGENT_PATHS[name].split(":")
+    module, func = AGENT_PATHS[_known(name)].split(":")
     return importlib.import_module(module), func
 
 

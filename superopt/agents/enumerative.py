@@ -29,20 +29,30 @@ Cuts that keep optimality (a shortest program never needs what they remove):
 removed 7% of the nodes for more than 7% of the time, so it is not used.)
 
 A state is looked up in the table before its bound is computed, the costly part. Workers
-search consecutive bounds side by side (see `run`).
+search consecutive bounds side by side (see `run`). superopt.agents.resynthesis searches
+below a given prefix with the same space.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import queue
-import signal
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 from superopt.game.bounds import LowerBound
 from superopt.game.evaluator import CMP, MOV
 from superopt.game.game import Game
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.agents.params import Params
+from superopt.agents.pool import start_pool
+
+
+
+@dataclass(frozen=True)
+class EnumParams(Params):
+    """The enum agent has no `--param` keys; of the optional options it reads --all."""
+    agent: ClassVar[str] = "enum"
+    uses: ClassVar[frozenset] = frozenset({"all_optimal"})
+
 
 _POLL = 64            # expansions between stop checks (an expansion can take a millisecond)
 
@@ -91,7 +101,7 @@ class Enumerator:
         another searcher's program need not follow them. With a `budget`, a bound above it
         may come back as any value above it (see LowerBound): uncapped, the cmp count can
         take very long on the odd states another searcher's prefixes leave."""
-        game, ev, R = self.game, self.game.evaluator, self.R
+        game, ev = self.game, self.game.evaluator
         cpu, last, loaded, stored, dirty, compared = ev.initial(), -1, 0, 0, 0, None
         for a in actions:
             kind, d, s, _ = op = game.ops[a]
@@ -256,59 +266,6 @@ class Enumerator:
         return found
 
 
-def below(game: Game, prefix: list[int], bound: int, budget: int | None, stop: Callable[[], bool],
-          lower: LowerBound | None = None) -> tuple[list[int] | None, bool, int]:
-    """The first correct program of length <= bound that starts with `prefix` (depth-first
-    under the lower bound), whether the search was complete ((None, True) proves there is
-    none) and the programs explored; `budget` caps them, and `stop` ends the search early."""
-    space = Enumerator(game, bound=lower)
-    g = len(prefix)
-    node = space.replay(prefix, bound - g)
-    if node[0][space.R:] == space.E:   # already correct (a chain's program may end in dead code)
-        return (list(prefix), True, 0) if g <= bound else (None, True, 0)
-    if node[7] < 0 or g + node[7] > bound or g >= bound:
-        return None, True, 0
-    if budget is not None:
-        space.stop = lambda: space.explored > budget or stop()
-    else:
-        space.stop = stop
-    space.visit(node, g)
-    if space.dfs(node, g, bound, list(prefix)):
-        return list(space.solutions[0]), True, space.explored
-    return None, not space.stopped, space.explored
-
-
-def shorten(game: Game, program: list[int], budget: int, stop: Callable[[], bool],
-            lower: LowerBound | None = None) -> tuple[list[int], int]:
-    """Suffix re-synthesis: search below ever shorter prefixes of a correct `program`, the
-    longest first, for a correct program one instruction shorter; start again from each one
-    found. A pass ends at the first prefix whose search exhausts `budget` expansions
-    (shorter prefixes leave more to search), so the cost is bounded and deterministic.
-    This is how a stochastic 43 for sort5 became a 42: the last ten instructions were
-    re-synthesised as nine. Returns the shortest program and the programs explored."""
-    program, explored = list(program), 0
-    lower = lower or LowerBound(game)
-    k = len(program) - 1
-    while k > 0 and not stop():
-        found, complete, work = below(game, program[:k], len(program) - 1, budget, stop, lower)
-        explored += work
-        if found is not None:
-            program = found
-            k = len(program) - 1
-        elif not complete:
-            break
-        else:
-            k -= 1
-    return program, explored
-
-
-def first_program(game: Game, bound: int, stop: Callable[[], bool]) -> list[int] | None:
-    """Some correct program of length <= bound, found by one depth-first dive under a loose
-    bound (the most promising child first): a start for the stochastic search that owes
-    nothing to a human kernel. Unlike the exact iterations it proves nothing."""
-    return below(game, [], bound, None, stop)[0]
-
-
 def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:
     """The `enum` agent: bounds from the lower bound up to game.max_length.
 
@@ -401,14 +358,9 @@ def _sequential(game, all_optimal, bound, should_stop, progress, finish):
 
 
 def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
-    ctx = mp.get_context("fork")
-    tasks, results = ctx.Queue(), ctx.Queue()
-    halt = ctx.Array("b", game.max_length + 2, lock=False)   # per bound: stop searching it
-    procs = [ctx.Process(target=_worker, args=(game, all_optimal, tasks, results, halt), daemon=True)
-             for _ in range(workers)]
-    for proc in procs:
-        proc.start()
-    running: set[int] = set()                 # bounds handed out and not yet reported done
+    running: dict[int, int] = {}              # bound handed out and not yet reported done -> its worker
+    idle = list(range(workers))
+    halted: set[int] = set()                  # bounds told to stop
     done: dict[int, list] = {}                # bound -> solutions (empty: proved none)
     partial: dict[int, list] = {}             # bound -> solutions collected before a stop (--all)
     next_bound, stopped = first, False
@@ -416,53 +368,43 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     def best_bound():
         return min((b for b, sols in done.items() if sols), default=None)
 
-    try:
+    with start_pool(_worker, [(game, all_optimal)] * workers, name="enum worker") as pool:
         while True:
             found = best_bound()
-            for b in running:
-                if found is not None and b > found:
-                    halt[b] = 1               # a lower bound already has the answer
-            while (not stopped and len(running) < workers and next_bound <= game.max_length
+            for b, w in running.items():
+                if found is not None and b > found and b not in halted:
+                    pool.send(w, ("halt", b))  # a lower bound already has the answer
+                    halted.add(b)
+            while (not stopped and idle and next_bound <= game.max_length
                    and (found is None or next_bound < found)):
-                tasks.put(next_bound)
-                running.add(next_bound)
+                w = idle.pop(0)
+                pool.send(w, ("search", next_bound))
+                running[next_bound] = w
                 progress(next_bound, 0, 0)
                 next_bound += 1
             if not running:
                 break
             if should_stop() and not stopped:
                 stopped = True
-                for b in running:
-                    halt[b] = 1
-            try:
-                kind, bound, explored, dedup, *rest = results.get(timeout=0.2)
-            except queue.Empty:
-                if not all(proc.is_alive() for proc in procs) and results.empty():
-                    break                     # a worker died without a word: count it as stopped
+                pool.stop()
+            got = pool.receive(timeout=0.2)
+            if got is None:
                 continue
+            w, (kind, bound, explored, dedup, *rest) = got
             if kind == "progress":
                 if bound in running:
                     progress(bound, explored, dedup)
                 continue
             solutions, was_stopped = rest
             finish(bound, explored, dedup, solutions)
-            running.discard(bound)
+            del running[bound]
+            idle.append(w)
             if was_stopped:
                 stopped = stopped or not (found is not None and bound > found)
                 if solutions:
                     partial[bound] = solutions
             else:
                 done[bound] = solutions
-    finally:
-        for b in range(len(halt)):
-            halt[b] = 1
-        for _ in procs:
-            tasks.put(None)
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-    stopped = stopped or bool(running)
     found = best_bound()
     if found is None and partial:             # stopped while collecting: keep what the lowest bound has
         found = min(partial)
@@ -478,12 +420,30 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     return proved + 1, [], True, False
 
 
-def _worker(game, all_optimal, tasks, results, halt):
+def _worker(link, game, all_optimal):
     """Searches the bounds it is handed, one after another, with one LowerBound whose
-    caches carry over from each bound to the next."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+    caches carry over from each bound to the next; ("halt", bound) stops that bound."""
     lower = LowerBound(game)
-    for bound in iter(tasks.get, None):
-        space = _search_bound(game, all_optimal, bound, lambda: halt[bound] == 1,
-                              lambda b, e, d: results.put(("progress", b, e, d)), lower)
-        results.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))
+    halted: set[int] = set()
+    closing = False
+
+    def stop(bound: int) -> bool:
+        nonlocal closing
+        for message in link.poll():
+            if message is None:
+                closing = True
+            else:
+                halted.add(message[1])
+        return closing or link.stopped() or bound in halted
+
+    while not closing:
+        message = link.get()
+        if message is None:
+            return
+        kind, bound = message
+        if kind == "halt":
+            halted.add(bound)
+            continue
+        space = _search_bound(game, all_optimal, bound, lambda: stop(bound),
+                              lambda b, e, d: link.put(("progress", b, e, d)), lower)
+        link.put(("done", bound, space.explored, space.deduplicated, space.solutions, space.stopped))

@@ -24,27 +24,50 @@ when neither a time limit nor --target-length (which stops the other chains earl
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import queue
 import random
-import signal
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
-from superopt.errors import InputError
+from superopt.errors import InputError, SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV
 from superopt.game.game import CMOV_CONDS, Game
 from superopt.x86.isa import Program
 from superopt.agents import beam
 from superopt.game.bounds import LowerBound
-from superopt.agents.enumerative import first_program, shorten
-from superopt.agents.base import SearchOptions, SearchResult, SearchStats, choice, count, integer, number, positive
+from superopt.agents.resynthesis import first_program, shorten
+from superopt.agents.pool import start_pool
+from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.agents.params import Params, at_least, choice, count, number, param, positive
 
 MOVES = ("add", "delete", "swap", "opcode", "operand", "instruction")
-DEFAULTS = {"alpha": 0.4, "beta": 3.0, "steps": 300_000, "restart": 40_000, "keep": 64,
-            "polish": 5_000, "start": "beam", "beam_k": 1.5, "beam_width": 1000, **{"w_" + m: 1.0 for m in MOVES}}
-PARAMS = {**{k: positive for k in ("steps", "keep", "beam_width")}, "restart": integer, "alpha": number,
-          "beta": number, "beam_k": number, "polish": count, "start": choice("beam", "enum", "empty"),
-          **{"w_" + m: number for m in MOVES}}
+
+
+@dataclass(frozen=True)
+class StochasticParams(Params):
+    """`--param` keys of the stochastic agent."""
+    agent: ClassVar[str] = "stochastic"
+    uses: ClassVar[frozenset] = frozenset({"init", "steps"})
+    alpha: float = param(0.4, number)            # cost per instruction
+    beta: float = param(3.0, number)             # inverse temperature of acceptance
+    steps: int = param(300_000, positive)        # proposals per chain (--steps overrides)
+    restart: int = param(40_000, count)          # proposals without a shorter program before a restart (0: never)
+    keep: int = param(64, positive)              # correct programs of the best length kept per chain
+    polish: int = param(5_000, count)            # enum expansions per prefix when polishing (0: off)
+    start: str = param("beam", choice("beam", "enum", "empty"))   # the cold start
+    beam_k: float = param(1.5, at_least(1))      # the beam keeps children within k x the fewest rows
+    beam_width: int = param(1000, positive)      # ... and at most this many per depth
+    w_add: float = param(1.0, at_least(0))       # move weights
+    w_delete: float = param(1.0, at_least(0))
+    w_swap: float = param(1.0, at_least(0))
+    w_opcode: float = param(1.0, at_least(0))
+    w_operand: float = param(1.0, at_least(0))
+    w_instruction: float = param(1.0, at_least(0))
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not any(getattr(self, "w_" + m) for m in MOVES):
+            raise SuperoptError("agent stochastic: the move weights (--param w_%s ...) must not all be 0" % MOVES[0])
 
 
 def init_actions(game: Game, program: Program) -> list[int]:
@@ -65,12 +88,12 @@ def init_actions(game: Game, program: Program) -> list[int]:
 class Chain:
     """One Markov chain on one game."""
 
-    def __init__(self, game: Game, params: dict, seed: int, init: list[int]):
+    def __init__(self, game: Game, params: StochasticParams, seed: int, init: list[int]):
         self.game, self.ev = game, game.evaluator
-        self.p = {**DEFAULTS, **params}
+        self.p = params
         self.rng = random.Random(seed)
-        self.alpha, self.beta = float(self.p["alpha"]), float(self.p["beta"])
-        self.weights = [float(self.p["w_" + m]) for m in MOVES]
+        self.alpha, self.beta = params.alpha, params.beta
+        self.weights = [getattr(params, "w_" + m) for m in MOVES]
         self.total = self.ev.total_items
         self.index = {op: a for a, op in enumerate(game.ops)}
         self.R, self.locations = len(game.registers), len(game.registers) + game.n
@@ -79,7 +102,7 @@ class Chain:
         self.best: list[int] | None = None
         self.best_incomplete: tuple[float, list[int]] = (0.0, [])
         self.found: dict[tuple, None] = {}     # correct programs of the best length, in order found
-        self.polish = int(self.p["polish"])
+        self.polish = params.polish
         self.lower: LowerBound | None = None  # kept across polishes for its caches
         self.should_stop = lambda: False
         self._set(self.init)
@@ -171,7 +194,7 @@ class Chain:
         if self.best is None or len(program) < len(self.best):
             self.best = list(program)
             self.found = {}
-        if len(program) == len(self.best) and len(self.found) < int(self.p["keep"]):
+        if len(program) == len(self.best) and len(self.found) < self.p.keep:
             if tuple(program) not in self.found:
                 self.found[tuple(program)] = None
                 return len(program) <= self.game.max_length and self._polish(program)
@@ -193,7 +216,7 @@ class Chain:
         return True
 
     def run(self, steps: int, should_stop, on_progress=None, target: int | None = None) -> None:
-        restart = int(self.p["restart"])
+        restart = self.p.restart
         self.should_stop = should_stop
         since = 0
         best_len = None
@@ -217,10 +240,10 @@ class Chain:
 def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:
     """The `stochastic` agent."""
     start = time.monotonic()
-    params = {**DEFAULTS, **(options.params or {})}
-    steps = int(options.steps if options.steps is not None else params["steps"])
+    params = StochasticParams.of(options.params)
+    steps = options.steps if options.steps is not None else params.steps
     init = init_actions(game, options.init) if options.init is not None else []
-    start_from = "init" if init else params["start"]
+    start_from = "init" if init else params.start
     init, start_explored = (init, 0) if start_from in ("init", "empty") else \
         _cold_start(game, params, start, report, should_stop)
     workers = max(1, options.workers)
@@ -255,18 +278,18 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
                         optimal=False, explored=stats.explored, elapsed=time.monotonic() - start,
                         candidates=programs,
                         extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(options.init),
-                                "start": start_from, "start_length": len(init), "polish": params["polish"],
-                                "alpha": params["alpha"], "beta": params["beta"]})
+                                "start": start_from, "start_length": len(init), "polish": params.polish,
+                                "alpha": params.alpha, "beta": params.beta})
 
 
-def _cold_start(game: Game, params: dict, start: float, report, should_stop) -> tuple[list[int], int]:
+def _cold_start(game: Game, params: StochasticParams, start: float, report, should_stop) -> tuple[list[int], int]:
     """A correct start that owes nothing to a human kernel (or [] if none was found in
     time), and the programs explored to find it."""
     def phase(text):
         report(SearchStats(elapsed=time.monotonic() - start, explored=0, best_length=None, best_correct=0.0,
                            best_program=[], phase=text))
 
-    if params["start"] == "enum":
+    if params.start == "enum":
         phase("enum start")
         return first_program(game, 2 * game.max_length, should_stop) or [], 0
     explored = 0
@@ -274,12 +297,12 @@ def _cold_start(game: Game, params: dict, start: float, report, should_stop) -> 
         if should_stop():
             break
         phase("beam start, bound %d" % bound)
-        program, work = beam.search(game, bound, float(params["beam_k"]), int(params["beam_width"]), should_stop)
+        program, work = beam.search(game, bound, params.beam_k, params.beam_width, should_stop)
         explored += work
         if program is not None:
-            if params["polish"]:
+            if params.polish:
                 phase("polishing the beam's %d" % len(program))
-                program, work = shorten(game, program, int(params["polish"]), should_stop)
+                program, work = shorten(game, program, params.polish, should_stop)
                 explored += work
             return program, explored
     return [], explored
@@ -302,48 +325,34 @@ def _stats(game: Game, start: float, summaries: list[dict]) -> SearchStats:
 
 
 def _run_workers(game, params, seeds, init, steps, target, start, report, should_stop) -> list[dict]:
-    ctx = mp.get_context("fork")
-    results, stop = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(game, params, seed, init, steps, target, w, results, stop),
-                         daemon=True) for w, seed in enumerate(seeds)]
-    for p in procs:
-        p.start()
     latest = {w: {"explored": 0, "best": None, "found": [], "incomplete": (0.0, [])} for w in range(len(seeds))}
     done = set()
-    try:
+    with start_pool(_worker, [(game, params, seed, init, steps, target) for seed in seeds],
+                    name="stochastic chain") as pool:
         while len(done) < len(seeds):
             if should_stop():
-                stop.set()
-            try:
-                kind, w, summary = results.get(timeout=0.2)
-            except queue.Empty:
-                if not any(p.is_alive() for p in procs) and results.empty():
-                    break
+                pool.stop()
+            got = pool.receive(timeout=0.2)
+            if got is None:
                 continue
+            w, (kind, summary) = got
             latest[w] = summary
             if kind == "done":
                 done.add(w)
                 if target is not None and summary["best"] is not None and len(summary["best"]) <= target:
-                    stop.set()
+                    pool.stop()
             report(_stats(game, start, list(latest.values())))
-    finally:
-        stop.set()
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
     return [latest[w] for w in range(len(seeds))]
 
 
-def _worker(game, params, seed, init, steps, target, w, results, stop):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's business
+def _worker(link, game, params, seed, init, steps, target):
     chain = Chain(game, params, seed, init)
     last = [0.0]
 
     def progress(c):
         if time.monotonic() - last[0] > 0.3:
             last[0] = time.monotonic()
-            results.put(("progress", w, _summary(c)))
+            link.put(("progress", _summary(c)))
 
-    chain.run(steps, stop.is_set, progress, target)
-    results.put(("done", w, _summary(chain)))
+    chain.run(steps, link.stopped, progress, target)
+    link.put(("done", _summary(chain)))

@@ -10,23 +10,10 @@ from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
-from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
-from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, check_params, parse_params
-from superopt.driver import result_header, run_search, write_program
+from superopt.game.game import ISAS, RULES
+from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, parse_params
+from superopt.driver import checked_options, result_header, run_search, search_game, write_program
 from superopt.tasks.registry import get_task
-
-
-def _registers_for(task, program) -> tuple[str, ...] | None:
-    """The default registers plus any other the warm-start program uses (in its order)."""
-    if program is None:
-        return None
-    regs = list(REGISTER_ORDER[: min(task.n + 1, 8)])
-    for ins in program.instrs:
-        for op in ins.operands:
-            family = getattr(op, "family", None)
-            if family and family not in regs and family != "rdi":
-                regs.append(family)
-    return tuple(regs)
 
 
 def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
@@ -65,10 +52,12 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the kernel (default TASK.s in the current directory).")
 @click.option("--all", "all_optimal", is_flag=True, help="enum: collect every optimal program (ranked by latency "
-              "with --objective latency).")
+              "with --objective latency); refused by the other agents.")
 @click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="stochastic: warm-start from this program (AT&T .s).")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="stochastic: proposals per worker; alphadev: learner steps.")
+              help="stochastic: warm-start from this program (AT&T .s); refused by the other agents.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
+                   "steps; refused by enum.")
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
 @click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
@@ -92,27 +81,19 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     and still writes the best correct program found. Exit code 0 when a correct program
     was found, 1 when none was, 2 on bad usage.
     """
-    try:
-        task = get_task(task_name)
-    except KeyError as exc:
-        raise SuperoptError(exc.args[0]) from None
-    init = None
-    if init_path is not None:
-        if agent != "stochastic":
-            raise SuperoptError("--init is for the stochastic agent (got --agent %s)" % agent)
-        from superopt.x86.parser import load
-        init, _ = load(init_path, task.name)
-    if all_optimal and agent != "enum":
-        raise SuperoptError("--all is for the enum agent (got --agent %s)" % agent)
+    task = get_task(task_name)
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
-    pruning = [r for r in default_pruning(task.n) if r not in no_prune]
-    game = Game(task, isa=isa_name, max_length=max_length, pruning=pruning, registers=_registers_for(task, init))
+    init = None
+    if init_path is not None:
+        from superopt.x86.parser import load
+        init, _ = load(init_path, task.name)
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
                   **({"from_scratch": True} if from_scratch else {}))
-    options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
-                            target_length=target_length, steps=steps, objective=objective,
-                            params=check_params(agent, params))  # before the live display starts
+    options = checked_options(agent, SearchOptions(  # before the live display starts
+        time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
+        target_length=target_length, steps=steps, objective=objective, params=params))
+    game = search_game(task, isa_name, max_length, no_prune, init)
     out_path = out_path or "%s.s" % task.name
 
     if as_json:

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from superopt.cli.app import console, emit_json
-from superopt.errors import SuperoptError
 from superopt.measure.latency import SOURCES
 
 
@@ -50,60 +48,19 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
-    from superopt.agents.alphadev import agent as alphadev
-    from superopt.game.game import Game
-    from superopt.agents.alphadev.network import NetConfig
+    from superopt.agents.alphadev.training import Training
     from superopt.tasks.registry import get_task
 
-    try:
-        task = get_task(task_name)
-    except KeyError as exc:
-        raise SuperoptError(exc.args[0]) from None
-    base = Game(task, isa=isa)
-    game = Game(task, isa=isa, max_length=max_length or alphadev.horizon(base))
+    task = get_task(task_name)
     out = out or "%s-%s.pt" % (task.name, isa)
     log_path = log_path or out + ".jsonl"
-    simulations = simulations or alphadev.default_simulations(game, trained=resume)
-    config = alphadev.agent_config({"simulations": simulations, "games_in_parallel": games_in_parallel,
-                                    "latency": latency}, workers)
-    extra = {}
-    if potential:
-        config.potential = potential
-    if resume:
-        net, data = alphadev.load_checkpoint(out, game)
-        if not potential:
-            config.potential = alphadev.trained_potential(data)
-        learner = alphadev.Learner(net, config)
-        if "optimizer" in data:
-            learner.optimizer.load_state_dict(data["optimizer"])
-        extra = data.get("extra", {})
-        learner.steps = int(extra.get("steps", 0))
-    else:
-        net = alphadev.new_network(game, NetConfig(two_heads=not single_head))
-        learner = None
-    # games end one instruction past the best length, so that equally short programs keep
-    # coming as training data once the shortest is known
-    selfplay = alphadev.SelfPlay(game, net, config, seed=seed, learner=learner, bound_slack=1)
-    p = selfplay.progress
-    p.games, p.explored = int(extra.get("games", 0)), int(extra.get("explored", 0))
-
+    training = Training(task, out, isa=isa, max_length=max_length, resume=resume, workers=workers,
+                        simulations=simulations, games_in_parallel=games_in_parallel, seed=seed, latency=latency,
+                        potential=potential, single_head=single_head)
+    p = training.progress
     interrupted = []
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-    started = time.monotonic()
     last = {"logged": p.steps, "saved": p.steps}
-
-    def metrics() -> dict:
-        return {"time": round(time.monotonic() - started, 2), "steps": p.steps, "games": p.games,
-                "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
-                "best_length": p.best_length, "latency": latency, "latency_measured": p.latency_measured,
-                **{k: round(v, 5) for k, v in p.losses.items()}}
-
-    def save() -> None:
-        alphadev.save_checkpoint(out, net, game, selfplay.learner,
-                                 extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
-                                        "simulations": simulations, "seed": seed, "latency": latency,
-                                        "potential": config.potential,
-                                        "trained_seconds": float(extra.get("trained_seconds", 0)) + time.monotonic() - started})
 
     with open(log_path, "a") as log, Progress(
             TextColumn("[bold]train %s" % task.name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -115,23 +72,19 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
                 p.games, p.best_length or "-", p.explored,
                 " ".join("%s %.3f" % kv for kv in p.losses.items()) or "-"))
             if p.steps - last["logged"] >= log_every:
-                log.write(json.dumps(metrics()) + "\n")
+                log.write(json.dumps(training.metrics()) + "\n")
                 log.flush()
                 last["logged"] = p.steps
             if p.steps - last["saved"] >= save_every:
-                save()
+                training.save()
                 last["saved"] = p.steps
 
         try:
-            selfplay.run(max_steps=steps, should_stop=lambda: bool(interrupted), report=report, time_limit=time_limit)
+            training.run(steps, should_stop=lambda: bool(interrupted), report=report, time_limit=time_limit)
         finally:
             signal.signal(signal.SIGINT, previous)
-            save()
-            log.write(json.dumps(metrics()) + "\n")
-    if p.failure:
-        raise alphadev.SelfPlayError("training stopped early: %s; the checkpoint %s holds the training so far"
-                                     % (p.failure, out))
-    result = dict(metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
+            log.write(json.dumps(training.metrics()) + "\n")
+    result = dict(training.metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
     if as_json:
         emit_json(result)
     else:

@@ -7,8 +7,11 @@ from superopt.tasks.sort import SORT_TASKS
 TASKS: dict[str, Task] = {t.name: t for t in SORT_TASKS}
 
 
-def get_task(name: str) -> Task:
-    """The task called `name`; UnknownTask (a SuperoptError and a KeyError) naming the known ones otherwise."""
+def get_task(name: str | Task) -> Task:
+    """The task called `name` (a Task is its own task); UnknownTask (a SuperoptError and a
+    KeyError) naming the known ones otherwise."""
+    if not isinstance(name, str):
+        return name
     try:
         return TASKS[name]
     except KeyError:

@@ -30,6 +30,8 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from superopt.agents.alphadev.node import MinMax, Node
+
 
 @dataclass(frozen=True)
 class MCTSConfig:
@@ -60,60 +62,6 @@ def uniform_evaluator(states: Sequence, legal: np.ndarray) -> tuple[np.ndarray, 
     return priors / np.maximum(priors.sum(1, keepdims=True), 1.0), np.zeros(len(states))
 
 
-class MinMax:
-    """The range of Q values seen so far, which normalises Q into [0, 1] for pUCT (MuZero;
-    Tree._pick applies it to the exploration term instead, the same argmax)."""
-
-    def __init__(self):
-        self.low, self.high = math.inf, -math.inf
-
-    def update(self, q: float) -> None:
-        self.low, self.high = min(self.low, q), max(self.high, q)
-
-
-class Node:
-    __slots__ = ("state", "legal", "mask", "explore", "terminal", "closed", "open", "prior", "value", "children", "visits",
-                 "total", "value_sum", "best", "rewards", "shorter", "q", "push")
-
-    def __init__(self, state, legal: np.ndarray, terminal: bool):
-        self.state, self.legal, self.terminal = state, legal, terminal
-        self.mask = np.where(legal, 0.0, -np.inf)  # added to scores: illegal actions never win
-        self.total = 0                              # sum of visits
-        self.explore = legal.astype(np.float64)     # 1 on open edges: closed ones get no exploration bonus
-        self.open = int(legal.sum())                # edges whose subtree is not fully explored
-        self.closed = False                         # every edge below leads to explored terminals
-        self.prior: np.ndarray | None = None  # set on expansion
-        self.value = 0.0                       # the evaluator's estimate (0 for terminal nodes)
-        self.children: dict[int, Node] = {}
-        n = len(legal)
-        self.visits = np.zeros(n, dtype=np.int64)
-        self.value_sum = np.zeros(n)
-        self.best = np.full(n, -np.inf)
-        self.rewards = np.zeros(n)
-        self.shorter = None   # a shorter way here in other register names, until Tree.settle
-        # kept up to date edge by edge, since pUCT reads them at every step of every walk:
-        self.q = np.zeros(n)  # each edge's Q (Tree._edge_q) where visited, else this node's value
-        self.push = None      # prior x explore: the exploration term's weights (once expanded)
-
-    @property
-    def expanded(self) -> bool:
-        return self.prior is not None
-
-    def reframe(self, state, amap: np.ndarray | None) -> None:
-        """Take `state` as this node's program; its actions are the old ones through `amap`
-        (None: the same names)."""
-        self.state = state
-        if amap is None:
-            return
-        for name in ("legal", "mask", "explore", "prior", "visits", "value_sum", "best", "rewards", "q", "push"):
-            old = getattr(self, name)
-            if old is not None:
-                new = np.empty_like(old)
-                new[amap] = old
-                setattr(self, name, new)
-        self.children = {int(amap[a]): child for a, child in self.children.items()}
-
-
 class Tree:
     """One search from a root state. `on_new_state(state)` sees every state created;
     `reward(parent, child)` replaces the game's reward (to add shaping or latency terms);
@@ -131,7 +79,7 @@ class Tree:
         # several trees may share one table: later games start from what
         # earlier ones learnt about the same states
         self.table: dict = {} if table is None else table
-        self.minmax = MinMax()  # per tree even when the table is shared (see alphadev.Actor._new_game)
+        self.minmax = MinMax()  # per tree even when the table is shared (see actor.Actor._new_game)
         self.explored = 0      # distinct states created
         self.duplicates = 0    # steps that landed on a state already in the table
         self.length_bound: int | None = None

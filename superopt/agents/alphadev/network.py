@@ -12,7 +12,7 @@ head (illegal actions masked), a correctness value head and a latency value head
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -189,3 +189,41 @@ def init_scale(net: AlphaDevNet) -> None:
             if head is not None:
                 head.weight.mul_(1.0 / math.sqrt(net.config.hidden))
                 head.bias.zero_()
+
+
+def new_network(game, config: NetConfig) -> AlphaDevNet:
+    locations = np.asarray(game.features(game.initial())).shape[1]
+    max_length = getattr(game, "max_length", None) or config.max_length
+    config = replace(config, max_length=max(config.max_length, max_length))
+    net = AlphaDevNet(config, action_features(game.actions), locations)
+    init_scale(net)
+    return net
+
+
+def copy_network(net: AlphaDevNet) -> AlphaDevNet:
+    """An independent copy (same weights), e.g. to start several searches from one checkpoint."""
+    twin = AlphaDevNet(net.config, net.action_feats.numpy(), net.num_locations)
+    twin.load_state_dict(net.state_dict())
+    return twin
+
+
+class NetworkEvaluator:
+    """The MCTS evaluator backed by the network: priors over legal actions and the value
+    (correctness + latency heads) of each state, in one batched forward pass."""
+
+    def __init__(self, net: AlphaDevNet, game):
+        self.net, self.game = net, game
+        self.evaluations = 0
+
+    def inputs(self, states, legal):
+        programs = torch.from_numpy(pad_programs([s.actions for s in states], self.net.config.max_length))
+        feats = torch.from_numpy(np.stack([np.asarray(self.game.features(s), dtype=np.int64) for s in states]))
+        return programs, feats, torch.from_numpy(np.asarray(legal, dtype=bool))
+
+    @torch.no_grad()
+    def __call__(self, states, legal):
+        self.net.eval()
+        out = self.net(*self.inputs(states, legal))
+        self.evaluations += len(states)
+        return torch.softmax(out.logits, -1).double().numpy(), out.value.double().numpy()
+

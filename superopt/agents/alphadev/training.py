@@ -1,0 +1,84 @@
+"""A training run (`superopt train`): a new network or one resumed from its checkpoint, self-play, checkpoints.
+
+Resuming takes the weights, the optimizer state and the counters (learner steps, games,
+programs explored, seconds trained) from the checkpoint, and its shaping potential unless
+another is asked for; `save` writes them all back, so that a run can stop at any point
+(Ctrl-C, a time limit) and go on later.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from superopt.agents.alphadev.agent import agent_config, default_simulations, horizon
+from superopt.agents.alphadev.checkpoint import load_checkpoint, save_checkpoint, trained_potential
+from superopt.agents.alphadev.learner import Learner
+from superopt.agents.alphadev.network import NetConfig, new_network
+from superopt.agents.alphadev.params import AlphaDevParams
+from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
+from superopt.game.game import Game
+from superopt.tasks.base import Task
+
+
+class Training:
+    def __init__(self, task: Task, out: str, *, isa: str = "alphadev", max_length: int | None = None,
+                 resume: bool = False, workers: int = 1, simulations: int | None = None, games_in_parallel: int = 8,
+                 seed: int = 0, latency: str = "native", potential: str | None = None, single_head: bool = False):
+        self.out, self.seed, self.latency = out, seed, latency
+        self.game = game = Game(task, isa=isa, max_length=max_length or horizon(Game(task, isa=isa)))
+        self.simulations = simulations or default_simulations(game, trained=resume)
+        params = AlphaDevParams(simulations=self.simulations, games_in_parallel=games_in_parallel, latency=latency,
+                                potential=potential)
+        self.config = config = agent_config(params, workers)
+        self.previous: dict = {}    # the counters of the checkpoint resumed from
+        learner = None
+        if resume:
+            self.net, data = load_checkpoint(out, game)
+            if not potential:
+                config.potential = trained_potential(data)
+            learner = Learner(self.net, config)
+            if "optimizer" in data:
+                learner.optimizer.load_state_dict(data["optimizer"])
+            self.previous = data.get("extra", {})
+            learner.steps = int(self.previous.get("steps", 0))
+        else:
+            self.net = new_network(game, NetConfig(two_heads=not single_head))
+        # games end one instruction past the best length, so that equally short programs keep
+        # coming as training data once the shortest is known
+        self.selfplay = SelfPlay(game, self.net, config, seed=seed, learner=learner, bound_slack=1)
+        p = self.progress
+        p.games, p.explored = int(self.previous.get("games", 0)), int(self.previous.get("explored", 0))
+        self.started = time.monotonic()
+
+    @property
+    def progress(self) -> Progress:
+        return self.selfplay.progress
+
+    def metrics(self) -> dict:
+        p = self.progress
+        return {"time": round(time.monotonic() - self.started, 2), "steps": p.steps, "games": p.games,
+                "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
+                "best_length": p.best_length, "latency": self.latency, "latency_measured": p.latency_measured,
+                **{k: round(v, 5) for k, v in p.losses.items()}}
+
+    def save(self) -> None:
+        """The checkpoint at `out`, with what a resumed run needs."""
+        p = self.progress
+        trained = float(self.previous.get("trained_seconds", 0)) + time.monotonic() - self.started
+        save_checkpoint(self.out, self.net, self.game, self.selfplay.learner,
+                        extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
+                               "simulations": self.simulations, "seed": self.seed, "latency": self.latency,
+                               "potential": self.config.potential, "trained_seconds": trained})
+
+    def run(self, steps: int, should_stop: Callable[[], bool], report: Callable[[Progress], None],
+            time_limit: float | None = None) -> Progress:
+        """Train up to `steps` learner steps (counting those resumed); saves the checkpoint at
+        the end, also when stopped or failed (SelfPlayError: a worker died)."""
+        try:
+            self.selfplay.run(max_steps=steps, should_stop=should_stop, report=report, time_limit=time_limit)
+        finally:
+            self.save()
+        if self.progress.failure:
+            raise SelfPlayError("training stopped early: %s; the checkpoint %s holds the training so far"
+                                % (self.progress.failure, self.out))
+        return self.progress
