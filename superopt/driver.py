@@ -103,6 +103,8 @@ def run_search(game: Game, agent: str, options: SearchOptions,
             raise SuperoptError("internal error: the %s agent's program failed re-verification in Unicorn" % agent)
     if options.objective == "latency" and result.program is not None:
         rank_by_latency(result, game)
+    result.header = result_header(game, agent, options, result)
+    result.max_length = game.max_length
     return result
 
 

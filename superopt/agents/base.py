@@ -57,6 +57,8 @@ class SearchResult:
     extras: dict = field(default_factory=dict)
     verified: bool | None = None        # set by run_search: the Unicorn re-verification
     latency: dict | None = None         # set by run_search for --objective latency
+    header: dict = field(default_factory=dict)  # set by run_search: what a result file's header says
+    max_length: int | None = None       # set by run_search: the longest program the game allowed
 
 
 Agent = Callable[[Game, SearchOptions, Callable[[SearchStats], None], Callable[[], bool]], SearchResult]

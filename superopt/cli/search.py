@@ -11,8 +11,9 @@ from rich.table import Table
 from superopt.cli.app import console, emit_json, err_console
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
-from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchOptions, SearchStats, parse_params
-from superopt.driver import checked_options, result_header, run_search, search_game, write_program
+from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
+from superopt import api
+from superopt.driver import write_program
 from superopt.tasks.registry import get_task
 
 
@@ -84,28 +85,29 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     task = get_task(task_name)
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
-    init = None
-    if init_path is not None:
-        from superopt.x86.parser import load
-        init, _ = load(init_path, task.name)
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
                   **({"from_scratch": True} if from_scratch else {}))
-    options = checked_options(agent, SearchOptions(  # before the live display starts
-        time_limit=time_limit, seed=seed, workers=workers, all_optimal=all_optimal, init=init,
-        target_length=target_length, steps=steps, objective=objective, params=params))
-    game = search_game(task, isa_name, max_length, no_prune, init)
     out_path = out_path or "%s.s" % task.name
+    live = []   # the display starts with the first report, once every option has been checked
 
-    if as_json:
-        result = run_search(game, agent, options)
-    else:
-        with Live(_display(SearchStats(), task.name, agent, isa_name), console=console,
-                  auto_refresh=False, transient=False) as live:
-            result = run_search(game, agent, options,
-                                report=lambda s: live.update(_display(s, task.name, agent, isa_name), refresh=True))
-        if not console.is_terminal:  # rich leaves a non-terminal Live's last frame unterminated
-            console.line()
-    header = result_header(game, agent, options, result)
+    def report(stats: SearchStats) -> None:
+        if not live:
+            live.append(Live(_display(stats, task.name, agent, isa_name), console=console, auto_refresh=False,
+                             transient=False))
+            live[0].start()
+        live[0].update(_display(stats, task.name, agent, isa_name), refresh=True)
+
+    try:
+        result = api.search(task, agent, workers=workers, time_limit=time_limit, seed=seed, objective=objective,
+                            target_length=target_length, steps=steps, all_optimal=all_optimal, init=init_path,
+                            isa=isa_name, max_length=max_length, no_prune=no_prune, params=params,
+                            report=None if as_json else report)
+    finally:
+        if live:
+            live[0].stop()
+            if not console.is_terminal:  # rich leaves a non-terminal Live's last frame unterminated
+                console.line()
+    header = result.header
     if result.program is not None:
         write_program(out_path, result.program, header)
     summary = {**header, "found": result.program is not None, "out": out_path if result.program is not None else None,
@@ -125,5 +127,5 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             console.print("stopped by Ctrl-C: this is the best program found so far")
     else:
         why = "stopped before" if result.extras.get("interrupted") or result.extras.get("timed_out") else "search ended"
-        err_console.print("no correct program found (%s; longest length searched: %s)" % (why, game.max_length))
+        err_console.print("no correct program found (%s; longest length searched: %s)" % (why, result.max_length))
     sys.exit(0 if result.program is not None else 1)
