@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test quick bench clean
+.PHONY: install run test quick clean
 
 install: $(STAMP)
 
