@@ -167,12 +167,15 @@ def address_registers(ins: Instr) -> set[str]:
     return {r for o in ins.operands if isinstance(o, Mem) for r in (o.base, o.index) if r}
 
 
+def operands_read(ins: Instr) -> list[str]:
+    """Families of the register operands whose values are read (not as addresses)."""
+    return [o.family for role, o in zip(_roles(ins), ins.operands)
+            if isinstance(o, Reg) and (role in (R, RW) or (role == W and o.width < 32))]
+
+
 def reads(ins: Instr) -> set[str]:
     """Register families (and "flags") whose values the instruction's effect depends on."""
-    out = set(TABLE[ins.op].implicit_reads) | address_registers(ins)
-    for role, o in zip(_roles(ins), ins.operands):
-        if isinstance(o, Reg) and (role in (R, RW) or (role == W and o.width < 32)):
-            out.add(o.family)
+    out = set(TABLE[ins.op].implicit_reads) | address_registers(ins) | set(operands_read(ins))
     if flags_read(ins):
         out.add("flags")
     return out
