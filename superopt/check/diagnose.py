@@ -109,7 +109,7 @@ def diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled,
     verdict.counterexample = example(array, length, expected, got)
     right = tuple(np.asarray(expected[:length]).tolist())
     if len(results) > 1 or any(not o.completed for o in outcomes) or results == {right}:
-        index, what = _first_uninitialised_read(program, executed, task)
+        index, what = first_uninitialised_read(program, executed, task)
         detail = "the result depends on the initial contents of registers, flags or the stack"
         if what:
             detail = "the result depends on the initial value of %s" % ("the flags" if what == "flags" else "%" + what)
@@ -123,7 +123,7 @@ def _entry_value(seed: int, j: int, name: str) -> int:
     return int(Emulator.register_sets(seed)[j % REGISTER_SETS, FAMILIES.index(name)])
 
 
-def _first_uninitialised_read(program: Program, executed: list[int], task: Task) -> tuple[int | None, str | None]:
+def first_uninitialised_read(program: Program, executed: list[int], task: Task) -> tuple[int | None, str | None]:
     """The first executed instruction reading a register or the flags before anything wrote
     them (pushes, which save callee-saved registers, aside), and what it reads. For a
     variable sort %esi holds n, but the upper half of %rsi is garbage."""
