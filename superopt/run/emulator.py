@@ -59,6 +59,7 @@ from unicorn import x86_const as ux
 from superopt.x86.assembler import Assembled, assemble
 from superopt.errors import AssemblyError
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
+from superopt.x86 import semantics
 
 PAGE = 0x1000
 MAX_N = 8
@@ -507,8 +508,11 @@ def can_loop(program: Program) -> bool:
 
 
 def can_straddle(program: Program) -> bool:
-    """Whether an access may start inside the array and end past it: not when every memory
-    operand is an aligned element slot, disp(%rdi) with disp a multiple of 4 and at most 4
-    bytes wide, and %rdi (the array, 8-byte aligned) is never named otherwise."""
-    return any((isinstance(o, Mem) and (o.base != "rdi" or o.index or o.width > 32 or o.disp % 4)) or
-               (isinstance(o, Reg) and o.family == "rdi") for ins in program.instrs for o in ins.operands)
+    """Whether an access may start inside the array and end past it: not when every load and
+    store is an aligned element slot, disp(%rdi) with disp a multiple of 4 and at most 4
+    bytes wide, and %rdi (the array, 8-byte aligned) is neither copied nor changed (an
+    address computed from it, by lea, is only ever used through another register)."""
+    return any(any(m.base != "rdi" or m.index or m.width > 32 or m.disp % 4
+                   for m in semantics.loads(ins) + semantics.stores(ins))
+               or "rdi" in semantics.writes(ins) or "rdi" in semantics.operands_read(ins)
+               for ins in program.instrs)
