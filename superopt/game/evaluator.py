@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from superopt.x86.isa import SIGNED_ORDER_CONDITIONS
+
 # Operation kinds of evaluator actions: (kind, dst, src, cond)
 MOV, CMP, CMOV = 0, 1, 2
-# Condition codes the evaluator understands (signed order and equality).
+# Condition codes the evaluator understands: those that, after a cmp, depend on the order
+# of the operands alone (x86/isa.py; Packing.flags_to_masks gives their masks).
 CONDS = ("l", "ge", "g", "le", "e", "ne")
+assert set(CONDS) == SIGNED_ORDER_CONDITIONS
 
 
 class Packing:

@@ -36,6 +36,7 @@ from typing import Hashable, Iterable
 
 import numpy as np
 
+from superopt.x86 import semantics
 from superopt.x86.isa import FAMILIES, Instr, Mem, Program, Reg
 from superopt.errors import SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
@@ -166,6 +167,16 @@ class Game:
         # Per action: array slot loaded / stored (or -1), for the memory rules.
         self._load_slot = [s - R if k == MOV and d < R <= s else -1 for k, d, s, _ in self.ops]
         self._store_slot = [d - R if k == MOV and d >= R else -1 for k, d, s, _ in self.ops]
+        # Per action: the locations it reads and writes, as bit masks (bit i for location i,
+        # the flags last), from the semantics table (a cmov reads its destination too).
+        self.reads_mask = [self._locations(semantics.reads(ins), semantics.loads(ins)) for ins in self.actions]
+        self.writes_mask = [self._locations(semantics.writes(ins), semantics.stores(ins)) for ins in self.actions]
+
+    def _locations(self, families: set[str], mems: list[Mem]) -> int:
+        R = len(self.registers)
+        mask = sum(1 << i for i, f in enumerate(self.registers) if f in families)
+        mask |= sum(1 << (R + m.disp // 4) for m in mems)
+        return mask | (1 << (R + self.n) if "flags" in families else 0)
 
     def action_id(self, ins: Instr) -> int | None:
         """The action id of an instruction, or None when it is not in this action space."""
