@@ -15,6 +15,9 @@ kernel's loads and stores become C assignments around the block, and the compile
 the array in registers; the block touches no memory and is not volatile.
 
 The gas and Intel forms keep the kernel as written, a complete function for the linker.
+
+This module renders the four formats; superopt.emit.inline builds the extended-asm
+statement (and the values form) and superopt.emit.usage the register usage it rests on.
 """
 from __future__ import annotations
 

@@ -232,11 +232,6 @@ def stores(ins: Instr) -> list[Mem]:
     return [o for role, o in zip(_roles(ins), ins.operands) if isinstance(o, Mem) and role in (W, RW)]
 
 
-def accesses_memory(ins: Instr) -> bool:
-    """Whether it loads or stores anything, the stack included."""
-    return bool(loads(ins) or stores(ins) or TABLE[ins.op].stack_bytes)
-
-
 def stack_bytes(ins: Instr) -> int:
     return TABLE[ins.op].stack_bytes
 
