@@ -10,7 +10,7 @@ from superopt.emit.usage import body, input_error, register_usage, without
 from superopt.errors import InputError
 from superopt.tasks.sort import Task
 from superopt.x86 import semantics
-from superopt.x86.isa import Instr, Label, Mem, Program, Reg, format_att
+from superopt.x86.isa import BRANCHES, Instr, Label, Mem, Program, Reg, format_att
 
 # Operand-size modifiers of GCC's x86 extended asm.
 _MODIFIER = {8: "b", 16: "w", 32: "k", 64: "q"}
@@ -79,7 +79,7 @@ def element_values(program: Program, task: Task) -> ElementValues:
     instrs = program.instrs
     targets = {o.name for ins in instrs for o in ins.operands if isinstance(o, Label)}
     merges = [at for name, at in program.labels.items() if name in targets]
-    jumps = [i for i, ins in enumerate(instrs) if ins.op in ("j", "jmp")]
+    jumps = [i for i, ins in enumerate(instrs) if ins.op in BRANCHES]
     entry_end = min(jumps + merges, default=len(instrs))
     exit_start = max([i + 1 for i in jumps] + merges, default=0)
     values = ElementValues({}, {}, set())

@@ -58,7 +58,7 @@ from unicorn import x86_const as ux
 
 from superopt.x86.assembler import Assembled, assemble
 from superopt.errors import AssemblyError
-from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
+from superopt.x86.isa import BRANCHES, CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
 from superopt.x86 import semantics
 
 PAGE = 0x1000
@@ -503,7 +503,7 @@ class Emulator:
 def can_loop(program: Program) -> bool:
     """Whether a jump can go back (to its own or an earlier instruction): only then can a
     kernel loop."""
-    return any(ins.op in ("j", "jmp") and program.labels.get(ins.operands[0].name, 0) <= i
+    return any(ins.op in BRANCHES and program.labels.get(ins.operands[0].name, 0) <= i
                for i, ins in enumerate(program.instrs))
 
 
