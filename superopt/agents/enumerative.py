@@ -66,22 +66,23 @@ class Enumerator:
         self.R, self.n = len(game.registers), game.n
         self.E = ev.expected
         self.all_optimal = all_optimal
-        self.flag_bit = 1 << (self.R + self.n)
         p = game.pruning
         self.memory_order = "memory_order" in p
         self.memory_once = "memory_once" in p
-        self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
-        self.cond_mask = ev.cond_mask
+        self.cond_mask, self.compare = ev.cond_mask, ev.compare
         self.select = "compared_select" in p
         self.one_of = ev.one_of
-        self.fieldmask = (1 << ev.shift) - 1
         # a LowerBound may be shared by the iterations of one process: its caches stay valid
         self.bound_or_dead = bound or LowerBound(game)
         self.actions = []
         for a, (kind, d, s, cond) in enumerate(game.ops):
             if kind == CMP and s < self.R and s < d:
                 continue  # cmp b, a is cmp a, b with swapped flags
-            self.actions.append((a, kind, d, s, cond, game._load_slot[a], game._store_slot[a]))
+            # + what survives of the unread writes, what it writes, and the unread write it
+            # would overwrite unread (dead code), from the game's location masks
+            reads, writes = game.reads_mask[a], game.writes_mask[a]
+            self.actions.append((a, kind, d, s, cond, game.load_slot[a], game.store_slot[a],
+                                 ~reads, writes, writes & ~reads))
         self.explored = 0
         self.deduplicated = 0
         self.table: dict = {}
@@ -107,18 +108,15 @@ class Enumerator:
             kind, d, s, _ = op = game.ops[a]
             cpu = ev.step(cpu, op)
             if kind == MOV:
-                ls, ss = game._load_slot[a], game._store_slot[a]
+                ls, ss = game.load_slot[a], game.store_slot[a]
                 if ls >= 0:
                     last, loaded = ls, loaded | 1 << ls
                 if ss >= 0:
                     stored |= 1 << ss
-                dirty = (dirty & ~(1 << s)) | 1 << d
             elif kind == CMP:
                 xd, xs = cpu[0][d], cpu[0][s]
                 compared = (xd, xs) if xd <= xs else (xs, xd)
-                dirty = (dirty & ~(1 << d | 1 << s)) | self.flag_bit
-            else:
-                dirty = (dirty & ~(1 << s | self.flag_bit)) | 1 << d
+            dirty = (dirty & ~game.reads_mask[a]) | game.writes_mask[a]
         locs, lt, gt = cpu
         h = self.bound_or_dead(locs, lt, gt, last, loaded, budget, compared)
         return (locs, lt, gt, last, loaded, stored, dirty, h, compared)
@@ -130,8 +128,8 @@ class Enumerator:
         locs, lt, gt, last, loaded, stored, dirty, h_node, compared = node
         select, one_of = self.select, self.one_of
         R, E = self.R, self.E
-        memory_order, memory_once, flag_bit = self.memory_order, self.memory_once, self.flag_bit
-        cond_mask = self.cond_mask
+        memory_order, memory_once = self.memory_order, self.memory_once
+        cond_mask, compare = self.cond_mask, self.compare
         lowest_free = next((r for r in range(R) if locs[r] == 0), -1)
         g1 = g + 1
         # With no slack, every remaining step must lower the bound: a register-register
@@ -144,14 +142,14 @@ class Enumerator:
             regs = locs[:R]
             need = {e for i, e in enumerate(E) if locs[R + i] != e and e not in regs}
             any_cmov = select and self.bound_or_dead.intermediate(locs, need, compared)
-        for a, kind, d, s, cond, ls, ss in self.actions:
+        for a, kind, d, s, cond, ls, ss, keep, writes, dead in self.actions:
             xs = locs[s]
-            if xs == 0:
+            if xs == 0 or dirty & dead:
                 continue
             nlast, nloaded, nstored = last, loaded, stored
             if kind == MOV:
                 xd = locs[d]
-                if dirty >> d & 1 or xd == xs:
+                if xd == xs:
                     continue
                 if xd == 0 and d < R and d != lowest_free:
                     continue
@@ -168,20 +166,15 @@ class Enumerator:
                     nstored = stored | 1 << ss
                 nlocs = locs[:d] + (xs,) + locs[d + 1:]
                 nlt, ngt, ncompared = lt, gt, compared
-                ndirty = (dirty & ~(1 << s)) | 1 << d
             elif kind == CMP:
                 xd = locs[d]
-                if dirty & flag_bit or xd == 0:
+                if xd == 0:
                     continue
-                t = xd & (xs - self.low)
-                nlt = (((t + self.add) & self.guard) >> self.shift) * self.fieldmask
-                t = xs & (xd - self.low)
-                ngt = (((t + self.add) & self.guard) >> self.shift) * self.fieldmask
+                nlt, ngt = compare(xd, xs)
                 if (nlt == lt and ngt == gt) or (nlt == gt and ngt == lt):
                     continue
                 nlocs = locs
                 ncompared = None if not select else (xd, xs) if xd <= xs else (xs, xd)
-                ndirty = (dirty & ~(1 << d | 1 << s)) | flag_bit
             else:
                 xd = locs[d]
                 if lt is None or xd == 0:
@@ -193,7 +186,7 @@ class Enumerator:
                     continue
                 nlocs = locs[:d] + (nd,) + locs[d + 1:]
                 nlt, ngt, ncompared = lt, gt, compared
-                ndirty = (dirty & ~(1 << s | flag_bit)) | 1 << d
+            ndirty = (dirty & keep) | writes
             self.explored += 1
             mem = nlocs[R:]
             if mem == E:

@@ -20,7 +20,7 @@ class LowerBound:
         self.memory_once = "memory_once" in p
         self.extended = game.isa_name == "extended"
         self.select = intermediates and "compared_select" in p
-        self.one_of, self.full = ev.one_of, ev._full
+        self.one_of, self.full = ev.one_of, ev.full
         self.low, self.add, self.guard, self.shift = ev.low, ev.add, ev.guard, ev.shift
         self.content = ev.content
         self.fieldmask = (1 << ev.shift) - 1

@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from superopt.x86.isa import SIGNED_ORDER_CONDITIONS
+
 # Operation kinds of evaluator actions: (kind, dst, src, cond)
 MOV, CMP, CMOV = 0, 1, 2
-# Condition codes the evaluator understands (signed order and equality).
+# Condition codes the evaluator understands: those that, after a cmp, depend on the order
+# of the operands alone (x86/isa.py; Packing.flags_to_masks gives their masks).
 CONDS = ("l", "ge", "g", "le", "e", "ne")
+assert set(CONDS) == SIGNED_ORDER_CONDITIONS
 
 
 class Packing:
@@ -129,13 +133,13 @@ class Evaluator:
 
     def compare(self, a: int, b: int) -> tuple[int, int]:
         """The flags of `cmp a, b` on two location contents: the masks (lt, gt)."""
-        return self._full(a & (b - self.low)), self._full(b & (a - self.low))
+        return self.full(a & (b - self.low)), self.full(b & (a - self.low))
 
     def one_of(self, value: int, a: int, b: int) -> bool:
         """Whether `value` equals `a` or `b` on every input (each input may pick either)."""
-        return not self._full(value ^ a) & self._full(value ^ b)
+        return not self.full(value ^ a) & self.full(value ^ b)
 
-    def _full(self, t: int) -> int:
+    def full(self, t: int) -> int:
         """Per field: all rank bits if the field of t is non-zero, else none."""
         return (((t + self.add) & self.guard) >> self.shift) * ((1 << self.shift) - 1)
 

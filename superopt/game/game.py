@@ -36,6 +36,7 @@ from typing import Hashable, Iterable
 
 import numpy as np
 
+from superopt.x86 import semantics
 from superopt.x86.isa import FAMILIES, Instr, Mem, Program, Reg
 from superopt.errors import SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
@@ -164,8 +165,18 @@ class Game:
                     for i in range(n):
                         add("cmov", r, R + i, cond)
         # Per action: array slot loaded / stored (or -1), for the memory rules.
-        self._load_slot = [s - R if k == MOV and d < R <= s else -1 for k, d, s, _ in self.ops]
-        self._store_slot = [d - R if k == MOV and d >= R else -1 for k, d, s, _ in self.ops]
+        self.load_slot = [s - R if k == MOV and d < R <= s else -1 for k, d, s, _ in self.ops]
+        self.store_slot = [d - R if k == MOV and d >= R else -1 for k, d, s, _ in self.ops]
+        # Per action: the locations it reads and writes, as bit masks (bit i for location i,
+        # the flags last), from the semantics table (a cmov reads its destination too).
+        self.reads_mask = [self._locations(semantics.reads(ins), semantics.loads(ins)) for ins in self.actions]
+        self.writes_mask = [self._locations(semantics.writes(ins), semantics.stores(ins)) for ins in self.actions]
+
+    def _locations(self, families: set[str], mems: list[Mem]) -> int:
+        R = len(self.registers)
+        mask = sum(1 << i for i, f in enumerate(self.registers) if f in families)
+        mask |= sum(1 << (R + m.disp // 4) for m in mems)
+        return mask | (1 << (R + self.n) if "flags" in families else 0)
 
     def action_id(self, ins: Instr) -> int | None:
         """The action id of an instruction, or None when it is not in this action space."""
@@ -187,7 +198,7 @@ class Game:
         if lt is not None:
             masks = {c: ev.cond_mask(lt, gt, c) for c in CMOV_CONDS}
         out = []
-        for a, (kind, d, s, cond), load, store in zip(range(len(self.ops)), self.ops, self._load_slot, self._store_slot):
+        for a, (kind, d, s, cond), load, store in zip(range(len(self.ops)), self.ops, self.load_slot, self.store_slot):
             src = locs[s]
             if src == 0:
                 continue
@@ -227,10 +238,10 @@ class Game:
         kind, d, s, _ = self.ops[action]
         if kind == CMP and "compared_select" in self.pruning:
             compared = (locs[d], locs[s]) if locs[d] <= locs[s] else (locs[s], locs[d])
-        slot = self._load_slot[action]
+        slot = self.load_slot[action]
         if slot >= 0:
             last_loaded, loaded = slot, loaded | 1 << slot
-        slot = self._store_slot[action]
+        slot = self.store_slot[action]
         if slot >= 0:
             stored |= 1 << slot
         return (last_loaded, loaded, stored, kind == CMP, compared)

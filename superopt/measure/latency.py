@@ -7,13 +7,14 @@ Two sources behind one call, `source(program) -> cycles per call`:
   AlphaDev trained its latency head on measured latencies as Monte Carlo targets; this is
   the same at a budget of milliseconds per program. Results are cached per machine code,
   since search meets the same correct program many times.
-- `model`: the longest dependency chain in cycles (`cost_model`): no measurement,
+- `model`: the longest dependency chain in cycles (superopt.measure.cost): no measurement,
   deterministic, for tests and for comparing against the measured objective.
 """
 from __future__ import annotations
 
 import time
 
+from superopt.measure.cost import cost_model
 from superopt.x86 import isa
 from superopt.errors import SuperoptError
 from superopt.tasks.base import Task
@@ -22,46 +23,6 @@ SOURCES = {
     "native": "measured on this CPU (latency mode, 5th percentile of short runs, after Unicorn verification)",
     "model": "dependency-chain cost model (cycles on the longest chain; not a measurement)",
 }
-
-# Cycles from operands ready to result ready on a recent x86 core (load-to-use from L1,
-# everything else one cycle); stores and moves between registers still cost their cycle.
-_LOAD_CYCLES, _OP_CYCLES = 5, 1
-
-
-def cost_model(instrs: list[isa.Instr]) -> int:
-    """Length of the longest dependency chain through registers, flags and memory, in
-    cycles (a cost model, not a measurement)."""
-    ready: dict = {}
-
-    def loc(op):
-        return op.family if isinstance(op, isa.Reg) else ("mem", op.base, op.index, op.disp) if isinstance(op, isa.Mem) else None
-
-    def when(op):
-        if isinstance(op, isa.Mem):
-            return max(ready.get(op.base, 0), ready.get(loc(op), 0)) + _LOAD_CYCLES
-        return ready.get(loc(op), 0)
-
-    end = 0
-    for ins in instrs:
-        ops = ins.operands
-        if ins.op == "cmp" or ins.op == "test":
-            ready["flags"] = max(when(o) for o in ops) + _OP_CYCLES
-            end = max(end, ready["flags"])
-            continue
-        if not ops:
-            continue
-        dest = ops[0]
-        inputs = [when(o) for o in ops[1:]]
-        if ins.op in ("cmov", "set") or ins.op in ("add", "sub", "and", "or", "xor", "adc", "sbb"):
-            inputs.append(ready.get(loc(dest), 0))
-        if ins.op in ("cmov", "adc", "sbb", "set"):
-            inputs.append(ready.get("flags", 0))
-        done = max(inputs, default=0) + _OP_CYCLES
-        ready[loc(dest)] = done
-        if ins.op in ("add", "sub", "and", "or", "xor"):
-            ready["flags"] = done
-        end = max(end, done)
-    return end
 
 
 class ModelLatency:

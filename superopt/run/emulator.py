@@ -63,7 +63,8 @@ from superopt.run.layout import (ARENA_BASE, ARENA_SIZE, ARENA_STRIDE, CODE_BASE
                                 CTRL_IN, CTRL_OUT, CTRL_REC, CTRL_SET, CTRL_SIZE, DATA_BASES, DRIVER_STEPS,
                                 KERNEL_BASE, MAX_N, PAGE, RECORD_BYTES, REGISTER_SETS, SET_BYTES, SLOT,
                                 STACK_BASE, STACK_FRAME, STATUS_RSP, STATUS_SAVED, array_address, row_bytes)
-from superopt.x86.isa import FAMILIES, Mem, Program, Reg
+from superopt.x86 import semantics
+from superopt.x86.isa import BRANCHES, FAMILIES, Program
 
 BATCH = 1 << 16                       # inputs per emu_start at most
 LOOP_BATCH = 256                      # ... for kernels that can loop (each may use up the step limit)
@@ -361,13 +362,16 @@ class Emulator:
 def can_loop(program: Program) -> bool:
     """Whether a jump can go back (to its own or an earlier instruction): only then can a
     kernel loop."""
-    return any(ins.op in ("j", "jmp") and program.labels.get(ins.operands[0].name, 0) <= i
+    return any(ins.op in BRANCHES and program.labels.get(ins.operands[0].name, 0) <= i
                for i, ins in enumerate(program.instrs))
 
 
 def can_straddle(program: Program) -> bool:
-    """Whether an access may start inside the array and end past it: not when every memory
-    operand is an aligned element slot, disp(%rdi) with disp a multiple of 4 and at most 4
-    bytes wide, and %rdi (the array, 8-byte aligned) is never named otherwise."""
-    return any((isinstance(o, Mem) and (o.base != "rdi" or o.index or o.width > 32 or o.disp % 4)) or
-               (isinstance(o, Reg) and o.family == "rdi") for ins in program.instrs for o in ins.operands)
+    """Whether an access may start inside the array and end past it: not when every load and
+    store is an aligned element slot, disp(%rdi) with disp a multiple of 4 and at most 4
+    bytes wide, and %rdi (the array, 8-byte aligned) is neither copied nor changed (an
+    address computed from it, by lea, is only ever used through another register)."""
+    return any(any(m.base != "rdi" or m.index or m.width > 32 or m.disp % 4
+                   for m in semantics.loads(ins) + semantics.stores(ins))
+               or "rdi" in semantics.writes(ins) or "rdi" in semantics.operands_read(ins)
+               for ins in program.instrs)

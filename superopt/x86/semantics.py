@@ -1,0 +1,249 @@
+"""What each instruction superopt knows reads, writes and costs: one table, every consumer reads it.
+
+verify (proof classification and diagnosis), export (register usage), the cost model, the
+emulator's checks and the game ask these functions; none keeps a list of its own. The
+table `TABLE` is data, one `Semantics` per opcode of x86/isa.py. What depends on the
+operands rather than the opcode is a rule, applied by the functions below:
+
+- a register written at 32 bits is zero-extended to 64: a pure write of the family;
+- a register written at 8 or 16 bits merges into the family's other bits, so the
+  instruction also READS the family (`movb %al, %cl` and `setl %cl` read %rcx);
+- `xor r, r` and `sub r, r` (at 32 or 64 bits) are zeroing idioms: they read nothing;
+- a memory operand's base and index are read (an address); a memory operand is a load
+  when read and a store when written, except lea's, which is an address computation;
+- conditional instructions (cmov, j, set) read the flags their condition tests
+  (`CONDITION_FLAGS`: l reads SF and OF, b reads CF, ...);
+- shifts by an immediate count c (masked to 5 bits, 6 at 64 bits): c = 0 changes no flag;
+  c = 1 leaves AF undefined; c > 1 leaves OF undefined too, and for shl/shr of 8 or 16
+  bits with c at least the width CF is undefined. A count in %cl may be 0, so the flags
+  may pass through unchanged: the shift reads every flag it may write.
+
+"reads" and "writes" speak of register families (the 64-bit names) plus "flags" for
+the flags register as a whole; `flags_read`, `flags_written` and `flags_undefined` name
+the six arithmetic flags. A flag in `flags_undefined` is in `flags_written` too (its value
+may change, to nothing the program may rely on). The implicit stack accesses of push,
+pop, call and ret are not memory operands: `stack_bytes` says how far they move %rsp.
+
+Latency classes (`TIMINGS`): cycles from the operands ready to the result ready, and the
+execution ports, for AMD Zen 4 (Zen 5 has the same integer figures for these forms), as
+measured by uops.info (https://uops.info/table.html, "Zen 4" column) and Agner Fog's
+instruction tables (https://www.agner.org/optimize/instruction_tables.pdf, "AMD Zen 4"):
+simple integer ALU operations, cmp/test, mov/movzx/movsx, cmov and setcc 1 cycle; shifts
+1 cycle; lea with at most two of base/index/displacement and no scale 1 cycle, with a
+scaled index or all three 2 cycles (the rule of AMD's optimization guides); a 32/64-bit
+register move is often eliminated at rename (0 cycles; AMD's Family 19h Software
+Optimization Guide, "Zero Cycle Move"), which the model does not count on. Four integer
+ALUs (ALU0-3); shifts on ALU1/ALU2, cmov/setcc and branches on ALU0/ALU3 (the branch
+units). `LOAD_CYCLES` is the load-to-use latency the cost model charges for a memory
+source: 5 cycles (L1 hit; Zen 4 measures 4 for the simplest addressing, 5 otherwise).
+Control flow (predicted branches, ret) and the harness-only serializing instructions are
+not on a data dependency chain: their cycles are None.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from superopt.x86.isa import CONDITIONS, Instr, Mem, Reg
+
+FLAGS = ("CF", "PF", "AF", "ZF", "SF", "OF")
+_ALL = frozenset(FLAGS)
+
+# Flags each condition code tests.
+CONDITION_FLAGS: dict[str, frozenset[str]] = {
+    cond: frozenset(flags) for conds, flags in (
+        (("o", "no"), ("OF",)), (("b", "ae"), ("CF",)), (("e", "ne"), ("ZF",)),
+        (("be", "a"), ("CF", "ZF")), (("s", "ns"), ("SF",)), (("p", "np"), ("PF",)),
+        (("l", "ge"), ("SF", "OF")), (("le", "g"), ("ZF", "SF", "OF")))
+    for cond in conds}
+assert set(CONDITION_FLAGS) == set(CONDITIONS)
+
+# Operand roles, per position in Intel order (destination first).
+R, W, RW = "r", "w", "rw"
+ADDRESS = "address"   # lea's memory operand: its registers are read, no memory is
+TARGET = "target"     # a branch target label
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    cycles: int | None   # operands ready -> result ready; None: not on a data dependency chain
+    ports: str
+
+
+TIMINGS = {t.name: t for t in (
+    Timing("alu", 1, "ALU0-3"),
+    Timing("move", 1, "ALU0-3, or none when eliminated at rename"),
+    Timing("select", 1, "ALU0, ALU3"),           # cmov, setcc
+    Timing("shift", 1, "ALU1, ALU2"),
+    Timing("lea", 1, "ALU0-3"),
+    Timing("lea-complex", 2, "ALU0-3"),          # scaled index, or base + index + displacement
+    Timing("xchg", 1, "ALU0-3 (2 uops)"),
+    Timing("push", 1, "AGU, store"),
+    Timing("pop", 1, "AGU, load"),               # plus LOAD_CYCLES for the load itself
+    Timing("branch", None, "ALU0, ALU3"),
+    Timing("none", None, ""),
+    Timing("serializing", None, "microcoded"),
+)}
+LOAD_CYCLES = 5
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """What one opcode does; the rules in the module docstring refine it per form."""
+    roles: tuple[str, ...] = ()                   # per operand position
+    implicit_reads: frozenset[str] = frozenset()  # families named by the opcode itself
+    implicit_writes: frozenset[str] = frozenset()
+    flags_read: frozenset[str] = frozenset()
+    flags_written: frozenset[str] = frozenset()
+    flags_undefined: frozenset[str] = frozenset()
+    conditional: bool = False   # reads the flags its condition code tests
+    zeroing_idiom: bool = False  # with the same register twice: 0, reading nothing
+    timing: str = "alu"
+    stack_bytes: int = 0        # %rsp moves by this (negative: pushes)
+    harness_only: bool = False  # for superopt's native timing harness, not kernels
+
+
+def _s(*roles, reads=(), writes=(), flags_read=(), flags=(), undefined=(), **kw) -> Semantics:
+    return Semantics(tuple(roles), frozenset(reads), frozenset(writes), frozenset(flags_read),
+                     frozenset(flags), frozenset(undefined), **kw)
+
+
+_SHIFT = dict(flags=_ALL, undefined=("AF", "OF"), timing="shift")  # refined per count: _shift_flags
+_LOGIC = dict(flags=_ALL, undefined=("AF",))                       # CF = OF = 0
+
+TABLE: dict[str, Semantics] = {
+    "mov": _s(W, R, timing="move"),
+    "movzx": _s(W, R, timing="move"),
+    "movsx": _s(W, R, timing="move"),
+    "cmp": _s(R, R, flags=_ALL),
+    "test": _s(R, R, **_LOGIC),
+    "cmov": _s(RW, R, conditional=True, timing="select"),  # the destination is kept when false
+    "j": _s(TARGET, conditional=True, timing="branch"),
+    "jmp": _s(TARGET, timing="branch"),
+    "set": _s(W, conditional=True, timing="select"),
+    "xchg": _s(RW, RW, timing="xchg"),
+    "add": _s(RW, R, flags=_ALL),
+    "sub": _s(RW, R, flags=_ALL, zeroing_idiom=True),
+    "and": _s(RW, R, **_LOGIC),
+    "or": _s(RW, R, **_LOGIC),
+    "xor": _s(RW, R, **_LOGIC, zeroing_idiom=True),
+    "not": _s(RW),
+    "neg": _s(RW, flags=_ALL),
+    "inc": _s(RW, flags=_ALL - {"CF"}),
+    "dec": _s(RW, flags=_ALL - {"CF"}),
+    "lea": _s(W, ADDRESS, timing="lea"),
+    "shl": _s(RW, R, **_SHIFT),
+    "shr": _s(RW, R, **_SHIFT),
+    "sar": _s(RW, R, **_SHIFT),
+    "adc": _s(RW, R, flags_read=("CF",), flags=_ALL),
+    "sbb": _s(RW, R, flags_read=("CF",), flags=_ALL),
+    "push": _s(R, reads=("rsp",), writes=("rsp",), timing="push", stack_bytes=-8),
+    "pop": _s(W, reads=("rsp",), writes=("rsp",), timing="pop", stack_bytes=8),
+    "cltq": _s(reads=("rax",), writes=("rax",)),            # cdqe: rax = sign-extended eax
+    "nop": _s(timing="none"),
+    "ret": _s(reads=("rsp",), writes=("rsp",), timing="branch", stack_bytes=8),
+    "call": _s(R, reads=("rsp",), writes=("rsp",), timing="branch", stack_bytes=-8, harness_only=True),
+    "rdtsc": _s(writes=("rax", "rdx"), timing="serializing", harness_only=True),
+    "rdpmc": _s(reads=("rcx",), writes=("rax", "rdx"), timing="serializing", harness_only=True),
+    "lfence": _s(timing="serializing", harness_only=True),
+}
+SHIFTS = frozenset({"shl", "shr", "sar"})
+
+
+def is_zeroing_idiom(ins: Instr) -> bool:
+    """`xor r, r` / `sub r, r` at 32 or 64 bits: zero, whatever r held (at 8 or 16 bits the
+    rest of the family is kept, so it is read)."""
+    ops = ins.operands
+    return (TABLE[ins.op].zeroing_idiom and len(ops) == 2 and ops[0] == ops[1]
+            and isinstance(ops[0], Reg) and ops[0].width >= 32)
+
+
+def _roles(ins: Instr) -> tuple[str, ...]:
+    return (W, "") if is_zeroing_idiom(ins) else TABLE[ins.op].roles
+
+
+def address_registers(ins: Instr) -> set[str]:
+    """Families used to form addresses (lea's included)."""
+    return {r for o in ins.operands if isinstance(o, Mem) for r in (o.base, o.index) if r}
+
+
+def operands_read(ins: Instr) -> list[str]:
+    """Families of the register operands whose values are read (not as addresses)."""
+    return [o.family for role, o in zip(_roles(ins), ins.operands)
+            if isinstance(o, Reg) and (role in (R, RW) or (role == W and o.width < 32))]
+
+
+def reads(ins: Instr) -> set[str]:
+    """Register families (and "flags") whose values the instruction's effect depends on."""
+    out = set(TABLE[ins.op].implicit_reads) | address_registers(ins) | set(operands_read(ins))
+    if flags_read(ins):
+        out.add("flags")
+    return out
+
+
+def writes(ins: Instr) -> set[str]:
+    """Register families (and "flags") the instruction may change."""
+    out = set(TABLE[ins.op].implicit_writes)
+    out.update(o.family for role, o in zip(_roles(ins), ins.operands) if isinstance(o, Reg) and role in (W, RW))
+    if flags_written(ins):
+        out.add("flags")
+    return out
+
+
+def _shift_flags(ins: Instr) -> tuple[frozenset, frozenset, frozenset]:
+    """(read, written, undefined) flags of a shift, from its count (see the docstring)."""
+    count = ins.operands[1]
+    if isinstance(count, Reg):  # %cl: any count, 0 included
+        undefined = {"AF", "OF"} | ({"CF"} if ins.op != "sar" and ins.width < 32 else set())
+        return _ALL, _ALL, frozenset(undefined)
+    c = count.value & (63 if ins.width == 64 else 31)
+    if c == 0:
+        return frozenset(), frozenset(), frozenset()
+    undefined = {"AF"} | ({"OF"} if c > 1 else set()) | (
+        {"CF"} if ins.op != "sar" and c >= ins.width else set())
+    return frozenset(), _ALL, frozenset(undefined)
+
+
+def flags_read(ins: Instr) -> frozenset[str]:
+    sem = TABLE[ins.op]
+    if sem.conditional:
+        return CONDITION_FLAGS[ins.cond]
+    if ins.op in SHIFTS:
+        return _shift_flags(ins)[0]
+    return sem.flags_read
+
+
+def flags_written(ins: Instr) -> frozenset[str]:
+    """Flags that may change (the undefined ones included)."""
+    return _shift_flags(ins)[1] if ins.op in SHIFTS else TABLE[ins.op].flags_written
+
+
+def flags_undefined(ins: Instr) -> frozenset[str]:
+    return _shift_flags(ins)[2] if ins.op in SHIFTS else TABLE[ins.op].flags_undefined
+
+
+def loads(ins: Instr) -> list[Mem]:
+    """Memory operands read (lea's address and the implicit stack slots are not among them)."""
+    return [o for role, o in zip(_roles(ins), ins.operands) if isinstance(o, Mem) and role in (R, RW)]
+
+
+def stores(ins: Instr) -> list[Mem]:
+    """Memory operands written."""
+    return [o for role, o in zip(_roles(ins), ins.operands) if isinstance(o, Mem) and role in (W, RW)]
+
+
+def stack_bytes(ins: Instr) -> int:
+    return TABLE[ins.op].stack_bytes
+
+
+def harness_only(ins: Instr) -> bool:
+    return TABLE[ins.op].harness_only
+
+
+def latency(ins: Instr) -> Timing:
+    """The instruction's latency class (cycles without its loads: see LOAD_CYCLES)."""
+    if ins.op == "lea":
+        m = ins.operands[1]
+        if (m.index and m.scale != 1) or (m.base and m.index and m.disp):
+            return TIMINGS["lea-complex"]
+    return TIMINGS[TABLE[ins.op].timing]
