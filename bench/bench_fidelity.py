@@ -104,9 +104,14 @@ def main() -> None:
                                                    **common)
         show(rep, "sort3 kernels")
         deep = rep.results[2].ratio
-        console.print("one extra compare-exchange on the critical path: " + (
-            "no ratio (%s)" % deep.note if deep.value is None else "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
-                deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")))
+        if deep.value is None:
+            verdict = "no ratio (%s)" % deep.note
+        elif deep.ci_low is None or deep.ci_high is None:   # (few runs, e.g. a smoke test)
+            verdict = "ratio %.3f, no CI (%s)" % (deep.value, deep.note)
+        else:
+            verdict = "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
+                deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")
+        console.print("one extra compare-exchange on the critical path: " + verdict)
 
     # 2b. Why every run draws fresh inputs: the branch predictor learns a repeated input set.
     # one run per call, all with seed 0: every call times the same inputs
