@@ -21,6 +21,7 @@ import os
 import sys
 import time
 
+import keystone
 from rich.console import Console
 from rich.table import Table
 
@@ -28,13 +29,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import superopt  # noqa: E402
-from superopt.x86 import assembler  # noqa: E402
 from superopt.x86.assembler import assemble, clear_cache  # noqa: E402
 from superopt.x86.decode import disassemble  # noqa: E402
 from superopt.x86.isa import Program  # noqa: E402
 from superopt.x86.parser import parse_text  # noqa: E402
 
 console = Console(width=140, highlight=False)
+KEYSTONE = keystone.Ks(keystone.KS_ARCH_X86, keystone.KS_MODE_64)   # the mode the assembler uses
 
 
 def rate(fn, seconds: float) -> float:
@@ -60,7 +61,7 @@ def whole_program_keystone(program: Program) -> bytes:
             if ins.op in ("j", "jmp"):
                 text = "%s %s" % (ins.mnemonic, names[ins.operands[0].name])
             lines.append(text)
-    code, _ = assembler._keystone().asm("\n".join(lines), 0)
+    code, _ = KEYSTONE.asm("\n".join(lines), 0)
     code = bytes(code)
     assert len(disassemble(code)) == len(program.instrs)
     return code
