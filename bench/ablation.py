@@ -8,6 +8,8 @@ MCTS settings and shaping; every variant but `plain` keeps training while it sea
   plain        uniform prior and no value estimate (plain MCTS), no learning
   shipped      the checkpoint shipped in the package (if there is one)
 
+Measures the AlphaDev agent's parts (superopt.agents.alphadev self-play, network, MCTS) directly.
+
 Run: .venv/bin/python bench/ablation.py [--task sort3] [--budget 60] [--seeds 3] [--train-seconds 180]
 Prints one table: runs that reached the target length, median time and programs explored
 to reach it, and the best length per run.

@@ -8,8 +8,8 @@
              only with --sort4, it takes long
 
 Run: .venv/bin/python bench/bench_alphadev.py [--seeds 3] [--scratch-limit 300] [--sort4]
-Every search goes through superopt.driver.run_search (as `superopt search` does), so each
-program it reports was re-verified in Unicorn.
+Every search is a superopt.search call (as `superopt search` makes), so each program it
+reports was re-verified in Unicorn; the network section times the network evaluator itself.
 """
 from __future__ import annotations
 
@@ -22,18 +22,16 @@ import warnings
 import numpy as np
 import torch
 
-from superopt.agents.alphadev.network import NetworkEvaluator, new_network
+import superopt
+from superopt.agents.alphadev.network import NetConfig, NetworkEvaluator, count_parameters, new_network
+from superopt.agents.base import parse_params
 from superopt.game.game import Game
-from superopt.agents.alphadev.network import NetConfig, count_parameters
-from superopt.agents.base import SearchOptions, parse_params
-from superopt.driver import run_search
-from superopt.tasks.registry import get_task
 
 ALPHADEV = {"sort3": "6 min, 446K programs", "sort4": "30 min, 1.3M programs"}
 
 
 def network_rate(batch: int, seconds: float = 3.0) -> float:
-    game = Game(get_task("sort3"))
+    game = Game(superopt.get_task("sort3"))
     net = new_network(game, NetConfig())
     evaluator = NetworkEvaluator(net, game)
     rng = np.random.default_rng(0)
@@ -58,9 +56,6 @@ def search_to(task: str, target: int, limit: float, seed: int, from_scratch: boo
               params: dict | None = None):
     """(seconds to reach target or None, programs explored then, best length, network source,
     [(seconds, length, programs explored)] at each shorter correct program)."""
-    game = Game(get_task(task))
-    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
-                            params={"from_scratch": from_scratch, "patience": 1e9, **(params or {})})
     start = time.monotonic()
     found = []
 
@@ -68,7 +63,9 @@ def search_to(task: str, target: int, limit: float, seed: int, from_scratch: boo
         if stats.best_length is not None and (not found or stats.best_length < found[-1][1]):
             found.append((stats.elapsed, stats.best_length, stats.explored))
 
-    result = run_search(game, "alphadev", options, report=report)
+    result = superopt.search(task, "alphadev", workers=workers, time_limit=limit, seed=seed, target_length=target,
+                             params={"from_scratch": from_scratch, "patience": 1e9, **(params or {})},
+                             report=report)
     reached = result.length is not None and result.length <= target
     return (time.monotonic() - start if reached else None, result.explored if reached else None,
             result.length, result.extras.get("network"), found)
@@ -108,7 +105,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
 
     if "network" not in skip:
-        net = new_network(Game(get_task("sort3")), NetConfig())
+        net = new_network(Game(superopt.get_task("sort3")), NetConfig())
         print("default network: %d parameters" % count_parameters(net))
         for batch in (1, 16, 64, 256):
             print("network evaluations/s at batch %-4d %8.0f" % (batch, network_rate(batch)), flush=True)

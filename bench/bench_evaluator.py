@@ -5,9 +5,11 @@ whole proof set: 13 inputs for sort3, 75 sort4, 541 sort5, 545,835 sort8) and re
 new state (search needs the parent intact). All three run the same random legal
 programs in this one process, so the ratios compare like with like:
 
-- packed:  superopt.evaluator (Python integers as bitsets, one field per input);
+- packed:  superopt.game.evaluator (Python integers as bitsets, one field per input);
 - tuples:  a tuple of per-input tuples, updated input by input;
 - numpy:   an int8 array (inputs x locations) plus a flags array, copied per step.
+
+Measures the game's evaluator (superopt.game.evaluator) itself, below the library API.
 
 Usage: .venv/bin/python bench/bench_evaluator.py [--seconds 1.0] [--tasks sort3,sort4,sort5,sort8]
 """

@@ -20,6 +20,8 @@ Latency mode: the next input's address depends on every output of the previous c
 not overlap. Each run times K calls with rdtsc (lfence-serialised) and gives reference
 cycles per call; the table shows the 5th percentile with its distribution-free 95%
 interval, the median, each variant's ratio to `call` and its p5 minus the harness's.
+Kernels are loaded, verified and exported with the library API (superopt.resolve, verify,
+export); the timing is this script's own C driver, summarised with superopt.measure.stats.
 
 Usage: .venv/bin/python bench/bench_export.py [--runs 1000] [--inputs-per-run 10000] [asm/sort3.s ...]
 """
@@ -39,12 +41,9 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from superopt.errors import InputError  # noqa: E402
-from superopt.emit.export import export  # noqa: E402
-from superopt.x86.isa import instruction_count  # noqa: E402
-from superopt.x86.parser import load  # noqa: E402
+import superopt  # noqa: E402
 from superopt.measure.stats import quantile, quantile_ci, ratio_ci  # noqa: E402
-from superopt.check.verify import verify  # noqa: E402
+from superopt.x86.isa import instruction_count  # noqa: E402
 
 DRIVER = r"""
 #include <stdint.h>
@@ -108,23 +107,25 @@ int main(int argc, char **argv)
 def measure_kernel(path: Path, runs: int, k: int) -> tuple[str, int, list[str], np.ndarray]:
     """(task name, instruction count, variants, per-call reference cycles: runs x variants).
     The values variant needs a kernel the values form takes, libcxx a baseline in bench/."""
-    program, task = load(path)
+    program, task = superopt.resolve(path)
     if task.variable:
         raise SystemExit("%s: bench_export times fixed-size sorts; %s takes a length" % (path, task.name))
-    verdict = verify(program, task)
+    verdict = superopt.verify(program, task)
     baseline = ROOT / "bench" / "baselines" / (task.name + ".c")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "kernel_inline.h").write_text(export(program, task, "c", "kernel_inline", verdict))
-        (work / "kernel_call.s").write_text(export(program, task, "gas", "kernel_call", verdict))
+        (work / "kernel_inline.h").write_text(superopt.export(program, task, "c", name="kernel_inline",
+                                                              verdict=verdict))
+        (work / "kernel_call.s").write_text(superopt.export(program, task, "gas", name="kernel_call", verdict=verdict))
         includes = ['#include "kernel_inline.h"', "void kernel_call(int32_t *a);"]
         variants = {"harness": '__asm__ volatile("" : : "r"(a) : "memory")',  # an empty kernel: a[] via memory
                     "call": "kernel_call(a)", "inline": "kernel_inline(a)"}
         try:
-            (work / "kernel_values.h").write_text(export(program, task, "c", "kernel_values", verdict, values=True))
+            (work / "kernel_values.h").write_text(superopt.export(program, task, "c", name="kernel_values",
+                                                                  values=True, verdict=verdict))
             includes.append('#include "kernel_values.h"')
             variants["values"] = "kernel_values(a)"
-        except InputError as exc:
+        except superopt.InputError as exc:
             print("%s: no values variant: %s" % (path, exc))
         if baseline.exists():
             includes += ["#define %s kernel_libcxx" % task.name, '#include "%s"' % baseline]

@@ -14,6 +14,9 @@
   5. Any kernels given on the command line (e.g. what search found), each against the human
      network for its task and the libc++-style baseline.
 
+Every measurement is a superopt.bench call (as `superopt bench` makes), with the counter
+chosen once (superopt.measure.counters) and shown with the CLI's table (superopt.cli.bench).
+
 Usage: .venv/bin/python bench/bench_fidelity.py [found.s ...] [--runs 1000] [--inputs-per-run 10000]
        [--counter auto]
 """
@@ -30,13 +33,10 @@ from rich.console import Console
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import superopt  # noqa: E402
 from superopt.cli.bench import report_table  # noqa: E402
 from superopt.measure.counters import select_counter  # noqa: E402
 from superopt.x86.isa import instruction_count  # noqa: E402
-from superopt.run.baseline import compile_baseline# noqa: E402
-from superopt.x86.parser import load  # noqa: E402
-from superopt.tasks.registry import get_task  # noqa: E402
-from superopt.measure.timing import checked_kernel, measure, time_kernels  # noqa: E402
 
 console = Console(width=140, highlight=False)
 
@@ -53,11 +53,12 @@ def machine() -> str:
 
 
 def asm(name: str):
-    return load(os.path.join(ROOT, "asm", name))[0]
+    return superopt.load(os.path.join(ROOT, "asm", name))
 
 
-def baseline(task_name: str):
-    return compile_baseline(os.path.join(ROOT, "bench", "baselines", task_name + ".c"), get_task(task_name))
+def baseline(task_name: str) -> str:
+    """The libc++-style C baseline's path (superopt.bench compiles it with -O2)."""
+    return os.path.join(ROOT, "bench", "baselines", task_name + ".c")
 
 
 def show(report, title: str) -> None:
@@ -78,14 +79,14 @@ def main() -> None:
                   .strftime("%Y-%m-%d %H:%M"))
     console.print("machine: " + machine())
     console.print("counter: %s (%s): %s" % (counter.name, counter.unit, counter.reason))
-    sort3 = get_task("sort3")
+    sort3 = superopt.get_task("sort3")
 
     # 1. Repeatability
     console.rule("1. repeatability")
     net = asm("sort3.s")
-    first = measure([net, net], sort3, names=["sort3.s", "sort3.s again"], **common)
+    first = superopt.bench([net, net], sort3, names=["sort3.s", "sort3.s again"], **common)
     show(first, "the same kernel twice, interleaved")
-    again = measure([net], sort3, names=["sort3.s"], **common)
+    again = superopt.bench([net], sort3, names=["sort3.s"], **common)
     a, b = first.results[0].value, again.results[0].value
     console.print("p5 of sort3.s in two separate measurements: %.3f and %.3f %s (differ by %.2f%%)"
                   % (a, b, counter.unit, 100 * abs(a - b) / a))
@@ -99,18 +100,23 @@ def main() -> None:
              "baselines/sort3.c (libc++ style, gcc -O2)"]
     reports = {}
     for mode, dist in (("latency", "random"), ("latency", "sorted"), ("throughput", "random")):
-        rep = reports[mode, dist] = measure(programs, sort3, names=names, mode=mode, distribution=dist, **common)
+        rep = reports[mode, dist] = superopt.bench(programs, sort3, names=names, mode=mode, distribution=dist,
+                                                   **common)
         show(rep, "sort3 kernels")
         deep = rep.results[2].ratio
-        console.print("one extra compare-exchange on the critical path: " + (
-            "no ratio (%s)" % deep.note if deep.value is None else "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
-                deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")))
+        if deep.value is None:
+            verdict = "no ratio (%s)" % deep.note
+        elif deep.ci_low is None or deep.ci_high is None:   # (few runs, e.g. a smoke test)
+            verdict = "ratio %.3f, no CI (%s)" % (deep.value, deep.note)
+        else:
+            verdict = "ratio %.3f [%.3f, %.3f], the CI %s 1" % (
+                deep.value, deep.ci_low, deep.ci_high, "excludes" if deep.excludes_one() else "does NOT exclude")
+        console.print("one extra compare-exchange on the critical path: " + verdict)
 
     # 2b. Why every run draws fresh inputs: the branch predictor learns a repeated input set.
-    insertion = checked_kernel(programs[1], sort3)
-    repeated = [time_kernels([insertion], sort3, runs=1, inputs_per_run=args.inputs_per_run, mode="latency",
-                             counter=counter, distribution="random", seed=0, quantile=0.05,
-                             confidence=0.95).results[0].value for _ in range(8)]
+    # one run per call, all with seed 0: every call times the same inputs
+    repeated = [superopt.bench([programs[1]], sort3, runs=1, inputs_per_run=args.inputs_per_run, counter=counter,
+                               seed=0).results[0].value for _ in range(8)]
     console.print("sort3_insertion.s timed 8 times on the SAME %d inputs: %s %s per call (fresh inputs: "
                   "%.2f above)" % (args.inputs_per_run, ", ".join("%.1f" % v for v in repeated), counter.unit,
                                    reports["latency", "random"].results[1].value))
@@ -118,7 +124,7 @@ def main() -> None:
     # 3. The two clocks should rank alike; their quotient is the core clock over the TSC rate.
     if counter.name == "perf":
         console.rule("3. perf core cycles and rdtsc reference cycles")
-        by = {c: measure(programs[:3], sort3, names=names[:3], **dict(common, counter=select_counter(c)))
+        by = {c: superopt.bench(programs[:3], sort3, names=names[:3], **dict(common, counter=select_counter(c)))
               for c in ("perf", "tsc")}
         for i in (1, 2):
             console.print("%s, ratio to the network: perf %.3f, tsc %.3f" % (
@@ -135,7 +141,7 @@ def main() -> None:
     if args.files:
         console.rule("5. given kernels against the human networks")
     for path in args.files:
-        program, task = load(path)
+        program, task = superopt.resolve(path)
         compare_with_humans([(program, "%s (%d instructions)" % (path, instruction_count(program)))],
                             task.name, common)
 
@@ -150,7 +156,7 @@ def compare_with_humans(extra: list, name: str, common: dict) -> None:
         programs.append(baseline(name))
         names.append("baselines/%s.c (libc++ style, gcc -O2)" % name)
     for mode in ("latency", "throughput"):
-        show(measure(programs, get_task(name), names=names, mode=mode, **common), name)
+        show(superopt.bench(programs, name, names=names, mode=mode, **common), name)
 
 
 if __name__ == "__main__":

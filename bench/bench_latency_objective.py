@@ -1,13 +1,13 @@
 """`--objective latency` against the best length-optimal program, measured side by side.
 
-Runs, through the library driver (superopt.driver.run_search, as `superopt search` does):
+Runs, through the library API (superopt.search, as `superopt search` does):
   agent-native  the AlphaDev agent, --objective latency, latency measured natively (the default)
   agent-model   the same with the dependency-chain cost model (--param latency=model)
   --compare     known length-optimal kernels (default: sort3's asm/sort3_enum.s, enum's proven-optimal
                 17, one of 5,602 that enum --all needs well over 10 minutes to collect; sort4's
                 asm/sort4_enum.s, enum's 28 under compared_select)
 then benches all of them with the human network (asm/sortN.s) in one interleaved
-`superopt bench`-style measurement (latency mode, 5th percentile, ratios to the first)
+superopt.bench measurement, as `superopt bench` makes (latency mode, 5th percentile, ratios to the first)
 and prints how many programs each agent run timed natively and how long that took.
 
 Usage: .venv/bin/python bench/bench_latency_objective.py [--task sort3] [--limit 120] [--runs 1000]
@@ -21,15 +21,8 @@ import sys
 import time
 import warnings
 
-from superopt.game.game import Game
-from superopt.x86.isa import instruction_count
-from superopt.x86.parser import load
-from superopt.agents.base import SearchOptions
-from superopt.driver import run_search
-from superopt.x86.isa import with_ret
-from superopt.tasks.registry import get_task
-from superopt.measure.timing import measure
-
+import superopt
+from superopt.x86.isa import instruction_count, with_ret
 
 COMPARE = {"sort3": ["asm/sort3_enum.s"], "sort4": ["asm/sort4_enum.s"]}
 
@@ -38,9 +31,9 @@ def agent_run(task: str, source: str, limit: float, seed: int, workers: int, mod
     params = {"latency": source, "patience": 1e9, "from_scratch": scratch}
     if model:
         params["model"] = model
-    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, objective="latency", params=params)
     start = time.monotonic()
-    result = run_search(Game(get_task(task)), "alphadev", options)
+    result = superopt.search(task, "alphadev", workers=workers, time_limit=limit, seed=seed, objective="latency",
+                             params=params)
     return result, time.monotonic() - start
 
 
@@ -58,8 +51,7 @@ def main(argv=None) -> int:
                     help="a known length-optimal kernel to bench beside the agents (repeatable)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    task = get_task(args.task)
-    programs, names = [load("asm/%s.s" % args.task, args.task)[0]], ["human network (asm/%s.s)" % args.task]
+    programs, names = [superopt.load("asm/%s.s" % args.task)], ["human network (asm/%s.s)" % args.task]
     for source in args.sources.split(","):
         result, wall = agent_run(args.task, source, args.limit, args.seed, args.workers, args.model,
                                  args.from_scratch)
@@ -72,10 +64,10 @@ def main(argv=None) -> int:
             programs.append(with_ret(result.program))
             names.append("agent, latency %s (%d instructions)" % (source, result.length))
     for path in args.compare if args.compare is not None else COMPARE.get(args.task, []):
-        program = load(path, args.task)[0]
+        program = superopt.load(path)
         programs.append(program)
         names.append("%s (%d instructions)" % (path, instruction_count(program)))
-    report = measure(programs, task, runs=args.runs, names=names)
+    report = superopt.bench(programs, args.task, runs=args.runs, names=names)
     print("\n%s, %s, counter %s (%s), %d runs x %d inputs, 5th percentile, overhead %.2f subtracted" % (
         args.task, report.mode, report.counter.name, report.counter.unit, report.runs, report.inputs_per_run,
         report.overhead.value))

@@ -6,7 +6,9 @@ critical path from the first load to the last store, plus dispatch) and its stea
 Block RThroughput, beside superopt's latency-mode and throughput-mode figures measured on
 this CPU in one interleaved run. They should agree in order of magnitude; the measured
 latency also contains one store-to-load round trip more than the empty harness has, and
-llvm-mca models a related, not identical, microarchitecture (see --mcpu).
+llvm-mca models a related, not identical, microarchitecture (see --mcpu). Kernels are loaded
+and timed through the library API (superopt.resolve, superopt.bench); the counter is chosen
+once with superopt.measure.counters so the header can say which and why.
 
 Usage: .venv/bin/python bench/bench_mca.py [extra.s ...] [--runs 300] [--mcpu znver3]
 """
@@ -29,10 +31,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_fidelity import machine  # noqa: E402
+import superopt  # noqa: E402
 from superopt.measure.counters import select_counter  # noqa: E402
 from superopt.x86.isa import BRANCHES, format_program, instruction_count  # noqa: E402
-from superopt.x86.parser import load  # noqa: E402
-from superopt.measure.timing import measure  # noqa: E402
 
 console = Console(width=140, highlight=False)
 
@@ -71,7 +72,7 @@ def main() -> None:
                 "mca RThroughput", "measured throughput"):
         table.add_column(col, justify="left" if col == "kernel" else "right")
     for path in paths:
-        program, task = load(path)
+        program, task = superopt.resolve(path)
         name = os.path.relpath(path, ROOT)
         if any(ins.op in BRANCHES for ins in program.instrs):
             console.print("skipped %s: it branches (llvm-mca ignores control flow)" % name)
@@ -79,8 +80,8 @@ def main() -> None:
         cycles, rthroughput = mca(program, args.mcpu)
         figures = {}
         for mode in ("latency", "throughput"):
-            rep = measure([program], task, runs=args.runs, inputs_per_run=args.inputs_per_run, mode=mode,
-                          counter=counter, names=[name])
+            rep = superopt.bench([program], task, runs=args.runs, inputs_per_run=args.inputs_per_run, mode=mode,
+                                 counter=counter, names=[name])
             figures[mode] = rep.results[0]
         lat, thr = figures["latency"], figures["throughput"]
         table.add_row(name, str(instruction_count(program)), str(cycles), "%.2f" % lat.value,

@@ -1,7 +1,7 @@
 """How fast the classical searchers reach the known lengths, next to AlphaDev's figures.
 
-Each row runs one search through the library driver (superopt.driver.run_search, the
-same path as `superopt search`), re-verifies the result in Unicorn, and prints wall time,
+Each row runs one search through the library API (superopt.search, the same call as
+`superopt search`), which re-verifies the result in Unicorn, and prints wall time,
 programs explored (prefixes or proposals evaluated), whether optimality was proven and,
 for enum, the length bound reached (when stopped: every shorter length was proven empty).
 AlphaDev's figures (Nature 2023, Extended Data Table 2) are printed beside them; they
@@ -10,7 +10,7 @@ ran on TPUs with up to 512 actors, these run on this machine's cores.
 Usage: .venv/bin/python bench/bench_search.py [--only enum-sort3,...] [--workers 2] [--limit 3600]
 Rows: enum-sort3, enum-sort4, enum-sort5, enum-sort3-extended, stoch-sort3, stoch-sort4, stoch-sort5,
 cold-sort3, cold-sort4, cold-sort5 (stochastic rows polish each new best with enum's suffix
-re-synthesis, the default; the cold rows start from the beam search of superopt.beam, no human kernel).
+re-synthesis, the default; the cold rows start from the beam search of superopt.agents.beam, no human kernel).
 """
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ import argparse
 import os
 import time
 
-from superopt.game.game import Game
-from superopt.x86.parser import load
-from superopt.agents.base import SearchOptions, SearchStats
-from superopt.driver import run_search
-from superopt.tasks.registry import get_task
+import superopt
 
 ALPHADEV = {"sort3": "17 / 446K programs / 6 min", "sort4": "28 / 1.3M / 30 min", "sort5": "42 / 6.23M / 0.73 days"}
 ROWS = {
@@ -34,7 +30,7 @@ ROWS = {
     "stoch-sort3": ("sort3", "alphadev", "stochastic", 17, "asm/sort3.s"),
     "stoch-sort4": ("sort4", "alphadev", "stochastic", 28, "asm/sort4.s"),
     "stoch-sort5": ("sort5", "alphadev", "stochastic", 42, "asm/sort5.s"),
-    # cold: the chain starts from the beam's program (superopt.beam), polished; no human kernel
+    # cold: the chain starts from the beam's program (superopt.agents.beam), polished; no human kernel
     "cold-sort3": ("sort3", "alphadev", "stochastic", 17, None),
     "cold-sort4": ("sort4", "alphadev", "stochastic", 28, None),
     "cold-sort5": ("sort5", "alphadev", "stochastic", 42, None),
@@ -43,18 +39,17 @@ ROWS = {
 
 def run_row(name, workers, limit, seed):
     task, isa_name, agent, target, init = ROWS[name]
-    game = Game(get_task(task), isa=isa_name, max_length=60 if agent == "enum" else None)
     first = {}
 
-    def report(stats: SearchStats):
+    def report(stats: superopt.SearchStats):
         if stats.best_length is not None and stats.best_length not in first:
             first[stats.best_length] = stats.elapsed
 
-    options = SearchOptions(time_limit=limit, seed=seed, workers=workers, target_length=target,
-                            init=load(init, task)[0] if init else None,
-                            steps=10 ** 9 if agent == "stochastic" else None)   # the time limit decides
     start = time.monotonic()
-    result = run_search(game, agent, options, report=report)
+    result = superopt.search(task, agent, workers=workers, time_limit=limit, seed=seed, target_length=target,
+                             init=init, isa=isa_name, max_length=60 if agent == "enum" else None,
+                             steps=10 ** 9 if agent == "stochastic" else None,   # the time limit decides
+                             report=report)
     wall = time.monotonic() - start
     best = result.length
     return {"row": name, "task": task, "isa": isa_name, "agent": agent, "length": best,

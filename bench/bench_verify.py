@@ -1,5 +1,6 @@
-"""How fast is `superopt verify`? Times verify() on the asm/ kernels and compares one
+"""How fast is `superopt verify`? Times superopt.verify on the asm/ kernels and compares one
 `emu_start` per input with the batched driver, side by side in one run.
+The emulator figures measure superopt.run.emulator itself (batching, memory hooks, timeout).
 
     .venv/bin/python bench/bench_verify.py [--random N] [--repeat K] [--json]
 """
@@ -14,22 +15,21 @@ import numpy as np
 
 from unicorn import x86_const as ux
 
+import superopt
 import superopt.run.emulator as emu_module
 from superopt.run.emulator import TIMEOUT_US, Emulator
 from superopt.run.layout import CODE_BASE, CODE_SIZE, KERNEL_BASE, SLOT, array_address
-from superopt.x86.parser import load
-from superopt.check.verify import verify
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 KERNELS = ["sort3", "sort4", "sort5", "sort6", "sort7", "sort8", "varsort3", "varsort4", "varsort5"]
 
 
 def time_verify(name: str, random_count: int, repeat: int) -> dict:
-    program, task = load(ASM / (name + ".s"))
-    verify(program, task, random_count=0)  # warm up: proof inputs cached by nobody, driver assembled
+    program, task = superopt.resolve(ASM / (name + ".s"))
+    superopt.verify(program, task, random_count=0)  # warm up: proof inputs cached by nobody, driver assembled
     best = None
     for _ in range(repeat):
-        verdict = verify(program, task, random_count=random_count)
+        verdict = superopt.verify(program, task, random_count=random_count)
         assert verdict.passed and verdict.proof
         best = verdict.seconds if best is None else min(best, verdict.seconds)
     return {"kernel": name, "inputs": verdict.inputs, "seconds": best,
@@ -40,7 +40,7 @@ def per_call_vs_batched(count: int = 20_000) -> dict:
     """The fixed cost of emu_start: `count` sort3 inputs with one bare emu_start each (write
     the array, set %rdi and %rsp, run to the return address, read the array back), then
     all of them through the batched driver."""
-    program, task = load(ASM / "sort3.s")
+    program, task = superopt.resolve(ASM / "sort3.s")
     arrays, lengths = task.random_inputs(np.random.default_rng(0), count)
     emu = Emulator()
     emu.load(program)
@@ -68,7 +68,7 @@ def per_call_vs_batched(count: int = 20_000) -> dict:
 def emulator_switches(rounds: int = 3) -> dict:
     """What the memory hooks and the wall-clock limit cost: sort8's weak orderings run
     with and without each, interleaved (A B A B ...), best of `rounds`."""
-    program, task = load(ASM / "sort8.s")
+    program, task = superopt.resolve(ASM / "sort8.s")
     arrays, lengths = task.proof_inputs()
     emu = Emulator()
     emu.load(program)
