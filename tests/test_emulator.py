@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from superopt.run.emulator import Emulator, can_loop, can_straddle
+from superopt.run.emulator import Emulator, Stop, can_loop, can_straddle
 from superopt.run.layout import KERNEL_BASE, REGISTER_SETS, array_address
 from superopt.x86.isa import FAMILIES
 from superopt.x86.parser import parse_text
@@ -110,6 +110,13 @@ def test_unmapped_access_faults(emu):
     result = run(emu, "movl 0x100000(%rdi), %eax\nret\n", [[1, 2, 3]])
     assert result.stop == "fault" and result.access.region == "unmapped memory"
     assert result.access.address == array_address(3) + 0x100000
+
+
+def test_stops_are_typed(emu):
+    unmapped = run(emu, "movl 0x100000(%rdi), %eax\nret\n", [[1, 2, 3]])
+    assert unmapped.stop is Stop.FAULT and unmapped.fault is None   # seen by the hook: the access says it
+    assert run(emu, "movl $1, %r12d\nret\n", [[1, 2, 3]]).stop is Stop.CALLEE_SAVED
+    assert run(emu, ".Lx:\njmp .Lx\n", [[1, 2, 3]], step_limit=100).stop is Stop.STEP_LIMIT
 
 
 def test_step_limit_stops_a_loop(emu):

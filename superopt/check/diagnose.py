@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from superopt.check.verdict import Verdict, Violation, example
-from superopt.run.emulator import BatchResult, Emulator
+from superopt.run.emulator import BatchResult, Emulator, Stop
 from superopt.run.layout import KERNEL_BASE, REGISTER_SETS, array_address
 from superopt.tasks.base import Task
 from superopt.x86 import semantics
@@ -47,10 +47,11 @@ def diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled,
     executed = [t for t in trace if t is not None]
     last = executed[-1] if executed else None
     stopped_here = stopped if stopped.completed == j else None  # else: j wrong, the batch went on
-    stop = traced.stop if traced.stop is not None else (stopped_here.stop if stopped_here else None)
-    access = traced.access if traced.stop is not None else (stopped_here.access if stopped_here else None)
+    stopped_at = traced if traced.stop is not None else stopped_here
+    stop = stopped_at.stop if stopped_at else None
+    access = stopped_at.access if stopped_at else None
 
-    if stop == "forbidden access" and access is not None:
+    if stop is Stop.FORBIDDEN and access is not None:
         if access.region == "return address":
             rule, detail = "return-address", "overwrites its return address"
         else:
@@ -60,7 +61,7 @@ def diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled,
                 detail += ", in the %s" % access.region
         index = _index_at(code, access.pc) if access.pc else None
         verdict.violations.append(Violation(rule, detail, **_where(program, index)))
-    elif stop is not None and stop.startswith("fault"):
+    elif stop is Stop.FAULT:
         if access is not None and access.kind == "fetch":
             detail = "jumps to %#x, outside the kernel (a broken return address?)" % access.address
             index = last
@@ -74,20 +75,20 @@ def diagnose(verdict: Verdict, emu: Emulator, program: Program, code: Assembled,
             if index is None and pc is not None and pc >= KERNEL_BASE + len(code.code):
                 detail, index = "runs past the end of the kernel", last
             else:
-                detail = (traced.stop or stop).split(": ", 1)[-1]
+                detail = stopped_at.fault or "fault"
         verdict.violations.append(Violation("fault", detail, **_where(program, index)))
-    elif stop == "step limit":
+    elif stop is Stop.STEP_LIMIT:
         backward = [t for t in executed if program.instrs[t].op in BRANCHES]
         verdict.violations.append(Violation(
             "termination", "does not return within %d steps" % step_limit,
             **_where(program, backward[-1] if backward else last)))
-    elif stop == "rsp":
+    elif stop is Stop.RSP:
         # the return itself moves %rsp too: the culprit is before it
         writers = [t for t in executed if "rsp" in semantics.writes(program.instrs[t])
                    and program.instrs[t].op != "ret"]
         verdict.violations.append(Violation("stack-pointer", "returns with %rsp changed",
                                             **_where(program, writers[-1] if writers else None)))
-    elif stop == "callee-saved":
+    elif stop is Stop.CALLEE_SAVED:
         changed = [name for name in CALLEE_SAVED
                    if (traced.registers or {}).get(name) != _entry_value(run_seed, j, name)]
         if not changed:  # the traced rerun kept them: the batch's registers differed

@@ -36,7 +36,7 @@ import numpy as np
 from superopt.check.diagnose import diagnose, lengths_allowed
 from superopt.check.proof import classify, proof_inputs
 from superopt.check.verdict import Verdict, Violation, example, first_wrong
-from superopt.run.emulator import Emulator
+from superopt.run.emulator import Emulator, Stop
 from superopt.run.layout import KERNEL_BASE
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
@@ -92,7 +92,7 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
         hooks = r == 0 and not in_bounds
         result = emu.run(task.n, lengths_allowed(task), arrays, lengths, seed=run_seed, layout=layout,
                          step_limit=step_limit, hooks=hooks)
-        if result.stop == "forbidden access" and not hooks:
+        if result.stop is Stop.FORBIDDEN and not hooks:
             # the guard bytes changed, which is only seen after a whole batch: the same
             # run with hooks stops at the input and instruction responsible
             result = emu.run(task.n, lengths_allowed(task), arrays, lengths, seed=run_seed, layout=layout,

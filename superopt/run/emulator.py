@@ -51,6 +51,7 @@ every run stops at the same place, the driver's exit.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import unicorn
@@ -92,11 +93,21 @@ class Access:
     region: str      # "guard", "code", "return address", "caller frame", "unmapped", ...
 
 
+class Stop(str, Enum):
+    """Why a batch stopped before its last input (a str, so it prints and compares as its value)."""
+    FORBIDDEN = "forbidden access"   # guard memory, the code, the return address or the caller's frame
+    FAULT = "fault"                  # an unmapped or protected access, an invalid instruction
+    STEP_LIMIT = "step limit"        # the kernel did not return within the instruction limit
+    RSP = "rsp"                      # returned with %rsp changed
+    CALLEE_SAVED = "callee-saved"    # returned with a callee-saved register changed
+
+
 @dataclass
 class BatchResult:
     outputs: np.ndarray         # (completed, n) int32: a[0..length) of each finished input
     completed: int              # inputs that ran to the end and passed the driver's checks
-    stop: str | None = None     # why the batch stopped early, or None
+    stop: Stop | None = None    # why the batch stopped early, or None
+    fault: str | None = None    # Unicorn's words for a fault it raised
     access: Access | None = None
     pc: int | None = None       # where execution stopped (faults, step limit)
     registers: dict | None = None  # registers at the stop
@@ -311,17 +322,17 @@ class Emulator:
                 stop = None
                 if self.access is not None:
                     forbidden = self.access.region in FORBIDDEN_REGIONS and self.access.kind != "fetch"
-                    stop = "forbidden access" if forbidden else "fault"
+                    stop = Stop.FORBIDDEN if forbidden else Stop.FAULT
                 elif fault is not None:
-                    stop = "fault: " + str(fault)
+                    stop, result.fault = Stop.FAULT, str(fault)
                 elif trace and len(result.trace) > step_limit:
-                    stop = "step limit"
+                    stop = Stop.STEP_LIMIT
                 elif status == STATUS_RSP:
-                    stop = "rsp"
+                    stop = Stop.RSP
                 elif status == STATUS_SAVED:
-                    stop = "callee-saved"
+                    stop = Stop.CALLEE_SAVED
                 elif pc != done_at or i != chunk:
-                    stop = "step limit"
+                    stop = Stop.STEP_LIMIT
                 else:
                     stop = self._check_guards(guards)
                 if stop is not None:
@@ -346,7 +357,7 @@ class Emulator:
         sets[0] = 0
         return sets
 
-    def _check_guards(self, guards: dict[int, bytes]) -> str | None:
+    def _check_guards(self, guards: dict[int, bytes]) -> Stop | None:
         """Writes made without hooks: compare the guard bytes themselves."""
         for k, fill in guards.items():
             arena, array = ARENA_BASE + k * ARENA_STRIDE, array_address(k)
@@ -355,7 +366,7 @@ class Emulator:
             if now[:lo] != fill[:lo] or now[hi:] != fill[hi:]:
                 where = next(j for j in range(ARENA_SIZE) if not lo <= j < hi and now[j] != fill[j])
                 self.access = Access("write", arena + where, 1, 0, "guard")
-                return "forbidden access"
+                return Stop.FORBIDDEN
         return None
 
 
