@@ -239,7 +239,8 @@ def cost(text):
 
 def test_cost_model_lea_is_not_a_load_and_shifts_chain():
     assert cost("leaq 4(%rdi), %rax") == 1
-    assert cost("leaq 4(%rdi,%rsi,4), %rax") == 2          # a scaled index: complex lea
+    assert cost("leaq 4(%rdi,%rsi,4), %rax") == 2          # base, index and displacement: complex lea
+    assert cost("leaq (%rdi,%rsi,4), %rax") == 1           # a scaled index alone is not (measured)
     assert cost("movl (%rdi), %eax") == sem.LOAD_CYCLES + 1
     assert cost("shll $1, %eax\nshll $1, %eax") == 2       # the second waits for the first
     assert cost("shll $1, %eax\nshll $1, %ecx") == 1
