@@ -74,24 +74,35 @@ def _check_output(path: str, option: str) -> None:
 
     if not path:
         raise SuperoptError("%s: empty path" % option)
-    target = os.path.realpath(path)   # a symlink's target is what gets written
-    if os.path.isdir(target) or path.endswith(os.sep):
+    if os.path.isdir(path) or path.endswith(os.sep):
         refuse("is a directory")
+    if _special(path):   # a device or pipe is written in place; opening a pipe to try would block
+        if not os.access(path, os.W_OK):
+            refuse("not writable")
+        return
+    target = os.path.realpath(path)   # a symlink's target is what gets replaced
     parent = os.path.dirname(target)
     if not os.path.isdir(parent):
         refuse("directory %s does not exist" % (os.path.dirname(path) or "."))
-    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
-        if not os.access(target, os.W_OK):   # a device or pipe is written in place; opening a pipe would block
-            refuse("not writable")
-        return
-    try:
-        if os.path.exists(target):
+    if os.path.exists(target):
+        try:
             open(target, "ab").close()   # appending nothing changes neither content nor times
+        except OSError as exc:
+            refuse("cannot write: %s" % _reason(exc))
+    try:   # the atomic replace needs a new file beside it
         fd, probe = tempfile.mkstemp(dir=parent, prefix=".superopt-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        refuse("cannot write in %s: %s" % (os.path.dirname(path) or ".", _reason(exc)))
+        refuse("cannot create a file in %s: %s" % (os.path.dirname(path) or ".", _reason(exc)))
+
+
+def _special(path: str) -> bool:
+    """An existing file that is not a regular one: /dev/null, /dev/stdout, a pipe."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _write(f: IO[bytes], content: Content) -> None:
@@ -104,15 +115,15 @@ def _write(f: IO[bytes], content: Content) -> None:
 def write_atomic(path: str, content: Content) -> None:
     """Replace `path` with `content` through a temporary file in its directory (raises
     OSError). Devices and pipes (/dev/stdout, /dev/null) are written in place."""
+    if _special(path):
+        with open(path, "wb") as f:
+            _write(f, content)
+        return
     target = os.path.realpath(path)
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        with open(target, "wb") as f:
-            _write(f, content)
-        return
     tmp = os.path.join(os.path.dirname(target), ".%s.%s.tmp" % (os.path.basename(target), secrets.token_hex(4)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # umask applies, as for open()
     try:

@@ -61,7 +61,7 @@ def cwd(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("path, reason", [
     ("missing-dir/x.s", "missing-dir/x.s (--out): directory missing-dir does not exist"),
-    ("/proc/x.s", "/proc/x.s (--out): cannot write in /proc: "),
+    ("/proc/x.s", "/proc/x.s (--out): cannot create a file in /proc: "),
     (".", ". (--out): is a directory"),
     ("sub/", "sub/ (--out): is a directory"),
     ("", "--out: empty path"),
@@ -97,7 +97,7 @@ def _no_work(*args, **kwargs):
 
 @pytest.mark.parametrize("out, reason", [
     ("missing-dir/x.s", "missing-dir/x.s (--out): directory missing-dir does not exist"),
-    ("/proc/x.s", "/proc/x.s (--out): cannot write in /proc"),
+    ("/proc/x.s", "/proc/x.s (--out): cannot create a file in /proc"),
     (".", "File '.' is a directory"),
 ])
 def test_search_refuses_its_output_before_searching(cwd, monkeypatch, out, reason):
@@ -151,6 +151,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path
 
 
 def test_a_device_is_written_in_place(tmp_path):
+    check_outputs({"-o": os.devnull})
     write_atomic(os.devnull, "discarded")   # (an atomic replace would try to replace /dev/null)
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
 
