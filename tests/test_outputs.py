@@ -313,7 +313,6 @@ def test_training_whose_directory_is_removed_saves_its_checkpoints_in_a_fallback
     assert load_checkpoint(training.out, training.game)[1]["task"] == "sort3"
 
 
-@pytest.mark.slow
 def test_train_cli_whose_directory_is_removed_ends_saying_where_everything_is(cwd, tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     original = Training.run

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-
 from typing import NoReturn
 
 import click
@@ -44,8 +43,6 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except NoArgsIsHelpError:
-            raise
         except click.UsageError as exc:
             _usage_error(exc)
         except SuperoptError as exc:
