@@ -15,6 +15,7 @@ from typing import Callable
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, agent_params, check_options, get_agent
 from superopt.errors import SuperoptError
+from superopt.outputs import save
 from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
@@ -150,12 +151,12 @@ def rank_by_latency(result: SearchResult, game: Game) -> None:
 
 
 def write_program(path: str, program: Program, header: dict[str, object]) -> None:
-    """Write the program as AT&T text with `# key: value` header lines and a `ret`."""
+    """Write the program as AT&T text with `# key: value` header lines and a `ret`, atomically;
+    if `path` cannot be written, to a fallback file (superopt.outputs.ResultMoved says where)."""
     lines = ["# %s: %s" % (k, v) for k, v in header.items()]
     lines += ["\t.text", "\t.globl\t%s" % header.get("task", "kernel"), "%s:" % header.get("task", "kernel")]
     lines += format_program(with_ret(program))
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    save(path, "\n".join(lines) + "\n", what="the kernel")
 
 
 def optimality(game: Game, result: SearchResult) -> str:

@@ -551,7 +551,7 @@ def test_cli_values_form_and_json_refusal(tmp_path):
     (["--name", "class"], "keyword"),
     (["--task", "sort9"], "unknown task"),
     (["--format", "rust"], "Invalid value for '--format'"),
-    (["-o", "/nonexistent-dir/x.h"], "cannot write"),
+    (["-o", "/nonexistent-dir/x.h"], "/nonexistent-dir/x.h (-o): directory /nonexistent-dir does not exist"),
     (["--format", "gas", "--values"], "--values: the values form is for the c and cpp formats"),
 ])
 def test_cli_bad_usage_is_exit_2_with_one_line(args, message):

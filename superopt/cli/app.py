@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from rich.console import Console
 from rich.markup import escape
 
@@ -15,13 +17,36 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def _fail(message: str, exit_code: int) -> NoReturn:
+    err_console.print("[bold red]error:[/] " + escape(message), soft_wrap=True)  # one line, never wrapped
+    sys.exit(exit_code)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Click's usage errors in one line (click prints the usage, a hint and the error on 3-4)."""
+    command = exc.ctx.command_path if exc.ctx else "superopt"
+    _fail("%s: %s (see %s --help)" % (command, " ".join(exc.format_message().split()), command), exc.exit_code)
+
+
 class _Group(click.Group):
+    """Parses the group's options (make_context) and runs a command (invoke: which parses its
+    options too), turning usage errors and SuperoptError into one line and an exit code."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:   # bare `superopt`: the help, as click prints it
+            raise
+        except click.UsageError as exc:
+            _usage_error(exc)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except SuperoptError as exc:
-            err_console.print("[bold red]error:[/] " + escape(str(exc)), soft_wrap=True)  # one line, never wrapped
-            sys.exit(exc.exit_code)
+            _fail(str(exc), exc.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

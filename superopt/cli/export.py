@@ -1,15 +1,13 @@
 """`superopt export`: a verified kernel as C/C++ inline asm, a gas file or an Intel listing."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from rich.markup import escape
 
 from superopt.cli.app import emit_json, err_console
 from superopt import api
 from superopt.emit.export import FORMATS, ExportRefused, check_request, verdict_summary
-from superopt.errors import InputError
+from superopt.outputs import ResultMoved, check_outputs, save
 from superopt.x86.isa import instruction_count
 
 
@@ -41,6 +39,7 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
       superopt export asm/sort3.s --format gas --name fast_sort3 -o sort3.S
       superopt export asm/sort5.s --format c --values -o sort5.h
     """
+    check_outputs({"-o": output}, inputs=(program_file, program_file.rpartition(":")[0]))  # (FILE.s:NAME)
     program, the_task = api.resolve(program_file, task)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = api.verify(program, the_task)
@@ -53,15 +52,18 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
         if as_json:  # scripts get the verdict on stdout; the reason still goes to stderr
             emit_json(dict(report, exported=False, source=None))
         raise
+    moved = None
     if output:
         try:
-            Path(output).write_text(text)
-        except OSError as exc:
-            raise InputError("cannot write: %s" % (exc.strerror or exc), output) from None
+            save(output, text, what="the export")
+        except ResultMoved as exc:
+            moved, output = exc, exc.where
     if as_json:
-        emit_json(dict(report, exported=True, source=text))
+        emit_json(dict(report, exported=True, source=text, output=output))
     elif output:
         err_console.print(escape("wrote %s (%s, %s, %d instructions; verified: %s)" % (
             output, fmt, report["name"], report["instructions"], verdict_summary(verdict, detail=False))))
     else:
         click.echo(text, nl=False)
+    if moved is not None:
+        raise moved

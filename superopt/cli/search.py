@@ -14,6 +14,7 @@ from superopt.game.game import ISAS, RULES
 from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
 from superopt import api
 from superopt.driver import write_program
+from superopt.outputs import ResultMoved, check_outputs
 from superopt.tasks.registry import get_task
 
 
@@ -87,7 +88,8 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
                   **({"from_scratch": True} if from_scratch else {}))
-    out_path = out_path or "%s.s" % task.name
+    out_path = "%s.s" % task.name if out_path is None else out_path
+    check_outputs({"--out": out_path})
     live = []   # the display starts with the first report, once every option has been checked
 
     def report(stats: SearchStats) -> None:
@@ -108,8 +110,12 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             if not console.is_terminal:  # rich leaves a non-terminal Live's last frame unterminated
                 console.line()
     header = result.header
+    moved = None
     if result.program is not None:
-        write_program(out_path, result.program, header)
+        try:
+            write_program(out_path, result.program, header)
+        except ResultMoved as exc:   # the summary still says what was found, and where it went
+            moved, out_path = exc, exc.where
     summary = {**header, "found": result.program is not None, "out": out_path if result.program is not None else None,
                "elapsed": round(result.elapsed, 3), "programs_explored": result.explored,
                "states_deduplicated": result.deduplicated, "verified": result.verified,
@@ -128,4 +134,6 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     else:
         why = "stopped before" if result.extras.get("interrupted") or result.extras.get("timed_out") else "search ended"
         err_console.print("no correct program found (%s; longest length searched: %s)" % (why, result.max_length))
+    if moved is not None:
+        raise moved
     sys.exit(0 if result.program is not None else 1)

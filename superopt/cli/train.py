@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from superopt.cli.app import console, emit_json
 from superopt.measure.latency import SOURCES
+from superopt.outputs import Appender, NotWritten, check_outputs
 
 
 @click.command("train")
@@ -52,8 +53,9 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     from superopt.tasks.registry import get_task
 
     task = get_task(task_name)
-    out = out or "%s-%s.pt" % (task.name, isa)
-    log_path = log_path or out + ".jsonl"
+    out = "%s-%s.pt" % (task.name, isa) if out is None else out
+    log_path = out + ".jsonl" if log_path is None else log_path
+    check_outputs({"--out": out, "--log": log_path})
     training = Training(task, out, isa=isa, max_length=max_length, resume=resume, workers=workers,
                         simulations=simulations, games_in_parallel=games_in_parallel, seed=seed, latency=latency,
                         potential=potential, single_head=single_head)
@@ -62,7 +64,8 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     last = {"logged": p.steps, "saved": p.steps}
 
-    with open(log_path, "a") as log, Progress(
+    log = Appender(log_path)
+    with Progress(
             TextColumn("[bold]train %s" % task.name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[info]}"), console=console, disable=as_json) as bar:
         job = bar.add_task("steps", total=steps, completed=p.steps, info="")
@@ -73,7 +76,6 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
                 " ".join("%s %.3f" % kv for kv in p.losses.items()) or "-"))
             if p.steps - last["logged"] >= log_every:
                 log.write(json.dumps(training.metrics()) + "\n")
-                log.flush()
                 last["logged"] = p.steps
             if p.steps - last["saved"] >= save_every:
                 training.save()
@@ -84,6 +86,7 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
         finally:
             signal.signal(signal.SIGINT, previous)
             log.write(json.dumps(training.metrics()) + "\n")
+    out, log_path = training.out, log.where   # a fallback file, if the one asked for could not be written
     result = dict(training.metrics(), checkpoint=out, log=log_path, interrupted=bool(interrupted))
     if as_json:
         emit_json(result)
@@ -92,3 +95,6 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
         console.print("saved [bold]%s[/] after %d steps, %d games, %d programs explored; shortest correct program "
                       "found while training: %s%s" % (out, p.steps, p.games, p.explored, best,
                                                        " (interrupted)" if interrupted else ""))
+    moved = [str(m) for m in (training.moved, log.moved) if m is not None]
+    if moved:
+        raise NotWritten("; ".join(moved))

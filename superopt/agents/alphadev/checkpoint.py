@@ -10,6 +10,7 @@ import torch
 from superopt.agents.alphadev.learner import Learner
 from superopt.agents.alphadev.network import AlphaDevNet, NetConfig, action_features, new_network
 from superopt.errors import SuperoptError
+from superopt.outputs import save
 
 CHECKPOINT_VERSION = 1
 
@@ -22,7 +23,8 @@ def action_names(game) -> list[str]:
 def save_checkpoint(path: str | os.PathLike, net: AlphaDevNet, game, learner: Learner | None = None,
                     extra: dict | None = None) -> None:
     """Weights, network config, the game they belong to (task, instruction set, action list)
-    and, when given, the optimizer state and counters so that training can resume."""
+    and, when given, the optimizer state and counters so that training can resume. Written
+    atomically; if `path` cannot be written, superopt.outputs.ResultMoved names the fallback file."""
     data = {
         "version": CHECKPOINT_VERSION,
         "config": net.config.to_dict(),
@@ -36,10 +38,8 @@ def save_checkpoint(path: str | os.PathLike, net: AlphaDevNet, game, learner: Le
     if learner is not None:
         data["optimizer"] = learner.optimizer.state_dict()
         data["extra"]["steps"] = learner.steps
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)  # never leave a half-written checkpoint behind
+    # atomic: a crash never leaves a truncated checkpoint; a failed write lands in a fallback file
+    save(str(path), lambda f: torch.save(data, f), what="the checkpoint")
 
 
 def load_checkpoint(path: str | os.PathLike, game) -> tuple[AlphaDevNet, dict]:
@@ -52,13 +52,40 @@ def load_checkpoint(path: str | os.PathLike, game) -> tuple[AlphaDevNet, dict]:
         raise SuperoptError("%s: not a superopt checkpoint (%s)" % (path, str(exc).splitlines()[0][:120])) from None
     if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
         raise SuperoptError("%s: not a superopt checkpoint (version %r)" % (path, data.get("version") if isinstance(data, dict) else None))
+    missing = [k for k in ("config", "num_locations", "task", "isa", "actions", "weights") if k not in data]
+    if missing:
+        raise SuperoptError("%s: not a superopt checkpoint (no %s)" % (path, ", ".join(missing)))
     if data["task"] != game.task.name or data["isa"] != game.isa_name or data["actions"] != action_names(game):
         raise SuperoptError("%s: trained for task %s with instruction set %s (%d actions), not for %s with %s (%d actions)"
                             % (path, data["task"], data["isa"], len(data["actions"]), game.task.name,
                                game.isa_name, game.num_actions))
-    net = AlphaDevNet(NetConfig(**data["config"]), action_features(game.actions), data["num_locations"])
+    try:
+        net = AlphaDevNet(NetConfig(**data["config"]), action_features(game.actions), data["num_locations"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise SuperoptError("%s: not a superopt checkpoint (network config %r: %s)"
+                            % (path, data["config"], str(exc).splitlines()[0][:120])) from None
+    check_weights(path, net, data["weights"])
     net.load_state_dict(data["weights"])
     return net, data
+
+
+def check_weights(path, net: AlphaDevNet, weights) -> None:
+    """Refuse weights that do not fit the network their checkpoint's config builds, naming
+    the first tensor missing, unexpected or of another shape (torch's error is a page)."""
+    if not isinstance(weights, dict):
+        raise SuperoptError("%s: not a superopt checkpoint (weights are a %s)" % (path, type(weights).__name__))
+    wanted = net.state_dict()
+    for name, tensor in wanted.items():
+        if name not in weights:
+            raise SuperoptError("%s: the checkpoint has no tensor %s" % (path, name))
+        got = weights[name]
+        if not isinstance(got, torch.Tensor) or got.shape != tensor.shape:
+            shape = list(got.shape) if isinstance(got, torch.Tensor) else "none (a %s)" % type(got).__name__
+            raise SuperoptError("%s: tensor %s has shape %s, the network wants %s"
+                                % (path, name, shape, list(tensor.shape)))
+    extra = sorted(set(weights) - set(wanted))
+    if extra:
+        raise SuperoptError("%s: the checkpoint has a tensor the network does not: %s" % (path, extra[0]))
 
 
 def shipped_checkpoint(task: str, isa_name: str) -> Path | None:

@@ -3,7 +3,8 @@
 Resuming takes the weights, the optimizer state and the counters (learner steps, games,
 programs explored, seconds trained) from the checkpoint, and its shaping potential unless
 another is asked for; `save` writes them all back, so that a run can stop at any point
-(Ctrl-C, a time limit) and go on later.
+(Ctrl-C, a time limit) and go on later. A checkpoint that cannot be written where asked
+goes to a fallback file, and so do the later ones (`moved` says where).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from superopt.agents.alphadev.network import NetConfig, new_network
 from superopt.agents.alphadev.params import AlphaDevParams
 from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
 from superopt.game.game import Game
+from superopt.outputs import ResultMoved
 from superopt.tasks.base import Task
 
 
@@ -25,6 +27,7 @@ class Training:
                  resume: bool = False, workers: int = 1, simulations: int | None = None, games_in_parallel: int = 8,
                  seed: int = 0, latency: str = "native", potential: str | None = None, single_head: bool = False):
         self.out, self.seed, self.latency = out, seed, latency
+        self.moved: ResultMoved | None = None   # set once the checkpoint went to a fallback file
         self.game = game = Game(task, isa=isa, max_length=max_length or horizon(Game(task, isa=isa)))
         self.simulations = simulations or default_simulations(game, trained=resume)
         params = AlphaDevParams(simulations=self.simulations, games_in_parallel=games_in_parallel, latency=latency,
@@ -65,10 +68,13 @@ class Training:
         """The checkpoint at `out`, with what a resumed run needs."""
         p = self.progress
         trained = float(self.previous.get("trained_seconds", 0)) + time.monotonic() - self.started
-        save_checkpoint(self.out, self.net, self.game, self.selfplay.learner,
-                        extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
-                               "simulations": self.simulations, "seed": self.seed, "latency": self.latency,
-                               "potential": self.config.potential, "trained_seconds": trained})
+        try:
+            save_checkpoint(self.out, self.net, self.game, self.selfplay.learner,
+                            extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
+                                   "simulations": self.simulations, "seed": self.seed, "latency": self.latency,
+                                   "potential": self.config.potential, "trained_seconds": trained})
+        except ResultMoved as exc:   # training goes on; the run ends saying where its checkpoint is
+            self.moved, self.out = exc, exc.where
 
     def run(self, steps: int, should_stop: Callable[[], bool], report: Callable[[Progress], None],
             time_limit: float | None = None) -> Progress:
