@@ -23,7 +23,8 @@ from superopt.cli.app import console, emit_json
 @click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0),
               help="Random inputs to run besides every weak ordering.")
 @click.option("--step-limit", default=STEP_LIMIT, show_default=True, type=click.IntRange(1),
-              help="Instructions a kernel may run per call (only kernels with backward jumps can loop).")
+              help="Instructions a kernel may run per call, ret included; a limit below the kernel's length "
+                   "(or below the default, for a kernel that can loop) is counted per input, slowly.")
 @click.option("--native", is_flag=True,
               help="After the emulator passes it, also run the kernel on the real CPU (in an isolated child "
                    "process) on every verification input; a difference is an emulator-or-assembler bug.")
