@@ -76,7 +76,7 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
     lengths = np.concatenate([proof_lengths, rand_lengths]).astype(np.int64)
     expected = np.concatenate([proof_expected, task.expected(rand_arrays, rand_lengths)])
     verdict = Verdict(True, task.name, instruction_count(program), len(arrays), 0.0, proof, reason,
-                      proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays))
+                      proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays), function=program.name)
 
     emu.load(program, code)
     runs = [(int(s), layout) for layout, s in enumerate(rng.integers(0, 2 ** 63, size=2))]

@@ -58,6 +58,8 @@ def render(verdict: Verdict, path: str) -> Panel:
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("file", escape(path))
+    if verdict.function:
+        facts.add_row("function", escape(verdict.function))
     facts.add_row("task", verdict.task)
     facts.add_row("instructions", str(verdict.instructions))
     facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
