@@ -30,7 +30,8 @@ from superopt.cli.app import console, emit_json
                    "process) on every verification input; a difference is an emulator-or-assembler bug.")
 def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int,
                    native: bool):
-    """Check the kernel in PATH (AT&T assembly) in the emulator.
+    """Check the kernel in PATH (AT&T assembly) in the emulator: of a file with several
+    functions, the task's (PATH as FILE.s:NAME picks function NAME).
 
     Runs every weak ordering of the task's elements (every length for varsortN) plus
     random inputs, each with two random fillings of registers, flags, stack and guard

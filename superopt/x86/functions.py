@@ -3,7 +3,7 @@
 A file may hold several functions (a helper before the kernel, gcc's output of a whole C
 file). A function starts at a named label that is declared one (`.globl NAME`, `.type
 NAME, @function`), that starts the file, or that cannot be reached from the code before
-it (that code ends in ret or jmp) and is no jump's target; it runs to the next one. The
+it (that code ends in ret or jmp) and no jump goes to; it runs to the next one. The
 kernel is the function named explicitly (`FILE.s:NAME`), else the one named like the
 task, else the only one declared `.globl`; a file with several and no way to pick one is
 refused, as is a function that jumps outside itself.
@@ -23,10 +23,10 @@ _NAMED = re.compile(r"(.*):([A-Za-z_$][\w.$]*)\Z", re.S)
 def entries(instrs: list[Instr], labels: dict[str, int], declared: dict[str, bool]) -> dict[str, bool]:
     """The function labels among `labels` (see the module docstring), in file order, each
     with whether it is declared .globl."""
-    targets = {ins.operands[0].name for ins in instrs if ins.op in BRANCHES}
+    targets = {labels.get(ins.operands[0].name) for ins in instrs if ins.op in BRANCHES}  # as positions
     return {label: declared.get(label, False) for label, at in labels.items()
             if not label.startswith(".L") and at < len(instrs)
-            and (label in declared or at == 0 or (label not in targets and instrs[at - 1].op in ("ret", "jmp")))}
+            and (label in declared or at == 0 or (at not in targets and instrs[at - 1].op in ("ret", "jmp")))}
 
 
 def split_path(path: str | os.PathLike) -> tuple[str, str | None]:
