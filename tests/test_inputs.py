@@ -197,3 +197,10 @@ def test_a_magic_value_is_named_in_the_coverage_line(tmp_path):
                                     "constant, so the weak-ordering argument does not cover it")
     code, out, _ = cli("verify", magic, "--random", "1000")
     assert code == 0 and "compares an element with a" in out and "%rcx" not in out
+
+
+def test_bench_names_the_function_it_timed(tmp_path):
+    path = tmp_path / "after.s"
+    path.write_text("# task: sort3\nhelper:\n" + WRONG + "sort3:\n" + NETWORK)
+    report = superopt.bench([path, ASM / "sort3.s"], runs=5, inputs_per_run=100)
+    assert [r.name for r in report.results] == ["%s:sort3" % path, str(ASM / "sort3.s")]

@@ -161,6 +161,8 @@ def _lines(text: str) -> list[str]:
 def _blank_block_comments(text: str, path) -> str:
     """`text` with every `/* ... */` comment turned into spaces (its newlines kept, so line
     numbers stay right); `/*` inside quotes or after `#` is not one."""
+    if "/*" not in text:
+        return text
     out, i, quoted, line_comment = [], 0, False, False
     while i < len(text):
         ch = text[i]
@@ -243,7 +245,7 @@ def _split(text: str, path):
                                          path, number, raw)
                 elif directive == ".intel_syntax":
                     raise _input_error("only AT&T syntax is supported", path, number, raw)
-                elif directive in (".globl", ".global") and _is_code(section):
+                elif directive in (".globl", ".global"):
                     declared.update((symbol.strip(), True) for symbol in args.split(","))
                 elif directive == ".type" and args.replace(" ", "").endswith(("@function", "%function")):
                     declared.setdefault(args.split(",")[0].strip(), False)
