@@ -342,8 +342,10 @@ def test_kernel_too_big_is_an_assembly_error():
     ("movl (%rdi), %eax\ncmpl 4(%rdi), %eax\njl .La\nmovl 8(%rdi), %ecx\n.La:\nmovl %ecx, (%rdi)\nret",
      "may read %rcx before"),                               # written on one path only
     ("popq %rax\nret", "pops more than it pushed"),
-    ("movl (%rdi), %edi\nmovl 4(%rdi), %eax\nret", "addresses memory through %rdi as the array pointer, but it holds an element"),
-    ("movl (%rdi), %eax\ncmpl $0, %eax\nret", "instruction 1 (`cmpl $0, %eax`, line 2) compares an element with a constant"),
+    ("movl (%rdi), %edi\nmovl 4(%rdi), %eax\nret",
+     "addresses memory through %rdi as the array pointer, but it holds an element"),
+    ("movl (%rdi), %eax\ncmpl $0, %eax\nret",
+     "instruction 1 (`cmpl $0, %eax`, line 2) compares an element with a constant"),
     ("movl $0, %eax\ncmpl $0, %eax\nret", "uses a constant"),
     ("movq %rax, %rcx\nret", "copies %rax as the array pointer, but here it may hold anything"),
     ("movq %rdi, %rsp\nret", "names %rsp"),
