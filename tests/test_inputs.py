@@ -85,10 +85,11 @@ def test_the_api_picks_by_task_by_name_and_by_globl(two, tmp_path):
 
 @pytest.mark.parametrize("text, task, message", [
     ("a:\n" + WRONG + "b:\n" + WRONG, "sort3",
-     "2 functions (a, b), none named sort3, not one .globl: give {path}:NAME"),
+     "2 functions (a, b), none named sort3 and not exactly one .globl: give {path}:NAME"),
     ("a:\n" + WRONG + "b:\n" + WRONG, None, "2 functions (a, b), no task to choose by: give {path}:NAME"),
     (WRONG + "sort4:\n" + WRONG, "sort3",
-     "2 functions (unnamed code from line 1, sort4), none named sort3, not one .globl: give {path}:NAME"),
+     "2 functions (unnamed code from line 1, sort4), none named sort3 and not exactly one .globl: "
+     "give {path}:NAME"),
     (".Lx: ret\nsort3:\n jmp .Lx\n", "sort3", "function sort3 jumps to .Lx, outside it"),
 ])
 def test_several_functions_and_no_way_to_pick_one_is_bad_input(tmp_path, text, task, message):

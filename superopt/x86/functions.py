@@ -54,7 +54,7 @@ def select(program: Program, name: str | None = None, task: str | None = None) -
         globl = [f for f in candidates if program.functions[f]]
         name = task if task in candidates else globl[0] if len(globl) == 1 else None
     if name is None:
-        why = "no task to choose by" if task is None else "none named %s, not one .globl" % task
+        why = "no task to choose by" if task is None else "none named %s and not exactly one .globl" % task
         raise InputError("%d functions (%s), %s: give %s:NAME" % (len(starts), listed, why, program.path or "FILE.s"),
                          program.path)
     start = program.labels[name]
