@@ -17,6 +17,7 @@ from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
+from superopt.x86.functions import select, split_path
 from superopt.x86.isa import Program
 from superopt.x86.parser import NO_TASK, parse_file
 
@@ -24,22 +25,29 @@ Kernel = Program | str | os.PathLike
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
 
 
-def load(path: str | os.PathLike) -> Program:
-    """Parse an assembly file (AT&T, as gcc writes it) into a Program."""
-    return parse_file(path)
+def load(path: str | os.PathLike, task: Task | str | None = None) -> Program:
+    """Parse an assembly file (AT&T, as gcc writes it) into a Program: of a file with several
+    functions, the one `FILE.s:NAME` names, else the task's (`task`, else the file's
+    header; see superopt.x86.functions)."""
+    path, function = split_path(path)
+    program = parse_file(path)
+    name = program.task if task is None else task if isinstance(task, str) else task.name
+    return select(program, function, name)
 
 
 def resolve(program: Kernel, task: Task | str | None = None) -> tuple[Program, Task]:
-    """(the Program, its Task): `task` wins, else the program's `# task:` header."""
+    """(the Program, its Task): `task` wins, else the program's `# task:` header; of a
+    program with several functions, the task's."""
     if not isinstance(program, Program):
-        program = load(program)
+        program = load(program, task)
     name = task if task is not None else program.task
     if name is None:
         raise InputError(NO_TASK, program.path)
     try:
-        return program, get_task(name)
+        the_task = get_task(name)
     except SuperoptError as exc:
         raise InputError(str(exc), program.path) from None
+    return select(program, task=the_task.name), the_task
 
 
 def verify(program: Kernel, task: Task | str | None = None, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
@@ -94,11 +102,17 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
         task = tasks.pop() if tasks else _task_from_comment(sources)
     the_task = get_task(task)
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
-    names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
+    names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
                       for i, p in enumerate(programs)]
     return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
                    distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
                    progress=progress)
+
+
+def _source(path: str, program) -> str:
+    """`path`, or `path:NAME` when the kernel is one function of several in the file."""
+    several = isinstance(program, Program) and len(program.functions) > 1
+    return "%s:%s" % (path, program.name) if several and not path.endswith(":" + program.name) else path
 
 
 def _task_from_comment(sources: list[str]) -> str:

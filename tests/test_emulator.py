@@ -173,7 +173,8 @@ def test_a_silent_stop_mid_batch_is_a_step_limit(emu, monkeypatch):
 
     monkeypatch.setattr(emu.uc, "emu_start", stop_early)
     arrays = np.zeros((100, 3), dtype=np.int32)
-    result = run(emu, "nop\n" * 10_000 + "ret\n", arrays)  # 100 x 10,000 instructions
+    # 100 x 10,001 instructions, within the step limit, so not counted
+    result = run(emu, "nop\n" * 10_000 + "ret\n", arrays, step_limit=10_001)
     assert timeouts == [em.TIMEOUT_US]
     assert result.stop == "step limit" and 0 < result.completed < 10
 
@@ -183,3 +184,20 @@ def test_hooks_come_and_go_between_runs(emu):
     assert run(emu, text, [[1, 2, 3]]).stop == "forbidden access"
     assert run(emu, text, [[1, 2, 3]], hooks=False).stop is None
     assert run(emu, text, [[1, 2, 3]]).stop == "forbidden access"
+
+
+@pytest.mark.parametrize("text, can_run", [
+    ("nop\n" * 24 + "ret\n", 25),                                  # straight line: its length
+    ("movl $3, %ecx\n1: decl %ecx\njne 1b\nret\n", 1 + 3 * 2 + 1),   # a loop: 3 rounds
+])
+def test_the_step_limit_is_exact_per_input(emu, text, can_run):
+    """--step-limit holds per input whatever the kernel: a straight-line kernel needs no
+    limit at its length or above, below it each call is counted (so are loops below the
+    default limit), and the batch budget of loop kernels no longer lets one input borrow
+    from the others."""
+    arrays = np.zeros((300, 3), dtype=np.int32)
+    assert run(emu, text, arrays, step_limit=can_run).stop is None
+    result = run(emu, text, arrays, step_limit=can_run - 1)
+    assert result.stop is Stop.STEP_LIMIT and result.completed == 0
+    assert run(emu, text, arrays, step_limit=1).stop is Stop.STEP_LIMIT
+    assert run(emu, text, arrays).stop is None  # the default: unchanged, not counted

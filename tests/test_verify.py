@@ -337,14 +337,17 @@ def test_kernel_too_big_is_an_assembly_error():
 @pytest.mark.parametrize("text, why", [
     ("movl %r9d, (%rdi)\nret", "may read %r9 before"),     # garbage register stored
     ("movl (%rdi), %eax\ncmpl %edi, %eax\ncmovg %edi, %eax\nmovl %eax, (%rdi)\nret",
-     "%rdi, which may not hold an element"),                # the pointer as data
+     "uses %rdi as an element, but it holds the array pointer"),  # the pointer as data
     ("movl (%rdi), %eax\ncmovl 4(%rdi), %eax\nmovl %eax, (%rdi)\nret", "may read the flags"),
     ("movl (%rdi), %eax\ncmpl 4(%rdi), %eax\njl .La\nmovl 8(%rdi), %ecx\n.La:\nmovl %ecx, (%rdi)\nret",
      "may read %rcx before"),                               # written on one path only
     ("popq %rax\nret", "pops more than it pushed"),
-    ("movl (%rdi), %edi\nmovl 4(%rdi), %eax\nret", "%rdi, which may not hold the array pointer"),
-    ("movl (%rdi), %eax\ncmpl $0, %eax\nret", "%rax, which may not hold n"),
-    ("movq %rax, %rcx\nret", "%rax, which may not hold the array pointer"),
+    ("movl (%rdi), %edi\nmovl 4(%rdi), %eax\nret",
+     "addresses memory through %rdi as the array pointer, but it holds an element"),
+    ("movl (%rdi), %eax\ncmpl $0, %eax\nret",
+     "instruction 1 (`cmpl $0, %eax`, line 2) compares an element with a constant"),
+    ("movl $0, %eax\ncmpl $0, %eax\nret", "uses a constant"),
+    ("movq %rax, %rcx\nret", "copies %rax as the array pointer, but here it may hold anything"),
     ("movq %rdi, %rsp\nret", "names %rsp"),
     ("pushq %rax\npopq %rsp\nret", "names %rsp"),
 ])

@@ -2,7 +2,8 @@
 
 Proof or test. The pass is a PROOF when the kernel's result can depend on nothing but
 the relative (signed) order of the elements and the length n, because then every input
-behaves like the weak ordering with the same pattern of ties, and all of those were run.
+behaves like the weak ordering with the same pattern of ties, and all of those were run
+(the weak-ordering argument; a TEST's reason names the first instruction it cannot cover).
 That holds when every instruction is one of:
   - mov/xchg/cmovCC/cmp on 32-bit registers and array elements `disp(%ptr)` (no
     immediates, no index, disp a multiple of 4): they copy element values unchanged or
@@ -40,7 +41,9 @@ def classify(program: Program, task: Task) -> tuple[bool, str]:
     problem = problem or _order_dataflow(program, task)
     if problem is not None:
         i, reason = problem
-        return False, "instruction %d (%s) %s" % (i, program.instrs[i].att(), reason)
+        line = ", line %d" % program.lines[i] if i < len(program.lines) else ""
+        return False, "instruction %d (`%s`%s) %s, so the weak-ordering argument does not cover it" % (
+            i, program.instrs[i].att(), line, reason)
     return True, ("comparisons and moves only, signed-order conditions: the %s weak orderings cover every input"
                   % ("%d (every length)" % len(proof_inputs(task)[0]) if task.variable
                      else "%d" % len(proof_inputs(task)[0])))
@@ -53,22 +56,23 @@ def _not_order_only(ins: Instr, task: Task) -> str | None:
     if ins.op in ("ret", "nop", "jmp"):
         return None
     if ins.op in ("push", "pop"):
-        return None if isinstance(ops[0], Reg) else "pushes or pops memory"
+        return None if isinstance(ops[0], Reg) else "pushes or pops memory, whose contents are not followed"
     if ins.op in ("cmov", "j") and ins.cond not in task.order_conditions:
-        return "uses condition %r, which does not follow the order of %s" % (ins.cond, task.element)
+        return ("tests condition %r, which sees the values of the %s elements, not only their order"
+                % (ins.cond, task.element))
     if ins.op == "j":
         return None
     if _compares_with_constant(ins) or (ins.op == "mov" and ins.width == 64 and all(isinstance(o, Reg) for o in ops)):
         return None  # n against a constant; a copy of the array pointer (both checked later)
     if ins.op not in ("mov", "xchg", "cmov", "cmp"):
-        return "is not a comparison or a move"
+        return "computes with the values (it neither compares nor moves them)"
     for o in ops:
         if isinstance(o, Imm):
-            return "uses an immediate"
+            return "uses a constant, which the result may then depend on"
         if isinstance(o, Reg) and o.width != 32:
-            return "moves or compares %d-bit data" % o.width
+            return "moves or compares %d-bit data, not whole 32-bit elements" % o.width
         if isinstance(o, Mem) and not (o.width == 32 and o.index is None and o.disp % 4 == 0):
-            return "accesses memory other than a 32-bit array element disp(%pointer)"
+            return "accesses memory other than a whole array element disp(%pointer)"
     return None
 
 
@@ -78,6 +82,9 @@ def _compares_with_constant(ins: Instr) -> bool:
     return (ins.op == "cmp" and len(ops) == 2 and isinstance(ops[0], Reg) and ops[0].width == 32
             and isinstance(ops[1], Imm)) or (ins.op == "test" and len(ops) == 2 and ops[0] == ops[1]
                                              and isinstance(ops[0], Reg) and ops[0].width == 32)
+
+
+_HOLDS = {"data": "an element", "ptr": "the array pointer", "n": "n"}
 
 
 def _successors(program: Program, i: int) -> list[int]:
@@ -111,15 +118,18 @@ def _order_dataflow(program: Program, task: Task) -> tuple[int, str] | None:
         ops = ins.operands
         regs = [o.family for o in ops if isinstance(o, Reg)]
 
-        def need(what: str, kind: str = "data") -> str | None:
-            if kinds.get(what) == kind:
+        def need(what: str, kind: str = "data", use: str = "uses") -> str | None:
+            have = kinds.get(what)
+            if have == kind:
                 return None
             if kind == "data" and what not in kinds:
-                return "may read %s before the kernel wrote it" % ("the flags" if what == "flags" else "%" + what)
-            return "uses %%%s, which may not hold %s" % (what, {"data": "an element", "ptr": "the array pointer",
-                                                                 "n": "n"}[kind])
+                return "may read %s before the kernel wrote it, when it holds no element" % (
+                    "the flags" if what == "flags" else "%" + what)
+            held = "it holds %s" % _HOLDS[have] if have else "here it may hold anything"
+            return "%s %%%s as %s, but %s" % (use, what, _HOLDS[kind], held)
 
-        problem = next((p for o in ops if isinstance(o, Mem) for p in [need(o.base, "ptr")] if p), None)
+        problem = next((p for o in ops if isinstance(o, Mem) for p in [need(o.base, "ptr", "addresses memory through")]
+                        if p), None)
         writes = semantics.writes(ins)
         if "flags" in semantics.reads(ins):
             problem = problem or need("flags")
@@ -137,12 +147,17 @@ def _order_dataflow(program: Program, task: Task) -> tuple[int, str] | None:
                 kinds[regs[0]] = stack[-1]
             stack = stack[:-1]
         elif _compares_with_constant(ins):
-            problem = need(regs[0], "n")
+            if kinds.get(regs[0]) == "data":
+                problem = "compares an element with a constant"
+            elif not task.variable:
+                problem = "compares %%%s with a constant (only a variable sort's n may be)" % ops[0].name
+            else:
+                problem = need(regs[0], "n", "compares")
             kinds["flags"] = "data"
         elif ins.op == "mov" and len(regs) == 2:  # register to register: a copy keeps its kind
             kind = kinds.get(regs[1])
             if kind is None or (kind == "ptr") != (ins.width == 64):
-                problem = need(regs[1], "ptr" if ins.width == 64 else "data")
+                problem = need(regs[1], "ptr" if ins.width == 64 else "data", "copies")
             kinds[regs[0]] = kind
         elif ins.op in ("mov", "cmov", "xchg", "cmp"):  # moves and comparisons of elements
             problem = next((p for r in semantics.operands_read(ins) for p in [need(r)] if p), None)

@@ -33,9 +33,10 @@ class Verdict:
     proof_inputs: int = 0
     random_inputs: int = 0
     native: bool = False        # also compared with native runs
+    function: str | None = None  # the function checked: its label, if the file had one
 
     def to_json(self) -> dict:
-        return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task,
+        return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task, "function": self.function,
                 "instructions": self.instructions, "inputs": self.inputs,
                 "proof": self.proof, "proof_reason": self.proof_reason,
                 "counterexample": self.counterexample,

@@ -36,7 +36,7 @@ import numpy as np
 from superopt.check.diagnose import diagnose, lengths_allowed
 from superopt.check.proof import classify, proof_inputs
 from superopt.check.verdict import Verdict, Violation, example, first_wrong
-from superopt.run.emulator import Emulator, Stop
+from superopt.run.emulator import STEP_LIMIT, Emulator, Stop
 from superopt.run.layout import KERNEL_BASE
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
@@ -47,7 +47,6 @@ from superopt.x86.isa import Program, instruction_count
 __all__ = ["DEFAULT_RANDOM", "STEP_LIMIT", "Verdict", "Violation", "classify", "emulator", "verify"]
 
 DEFAULT_RANDOM = 10_000
-STEP_LIMIT = 10_000
 
 _emulator: Emulator | None = None
 
@@ -77,7 +76,7 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
     lengths = np.concatenate([proof_lengths, rand_lengths]).astype(np.int64)
     expected = np.concatenate([proof_expected, task.expected(rand_arrays, rand_lengths)])
     verdict = Verdict(True, task.name, instruction_count(program), len(arrays), 0.0, proof, reason,
-                      proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays))
+                      proof_inputs=len(proof_arrays), random_inputs=len(rand_arrays), function=program.name)
 
     emu.load(program, code)
     runs = [(int(s), layout) for layout, s in enumerate(rng.integers(0, 2 ** 63, size=2))]

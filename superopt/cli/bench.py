@@ -67,7 +67,7 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
         try:
             report = api.bench(files, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                               names=list(files), timeout=timeout,
+                               timeout=timeout,
                                progress=lambda done, total: bar.update(job, completed=done))
         except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
             if exc.report is not None and as_json:

@@ -43,7 +43,7 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
     program, the_task = api.resolve(program_file, task)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = api.verify(program, the_task)
-    report = {"path": program_file, "task": the_task.name, "format": fmt, "values": values,
+    report = {"path": program_file, "function": program.name, "task": the_task.name, "format": fmt, "values": values,
               "name": name, "instructions": instruction_count(program),
               "verdict": verdict.to_json(), "output": output}
     try:

@@ -23,13 +23,15 @@ from superopt.cli.app import console, emit_json
 @click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0),
               help="Random inputs to run besides every weak ordering.")
 @click.option("--step-limit", default=STEP_LIMIT, show_default=True, type=click.IntRange(1),
-              help="Instructions a kernel may run per call (only kernels with backward jumps can loop).")
+              help="Instructions a kernel may run per call, ret included; a limit below the kernel's length "
+                   "(or below the default, for a kernel that can loop) is counted per input, slowly.")
 @click.option("--native", is_flag=True,
               help="After the emulator passes it, also run the kernel on the real CPU (in an isolated child "
                    "process) on every verification input; a difference is an emulator-or-assembler bug.")
 def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int,
                    native: bool):
-    """Check the kernel in PATH (AT&T assembly) in the emulator.
+    """Check the kernel in PATH (AT&T assembly) in the emulator: of a file with several
+    functions, the task's (PATH as FILE.s:NAME picks function NAME).
 
     Runs every weak ordering of the task's elements (every length for varsortN) plus
     random inputs, each with two random fillings of registers, flags, stack and guard
@@ -57,6 +59,8 @@ def render(verdict: Verdict, path: str) -> Panel:
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("file", escape(path))
+    if verdict.function:
+        facts.add_row("function", escape(verdict.function))
     facts.add_row("task", verdict.task)
     facts.add_row("instructions", str(verdict.instructions))
     facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"

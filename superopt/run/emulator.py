@@ -40,8 +40,12 @@ Memory, every region separated by unmapped gaps (a stray access faults):
 Nothing else is mapped.
 
 A kernel without backward jumps runs each instruction at most once per call, so it
-terminates; only kernels that can loop get an instruction-count limit (Unicorn's
-`count`, which slows emulation), in batches of LOOP_BATCH inputs. After every
+terminates within its own length; kernels that can loop get an instruction-count limit
+(Unicorn's `count`, which slows emulation) per batch of LOOP_BATCH inputs, which share
+chunk x (DRIVER_STEPS + step_limit) instructions. A step limit below what the kernel
+may run (its length without backward jumps; STEP_LIMIT, the default, with them) is
+counted per input, exactly, by a Python hook on every kernel instruction: slow, and only
+when asked for. After every
 `emu_start` the emulator checks that execution reached the driver's exit and that the
 driver finished the batch: Unicorn stops silently at its limits, including the
 wall-clock limit (TIMEOUT_US).
@@ -69,6 +73,7 @@ from superopt.x86.isa import BRANCHES, FAMILIES, Program
 
 BATCH = 1 << 16                       # inputs per emu_start at most
 LOOP_BATCH = 256                      # ... for kernels that can loop (each may use up the step limit)
+STEP_LIMIT = 10_000                   # instructions a kernel may run per call, by default
 # Wall-clock limit per emu_start, the last line of defence: a kernel without backward
 # jumps has no instruction limit, but one writing far from its array could still keep
 # the driver looping by rewriting the driver's data (possible in one layout only).
@@ -189,6 +194,17 @@ class Emulator:
         if len(trace) > self._trace_limit:
             uc.emu_stop()
 
+    def _on_step(self, uc, address, size, counter):
+        # installed when the step limit is counted per input: counter[0] is this call's
+        # instructions so far, reset at the return address
+        if address == self._return_to:
+            counter[0] = 0
+            return
+        counter[0] += 1
+        if counter[0] > self._trace_limit:
+            counter[1] = True
+            uc.emu_stop()
+
     # -- programs --------------------------------------------------------------------
     def load(self, program: Program, code: Assembled | None = None) -> Assembled:
         """Write a kernel into the code page, replacing the previous one. `code` is the
@@ -201,6 +217,8 @@ class Emulator:
         self.uc.ctl_remove_cache(KERNEL_BASE, CODE_BASE + CODE_SIZE)
         self.kernel = code
         self.kernel_loops = can_loop(program)
+        # the most instructions one call can run, ret included
+        self.kernel_steps = STEP_LIMIT if self.kernel_loops else len(code.sizes) + code.implicit_ret
         self.kernel_straddles = can_straddle(program)
         return code
 
@@ -240,14 +258,16 @@ class Emulator:
 
     # -- running ---------------------------------------------------------------------
     def run(self, n: int, lengths_allowed: tuple[int, ...], arrays: np.ndarray, lengths: np.ndarray, *,
-            seed: int = 0, layout: int = 0, step_limit: int = 10_000, trace: bool = False,
+            seed: int = 0, layout: int = 0, step_limit: int = STEP_LIMIT, trace: bool = False,
             set_offset: int = 0, hooks: bool = True) -> BatchResult:
         """Run the loaded kernel on every input (arrays: (count, n) int32, lengths: (count,))
         until the first input it gets wrong by the driver's or the hooks' account.
 
         `seed` picks the random register sets, flags, guard and stack contents; `layout`
         where the driver's data lives. With `trace`, every kernel instruction executed is
-        recorded (slow: meant for diagnosing one input) and the step limit is exact.
+        recorded (slow: meant for diagnosing one input) and the step limit is exact; a
+        limit below `kernel_steps` is counted exactly per input too (see the module
+        docstring).
         Input i gets register set (i + set_offset) mod REGISTER_SETS (`register_set`), so
         one input of a batch can be rerun alone with the registers it had. Without `hooks`
         a read of guard memory goes unnoticed unless it changes the result, and a write
@@ -289,12 +309,19 @@ class Emulator:
         records[:, 1] = np.array([array_address(k) for k in range(MAX_N + 1)], dtype=np.uint64)[lengths]
         outputs, finished = [], 0
         result = BatchResult(np.zeros((0, n), np.int32), 0)
-        hook = None
+        added = []  # the code hooks of this run
+        counted = not trace and step_limit < self.kernel_steps
+        steps = [0, False]  # this call's instructions, whether one call ran over the limit
+        self._trace_limit = step_limit
         if trace:
             result.trace = []
-            self._trace_limit = step_limit
-            hook = uc.hook_add(unicorn.UC_HOOK_CODE, self._on_code, result.trace,
-                               begin=KERNEL_BASE, end=CODE_BASE + CODE_SIZE - 1)
+            added.append(uc.hook_add(unicorn.UC_HOOK_CODE, self._on_code, result.trace,
+                                     begin=KERNEL_BASE, end=CODE_BASE + CODE_SIZE - 1))
+        elif counted:
+            self._return_to = post
+            added += [uc.hook_add(unicorn.UC_HOOK_CODE, self._on_step, steps, begin=begin, end=end)
+                      for begin, end in ((KERNEL_BASE, CODE_BASE + CODE_SIZE - 1), (post, post))]
+        if added:
             uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
         try:
             batch = LOOP_BATCH if self.kernel_loops else BATCH
@@ -306,7 +333,7 @@ class Emulator:
                 uc.mem_write(ctrl, ctrl_words.tobytes())
                 uc.mem_write(records_at, records[start:start + chunk].tobytes())
                 uc.mem_write(inputs_at, padded[start:start + chunk].tobytes())
-                limit = chunk * (DRIVER_STEPS + step_limit) if self.kernel_loops and not trace else 0
+                limit = chunk * (DRIVER_STEPS + step_limit) if self.kernel_loops and not added else 0
                 self.access = None
                 fault = None
                 try:
@@ -325,7 +352,7 @@ class Emulator:
                     stop = Stop.FORBIDDEN if forbidden else Stop.FAULT
                 elif fault is not None:
                     stop, result.fault = Stop.FAULT, str(fault)
-                elif trace and len(result.trace) > step_limit:
+                elif (trace and len(result.trace) > step_limit) or steps[1]:
                     stop = Stop.STEP_LIMIT
                 elif status == STATUS_RSP:
                     stop = Stop.RSP
@@ -340,8 +367,9 @@ class Emulator:
                     result.registers = {name: uc.reg_read(reg) for name, reg in _UC_REG.items()}
                     break
         finally:
-            if hook is not None:
-                uc.hook_del(hook)
+            for h in added:
+                uc.hook_del(h)
+            if added:
                 uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
         result.outputs = np.concatenate(outputs) if outputs else result.outputs
         result.completed = finished

@@ -137,6 +137,8 @@ class Program:
     # the leading comment lines as written, each with its header key (None: free text)
     comment: list[tuple[str | None, str]] = field(default_factory=list)
     path: str | None = None
+    # the function labels (superopt.x86.functions), each with whether it is declared .globl
+    functions: dict[str, bool] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.instrs)

@@ -1,12 +1,17 @@
 """Reading AT&T assembly as people and compilers write it into the instruction form.
 
-Accepted: one or more statements per line (`;` separates them), `#` comments, named
+Accepted: one or more statements per line (`;` separates them), `#` and `/* ... */`
+comments (as `superopt export --format gas` and gcc's .S files write them), named
 labels, `.L` labels and GNU numeric local labels (`1:` with `jmp 1b` / `jle 2f`, given
 unique internal names `.L<n>_<k>`), an optional function label, gcc's directives (ignored:
 alignment changes layout, not meaning; the contents of non-code sections are skipped),
 size suffixes wherever an operand fixes the size (gcc's `cmovl` is cmov-if-less).
-Leading `# key: value` comment lines form the program's header (`# task: sort3`); all the
-leading comment lines are also kept as written (provenance that export carries along).
+`endbr64`, which gcc -fcf-protection (Debian's and Ubuntu's default) puts at every
+function's entry, marks a valid indirect-branch target and does nothing else: it is
+dropped, like a directive. A UTF-8 byte order mark is ignored.
+Leading `# key: value` comment lines form the program's header (`# task: sort3`; two
+different tasks there are an error); all the leading comment lines are also kept as
+written (provenance that export carries along).
 
 A body need not end in `ret`: the Program holds exactly the instructions written, and the
 assembler appends an implicit `ret` when execution can run past the last one.
@@ -15,9 +20,12 @@ Every problem in the text raises InputError naming the file, line, text and reas
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 
 from superopt.x86.assembler import problem
+from superopt.x86.functions import entries, select
 from superopt.errors import InputError
 from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
 from superopt.x86.isa import CONDITION_ALIASES, Imm, Instr, Mem, Program, Reg
@@ -61,18 +69,28 @@ def _input_error(reason: str, path, line: int, text: str) -> InputError:
     return InputError(reason, path, line, text if len(text) <= 100 else text[:100] + "...")
 
 
+MAX_BYTES = 1 << 20  # an assembly file larger than this is not a kernel
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"))
+
+
 def parse_file(path) -> Program:
-    """Read and parse an AT&T assembly file."""
+    """Read and parse an AT&T assembly file: a regular file of at most MAX_BYTES (checked
+    before reading, so a device or an endless file is refused, not read until killed)."""
     path = str(path)
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "something other than a regular file")
+            raise InputError("is %s, not an assembly file" % kind, path)
         with open(path, "rb") as f:
-            data = f.read()
-    except IsADirectoryError:
-        raise InputError("is a directory, not an assembly file", path) from None
+            data = f.read(MAX_BYTES + 1)  # a file that grows, or says it is empty as /proc's do
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except OSError as exc:
         raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
+    if len(data) > MAX_BYTES:
+        raise InputError("larger than %d bytes (1 MB): too large for an assembly file" % MAX_BYTES, path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,20 +105,21 @@ NO_TASK = "no task given: use --task or a '# task: NAME' header"
 
 
 def load(path, task: str | None = None) -> tuple[Program, Task]:
-    """Parse `path` and resolve its task: `task` wins, else the file's `# task:` header."""
+    """Parse `path` and resolve its task: `task` wins, else the file's `# task:` header; of
+    a file with several functions, the task's (superopt.x86.functions)."""
     program = parse_file(path)
     name = task or program.task
     if not name:
         raise InputError(NO_TASK, str(path))
     try:
-        return program, get_task(name)
+        return select(program, task=name), get_task(name)
     except KeyError as exc:
         raise InputError(exc.args[0], str(path)) from None
 
 
 def parse_text(text: str, path: str | None = None) -> Program:
     """Parse AT&T assembly text (see the module docstring) into a Program."""
-    header, comment, statements = _split(text, path)
+    header, comment, statements, declared = _split(_blank_block_comments(text.removeprefix("\ufeff"), path), path)
     named = {s[2] for s in statements if s[0] == "label" and not s[2].isdigit()}
     numeric = _number_labels(statements, named)
 
@@ -130,7 +149,8 @@ def parse_text(text: str, path: str | None = None) -> Program:
             raise _input_error("undefined label %s" % ins.operands[0].name, path, line, _lines(text)[line - 1])
     if not instrs:
         raise InputError("no instructions found", path)
-    return Program(instrs, labels, lines, name, header.get("task"), header, comment, path)
+    return Program(instrs, labels, lines, name, header.get("task"), header, comment, path,
+                   entries(instrs, labels, declared))
 
 
 def _lines(text: str) -> list[str]:
@@ -138,10 +158,40 @@ def _lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+def _blank_block_comments(text: str, path) -> str:
+    """`text` with every `/* ... */` comment turned into spaces (its newlines kept, so line
+    numbers stay right); `/*` inside quotes or after `#` is not one."""
+    if "/*" not in text:
+        return text
+    out, i, quoted, line_comment = [], 0, False, False
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            quoted = line_comment = False
+        elif not line_comment and ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "#":
+            line_comment = True
+        elif not (quoted or line_comment) and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                line = text.count("\n", 0, i) + 1
+                raise _input_error("/* comment not closed", path, line, _lines(text)[line - 1])
+            out.append(re.sub(r"[^\n]", " ", text[i:end + 2]))
+            i = end + 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _split(text: str, path):
-    """The header, the leading comment lines as (header key or None, text), and the code
-    section's statements in order: ("label", line, name, raw) and ("instr", line, text, raw)."""
+    """The header, the leading comment lines as (header key or None, text), the code
+    section's statements in order: ("label", line, name, raw) and ("instr", line, text, raw),
+    and the symbols declared as functions."""
     header: dict[str, str] = {}
+    declared: dict[str, bool] = {}  # symbols .globl (True) or .type @function (False) names
+    header_line: dict[str, int] = {}  # where each key first appears
     comment: list[tuple[str | None, str]] = []
     in_header = True
     statements = []
@@ -152,8 +202,12 @@ def _split(text: str, path):
             if m:
                 item = _HEADER.match(m.group(1))
                 key = item.group(1).lower() if item else None
+                if key == "task" and header.get(key, item.group(2)) != item.group(2):
+                    raise _input_error("conflicting '# task:' headers: line %d says %s, this line %s"
+                                       % (header_line[key], header[key], item.group(2)), path, number, raw)
                 if item:
                     header[key] = item.group(2)
+                    header_line.setdefault(key, number)
                 comment.append((key, m.group(1)))
                 continue
         code = _strip_comment(raw)
@@ -191,6 +245,10 @@ def _split(text: str, path):
                                          path, number, raw)
                 elif directive == ".intel_syntax":
                     raise _input_error("only AT&T syntax is supported", path, number, raw)
+                elif directive in (".globl", ".global"):
+                    declared.update((symbol.strip(), True) for symbol in args.split(","))
+                elif directive == ".type" and args.replace(" ", "").endswith(("@function", "%function")):
+                    declared.setdefault(args.split(",")[0].strip(), False)
                 elif directive.startswith(".cfi_") or directive in _IGNORED_DIRECTIVES:
                     pass
                 elif _is_code(section):
@@ -198,8 +256,9 @@ def _split(text: str, path):
                 continue
             if not _is_code(section):
                 raise _input_error("instruction outside the code section (%s)" % section, path, number, raw)
-            statements.append(("instr", number, stmt, raw))
-    return header, comment, statements
+            if stmt.lower() != "endbr64":  # a branch-target marker, no operation
+                statements.append(("instr", number, stmt, raw))
+    return header, comment, statements, declared
 
 
 def _is_code(section: str) -> bool:
