@@ -64,7 +64,7 @@ def test_human_display_runs(tmp_path):
     (["sort3", "--agent", "enum", "--init", "asm/sort3.s"], "--init is for the stochastic"),
     (["sort3", "--agent", "stochastic", "--all"], "--all is for the enum"),
     (["sort3", "--agent", "stochastic", "--param", "alpha"], "KEY=VALUE"),
-    (["sort3", "--agent", "stochastic", "--init", "does/not/exist.s"], "does not exist"),
+    (["sort3", "--agent", "stochastic", "--init", "does/not/exist.s"], "no such file"),
     (["sort3", "--agent", "stochastic", "--param", "alpha=x"], "--param alpha wants a number, got 'x'"),
     (["sort3", "--agent", "stochastic", "--param", "keep=0"], "--param keep wants a positive integer, got 0"),
     (["sort3", "--agent", "enum", "--param", "k=1"], "unknown --param 'k' for agent enum (known: none)"),

@@ -55,8 +55,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
               help="Where to write the kernel (default TASK.s in the current directory).")
 @click.option("--all", "all_optimal", is_flag=True, help="enum: collect every optimal program (ranked by latency "
               "with --objective latency); refused by the other agents.")
-@click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="stochastic: warm-start from this program (AT&T .s); refused by the other agents.")
+@click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
+              help="stochastic: warm-start from this program (AT&T .s, or FILE.s:NAME); refused by the other agents.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
                    "steps; refused by enum.")
