@@ -89,9 +89,9 @@ def _check_output(path: str, option: str) -> None:
             open(target, "ab").close()   # appending nothing changes neither content nor times
         except OSError as exc:
             refuse("cannot write: %s" % _reason(exc))
-    try:   # the atomic replace needs a new file beside it
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".superopt-probe-")
-        os.close(fd)
+    try:   # the atomic replace needs its temporary file beside the target: make one, named alike
+        probe = _temporary(target)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
     except OSError as exc:
         refuse("cannot create a file in %s: %s" % (os.path.dirname(path) or ".", _reason(exc)))
@@ -112,6 +112,12 @@ def _write(f: IO[bytes], content: Content) -> None:
         f.write(content.encode() if isinstance(content, str) else content)
 
 
+def _temporary(target: str) -> str:
+    """A new name beside `target` for the file an atomic write replaces it with (longer than
+    the target's name, so if it can be made, so can the target)."""
+    return os.path.join(os.path.dirname(target), ".%s.%s.tmp" % (os.path.basename(target), secrets.token_hex(4)))
+
+
 def write_atomic(path: str, content: Content) -> None:
     """Replace `path` with `content` through a temporary file in its directory (raises
     OSError). Devices and pipes (/dev/stdout, /dev/null) are written in place."""
@@ -124,7 +130,7 @@ def write_atomic(path: str, content: Content) -> None:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
-    tmp = os.path.join(os.path.dirname(target), ".%s.%s.tmp" % (os.path.basename(target), secrets.token_hex(4)))
+    tmp = _temporary(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # umask applies, as for open()
     try:
         with os.fdopen(fd, "wb") as f:

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
+from superopt.cli.options import Seconds
 from superopt.measure.counters import COUNTER_CHOICES
 from superopt import api
 from superopt.run.native import MODES
@@ -38,7 +39,7 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
               help="The quantile reported (AlphaDev: the 5th percentile, as noise only adds time).")
 @click.option("--histogram/--no-histogram", default=True, show_default=True,
               help="Show a terminal histogram of each program's runs.")
-@click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(0, min_open=True),
+@click.option("--timeout", default=120.0, show_default=True, type=Seconds(),
               help="Seconds a batch of runs (or a C baseline's native check) may take before the worker "
                    "is presumed hung and killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")

@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
+from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
 from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
@@ -44,12 +45,12 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
                    "; ".join("%s = %s" % kv for kv in ISAS.items()))
 @click.option("--objective", type=click.Choice(["length", "latency"]), default="length", show_default=True,
               help="length: shortest program; latency: time every correct program found natively, keep the fastest.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=Seconds(), default=None,
               help="Stop after this many seconds and keep the best program so far.")
-@click.option("--max-length", type=click.IntRange(min=1), default=None,
+@click.option("--max-length", type=click.IntRange(1, MAX_LENGTH), default=None,
               help="Longest program considered (default: the human benchmark's length).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (runs are deterministic per seed and worker count).")
-@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed (runs are deterministic per seed and worker count).")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=os.cpu_count() or 1, show_default=True,
               help="Worker processes.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the kernel (default TASK.s in the current directory).")

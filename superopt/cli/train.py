@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from superopt.cli.app import console, emit_json
+from superopt.cli.options import MAX_GAMES, MAX_LENGTH, MAX_SIMULATIONS, MAX_WORKERS, Seconds
 from superopt.measure.latency import SOURCES
 from superopt.outputs import Appender, NotWritten, check_outputs
 
@@ -19,16 +20,16 @@ from superopt.outputs import Appender, NotWritten, check_outputs
 @click.option("--out", "out", default=None, help="Checkpoint to write  [default: TASK-ISA.pt]")
 @click.option("--resume", is_flag=True, help="Continue from --out (weights, optimizer, counters).")
 @click.option("--isa", default="alphadev", show_default=True, help="Instruction set (see `superopt search --help`).")
-@click.option("--max-length", type=click.IntRange(1), default=None,
+@click.option("--max-length", type=click.IntRange(1, MAX_LENGTH), default=None,
               help="Longest program a game may grow to  [default: human benchmark + 4 per item]")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, MAX_WORKERS),
               help="Self-play processes; 1 plays and learns in this process.")
-@click.option("--simulations", default=None, type=click.IntRange(1),
+@click.option("--simulations", default=None, type=click.IntRange(1, MAX_SIMULATIONS),
               help="MCTS simulations per move  [default: 200 with --resume or up to 100 actions (sort3), else 800]")
-@click.option("--games", "games_in_parallel", default=8, show_default=True, type=click.IntRange(1),
+@click.option("--games", "games_in_parallel", default=8, show_default=True, type=click.IntRange(1, MAX_GAMES),
               help="Games each actor plays in lockstep (their leaves share network batches).")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--time-limit", type=click.FloatRange(0, min_open=True), default=None, help="Stop after this many seconds.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--time-limit", type=Seconds(), default=None, help="Stop after this many seconds.")
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(1), help="Checkpoint every N steps.")
 @click.option("--log", "log_path", default=None, help="Append JSON-lines metrics here  [default: OUT.jsonl]")
 @click.option("--log-every", default=20, show_default=True, type=click.IntRange(1), help="Log metrics every N steps.")

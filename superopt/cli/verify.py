@@ -13,14 +13,15 @@ from rich.table import Table
 from superopt import api
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.cli.app import console, emit_json
+from superopt.cli.options import MAX_RANDOM
 
 
 @click.command("verify")
 @click.argument("path")
 @click.option("--task", help="Task name (default: the file's '# task:' header). See `superopt tasks`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
-@click.option("--seed", default=0, show_default=True, help="Seed for random inputs and register fillings.")
-@click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0),
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed for random inputs and register fillings.")
+@click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0, MAX_RANDOM),
               help="Random inputs to run besides every weak ordering.")
 @click.option("--step-limit", default=STEP_LIMIT, show_default=True, type=click.IntRange(1),
               help="Instructions a kernel may run per call, ret included; a limit below the kernel's length "

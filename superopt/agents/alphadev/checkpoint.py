@@ -49,7 +49,8 @@ def load_checkpoint(path: str | os.PathLike, game) -> tuple[AlphaDevNet, dict]:
     except FileNotFoundError:
         raise SuperoptError("%s: no such checkpoint" % path) from None
     except Exception as exc:  # torch raises many kinds on a corrupt or foreign file
-        raise SuperoptError("%s: not a superopt checkpoint (%s)" % (path, str(exc).splitlines()[0][:120])) from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]   # an empty file's message is empty
+        raise SuperoptError("%s: not a superopt checkpoint (%s)" % (path, first[:120])) from None
     if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
         raise SuperoptError("%s: not a superopt checkpoint (version %r)" % (path, data.get("version") if isinstance(data, dict) else None))
     missing = [k for k in ("config", "num_locations", "task", "isa", "actions", "weights") if k not in data]

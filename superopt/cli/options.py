@@ -1,0 +1,27 @@
+"""Option types the commands share: bounds on what a number may be, so that a hostile value is
+a one-line usage error before any work, never a traceback from deep inside (the fuzz suite)."""
+from __future__ import annotations
+
+import math
+
+import click
+
+MAX_WORKERS = 1024       # processes on one machine
+MAX_LENGTH = 1000        # instructions in a game (sort8's network is 94)
+MAX_RANDOM = 10_000_000  # random verify inputs (sort8: 320 MB of arrays)
+MAX_SIMULATIONS = 100_000
+MAX_GAMES = 1024
+
+
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds (click's FloatRange lets nan and inf through)."""
+    name = "seconds"
+
+    def __init__(self):
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail("%s is not a finite number of seconds" % value, param, ctx)
+        return number
