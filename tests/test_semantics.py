@@ -563,3 +563,21 @@ def test_bmi_fixes_give_the_cpu_results(ins, state):
         assert (out_flags >> FLAG_BITS[flag]) & 1 == want_flags[flag], flag
     assert {f: out_regs[f] for f in want_regs} == want_regs
     assert all(out_regs[f] == regs[f] for f in FAMILIES if f not in want_regs)
+
+
+def test_bmi_fixes_of_machine_code():
+    """A compiled reference's bytes get the same fixes (Capstone finds the instructions)."""
+    program = parse_text("bzhi %edx, %ecx, %esi\nnop\nblsi %rcx, %rdi\npdep %edx, %ecx, %eax")
+    code = assemble(program, base=CODE).code
+    uc = _emulator()
+    uc.mem_write(CODE, code)
+    fixes = bmi_fixes.Fixes.of_code(uc, code, CODE)
+    assert len(fixes.handles) == 3
+    uc.ctl_remove_cache(CODE, CODE + 0x1000)
+    try:
+        for f, v in {"rcx": 2 ** 64 - 1, "rdx": 0xFF_0000_0028}.items():
+            uc.reg_write(_UC_REG[f], v)
+        uc.emu_start(CODE, CODE + len(code), count=4)  # (after a hook's jump Unicorn can miss `until`)
+    finally:
+        fixes.remove()
+    assert [uc.reg_read(_UC_REG[f]) for f in ("rsi", "rdi", "rax")] == [2 ** 32 - 1, 1, 0x28]

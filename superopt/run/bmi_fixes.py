@@ -84,6 +84,15 @@ class Fixes:
                                     end=base + offset)
                         for ins, offset in zip(instrs, offsets) if affected(ins)]
 
+    @classmethod
+    def of_code(cls, uc, code: bytes, base: int) -> "Fixes":
+        """The same for machine code (a compiled reference): its affected instructions as
+        Capstone decodes them."""
+        from superopt.x86.decode import disassemble
+        decoded = [(Instr(d.mnemonic, d.operands, None, d.operands[0].width), d.address - base)
+                   for d in disassemble(code, base) if d.mnemonic in ("blsi", "bzhi", "pdep")]
+        return cls(uc, [ins for ins, _ in decoded], base, [offset for _, offset in decoded])
+
     def remove(self) -> None:
         self.live = False
         for handle in self.handles:
