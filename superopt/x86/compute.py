@@ -19,6 +19,7 @@ from superopt.x86.backend import Backend, Bool, Unmodelled, Value
 from superopt.x86.isa import BRANCHES, Imm, Instr, Mem, Reg
 from superopt.x86.lazyflags import Lazy, condition, flag
 from superopt.x86.machine import State, Work, register
+from superopt.x86.semantics import TABLE
 
 __all__ = ["Backend", "Bool", "Value", "Unmodelled", "Lazy", "State", "Work", "step",
            "condition", "flag", "register"]
@@ -225,17 +226,20 @@ def _bt(x: Work, ins, w):
 
 
 def _scan(x: Work, ins, w):
-    """bsf/bsr: the index of the lowest/highest set bit; undefined (the whole written
-    register) when the source is 0."""
+    """bsf/bsr: the index of the lowest/highest set bit; when the source is 0 the table's
+    `undefined_if_zero` makes the whole written register undefined."""
     be = x.be
     dst, src = ins.operands
     a = x.read(src, w)
     zero = be.eq(w, a, be.const(w, 0))
     index = be.ctz(w, a) if ins.op == "bsf" else be.sub(w, be.const(w, w - 1), be.clz(w, a))
-    x.write(dst, w, be.ite(w, zero, be.undefined(w), index))
-    if w == 32:   # the upper half is not zeroed either when nothing is written
-        i = dst.family
-        x.set_reg(i, 64, be.ite(64, zero, be.undefined(64), x.reg(i)))
+    if not TABLE[ins.op].undefined_if_zero:
+        x.write(dst, w, index)
+    elif w == 16:
+        x.write(dst, w, be.ite(w, zero, be.undefined(w), index))
+    else:   # at 32 bits the upper half is not cleared either when nothing is written
+        x.write(dst, w, index)
+        x.set_reg(dst.family, 64, be.ite(64, zero, be.undefined(64), x.reg(dst.family)))
     x.set_flags(Lazy("zero", w, a))
 
 
