@@ -217,7 +217,9 @@ class ValueEvaluator:
     """A function task's kernels evaluated on `args` ((count, nparams) uint64, the
     function.py arrays), with the game evaluator's interface: `initial`, `step`, `run`,
     plus the return value and the hamming cost. Each input runs in `fillings` lanes with
-    their own random undefined bits (see the module docstring); lane j*count + i is input i."""
+    their own random undefined bits (see the module docstring); lane j*count + i is input i.
+    `step` raises x86/compute.py's Unmodelled for what the model does not express (memory
+    it cannot place, say): the search treats such a kernel as wrong."""
 
     def __init__(self, task, args: np.ndarray, expected: np.ndarray | None = None,
                  fillings: int = 2, seed: int = 0):
