@@ -263,7 +263,7 @@ def check_program(instrs, start):
 PROGRAMS = st.lists(instructions(), min_size=1, max_size=8)
 
 
-@settings(max_examples=100, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, suppress_health_check=list(HealthCheck))
 @given(PROGRAMS, START)
 def test_random_programs_agree_with_unicorn(instrs, start):
     check_program(instrs, start)
@@ -283,11 +283,21 @@ ARRAY_START = st.lists(st.tuples(st.fixed_dictionaries({f: VALUE for f in ARRAY_
                        min_size=LANES, max_size=LANES)
 
 
-@settings(max_examples=60, suppress_health_check=list(HealthCheck))
-@given(st.lists(instructions(ARRAY_FORMS + FORMS, ARRAY_POOL), min_size=1, max_size=8), ARRAY_START)
+ARRAY_PROGRAMS = st.lists(instructions(ARRAY_FORMS + FORMS, ARRAY_POOL), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, suppress_health_check=list(HealthCheck))
+@given(ARRAY_PROGRAMS, ARRAY_START)
 def test_programs_on_the_array_agree_with_unicorn(instrs, start):
     """Loads, stores and read-modify-writes of int32 elements at %rdi, mixed with the
     register forms: registers, flags and the array's elements after every instruction."""
+    check_program(instrs, start)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, suppress_health_check=list(HealthCheck))
+@given(ARRAY_PROGRAMS, ARRAY_START)
+def test_programs_on_the_array_agree_with_unicorn_long(instrs, start):
     check_program(instrs, start)
 
 
