@@ -157,6 +157,7 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
 
 
 def check_exportable(task: Task) -> None:
+    """Refuse, before any work, a task export cannot take yet."""
     _array_only(task, "export")
 
 

@@ -18,7 +18,7 @@ from superopt.run.layout import KERNEL_BASE
 from superopt.run.scalar import machine
 from superopt.tasks import inputs
 from superopt.tasks.function import CType, Param, Signature, entry, register_values
-from superopt.tasks.signature import Refused, parse
+from superopt.tasks.signature import parse
 from superopt.x86.assembler import assemble
 from superopt.x86.parser import parse_text
 
