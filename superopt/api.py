@@ -156,11 +156,6 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
                    progress=progress)
 
 
-def check_exportable(task: Task) -> None:
-    """Refuse, before any work, a task export cannot take yet."""
-    _array_only(task, "export")
-
-
 def _array_only(task: Task, command: str) -> None:
     """Function tasks verify (and search) but do not bench or export yet: one line."""
     if task.kind == "function":
@@ -197,7 +192,6 @@ def export(program: Kernel, task: Task | str | None = None, format: str = "cpp",
     from superopt.emit.export import check_request
     from superopt.emit.export import export as _export
     program, the_task = resolve(program, task)
-    _array_only(the_task, "export")
     name = check_request(program, the_task, format, name, values)   # bad options fail before verify runs
     verdict = verdict or _verify(program, the_task)
     return _export(program, the_task, format, name, verdict, values)

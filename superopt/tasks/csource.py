@@ -93,7 +93,8 @@ def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, 
     function = obj.functions[name]
     _check_code(obj, function, path)
     ref = CodeReference(function.code, signature, path, lambda offset: obj.line_at(function, offset))
-    return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)))
+    return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)),
+                        "%s:%s" % (path, name))
 
 
 def _check_code(obj: ObjectFile, function, path: str) -> None:

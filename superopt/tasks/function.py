@@ -159,6 +159,7 @@ class FunctionTask:
     signature: Signature
     reference: Reference
     description: str = ""
+    spec: str = ""          # what --task takes to name this task again (FILE.c:NAME, FILE.s --signature ...)
     kind: str = field(default="function", init=False)
 
     @property

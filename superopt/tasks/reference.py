@@ -6,6 +6,7 @@ and the call)."""
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -95,6 +96,6 @@ def assembly_task(program, signature: Signature) -> FunctionTask:
         return lines[index] if index is not None and index < len(lines) else None
 
     ref = CodeReference(code.code, signature, program.path or "<program>", line_of)
-    return FunctionTask(signature.name, signature, ref,
-                        "the behaviour of %s%s" % (program.path or "the given program",
-                                                  ":" + program.name if program.name else ""))
+    where = "%s%s" % (program.path or "the given program", ":" + program.name if program.name else "")
+    return FunctionTask(signature.name, signature, ref, "the behaviour of " + where,
+                        "%s --signature %s" % (where, shlex.quote(str(signature))))
