@@ -92,7 +92,7 @@ def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, 
         raise InputError("no debug information for %s from %s -g" % (name, cc), path)
     function = obj.functions[name]
     _check_code(obj, function, path)
-    ref = CodeReference(function.code, signature, path, lambda offset: obj.line_at(function, offset))
+    ref = CodeReference(function.code, signature, path, obj.lines(function))
     return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)),
                         "%s:%s" % (path, name))
 
