@@ -74,7 +74,7 @@ def element_values(program: Program, task: Task) -> ElementValues:
     other access must read an element that has not been stored yet (it becomes an input).
     Whatever breaks these rules is an InputError saying which instruction and why."""
     if task.kind == "function" or task.variable:
-        raise InputError("the values form needs a fixed-size sort task: %s may only touch a[0..n)" % task.name,
+        raise InputError("the values form needs a fixed-size task (a sort): %s may only touch a[0..n)" % task.name,
                          program.path)
     instrs = program.instrs
     targets = {o.name for ins in instrs for o in ins.operands if isinstance(o, Label)}
