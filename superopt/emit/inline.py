@@ -73,8 +73,11 @@ def element_values(program: Program, task: Task) -> ElementValues:
     a register not changed afterwards, become "a[k] = that register" after the block. Any
     other access must read an element that has not been stored yet (it becomes an input).
     Whatever breaks these rules is an InputError saying which instruction and why."""
-    if task.kind == "function" or task.variable:
-        raise InputError("the values form needs a fixed-size task (a sort): %s may only touch a[0..n)" % task.name,
+    if task.kind == "function":
+        raise InputError("the values form is for sort tasks: %s is a function task, whose arguments are register "
+                         "operands already" % task.name, program.path)
+    if task.variable:
+        raise InputError("the values form needs a fixed-size task: %s may only touch a[0..n)" % task.name,
                          program.path)
     instrs = program.instrs
     targets = {o.name for ins in instrs for o in ins.operands if isinstance(o, Label)}
