@@ -208,12 +208,18 @@ def test_reference_reading_undefined_bits_is_refused(tmp_path):
         api.verify(str(spec), str(spec))
 
 
-def test_bench_refuses_function_tasks_in_one_line(tmp_path):
-    c = write(tmp_path, "f.c", "int f(int x) { return x + 1; }\n")
-    kernel = write(tmp_path, "k.s", "f:\n leal 1(%rdi), %eax\n ret\n")
-    for command in ("bench",):
-        result = cli(command, kernel, "--task", c)
-        assert result.exit_code == 2 and "function task" in result.output and len(result.output.splitlines()) == 1
+def test_bench_times_kernels_with_gcc_baselines(tmp_path):
+    c = write(tmp_path, "f.c", "#include <stdint.h>\nuint32_t f(uint32_t x, uint8_t y) { return x + y; }\n")
+    kernel = write(tmp_path, "k.s", "f:\n leal (%rdi,%rsi), %eax\n ret\n")
+    report = api.bench([str(kernel)], str(c), runs=5, inputs_per_run=200)
+    assert [r.name for r in report.results] == [str(kernel), "%s:f (gcc -O2)" % c, "%s:f (gcc -O3)" % c]
+    wrong = write(tmp_path, "w.s", "f:\n leal 1(%rdi,%rsi), %eax\n ret\n")
+    result = cli("bench", wrong, "--task", c, "--runs", 5)
+    assert result.exit_code == 1 and "fails verification" in result.output
+    for args, reason in (((kernel, "--task", c, "--inputs", "sorted"), "random inputs only"),
+                         ((kernel, c, "--task", c), "give the C spec as --task")):
+        result = cli("bench", *args, "--runs", 5)
+        assert result.exit_code == 2 and reason in result.output and len(result.output.splitlines()) == 1, result.output
 
 
 def test_driver_matches_per_call_results():
