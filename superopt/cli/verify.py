@@ -46,6 +46,12 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     kernel only compares and moves elements with signed-order conditions; otherwise it
     is a test.
 
+    With --task FILE.c[:NAME] (or FILE.s[:NAME] and a signature) the kernel is checked
+    against that function: edge values per argument type crossed over the arguments,
+    random inputs and every counterexample found before, each run with two random
+    fillings of the bits the System V entry rule leaves undefined; only the return
+    type's width of %rax is compared.
+
     Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
     """
     program, task_ = api.resolve(path, task, signature, cc)
