@@ -217,6 +217,14 @@ def test_value_evaluator_scores_a_function_task():
     assert ev.cost(ev.run(signed)) == 32
 
 
+def test_value_evaluator_names_clobbered_callee_saved_registers():
+    task = _task(U32, (("x", U32),), lambda x: x)
+    ev = ValueEvaluator(task, np.arange(8, dtype=np.uint64).reshape(-1, 1))
+    saved = parse_text("pushq %rbx\nmovl %edi, %ebx\nmovl %ebx, %eax\npopq %rbx").instrs
+    assert ev.correct(ev.run(saved)) and ev.clobbered(ev.run(saved)) == []
+    assert ev.clobbered(ev.run(parse_text("movl %edi, %ebx\nmovl %ebx, %eax\npushq %rax").instrs)) == ["rbx", "rsp"]
+
+
 def test_value_evaluator_fails_kernels_that_rely_on_undefined_bits():
     # uint64_t f(uint32_t x): the register's upper half is undefined on entry
     task = _task(("uint64_t", 64, False), (("x", U32),), lambda x: x)

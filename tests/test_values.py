@@ -242,6 +242,7 @@ def check_program(instrs, start):
     state = _start_state(be, start)
     defined = [(set(FAMILIES), set(sem.FLAGS), {4 * i for i in range(len(_array(lane) or ()))}) for lane in start]
     befores = [{**lane[0], "a": _array(lane)} for lane in start]
+    first, snapshot = state, [r.copy() for r in state.regs]
     for i, ins in enumerate(instrs):
         state = step(be, state, ins)
         for lane in range(LANES):
@@ -258,6 +259,7 @@ def check_program(instrs, start):
             for offset in mem_def:
                 got = int(state.memory[("array", offset)][1][lane])
                 assert got == elements[offset // 4], "%s: a[%d] is %#x" % (where, offset // 4, got)
+    assert all((a == b).all() for a, b in zip(first.regs, snapshot)), "step changed a state it was given"
 
 
 PROGRAMS = st.lists(instructions(), min_size=1, max_size=8)

@@ -40,6 +40,7 @@ import numpy as np
 
 from superopt.tasks.function import entry, register_values
 from superopt.x86.compute import State, register, step
+from superopt.x86.isa import CALLEE_SAVED
 
 _U = np.uint64
 _ONES = (1 << 64) - 1
@@ -269,3 +270,10 @@ class ValueEvaluator:
 
     def correct(self, state: State) -> bool:
         return bool((self.result(state) == self.expected).all())
+
+    def clobbered(self, state: State) -> list[str]:
+        """The callee-saved families and %rsp that do not hold their entry values on every
+        lane (the System V contract; verify checks it too, a search can check it early)."""
+        start = self._initial
+        return [f for f in CALLEE_SAVED + ("rsp",)
+                if not (register(self.backend, state, f) == register(self.backend, start, f)).all()]
