@@ -368,3 +368,12 @@ def test_any_signature_text_parses_or_is_one_line(text):
         assert "\n" not in str(exc)
         return
     assert len(sig.params) <= 6 and sig.ret is not None
+
+
+def test_export_and_bench_take_an_assembly_spec_with_its_signature(tmp_path):
+    spec = write(tmp_path, "spec.s", "f:\n leal (%rdi,%rsi), %eax\n ret\n")
+    kernel = write(tmp_path, "k.s", "f:\n movl %edi, %eax\n addl %esi, %eax\n ret\n")
+    result = cli("export", kernel, "--task", spec, "--signature", ADD, "--format", "gas")
+    assert result.exit_code == 0 and "C prototype: int32_t f(int32_t x, int32_t y);" in result.output
+    result = cli("bench", kernel, "--task", spec, "--signature", ADD, "--runs", 5, "--json")
+    assert result.exit_code == 0 and len(json.loads(result.output)["results"]) == 1
