@@ -377,3 +377,8 @@ def test_export_and_bench_take_an_assembly_spec_with_its_signature(tmp_path):
     assert result.exit_code == 0 and "C prototype: int32_t f(int32_t x, int32_t y);" in result.output
     result = cli("bench", kernel, "--task", spec, "--signature", ADD, "--runs", 5, "--json")
     assert result.exit_code == 0 and len(json.loads(result.output)["results"]) == 1
+
+
+def test_the_reference_constants_feed_the_pool():
+    assert {0x55555555, 0x33333333, 0x0F0F0F0F, 0x01010101} <= set(api.get_task(str(HACKERS[22])).constants)
+    assert -1 in api.get_task(str(HACKERS[0])).constants      # lea -1(%rdi)
