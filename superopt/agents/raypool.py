@@ -9,10 +9,13 @@ message once in Ray's object store and hands every actor a reference. The parent
 are numbered, since a threaded actor may run two calls out of order, and the actor puts
 them into the worker's inbox in the order sent.
 
-Actors ask for min(1, cluster CPUs / workers) CPUs each and are spread over the nodes. A lost
-actor (ray.kill, its process or node gone) shows up as an error on its outstanding take;
+Actors are spread over the nodes. Each asks for a CPU when the cluster has one for every
+worker, and for none when there are more workers than CPUs (they then share the cores, as
+local processes would: fractional requests can leave an actor that fits on no node). A lost
+actor (ray.kill, its process or node gone) shows up as an error on its outstanding calls;
 with the agent's `restart` the pool starts a replacement with the same arguments (up to
-RESTARTS times per worker), otherwise the loss is a WorkerError.
+RESTARTS times per worker), otherwise the loss is a WorkerError. A replacement asks for no
+CPU, so that it finds a place even when the lost node's CPUs are gone with it.
 """
 from __future__ import annotations
 
@@ -129,14 +132,13 @@ class RayPool:
         self._exited: set[int] = set()
         self._stopped = self._closed = False
         self._run_id = uuid.uuid4().hex[:6]
-        cpus = ray.cluster_resources().get("CPU", 1.0)
-        self._cpus = max(0.0001, round(min(1.0, cpus / max(1, n)), 4))
+        self._cpus = 1 if ray.cluster_resources().get("CPU", 0) >= n else 0
         for w in range(n):
             self._start(w)
 
     def _start(self, w: int) -> None:
         actor = SuperoptWorker.options(
-            num_cpus=self._cpus, scheduling_strategy="SPREAD",
+            num_cpus=0 if self._restarts[w] else self._cpus, scheduling_strategy="SPREAD",
             name="superopt-%s-%d-%s-%d" % (self.name.replace(" ", "-"), w, self._run_id, self._restarts[w])).remote(w)
         self._actors[w], self._seq[w] = actor, 0
         self._runs[w] = actor.run.remote(self._target, self._args[w])
