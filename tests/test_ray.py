@@ -1,7 +1,7 @@
 """The `ray` backend of the worker pool (issue 21), on a two-node Ray cluster on this machine.
 
-One cluster serves the module (starting it takes seconds), under a temporary directory of the
-work tree (RAY_TMPDIR too, so that no address file outside it points other users at this
+One cluster serves the module (per test process: starting it takes seconds), under a
+temporary directory of the work tree (RAY_TMPDIR too, so that no address file outside it points other users at this
 cluster); the tests stop only that cluster, never `ray stop`. They are few and marked slow:
 the cluster alone takes longer than a quick test may.
 """
@@ -22,7 +22,7 @@ from superopt import api  # noqa: E402
 from superopt.agents import enumerative, stochastic  # noqa: E402
 from superopt.agents.pool import WorkerError, start_pool, using  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -82,11 +82,11 @@ def test_workers_are_actors_on_both_nodes_and_messages_keep_their_order(cluster)
             receive(pool, 1)
 
 
-@pytest.mark.parametrize("agent, extra", [("enum", {}), ("stochastic", {"steps": 3000})])
-def test_ray_finds_what_local_finds_for_a_seed_and_worker_count(cluster, agent, extra):
-    local = api.search("sort3", agent, workers=2, seed=1, **extra)
+def test_ray_finds_what_local_finds_for_a_seed_and_worker_count(cluster):
+    # (stochastic too: the killed-actor test below compares its result with local's)
+    local = api.search("sort3", "enum", workers=2, seed=1)
     with using("ray"):
-        remote = api.search("sort3", agent, workers=2, seed=1, **extra)
+        remote = api.search("sort3", "enum", workers=2, seed=1)
     assert remote.verified and remote.length == local.length
     assert [i.att() for i in remote.program.instrs] == [i.att() for i in local.program.instrs]
     assert remote.explored == local.explored and "lost" not in remote.extras

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -45,6 +46,8 @@ def session(address: str | None = None):
         yield
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address not in (None, "auto"):
+        _reachable(address)
     try:
         if address is None:   # "local": never join a cluster that happens to run on this machine
             ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
@@ -58,6 +61,15 @@ def session(address: str | None = None):
         yield
     finally:
         ray.shutdown()   # a local instance: stops the processes it started; a cluster: disconnects
+
+
+def _reachable(address: str) -> None:
+    """Refuse an address nothing listens at, in seconds: Ray itself retries for minutes."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise SuperoptError("cannot reach the Ray cluster at %s: %s" % (address, exc.strerror or exc)) from None
 
 
 class _Outbox:
