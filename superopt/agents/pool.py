@@ -35,7 +35,7 @@ from superopt.errors import SuperoptError
 BACKENDS = ("local", "ray")
 _chosen = {"backend": "local", "address": None}   # what `using` set for the pools started now
 
-__all__ = ["BACKENDS", "Link", "LocalPool", "WorkerError", "local_backend", "start_pool", "using"]
+__all__ = ["BACKENDS", "Link", "LocalPool", "WorkerError", "check_backend", "local_backend", "start_pool", "using"]
 
 
 def _main(target: Callable, link: Link, args: tuple) -> None:
@@ -126,15 +126,20 @@ class LocalPool:
             q.close()
 
 
+def check_backend(backend: str, address: str | None = None) -> None:
+    """Refuse an unknown backend, or an address for one that takes none (before any work)."""
+    if backend not in BACKENDS:
+        raise SuperoptError("unknown worker backend %r (known: %s)" % (backend, ", ".join(BACKENDS)))
+    if address is not None and backend != "ray":
+        raise SuperoptError("--address is for --backend ray (the address of a Ray cluster)")
+
+
 @contextmanager
 def using(backend: str, address: str | None = None):
     """Every pool started inside the block runs on `backend`. For `ray`: on the cluster at
     `address` ("auto", or HOST:PORT of a running head), or, without one, on a Ray instance
     started for the block and stopped at its end (only what it started)."""
-    if backend not in BACKENDS:
-        raise SuperoptError("unknown worker backend %r (known: %s)" % (backend, ", ".join(BACKENDS)))
-    if address is not None and backend != "ray":
-        raise SuperoptError("--address is for --backend ray (the address of a Ray cluster)")
+    check_backend(backend, address)
     previous = dict(_chosen)
     try:
         if backend == "ray":
@@ -162,8 +167,7 @@ def start_pool(target: Callable, args: Sequence[tuple], start: str = "fork", bac
     (messages for its replacement, what the loss cost) lets the Ray backend replace a lost
     worker instead of failing."""
     backend = _chosen["backend"] if backend is None else backend
-    if backend not in BACKENDS:
-        raise SuperoptError("unknown worker backend %r (known: %s)" % (backend, ", ".join(BACKENDS)))
+    check_backend(backend)
     if backend == "ray":
         from superopt.agents.raypool import RayPool
         return RayPool(target, args, name=name, restart=restart, address=_chosen["address"])

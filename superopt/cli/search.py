@@ -13,7 +13,7 @@ from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds, backend_optio
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
 from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
-from superopt.agents.pool import using
+from superopt.agents.pool import check_backend, using
 from superopt import api
 from superopt.driver import write_program
 from superopt.outputs import ResultMoved, check_outputs
@@ -87,6 +87,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     and still writes the best correct program found. Exit code 0 when a correct program
     was found, 1 when none was, 2 on bad usage.
     """
+    check_backend(backend, address)
     task = get_task(task_name)
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)

@@ -52,8 +52,9 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
+    from superopt.agents.pool import check_backend, using
+    check_backend(backend, address)   # (before torch is imported)
     from superopt.agents.alphadev.training import Training
-    from superopt.agents.pool import using
     from superopt.tasks.registry import get_task
 
     task = get_task(task_name)
