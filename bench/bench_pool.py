@@ -2,8 +2,9 @@
 
 1. The pool's own costs: one raw Ray actor call (a round trip), one message through the pool
    and back (send, the worker's put, receive) one at a time, and per message when a batch of
-   them is sent and received together; the same for the local pool; and how long a pool of
-   two workers takes from start to its first answer.
+   them is sent and received together, and per result when a worker puts many at once (the
+   results come back in a few batched takes); the same for the local pool; and how long a
+   pool of two workers takes from start to its first answer.
 2. sort4 `enum` and a short sort4 `alphadev` run (from scratch, cost-model latency, 100
    simulations per move) on each
    backend with 1 and 2 workers, each cut by the same time limit, interleaved (local, ray,
@@ -34,6 +35,12 @@ from superopt.agents.raypool import SuperoptWorker  # noqa: E402
 def echo(link):
     for message in iter(link.get, None):
         link.put(message)
+
+
+def burst(link):
+    for count in iter(link.get, None):
+        for i in range(count):
+            link.put(i)
 
 
 def _round_trips(pool, calls: int) -> float:
@@ -73,6 +80,16 @@ def overhead(calls: int) -> dict:
             out["%s_pool_start_s" % backend] = time.perf_counter() - start
             out["%s_message_round_trip_ms" % backend] = 1e3 * _round_trips(pool, calls)
             out["%s_message_in_batch_ms" % backend] = 1e3 * _batched(pool, calls)
+        with start_pool(burst, [()], backend=backend, name="burst") as pool:   # the worker -> parent direction
+            pool.send(0, 1)
+            while pool.receive(timeout=5) is None:
+                pass
+            start = time.perf_counter()
+            pool.send(0, 10 * calls)
+            for _ in range(10 * calls):
+                while pool.receive(timeout=5) is None:
+                    pass
+            out["%s_result_in_burst_ms" % backend] = 1e3 * (time.perf_counter() - start) / (10 * calls)
     return out
 
 
