@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from superopt.agents.pool import WorkerError, start_pool
+from superopt.agents.pool import WorkerError, start_pool, using
 from superopt.errors import SuperoptError
 
 
@@ -63,6 +63,13 @@ def test_stop_reaches_every_worker_and_the_pool_knows_when_they_are_done():
             assert pool.receive(timeout=0.1) is None
 
 
-def test_only_the_local_backend_exists():
-    with pytest.raises(SuperoptError, match="unknown worker backend 'ray'"):
-        start_pool(echo, [(1,)], backend="ray")
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(SuperoptError, match=r"unknown worker backend 'mpi' \(known: local, ray\)"):
+        start_pool(echo, [(1,)], backend="mpi")
+    with pytest.raises(SuperoptError, match="unknown worker backend"), using("mpi"):
+        pass
+
+
+def test_an_address_is_for_the_ray_backend_only():
+    with pytest.raises(SuperoptError, match="--address is for --backend ray"), using("local", "auto"):
+        pass

@@ -43,7 +43,7 @@ from superopt.game.evaluator import CMP, MOV
 from superopt.game.game import Game
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params
-from superopt.agents.pool import start_pool
+from superopt.agents.pool import local_backend, start_pool
 
 
 
@@ -296,16 +296,18 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
             shortest[:] = solutions[0]
             emit()
 
-    if max(1, options.workers) == 1:
+    lost: list[str] = []                      # workers lost and restarted (ray backend), and what it cost
+    if max(1, options.workers) == 1 and local_backend():
         outcome = _sequential(game, options.all_optimal, first, should_stop, progress, finish)
     else:
-        outcome = _parallel(game, options.all_optimal, first, options.workers, should_stop, progress, finish)
+        outcome = _parallel(game, options.all_optimal, first, max(1, options.workers), should_stop, progress, finish,
+                            lost)
     bound, solutions, stopped, proven = outcome
     elapsed = time.monotonic() - start
     solutions = sorted(set(solutions)) if options.all_optimal else solutions[:1]
     programs = [game.to_program(p) for p in solutions]
     best = programs[0] if programs else None
-    extras = {"bound_reached": bound, "lower_bound_start": first}
+    extras = {"bound_reached": bound, "lower_bound_start": first, **({"lost": lost} if lost else {})}
     if options.all_optimal and best is not None:
         extras["all_optimal"] = len(programs)
         extras["all_complete"] = not stopped
@@ -350,7 +352,7 @@ def _sequential(game, all_optimal, bound, should_stop, progress, finish):
     return game.max_length, [], False, False
 
 
-def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
+def _parallel(game, all_optimal, first, workers, should_stop, progress, finish, lost):
     running: dict[int, int] = {}              # bound handed out and not yet reported done -> its worker
     idle = list(range(workers))
     halted: set[int] = set()                  # bounds told to stop
@@ -361,7 +363,12 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
     def best_bound():
         return min((b for b, sols in done.items() if sols), default=None)
 
-    with start_pool(_worker, [(game, all_optimal)] * workers, name="enum worker") as pool:
+    def restart(w):   # a lost worker's replacement searches its bound again, from the start
+        mine = [b for b, x in running.items() if x == w]
+        return ([("search", b) for b in mine] + [("halt", b) for b in mine if b in halted],
+                "bound %d searched again from its start" % mine[0] if mine else "it was idle")
+
+    with start_pool(_worker, [(game, all_optimal)] * workers, name="enum worker", restart=restart) as pool:
         while True:
             found = best_bound()
             for b, w in running.items():
@@ -398,6 +405,7 @@ def _parallel(game, all_optimal, first, workers, should_stop, progress, finish):
                     partial[bound] = solutions
             else:
                 done[bound] = solutions
+        lost.extend(pool.lost)
     found = best_bound()
     if found is None and partial:             # stopped while collecting: keep what the lowest bound has
         found = min(partial)

@@ -1,17 +1,24 @@
-"""One worker pool for every agent: N workers each running a function with its own arguments.
+"""One worker pool for every agent: N workers each running a function with its own arguments,
+on one of two backends: `local` (processes on this machine, the default) or `ray` (Ray actors,
+on a cluster or on a Ray instance started for the run: superopt.agents.raypool).
 
-The parent talks to its workers through four things only, so that another backend (Ray
-actors, issue 21) can provide the same interface:
-  - an inbox per worker: `send(worker, message)`; the worker reads it with `link.get()`
-    (blocking) or `link.poll()` (what is waiting now);
+The parent talks to its workers through these only, the same on both backends:
+  - an inbox per worker: `send(worker, message)`, or `broadcast(message)` to all (on Ray the
+    message is stored once); the worker reads it with `link.get()` (blocking) or
+    `link.poll()` (what is waiting now) (superopt.agents.link);
   - one results channel: the worker's `link.put(message)`, the parent's `receive(timeout)`
     -> (worker, message), or None when nothing came in time;
   - one stop event shared by all: the parent's `stop()`, the worker's `link.stopped()`;
   - `close()` (also on leaving a `with` block: after an exception or Ctrl-C too): stop,
-    wake every worker, join, terminate what is still running.
-A worker that raises, or dies without a word, makes `receive` raise WorkerError, one line.
+    wake every worker, join, end what is still running.
+A worker that raises makes `receive` raise WorkerError, one line. A worker that dies without
+a word (a local process killed, a Ray actor or its node lost) is a WorkerError too, except on
+Ray when the agent passed `restart`: the pool then starts a new worker with the same
+arguments, sends it the messages `restart(worker)` returns with a line saying what the
+old one's loss cost, and records that line in `pool.lost`.
 Workers ignore Ctrl-C: the parent's stopper (superopt.driver) handles it and stops them.
-Only the `local` backend (processes on this machine) exists so far.
+`using(backend, address)` picks the backend for every pool started inside it (the CLI's
+`--backend`, `--address`).
 """
 from __future__ import annotations
 
@@ -19,62 +26,21 @@ import multiprocessing as mp
 import queue
 import signal
 import time
+from contextlib import contextmanager
 from typing import Callable, Sequence
 
+from superopt.agents.link import Exited, Failed, Link, WorkerError, run_worker
 from superopt.errors import SuperoptError
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "ray")
+_chosen = {"backend": "local", "address": None}   # what `using` set for the pools started now
 
-
-class WorkerError(SuperoptError):
-    """A worker process failed: its error (or exit code), as one line (exit code 1)."""
-    exit_code = 1
-
-
-class _Exited:
-    """What a worker's wrapper sends after its function returns: it stopped on purpose."""
-
-
-class _Failed:
-    def __init__(self, why: str):
-        self.why = why
-
-
-class Link:
-    """A worker's end of the pool."""
-
-    def __init__(self, index: int, inbox, results, stop):
-        self.index = index
-        self._inbox, self._results, self._stop = inbox, results, stop
-
-    def put(self, message) -> None:
-        self._results.put((self.index, message))
-
-    def get(self):
-        """The next message to this worker, waiting for it; None once the pool closes."""
-        return self._inbox.get()
-
-    def poll(self) -> list:
-        """The messages to this worker waiting now, oldest first."""
-        out = []
-        try:
-            while True:
-                out.append(self._inbox.get_nowait())
-        except queue.Empty:
-            return out
-
-    def stopped(self) -> bool:
-        return self._stop.is_set()
+__all__ = ["BACKENDS", "Link", "LocalPool", "WorkerError", "check_backend", "local_backend", "start_pool", "using"]
 
 
 def _main(target: Callable, link: Link, args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's business
-    try:
-        target(link, *args)
-    except BaseException as exc:  # noqa: BLE001 - any failure goes back to the parent as one line
-        link.put(_Failed("%s: %s" % (type(exc).__name__, (str(exc).splitlines() or [""])[0])))
-    else:
-        link.put(_Exited())
+    run_worker(target, link, args)
 
 
 class LocalPool:
@@ -91,6 +57,7 @@ class LocalPool:
                                    args=(target, Link(i, self._inboxes[i], self._results, self._stop), tuple(a)))
                        for i, a in enumerate(args)]
         self._exited: set[int] = set()
+        self.lost: list[str] = []   # (a lost local worker is a WorkerError: nothing is restarted)
         for proc in self._procs:
             proc.start()
 
@@ -105,6 +72,10 @@ class LocalPool:
 
     def send(self, worker: int, message) -> None:
         self._inboxes[worker].put(message)
+
+    def broadcast(self, message) -> None:
+        for inbox in self._inboxes:
+            inbox.put(message)
 
     def stop(self) -> None:
         self._stop.set()
@@ -121,9 +92,9 @@ class LocalPool:
             except queue.Empty:
                 self._check_alive()
                 return None
-            if isinstance(message, _Failed):
+            if isinstance(message, Failed):
                 raise WorkerError("%s %d of %d failed: %s" % (self.name, worker, len(self), message.why))
-            if isinstance(message, _Exited):
+            if isinstance(message, Exited):
                 self._exited.add(worker)
                 continue
             return worker, message
@@ -155,9 +126,49 @@ class LocalPool:
             q.close()
 
 
-def start_pool(target: Callable, args: Sequence[tuple], start: str = "fork", backend: str = "local",
-               name: str = "worker") -> LocalPool:
-    """A pool of len(args) workers running `target(link, *args[i])` on `backend`."""
+def check_backend(backend: str, address: str | None = None) -> None:
+    """Refuse an unknown backend, or an address for one that takes none (before any work)."""
     if backend not in BACKENDS:
         raise SuperoptError("unknown worker backend %r (known: %s)" % (backend, ", ".join(BACKENDS)))
+    if address is not None and backend != "ray":
+        raise SuperoptError("--address is for --backend ray (the address of a Ray cluster)")
+
+
+@contextmanager
+def using(backend: str, address: str | None = None):
+    """Every pool started inside the block runs on `backend`. For `ray`: on the cluster at
+    `address` ("auto", or HOST:PORT of a running head), or, without one, on a Ray instance
+    started for the block and stopped at its end (only what it started)."""
+    check_backend(backend, address)
+    previous = dict(_chosen)
+    try:
+        if backend == "ray":
+            from superopt.agents.raypool import session
+            with session(address):
+                _chosen.update(backend=backend, address=address)
+                yield
+        else:
+            _chosen.update(backend=backend, address=None)
+            yield
+    finally:
+        _chosen.update(previous)
+
+
+def local_backend() -> bool:
+    """Whether pools run on this machine's processes: then an agent with one worker may run it
+    in the calling process instead; on Ray the work goes to the cluster even for one."""
+    return _chosen["backend"] == "local"
+
+
+def start_pool(target: Callable, args: Sequence[tuple], start: str = "fork", backend: str | None = None,
+               name: str = "worker", restart: Callable[[int], tuple[list, str]] | None = None):
+    """A pool of len(args) workers running `target(link, *args[i])` on `backend` (default: the
+    one `using` chose, else local). `start` is the local start method; `restart(worker)` ->
+    (messages for its replacement, what the loss cost) lets the Ray backend replace a lost
+    worker instead of failing."""
+    backend = _chosen["backend"] if backend is None else backend
+    check_backend(backend)
+    if backend == "ray":
+        from superopt.agents.raypool import RayPool
+        return RayPool(target, args, name=name, restart=restart, address=_chosen["address"])
     return LocalPool(target, args, start=start, name=name)

@@ -36,7 +36,7 @@ from superopt.x86.isa import Program
 from superopt.agents import beam
 from superopt.game.bounds import LowerBound
 from superopt.agents.resynthesis import first_program, shorten
-from superopt.agents.pool import start_pool
+from superopt.agents.pool import local_backend, start_pool
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params, at_least, choice, count, number, param, positive
 
@@ -248,7 +248,8 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
         _cold_start(game, params, start, report, should_stop)
     workers = max(1, options.workers)
     seeds = [options.seed * 1_000_003 + w for w in range(workers)]
-    if workers == 1:
+    lost: list[str] = []   # chains lost and restarted (ray backend), and what it cost
+    if workers == 1 and local_backend():
         chain = Chain(game, params, seeds[0], init)
         last = [0.0]
 
@@ -260,7 +261,8 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
         chain.run(steps, should_stop, progress, options.target_length)
         summaries = [_summary(chain)]
     else:
-        summaries = _run_workers(game, params, seeds, init, steps, options.target_length, start, report, should_stop)
+        summaries = _run_workers(game, params, seeds, init, steps, options.target_length, start, report, should_stop,
+                                 lost)
     stats = _stats(game, start, summaries)
     stats.explored += start_explored
     report(stats)
@@ -279,7 +281,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
                         candidates=programs,
                         extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(options.init),
                                 "start": start_from, "start_length": len(init), "polish": params.polish,
-                                "alpha": params.alpha, "beta": params.beta})
+                                "alpha": params.alpha, "beta": params.beta, **({"lost": lost} if lost else {})})
 
 
 def _cold_start(game: Game, params: StochasticParams, start: float, report, should_stop) -> tuple[list[int], int]:
@@ -324,11 +326,18 @@ def _stats(game: Game, start: float, summaries: list[dict]) -> SearchStats:
                        phase="%d chain%s" % (len(summaries), "s" if len(summaries) > 1 else ""))
 
 
-def _run_workers(game, params, seeds, init, steps, target, start, report, should_stop) -> list[dict]:
+def _run_workers(game, params, seeds, init, steps, target, start, report, should_stop, lost) -> list[dict]:
     latest = {w: {"explored": 0, "best": None, "found": [], "incomplete": (0.0, [])} for w in range(len(seeds))}
+    before: dict[int, dict] = {}   # a restarted chain's predecessors: what they had found
     done = set()
+
+    def restart(w):   # the replacement runs the same chain (same seed) from its start
+        before[w] = latest[w]
+        return [], "chain %d starts again from its seed (%d proposals to redo), keeping its best so far" % (
+            w, latest[w]["explored"])
+
     with start_pool(_worker, [(game, params, seed, init, steps, target) for seed in seeds],
-                    name="stochastic chain") as pool:
+                    name="stochastic chain", restart=restart) as pool:
         while len(done) < len(seeds):
             if should_stop():
                 pool.stop()
@@ -336,13 +345,22 @@ def _run_workers(game, params, seeds, init, steps, target, start, report, should
             if got is None:
                 continue
             w, (kind, summary) = got
-            latest[w] = summary
+            latest[w] = _merged(summary, before.get(w))
             if kind == "done":
                 done.add(w)
                 if target is not None and summary["best"] is not None and len(summary["best"]) <= target:
                     pool.stop()
             report(_stats(game, start, list(latest.values())))
+        lost.extend(pool.lost)
     return [latest[w] for w in range(len(seeds))]
+
+
+def _merged(now: dict, before: dict | None) -> dict:
+    """A chain's summary with what a lost run of the same chain had found, if that was better."""
+    if before is None:
+        return now
+    better = before["best"] is not None and (now["best"] is None or len(before["best"]) < len(now["best"]))
+    return dict(before if better else now, explored=now["explored"] + before["explored"])
 
 
 def _worker(link, game, params, seed, init, steps, target):

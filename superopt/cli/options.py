@@ -7,6 +7,8 @@ import math
 
 import click
 
+from superopt.agents.pool import BACKENDS
+
 MAX_WORKERS = 1024       # processes on one machine
 MAX_LENGTH = 1000        # instructions in a game (sort8's network is 94)
 MAX_RANDOM = 10_000_000  # random verify inputs (sort8: 320 MB of arrays)
@@ -38,3 +40,25 @@ def spec_options(command):
     command = click.option("--cc", default="gcc", show_default=True, help="The compiler of a C task.")(command)
     return click.option("--signature", help="The C prototype of an assembly spec given as --task, e.g. "
                                             "\"uint32_t f(uint32_t x, int8_t y)\".")(command)
+
+
+class RayAddress(click.ParamType):
+    """`auto` (the cluster `ray start` left its address for on this machine) or HOST:PORT."""
+    name = "auto|HOST:PORT"
+
+    def convert(self, value, param, ctx):
+        host, sep, port = str(value).rpartition(":")
+        if value == "auto" or (sep and host and port.isdigit() and 0 < int(port) < 65536
+                               and all(c.isalnum() or c in ".-_[]:" for c in host)):
+            return value
+        self.fail("%r is not a Ray cluster address (auto, or HOST:PORT of its head)" % value, param, ctx)
+
+
+def backend_options(command):
+    """--backend and --address: where the workers run (superopt.agents.pool.using)."""
+    command = click.option("--address", type=RayAddress(), default=None,
+                           help="--backend ray: the cluster to join (auto, or HOST:PORT of a `ray start --head`); "
+                                "without it, a Ray instance on this machine for the run only.")(command)
+    return click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True,
+                        help="Where the workers run: local processes, or Ray actors (on a cluster with "
+                             "--address).")(command)

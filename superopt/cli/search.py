@@ -9,10 +9,11 @@ from rich.live import Live
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
-from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds
+from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds, backend_options
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
 from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
+from superopt.agents.pool import check_backend, using
 from superopt import api
 from superopt.driver import write_program
 from superopt.outputs import ResultMoved, check_outputs
@@ -74,9 +75,11 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="alphadev: start from this checkpoint (from `superopt train`) instead of the shipped one.")
 @click.option("--from-scratch", is_flag=True, help="alphadev: ignore the shipped checkpoint; start untrained.")
+@backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
-           init_path, steps, target_length, no_prune, params, as_json, model_path=None, from_scratch=False):
+           init_path, steps, target_length, no_prune, params, as_json, model_path=None, from_scratch=False,
+           backend="local", address=None):
     """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`.
 
     Every program is checked on all weak orderings of the input by the game's evaluator,
@@ -84,6 +87,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     and still writes the best correct program found. Exit code 0 when a correct program
     was found, 1 when none was, 2 on bad usage.
     """
+    check_backend(backend, address)
     task = get_task(task_name)
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
@@ -101,10 +105,11 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
         live[0].update(_display(stats, task.name, agent, isa_name), refresh=True)
 
     try:
-        result = api.search(task, agent, workers=workers, time_limit=time_limit, seed=seed, objective=objective,
-                            target_length=target_length, steps=steps, all_optimal=all_optimal, init=init_path,
-                            isa=isa_name, max_length=max_length, no_prune=no_prune, params=params,
-                            report=None if as_json else report)
+        with using(backend, address):
+            result = api.search(task, agent, workers=workers, time_limit=time_limit, seed=seed, objective=objective,
+                                target_length=target_length, steps=steps, all_optimal=all_optimal, init=init_path,
+                                isa=isa_name, max_length=max_length, no_prune=no_prune, params=params,
+                                report=None if as_json else report)
     finally:
         if live:
             live[0].stop()
@@ -117,7 +122,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             write_program(out_path, result.program, header)
         except ResultMoved as exc:   # the summary still says what was found, and where it went
             moved, out_path = exc, exc.where
-    summary = {**header, "found": result.program is not None, "out": out_path if result.program is not None else None,
+    summary = {**header, "backend": backend, "found": result.program is not None, "out": out_path if result.program is not None else None,
                "elapsed": round(result.elapsed, 3), "programs_explored": result.explored,
                "states_deduplicated": result.deduplicated, "verified": result.verified,
                "program": [i.att() for i in result.program.instrs] if result.program else None,

@@ -8,7 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from superopt.cli.app import console, emit_json
-from superopt.cli.options import MAX_GAMES, MAX_LENGTH, MAX_SIMULATIONS, MAX_WORKERS, Seconds
+from superopt.cli.options import MAX_GAMES, MAX_LENGTH, MAX_SIMULATIONS, MAX_WORKERS, Seconds, backend_options
 from superopt.measure.latency import SOURCES
 from superopt.outputs import Appender, NotWritten, check_outputs
 
@@ -39,9 +39,11 @@ from superopt.outputs import Appender, NotWritten, check_outputs
                    "Unicorn, then measured on this CPU; model = dependency-chain cost model.")
 @click.option("--potential", type=click.Choice(["lookahead", "placeable"]), default=None,
               help="Shaping potential  [default: lookahead; with --resume, the checkpoint's]")
+@backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as one JSON object.")
 def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
-          time_limit, save_every, log_path, log_every, single_head, latency, potential, as_json):
+          time_limit, save_every, log_path, log_every, single_head, latency, potential, as_json, backend="local",
+          address=None):
     """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
     a replay buffer keeps their games, a learner fits the policy to the search's visit
     counts and the two value heads to the returns (correctness; latency measured natively
@@ -50,6 +52,8 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
+    from superopt.agents.pool import check_backend, using
+    check_backend(backend, address)   # (before torch is imported)
     from superopt.agents.alphadev.training import Training
     from superopt.tasks.registry import get_task
 
@@ -83,7 +87,8 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
                 last["saved"] = p.steps
 
         try:
-            training.run(steps, should_stop=lambda: bool(interrupted), report=report, time_limit=time_limit)
+            with using(backend, address):
+                training.run(steps, should_stop=lambda: bool(interrupted), report=report, time_limit=time_limit)
         finally:
             signal.signal(signal.SIGINT, previous)
             log.write(json.dumps(training.metrics()) + "\n")

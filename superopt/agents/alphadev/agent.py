@@ -140,4 +140,5 @@ def run(game, options, report, should_stop):
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "horizon": play.max_length, "simulations": config.mcts.simulations,
                 "latency_source": config.latency, "potential": config.potential, "latency_programs_measured": p.latency_measured,
-                "cost_model_latency": p.best_latency, **({"failure": p.failure} if p.failure else {})})
+                "cost_model_latency": p.best_latency, **({"failure": p.failure} if p.failure else {}),
+                **({"lost": p.lost} if p.lost else {})})

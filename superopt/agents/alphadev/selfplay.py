@@ -11,7 +11,7 @@ from superopt.agents.alphadev.actor import Actor, game_spec, play
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, set_cpu_threads
-from superopt.agents.pool import WorkerError, start_pool
+from superopt.agents.pool import WorkerError, local_backend, start_pool
 from superopt.errors import SuperoptError
 from superopt.measure.latency import cost_model, latency_source
 
@@ -40,6 +40,7 @@ class Progress:
     solved_games: int = 0
     candidates: dict = field(default_factory=dict)  # correct programs found (actions -> length), shortest kept
     failure: str | None = None    # why self-play ended early (a worker process died)
+    lost: list = field(default_factory=list)  # workers lost and restarted (ray backend), and what it cost
 
 
 
@@ -111,7 +112,7 @@ class SelfPlay:
         stop = should_stop
         if time_limit is not None:
             stop = lambda: should_stop() or time.monotonic() - start > time_limit  # noqa: E731
-        if self.config.workers <= 1 or self.evaluator is not None:
+        if (self.config.workers <= 1 and local_backend()) or self.evaluator is not None:
             self._run_here(start, max_steps, stop, report, patience)
         else:
             self._run_workers(start, max_steps, stop, report, patience)
@@ -145,11 +146,18 @@ class SelfPlay:
                 for w in range(self.config.workers)]
         last_sync = self.learner.steps
         p = self.progress
+
+        def bound() -> dict:
+            return {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None,
+                    "best": p.best_actions}
+
+        def restart(w):   # a lost worker's replacement plays on with the newest weights and bound
+            return [{"weights": self.learner.weights()}, bound()], "its games in play and results not yet sent"
+
         # spawn: torch is not safe to fork once it has started threads
-        with start_pool(play, args, start="spawn", name="self-play worker") as pool:
-            weights = {"weights": self.learner.weights()}
-            for w in range(len(pool)):
-                pool.send(w, weights)
+        with start_pool(play, args, start="spawn", name="self-play worker", restart=restart) as pool:
+            pool.broadcast({"weights": self.learner.weights()})
+            p.lost = pool.lost
             while not self._done(start, max_steps, should_stop, patience):
                 try:
                     got = pool.receive(timeout=0.05)
@@ -173,13 +181,11 @@ class SelfPlay:
                     self._learn(1)
                 sync = self.learner.steps - last_sync >= self.config.sync_every
                 if sync or (self._bound_changed and self.prune_by_best):
-                    message = {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None,
-                               "best": p.best_actions}
+                    message = bound()
                     if sync:
                         message["weights"] = self.learner.weights()
                         last_sync = self.learner.steps
-                    for w in range(len(pool)):
-                        pool.send(w, message)
+                    pool.broadcast(message)
                     self._bound_changed = False
                 p.elapsed = time.monotonic() - start
                 report(p)

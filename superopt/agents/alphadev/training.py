@@ -62,7 +62,7 @@ class Training:
         return {"time": round(time.monotonic() - self.started, 2), "steps": p.steps, "games": p.games,
                 "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
                 "best_length": p.best_length, "latency": self.latency, "latency_measured": p.latency_measured,
-                **{k: round(v, 5) for k, v in p.losses.items()}}
+                **{k: round(v, 5) for k, v in p.losses.items()}, **({"lost": p.lost} if p.lost else {})}
 
     def save(self) -> None:
         """The checkpoint at `out`, with what a resumed run needs."""
