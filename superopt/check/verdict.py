@@ -1,13 +1,14 @@
 """What verify found: the verdict, its violations, the counterexample it shows, and how strong
 its pass is.
 
-Strength (`Verdict.strength`, the one place that words it, printed and in --json):
+Strength (`Verdict.label`, the one place that words it, printed and in --json):
   proven (all weak orderings)      the weak-ordering argument (superopt.check.proof) covers it
   proven (SMT, z3, 0.07 s)         an SMT solver proved it equal to the spec on every input
   tested (N inputs): <why>         N inputs passed, no proof: the SMT attempt's reason
                                    (an instruction not modelled, a loop without a bound, a
                                    solver timeout), else why the weak orderings do not cover it
 A failed proof is a FAIL with the solver's counterexample (rule "result").
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,10 +64,11 @@ class Verdict:
     native: bool = False        # also compared with native runs
     function: str | None = None  # the function checked: its label, if the file had one
     smt: Proof | None = None     # the SMT attempt, if one was made
+    strength: str = ""          # function tasks: "tested" (inputs passed), whatever the SMT attempt adds
 
     @property
-    def strength(self) -> str:
-        """How far a pass goes (the module docstring); for a FAIL, what found it."""
+    def label(self) -> str:
+        """How far a pass goes, in words (the module docstring); for a FAIL, what found it."""
         if not self.passed:
             return "refuted (SMT, %s, %.2f s)" % (self.smt.solver, self.smt.seconds) if (
                 self.smt and self.smt.status == "refuted") else "failed (%s inputs run)" % format(self.inputs, ",")
@@ -74,7 +76,7 @@ class Verdict:
             return "proven (SMT, %s, %.2f s)" % (self.smt.solver, self.smt.seconds)
         if self.proof:
             return "proven (all weak orderings)"
-        why = self.smt.reason if self.smt else self.proof_reason
+        why = self.smt.reason if self.smt else "no proof attempted" if self.strength else self.proof_reason
         return "tested (%s inputs): %s" % (format(self.inputs, ","), why)
 
     @property
@@ -85,7 +87,7 @@ class Verdict:
         return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task, "function": self.function,
                 "instructions": self.instructions, "inputs": self.inputs,
                 "proof": self.proof, "proof_reason": self.proof_reason,
-                "strength": self.strength, "proven": self.proven,
+                "strength": self.label, "proven": self.proven,
                 "smt": self.smt.to_json() if self.smt else None,
                 "counterexample": self.counterexample,
                 "violations": [v.to_json() for v in self.violations],

@@ -22,7 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-ARGUMENT_REGISTERS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+from superopt.x86.isa import ARGUMENT_REGISTERS
+
 MAX_PARAMS = len(ARGUMENT_REGISTERS)
 EXTENDED_TO = 32            # 8- and 16-bit arguments arrive extended to this many bits
 

@@ -1,0 +1,142 @@
+"""The CPU state instruction semantics change, and the operand access and memory model.
+
+`State` holds the 16 register families as 64-bit values, the six flags (lazyflags.py), the
+memory kernels use and which registers hold a known address. `Work` is one instruction's
+view of it: operand reads and writes by the table's write rule (32-bit writes zero-extend,
+8/16-bit writes merge) and the memory model:
+
+- the int32 array at %rdi: whole elements at their byte offsets, addressed through any
+  register that holds the array's address (the entry %rdi, copies and lea/add/sub of it);
+- the stack, relative to the entry %rsp: push, pop and the red zone (128 bytes below the
+  current %rsp), never the return address or the caller's frame; a slot never written
+  reads as undefined.
+Anything else (indexed addresses, an address the model cannot place, accesses that
+partially overlap a stored value, bytes outside the array) raises `Unmodelled`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from superopt.x86.backend import Backend, Bool, Unmodelled, Value
+from superopt.x86.isa import FAMILIES, Imm, Instr, Mem, Reg
+from superopt.x86.lazyflags import Lazy, condition
+from superopt.x86.semantics import FLAGS, flags_undefined, flags_written
+
+
+@dataclass(frozen=True)
+class State:
+    """The CPU state: 16 register families (64-bit values, FAMILIES order), the six flags
+    (FLAGS order; each a backend boolean or a Lazy), memory {(region, byte offset): (width,
+    value)} with regions "array" and "stack", and which registers hold a known address
+    {family: (region, offset)}. Treat it as immutable: `step` returns a new one."""
+    regs: tuple
+    flags: tuple
+    memory: dict = field(default_factory=dict)
+    pointers: dict = field(default_factory=dict)
+
+    @staticmethod
+    def initial(be: Backend, regs: dict | None = None, array=None) -> "State":
+        """Registers from `regs` {family: 64-bit value} (others undefined), flags undefined;
+        with `array` (int32 element values), %rdi points at it; %rsp at the entry stack."""
+        regs = regs or {}
+        values = tuple(regs[f] if f in regs else be.undefined(64) for f in FAMILIES)
+        undefined = Lazy("undefined")
+        pointers = {"rsp": ("stack", 0)}
+        memory = {}
+        if array is not None:
+            pointers["rdi"] = ("array", 0)
+            memory = {("array", 4 * i): (32, v) for i, v in enumerate(array)}
+        return State(values, (undefined,) * len(FLAGS), memory, pointers)
+
+
+def register(be: Backend, state: State, family: str, width: int = 64) -> Value:
+    value = state.regs[FAMILIES.index(family)]
+    return value if width == 64 else be.extract(value, width - 1, 0)
+
+
+class Work:
+    """The state being changed by one instruction (copied on write)."""
+
+    def __init__(self, be: Backend, state: State, ins: Instr):
+        self.be, self.ins, self.state = be, ins, state
+        self.regs, self.flags = list(state.regs), list(state.flags)
+        self.memory, self.pointers = state.memory, dict(state.pointers)
+
+    def done(self) -> State:
+        return State(tuple(self.regs), tuple(self.flags), self.memory, self.pointers)
+
+    def reg(self, family: str, width: int = 64) -> Value:
+        value = self.regs[FAMILIES.index(family)]
+        return value if width == 64 else self.be.extract(value, width - 1, 0)
+
+    def set_reg(self, family: str, width: int, value: Value) -> None:
+        be, i = self.be, FAMILIES.index(family)
+        self.pointers.pop(family, None)
+        if width == 32:
+            value = be.zext(32, value, 64)
+        elif width < 32:
+            kept = be.and_(64, self.regs[i], be.const(64, ~((1 << width) - 1)))
+            value = be.or_(64, kept, be.zext(width, value, 64))
+        self.regs[i] = value
+
+    def read(self, op, width: int) -> Value:
+        if isinstance(op, Reg):
+            return self.reg(op.family, op.width)
+        if isinstance(op, Imm):
+            return self.be.const(width, op.value)
+        return self.load(op)
+
+    def write(self, op, width: int, value: Value) -> None:
+        if isinstance(op, Reg):
+            self.set_reg(op.family, op.width, value)
+        else:
+            self.store(op, value)
+
+    def address(self, m: Mem, width: int) -> tuple[str, int]:
+        if m.index is not None:
+            raise Unmodelled("%s: an indexed address is not modelled" % self.ins.att())
+        if m.base not in self.pointers:
+            raise Unmodelled("%s: %%%s holds no address the model knows (only the array at "
+                             "the entry %%rdi and the stack)" % (self.ins.att(), m.base))
+        region, offset = self.pointers[m.base]
+        offset += m.disp
+        if region == "stack":
+            low = self.pointers.get("rsp", ("stack", 0))[1] - 128  # the red zone
+            if offset + width // 8 > 0 or offset < low:
+                raise Unmodelled("%s: the stack access at %d bytes from the entry %%rsp is not "
+                                 "in the kernel's own frame or red zone" % (self.ins.att(), offset))
+        return region, offset
+
+    def _slot(self, key, width: int):
+        """The value stored exactly at `key` with `width`, None if no stored bytes overlap."""
+        region, offset = key
+        for (r, o), (w, value) in self.memory.items():
+            if r == region and o < offset + width // 8 and offset < o + w // 8:
+                if (o, w) == (offset, width):
+                    return value
+                raise Unmodelled("%s: a %d-bit access at byte %d of the %s overlaps a %d-bit "
+                                 "value at byte %d" % (self.ins.att(), width, offset, region, w, o))
+        if region == "array":
+            raise Unmodelled("%s: byte %d is outside the array" % (self.ins.att(), offset))
+        return None
+
+    def load(self, m: Mem) -> Value:
+        key = self.address(m, m.width)
+        value = self._slot(key, m.width)
+        return self.be.undefined(m.width) if value is None else value
+
+    def store(self, m: Mem, value: Value) -> None:
+        key = self.address(m, m.width)
+        self._slot(key, m.width)
+        self.memory = dict(self.memory)
+        self.memory[key] = (m.width, value)
+
+    def set_flags(self, lazy: Lazy) -> None:
+        """The instruction's written flags from `lazy`, its undefined ones undefined (table)."""
+        undefined = flags_undefined(self.ins)
+        blank = Lazy("undefined") if undefined else None
+        for f in flags_written(self.ins):
+            self.flags[FLAGS.index(f)] = blank if f in undefined else lazy
+
+    def cond(self) -> Bool:
+        return condition(self.be, self.state.flags, self.ins.cond)
