@@ -147,12 +147,24 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
     the_task = get_task(task)
+    _array_only(the_task, "bench")
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
     names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
                       for i, p in enumerate(programs)]
     return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
                    distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
                    progress=progress)
+
+
+def check_exportable(task: Task) -> None:
+    _array_only(task, "export")
+
+
+def _array_only(task: Task, command: str) -> None:
+    """Function tasks verify (and search) but do not bench or export yet: one line."""
+    if task.kind == "function":
+        raise SuperoptError("%s takes array tasks only so far: %s is a function task (verify it with --task)"
+                            % (command, task.name))
 
 
 def _source(path: str, program) -> str:
@@ -184,6 +196,7 @@ def export(program: Kernel, task: Task | str | None = None, format: str = "cpp",
     from superopt.emit.export import check_request
     from superopt.emit.export import export as _export
     program, the_task = resolve(program, task)
+    _array_only(the_task, "export")
     name = check_request(program, the_task, format, name, values)   # bad options fail before verify runs
     verdict = verdict or _verify(program, the_task)
     return _export(program, the_task, format, name, verdict, values)
