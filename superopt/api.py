@@ -12,6 +12,8 @@ import re
 from typing import Callable, Iterable
 
 from superopt.agents.base import DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.check.prove import DEFAULT_TIMEOUT as DEFAULT_PROVE_TIMEOUT
+from superopt.check.prove import attach
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
@@ -96,13 +98,19 @@ def resolve(program: Kernel, task: Task | str | None = None, signature: str | No
 
 def verify(program: Kernel, task: Task | str | None = None, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
            step_limit: int = STEP_LIMIT, native: bool = False, signature: str | None = None,
-           cc: str = "gcc") -> Verdict:
+           cc: str = "gcc", prove_timeout: float | None = DEFAULT_PROVE_TIMEOUT) -> Verdict:
     """Run the kernel in Unicorn on every proof input plus `random_count` random ones and
-    check every rule of the contract; `.passed`, `.proof` (a proof, or only a test),
-    `.violations`. A function task (FILE.c[:NAME], FILE.s with `signature`) runs its edge,
-    random and counterexample inputs; `.label` says "tested (N inputs)"."""
+    check every rule of the contract; `.passed`, `.violations`. A function task (FILE.c[:NAME],
+    FILE.s with `signature`) runs its edge, random and counterexample inputs. A pass the
+    weak orderings do not cover is then proven by SMT within `prove_timeout` seconds (None:
+    no attempt), or refuted with a counterexample. `.label` says how strong the pass is
+    ("proven (SMT, z3, 0.07 s)", "proven (all weak orderings)", "tested (N inputs): why"),
+    `.proven` whether it is a proof."""
     program, the_task = resolve(program, task, signature, cc)
-    return _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+    verdict = _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+    if prove_timeout is not None and verdict.passed and not verdict.proof:
+        attach(verdict, program, the_task, prove_timeout)
+    return verdict
 
 
 def search(task: Task | str, agent: str | None = None, *, workers: int | None = None,

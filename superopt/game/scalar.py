@@ -2,7 +2,7 @@
 
 A `ScalarGame` holds the task, its instruction space over the general ISA (superopt.game.space),
 the longest program considered, the reference's own program (gcc -O2's code, parsed:
-superopt.tasks.listing) as the warm start and the length to beat, and the verification set
+superopt.check.prove.reference_program) as the warm start and the length to beat, and the verification set
 (the task's edge, random and counterexample inputs with the reference's results), computed
 once so that forked workers share it. Programs are evaluated by the value evaluator
 (superopt.game.values) on the inputs a searcher picks.
@@ -14,7 +14,7 @@ import numpy as np
 from superopt.errors import InputError, SuperoptError
 from superopt.game.space import Space
 from superopt.tasks.function import FunctionTask
-from superopt.tasks.listing import reference_program
+from superopt.check.prove import reference_program
 from superopt.x86.isa import Instr, Program
 
 ISA = "general"
@@ -31,12 +31,12 @@ class ScalarGame:
     pruning = frozenset()
 
     def __init__(self, task: FunctionTask, max_length: int | None = None, init: Program | None = None,
-                 scratch: int = 2, cc: str = "gcc"):
+                 scratch: int = 2):
         self.task = task
         self.n = task.nparams
         self.init_given = init is not None
         try:
-            self.reference = _body(reference_program(task, cc))
+            self.reference = _body(reference_program(task))
             self.reference_note = ""
         except InputError as exc:
             self.reference, self.reference_note = None, str(exc)

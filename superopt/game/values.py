@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from superopt.x86 import compute
-from superopt.x86.compute import State, step
+from superopt.tasks.function import entry, register_values
+from superopt.x86.compute import State, register, step
 
 _U = np.uint64
 _ONES = (1 << 64) - 1
@@ -191,3 +191,58 @@ class NumpyBackend:
 
     def ite_b(self, c, x, y):
         return np.where(c, x, y)
+
+
+class ValueEvaluator:
+    """A function task's kernels evaluated on `args` ((count, nparams) uint64, the
+    function.py arrays), with the game evaluator's interface: `initial`, `step`, `run`,
+    plus the return value and the hamming cost. Each input runs in `fillings` lanes with
+    their own random undefined bits (see the module docstring); lane j*count + i is input i."""
+
+    def __init__(self, task, args: np.ndarray, expected: np.ndarray | None = None,
+                 fillings: int = 2, seed: int = 0):
+        self.task, self.fillings = task, fillings
+        args = np.asarray(args, dtype=_U).reshape(-1, task.nparams)
+        self.count = len(args)
+        self.lanes = self.count * fillings
+        rng = np.random.default_rng(seed)
+        self.backend = NumpyBackend(self.lanes, rng)
+        tiled = np.tile(args, (fillings, 1))
+        fill = rng.integers(0, _ONES, size=tiled.shape, dtype=_U, endpoint=True)
+        self.registers = register_values(task.signature, tiled, fill)
+        self.families = task.arguments
+        self.ret_mask = _U(entry(task.signature)[1].mask)
+        expected = task.expected(args) if expected is None else np.asarray(expected, dtype=_U)
+        self.expected = np.tile(expected & self.ret_mask, fillings)
+
+    def initial(self) -> State:
+        """The entry state: the arguments per the System V rule, every other register and
+        the flags undefined, %rsp at the entry stack."""
+        regs = {f: self.registers[:, k].copy() for k, f in enumerate(self.families)}
+        return State.initial(self.backend, regs)
+
+    def step(self, state: State, ins) -> State:
+        return step(self.backend, state, ins)
+
+    def run(self, instrs, state: State | None = None) -> State:
+        state = self.initial() if state is None else state
+        for ins in instrs:
+            state = step(self.backend, state, ins)
+        return state
+
+    def result(self, state: State) -> np.ndarray:
+        """The returned rax in the return type's width, per lane."""
+        return register(self.backend, state, "rax") & self.ret_mask
+
+    def errors(self, state: State) -> np.ndarray:
+        """Per input, the wrong bits of the return value (the most over its lanes): STOKE's
+        hamming correctness term."""
+        wrong = np.bitwise_count(self.result(state) ^ self.expected)
+        return wrong.reshape(self.fillings, self.count).max(axis=0).astype(np.int64)
+
+    def cost(self, state: State) -> int:
+        """The hamming term summed over the inputs; 0 exactly when every lane is right."""
+        return int(self.errors(state).sum())
+
+    def correct(self, state: State) -> bool:
+        return bool((self.result(state) == self.expected).all())
