@@ -138,8 +138,11 @@ def check_options(agent: str, options: SearchOptions, kind: str = "array") -> No
     for name, flag in OPTIONAL.items():
         if getattr(options, name) not in (None, False) and name not in uses:
             users = [a for a in _paths(kind, 1) if name in params_class(a, kind).uses]
-            raise SuperoptError("%s is for the %s agent%s, not for %s"
-                                % (flag, " and ".join(users), "s" if len(users) > 1 else "", agent))
+            where = ""
+            if not users:   # no agent of this kind reads it
+                users, where = [a for a in AGENT_PATHS if name in params_class(a).uses], " on sort tasks"
+            raise SuperoptError("%s is for the %s agent%s%s, not for %s"
+                                % (flag, " and ".join(users), "s" if len(users) > 1 else "", where, agent))
 
 
 def _known(name: str, kind: str = "array") -> str:

@@ -5,7 +5,7 @@ through three checks, cheapest first:
   1. the value evaluator on the whole verification set (in the chain: `Chain.screen`);
   2. Unicorn, the ground truth (superopt.check.verify): every rule of the call, with two
      random fillings of everything undefined;
-  3. an SMT proof (superopt.check.smt.prove) that it equals the reference on every input.
+  3. an SMT proof (superopt.check.prove) that it equals the reference on every input.
 A failure at any step names an input it gets wrong; that input joins the chain's tests (and
 the task's recorded counterexamples: verify and prove record theirs, so every later search
 and verify of the same spec runs it). A program that passes 2 and whose proof is neither
@@ -53,7 +53,7 @@ class Checker:
         self.emulated += 1
         verdict = verify(program, self.task)
         if verdict.passed and self.prove_timeout:
-            from superopt.check.smt import prove
+            from superopt.check.prove import prove
             self.proofs += 1
             verdict.smt = prove(program, self.task, self.prove_timeout)
             verdict.passed = verdict.smt.status != "refuted"

@@ -60,6 +60,7 @@ class StokeParams(Params):
     tests: int = param(32, positive)            # test inputs a chain starts with
     start: str = param("mixed", choice("mixed", "warm", "empty"))
     restart: int = param(20_000, count)         # proposals without a better program before a restart (0: never)
+    patience: int = param(60_000, count)        # ... before the chain ends (0: never; it runs its steps)
     prove: float = param(10.0, at_least(0))     # seconds per SMT proof attempt (0: no proofs: tested only)
     w_opcode: float = param(1.0, at_least(0))   # move weights
     w_operand: float = param(1.0, at_least(0))
@@ -92,6 +93,8 @@ class Chain:
         self.tests = game.args[np.sort(pick)]
         self.screen_ev = ValueEvaluator(game.task, game.args, game.expected, seed=seed)
         self.explored = 0
+        self.started = time.monotonic()
+        self.best_at: float | None = None      # seconds from the chain's start to its best
         self.checked: dict[tuple, bool] = {}
         self.best: list | None = None          # the best program that passed CEGIS
         self.best_cost = math.inf
@@ -216,11 +219,13 @@ class Chain:
             if self.best is None or len(program) < len(self.best):
                 self.found = {}
             self.best, self.best_cost, self.best_label = list(program), cost, label
+            self.best_at = time.monotonic() - self.started
         if len(program) == len(self.best):
             self.found.setdefault(tuple(program), label)
 
     def run(self, steps: int, should_stop, on_progress=None, target: int | None = None) -> None:
-        since, best = 0, (math.inf, math.inf)
+        since = idle = 0          # proposals since the last restart / the last new best
+        best = (math.inf, math.inf)
         if self.correct:
             self._passes(self.program)
         for k in range(steps):
@@ -232,10 +237,12 @@ class Chain:
             self.step()
             now = (len(self.best), self.best_cost) if self.best is not None else (math.inf, math.inf)
             if now < best:
-                best, since = now, 0
+                best, since, idle = now, 0, 0
                 if target is not None and self.best is not None and len(self.best) <= target:
                     return
-            since += 1
+            since, idle = since + 1, idle + 1
+            if self.p.patience and idle >= self.p.patience:
+                return
             if self.p.restart and since >= self.p.restart:
                 self._set(self.best if self.best is not None else self.init)
                 since = 0
@@ -291,12 +298,14 @@ def run(game: ScalarGame, options: SearchOptions, report, should_stop) -> Search
                                     "warm" if i else "empty" for i in inits],
                                 "warm_start": bool(game.warm), "warm_note": game.warm_note,
                                 "checked": labels[tuple(programs[0].instrs)] if programs else None,
+                                "found_after": round(best["best_at"], 3) if best is not None else None,
                                 "emulated": checker.emulated, "proofs": checker.proofs,
                                 "alpha": params.alpha, "beta": params.beta})
 
 
 def _summary(chain: Chain) -> dict:
     return {"explored": chain.explored, "best": chain.best, "best_cost": chain.best_cost, "label": chain.best_label,
+            "best_at": chain.best_at,
             "found": dict(chain.found), "closest": chain.closest, "tests": len(chain.tests)}
 
 
@@ -315,7 +324,7 @@ def _stats(game: ScalarGame, started: float, summaries: list[dict]) -> SearchSta
 def _run_workers(game, params, seeds, inits, steps, options, checker, started, report, should_stop) -> list[dict]:
     """Chains in the worker pool; their CEGIS checks come here, one at a time (the module
     docstring)."""
-    empty = {"explored": 0, "best": None, "best_cost": math.inf, "label": "", "found": {},
+    empty = {"explored": 0, "best": None, "best_cost": math.inf, "label": "", "best_at": None, "found": {},
              "closest": (math.inf, []), "tests": params.tests}
     latest = {w: dict(empty) for w in range(len(seeds))}
     done: set[int] = set()
