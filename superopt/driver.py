@@ -179,6 +179,8 @@ def optimality(game: Game, result: SearchResult) -> str:
     a heuristic cut, that is not a proof that no shorter program exists at all."""
     if not result.optimal:
         return "not proven"
+    if getattr(game, "kind", "array") == "function":
+        return "proven within the general ISA over its registers and constant pool (lea: base+disp, base+index*scale)"
     if "compared_select" in game.pruning:
         return "proven within the pruning rules, including the heuristic compared_select cut"
     return "proven"
@@ -218,7 +220,8 @@ def function_header(game: ScalarGame, agent: str, options: SearchOptions, result
         "signature": task.signature.c,
         "isa": game.isa_name,
         "length": result.length,
-        "reference": "gcc -O2, %s instructions" % game.reference_length if game.reference_length is not None
+        "reference": "%s, %s instructions" % (game.reference_name, game.reference_length)
+                     if game.reference_length is not None
                      else "its listing is not readable (%s)" % game.reference_note,
         "checked": result.extras.get("checked") or "not checked",
         "agent": agent,

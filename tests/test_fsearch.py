@@ -123,8 +123,8 @@ def test_the_cli_writes_a_file_that_verify_passes(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--agent", "alphadev"], "agent alphadev does not search function tasks yet (function tasks: stochastic)"),
-    (["--agent", "enum"], "agent enum does not search function tasks yet (function tasks: stochastic)"),
+    (["--agent", "alphadev"], "agent alphadev does not search function tasks yet (function tasks: stochastic, enum)"),
+    (["--agent", "enum", "--steps", "5"], "--steps is for the stochastic agent, not for enum"),
     (["--isa", "alphadev"], "--isa alphadev is for the sort tasks: p01 is a function task, searched over --isa general"),
     (["--no-prune", "memory_order"], "--no-prune names the sort tasks' pruning rules: function tasks have none"),
     (["--param", "bogus=1"], "unknown --param 'bogus' for agent stochastic"),
@@ -136,6 +136,14 @@ def test_bad_options_are_one_line_and_exit_2(args, message):
     r = cli("search", P01, *args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_enum_finds_the_optimal_p01_and_says_within_what():
+    result = api.search(P01, agent="enum", workers=1)
+    assert result.optimal and result.length == 1 and result.verified
+    assert result.header["optimal"].startswith("proven within the general ISA")
+    assert result.header["checked"].startswith("proven (SMT")
 
 
 def test_general_isa_is_for_function_tasks():

@@ -82,6 +82,7 @@ PARAMS_PATHS = {
 # the agents of function tasks (the value game, superopt.game.scalar): name -> (run, Params)
 FUNCTION_AGENTS = {
     "stochastic": ("superopt.agents.stoke:run", "superopt.agents.stoke:StokeParams"),
+    "enum": ("superopt.agents.bottomup:run", "superopt.agents.bottomup:FunctionEnumParams"),
 }
 FUNCTION_DEFAULT_AGENT = "stochastic"
 

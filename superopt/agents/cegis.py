@@ -2,7 +2,7 @@
 
 A chain evaluates its programs on a few test inputs only. A program that passes them goes
 through three checks, cheapest first:
-  1. the value evaluator on the whole verification set (in the chain: `Chain.screen`);
+  1. the value evaluator on the whole verification set (`Screen`, in the searcher's process);
   2. Unicorn, the ground truth (superopt.check.verify): every rule of the call, with two
      random fillings of everything undefined;
   3. an SMT proof (superopt.check.prove) that it equals the reference on every input.
@@ -18,9 +18,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from superopt.game.values import ValueEvaluator
 from superopt.tasks.function import FunctionTask
 from superopt.tasks.inputs import counterexamples
+from superopt.x86.backend import Unmodelled
 from superopt.x86.isa import Program, with_ret
+
+
+def test_inputs(game, count: int, seed: int) -> np.ndarray:
+    """`count` inputs of the game's verification set, picked by `seed`, in their order there
+    (recorded counterexamples and edge values come first in it)."""
+    pick = np.random.default_rng(seed).permutation(len(game.args))[:count]
+    return game.args[np.sort(pick)]
+
+
+class Screen:
+    """Check 1 of the module docstring: `screen(program)` is None if the value evaluator
+    finds it right on every input of the game's verification set, else the first inputs it
+    gets wrong (at most 4)."""
+
+    def __init__(self, game, seed: int = 0):
+        self.game = game
+        self.ev = ValueEvaluator(game.task, game.args, game.expected, seed=seed)
+
+    def __call__(self, program) -> np.ndarray | None:
+        try:
+            state = self.ev.run(program)
+        except Unmodelled:
+            return self.game.args[:1]
+        bad = np.flatnonzero(self.ev.errors(state))
+        return None if not len(bad) else self.game.args[bad[:4]]
 
 
 @dataclass

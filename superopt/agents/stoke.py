@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
-from superopt.agents.cegis import Checker, Outcome
+from superopt.agents.cegis import Checker, Outcome, Screen, test_inputs
 from superopt.agents.params import Params, at_least, choice, count, number, param, positive
 from superopt.agents.pool import start_pool
 from superopt.game.scalar import ScalarGame
@@ -89,9 +89,8 @@ class Chain:
         self.check = check
         self.latency = objective == "latency"
         self.weights = [getattr(params, "w_" + m) for m in MOVES]
-        pick = np.random.default_rng(seed).permutation(len(game.args))[:params.tests]
-        self.tests = game.args[np.sort(pick)]
-        self.screen_ev = ValueEvaluator(game.task, game.args, game.expected, seed=seed)
+        self.tests = test_inputs(game, params.tests, seed)
+        self.screen = Screen(game, seed)
         self.explored = 0
         self.started = time.monotonic()
         self.best_at: float | None = None      # seconds from the chain's start to its best
@@ -192,16 +191,6 @@ class Chain:
             self._evaluator()
             self._set(self.program)
         return outcome.passed
-
-    def screen(self, program: list):
-        """The whole verification set in the value evaluator: None if every input passes,
-        else the first wrong ones (at most 4)."""
-        try:
-            state = self.screen_ev.run(program)
-        except Unmodelled:
-            return self.game.args[:1]
-        bad = np.flatnonzero(self.screen_ev.errors(state))
-        return None if not len(bad) else self.game.args[bad[:4]]
 
     def _improves(self, program: list) -> bool:
         """Whether a program that passed the screen would be a new best (or a new candidate

@@ -23,6 +23,7 @@ ISA_TEXT = ("the general integer ISA over registers and immediates: mov/movzx/mo
 COLD_LENGTH = 8            # the longest program considered without a reference length
 SLACK = 2                  # ... with one: the reference's length plus this
 VERIFY_RANDOM = 1000       # random inputs of the verification set the search checks against
+_ASSEMBLY = (".s", ".S", ".asm")
 
 
 class ScalarGame:
@@ -44,6 +45,7 @@ class ScalarGame:
         used = [o.family for ins in (start or []) for o in ins.operands if hasattr(o, "family")]
         self.space = Space(task, scratch, used, _immediates(start or []))
         self.reference_length = None if self.reference is None else len(self.reference)
+        self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "gcc -O2"
         self.max_length = max_length or (COLD_LENGTH if self.reference_length is None
                                          else self.reference_length + SLACK)
         self.warm = self._warm(init, start)

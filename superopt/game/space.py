@@ -22,6 +22,7 @@ counts 0..255, bt offsets below the width, imm32 for 64-bit operations).
 """
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -162,6 +163,27 @@ class Space:
 
     def contains(self, ins: Instr) -> bool:
         return self.template(ins) is not None
+
+    def every(self) -> list[Instr]:
+        """Every instruction of the space, lea's addresses restricted to base + disp (a pool
+        value) and base + index x scale (what an exhaustive search can afford)."""
+        out = []
+        for t in self.templates:
+            choices = []
+            for kind, w in t.kinds:
+                if kind == REG:
+                    choices.append([Reg(f, w) for f in self.registers])
+                elif kind == IMM:
+                    choices.append([Imm(v) for v in t.immediates])
+                elif kind == CL:
+                    choices.append([_CL])
+                else:
+                    choices.append([Mem(t.width, b, None, 1, d) for b in self.registers for d in self.pool
+                                    if -(1 << 31) <= d < (1 << 31)] +
+                                   [Mem(t.width, b, i, s) for b in self.registers for i in self.registers
+                                    for s in SCALES])
+            out += [Instr(t.op, ops, cond=t.cond, width=t.width) for ops in itertools.product(*choices)]
+        return out
 
     # --- random choices ----------------------------------------------------------------
     def operand(self, rng: random.Random, t: Template, k: int, old=None):
