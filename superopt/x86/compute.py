@@ -50,6 +50,9 @@ def _extend(x: Work, ins, w):
     x.write(dst, w, (x.be.zext if ins.op == "movzx" else x.be.sext)(src.width, value, w))
 
 
+_OPERATION = {"add": "add", "sub": "sub", "and": "and_", "or": "or_", "xor": "xor", "test": "and_"}
+
+
 def _binary(kind):
     def run(x: Work, ins, w):
         be = x.be
@@ -61,8 +64,7 @@ def _binary(kind):
             res = (be.add if kind == "adc" else be.sub)(w, (be.add if kind == "adc" else be.sub)(w, a, b), one)
             lazy = Lazy(kind, w, a, b, res, extra=cin)
         else:
-            res = {"add": be.add, "sub": be.sub, "and": be.and_, "or": be.or_, "xor": be.xor,
-                   "cmp": be.sub, "test": be.and_}[ins.op](w, a, b)
+            res = getattr(be, _OPERATION[ins.op])(w, a, b)
             lazy = Lazy(kind, w, a, b, res)
         if ins.op not in ("cmp", "test"):
             x.write(dst, w, res)

@@ -17,6 +17,8 @@ from __future__ import annotations
 from superopt.x86.backend import Backend, Bool, Value
 from superopt.x86.semantics import FLAGS
 
+FLAG_INDEX = {f: i for i, f in enumerate(FLAGS)}
+
 
 class Lazy:
     """A flag-setting operation: its kind, width, operands and result; `bit` computes one
@@ -32,7 +34,7 @@ class Lazy:
         got = self.bits.get(flag)
         if got is None:
             got = self.bits[flag] = _own_bit(be, self, flag) if self.keep is None else be.ite_b(
-                self.keep, _flag_of(be, self.prev[FLAGS.index(flag)], flag), _own_bit(be, self, flag))
+                self.keep, _flag_of(be, self.prev[FLAG_INDEX[flag]], flag), _own_bit(be, self, flag))
         return got
 
     def result(self, be: Backend) -> Value:
@@ -43,7 +45,7 @@ class Lazy:
 
 def flag(be: Backend, flags: tuple, name: str) -> Bool:
     """One flag of a state's flags tuple."""
-    return _flag_of(be, flags[FLAGS.index(name)], name)
+    return _flag_of(be, flags[FLAG_INDEX[name]], name)
 
 
 def _flag_of(be, entry, name):
@@ -138,8 +140,8 @@ def condition(be: Backend, flags: tuple, cond: str) -> Bool:
     CF and OF are 0) with the flags it reads still theirs, it is one comparison."""
     base, negated = _BASE[cond]
     names = _BASE_FLAGS[base]
-    entries = {id(flags[FLAGS.index(f)]) for f in names}
-    lz = flags[FLAGS.index(names[0])]
+    entries = {id(flags[FLAG_INDEX[f]]) for f in names}
+    lz = flags[FLAG_INDEX[names[0]]]
     got = None
     if len(entries) == 1 and isinstance(lz, Lazy) and lz.keep is None:
         w, a, b = lz.w, lz.a, lz.b
