@@ -151,6 +151,11 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
+    task = get_task(task) if task is not None else None
+    if task is not None and task.kind == "function":
+        return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
+                               counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                               timeout=timeout, names=names, progress=progress)
     sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
     kernels = {i: resolve(p, task) for i, p in enumerate(programs)
                if isinstance(p, Program) or not is_c_source(str(p))}
@@ -161,7 +166,6 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
     the_task = get_task(task)
-    _array_only(the_task, "bench")
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
     names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
                       for i, p in enumerate(programs)]
@@ -170,15 +174,24 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
                    progress=progress)
 
 
-def check_exportable(task: Task) -> None:
-    _array_only(task, "export")
-
-
-def _array_only(task: Task, command: str) -> None:
-    """Function tasks verify (and search) but do not bench or export yet: one line."""
-    if task.kind == "function":
-        raise SuperoptError("%s takes array tasks only so far: %s is a function task (verify it with --task)"
-                            % (command, task.name))
+def _bench_function(programs: list, task: Task, *, names: list[str] | None, **options):
+    """bench on a function task: the kernels, then the C reference compiled at gcc -O2 and -O3
+    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels)."""
+    from superopt.measure.timing import measure
+    from superopt.tasks.csource import c_assembly
+    if any(not isinstance(p, Program) and str(p).endswith(SPEC_SUFFIXES) for p in programs):
+        raise SuperoptError("bench on a function task times kernels: give the C spec as --task, and its gcc -O2 "
+                            "and -O3 code is added as baselines")
+    if options["distribution"] != "random":
+        raise SuperoptError("function tasks take random inputs only (--inputs random), not %s" % options["distribution"])
+    items = [resolve(p, task)[0] for p in programs]
+    names = list(names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
+                           for i, p in enumerate(programs)])
+    if task.spec.rsplit(":", 1)[0].endswith(SPEC_SUFFIXES):
+        for opt in (("-O2",), ("-O3",)):
+            items.append(c_assembly(task, opt=opt))
+            names.append("%s (gcc %s)" % (task.spec, opt[0]))
+    return measure(items, task, names=names, **options)
 
 
 def _source(path: str, program) -> str:
@@ -210,7 +223,6 @@ def export(program: Kernel, task: Task | str | None = None, format: str = "cpp",
     from superopt.emit.export import check_request
     from superopt.emit.export import export as _export
     program, the_task = resolve(program, task)
-    _array_only(the_task, "export")
     name = check_request(program, the_task, format, name, values)   # bad options fail before verify runs
     verdict = verdict or _verify(program, the_task)
     return _export(program, the_task, format, name, verdict, values)

@@ -18,7 +18,7 @@ from superopt.run.layout import KERNEL_BASE
 from superopt.run.scalar import machine
 from superopt.tasks import inputs
 from superopt.tasks.function import CType, Param, Signature, entry, register_values
-from superopt.tasks.signature import Refused, parse
+from superopt.tasks.signature import parse
 from superopt.x86.assembler import assemble
 from superopt.x86.parser import parse_text
 
@@ -208,12 +208,18 @@ def test_reference_reading_undefined_bits_is_refused(tmp_path):
         api.verify(str(spec), str(spec))
 
 
-def test_bench_and_export_refuse_function_tasks_in_one_line(tmp_path):
-    c = write(tmp_path, "f.c", "int f(int x) { return x + 1; }\n")
-    kernel = write(tmp_path, "k.s", "f:\n leal 1(%rdi), %eax\n ret\n")
-    for command in ("export", "bench"):
-        result = cli(command, kernel, "--task", c)
-        assert result.exit_code == 2 and "function task" in result.output and len(result.output.splitlines()) == 1
+def test_bench_times_kernels_with_gcc_baselines(tmp_path):
+    c = write(tmp_path, "f.c", "#include <stdint.h>\nuint32_t f(uint32_t x, uint8_t y) { return x + y; }\n")
+    kernel = write(tmp_path, "k.s", "f:\n leal (%rdi,%rsi), %eax\n ret\n")
+    report = api.bench([str(kernel)], str(c), runs=5, inputs_per_run=200)
+    assert [r.name for r in report.results] == [str(kernel), "%s:f (gcc -O2)" % c, "%s:f (gcc -O3)" % c]
+    wrong = write(tmp_path, "w.s", "f:\n leal 1(%rdi,%rsi), %eax\n ret\n")
+    result = cli("bench", wrong, "--task", c, "--runs", 5)
+    assert result.exit_code == 1 and "fails verification" in result.output
+    for args, reason in (((kernel, "--task", c, "--inputs", "sorted"), "random inputs only"),
+                         ((kernel, c, "--task", c), "give the C spec as --task")):
+        result = cli("bench", *args, "--runs", 5)
+        assert result.exit_code == 2 and reason in result.output and len(result.output.splitlines()) == 1, result.output
 
 
 def test_driver_matches_per_call_results():
@@ -243,9 +249,73 @@ def test_hackers_gcc_code_verifies(tmp_path, path):
         program = api.load(str(kernel), task)
     except SuperoptError as exc:
         if "unknown instruction" in str(exc) or "prefixes are not supported" in str(exc):
-            pytest.skip("the parser lacks an instruction until branch isa lands: %s" % exc)
+            pytest.skip("the parser does not take this gcc instruction yet: %s" % exc)
         raise
     verdict = api.verify(program, task, random_count=500)
     assert verdict.passed, verdict.violations
     result = cli("verify", kernel, "--task", path, "--json", "--random", 100)
     assert result.exit_code == 0 and json.loads(result.output)["strength"].startswith("tested")
+
+
+def _checker(task, header: str, count: int = 400) -> str:
+    """A C/C++ main that calls the exported function on edge and random inputs and compares
+    with the reference's results (computed in Unicorn)."""
+    args = task.inputs(np.random.default_rng(1), 200)[:count]
+    expected = task.expected(args)
+    sig = task.signature
+    ret = "bool" if sig.ret.is_bool else sig.ret.name
+    rows = ",\n".join("{%s}" % ", ".join("%#xull" % int(v) for v in row) if len(row) else "{0}" for row in args)
+    call = ", ".join("(%s)args[i][%d]" % ("bool" if p.type.is_bool else p.type.name, k)
+                     for k, p in enumerate(sig.params))
+    return """#include <stdio.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "%s"
+static const uint64_t args[][%d] = {%s};
+static const uint64_t expected[] = {%s};
+int main(void) {
+    for (unsigned i = 0; i < %d; i++) {
+        %s r = %s(%s);
+        if (((uint64_t)r & %#xull) != expected[i]) { printf("input %%u\\n", i); return 1; }
+    }
+    return 0;
+}
+""" % (header, max(1, len(sig.params)), rows, ", ".join("%#xull" % int(v) for v in expected), len(args), ret,
+       task.name, call, task.entry[1].mask)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", HACKERS, ids=lambda p: p.stem)
+def test_hackers_exported_inline_functions_compile_and_agree(tmp_path, path):
+    task = api.get_task(str(path))
+    asm = subprocess.run(["gcc", "-O2", "-S", "-fcf-protection=none", "-o", "-", str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    kernel = write(tmp_path, path.stem + ".s", asm)
+    try:
+        program = api.load(str(kernel), task)
+    except SuperoptError as exc:
+        pytest.skip("the parser does not take this gcc instruction yet: %s" % exc)
+    for fmt, compiler, suffix in (("c", "gcc", "c"), ("cpp", "g++", "cpp")):
+        header = write(tmp_path, "k_%s.h" % fmt, api.export(program, task, fmt))
+        main_file = write(tmp_path, "main.%s" % suffix, _checker(task, header.name))
+        for opt in ("-O0", "-O2"):
+            exe = tmp_path / ("a_%s%s" % (fmt, opt))
+            subprocess.run([compiler, opt, "-o", str(exe), str(main_file)], check=True, cwd=tmp_path)
+            assert subprocess.run([str(exe)]).returncode == 0, (fmt, opt)
+    gas = write(tmp_path, "k.S", api.export(program, task, "gas"))
+    proto = str(task.signature).replace("_Bool", "bool")
+    write(tmp_path, "gas.h", proto + ";\n")
+    main_file = write(tmp_path, "gasmain.c", _checker(task, "gas.h"))
+    exe = tmp_path / "a_gas"
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(main_file), str(gas)], check=True, cwd=tmp_path)
+    assert subprocess.run([str(exe)]).returncode == 0
+
+
+def test_export_of_a_function_task_is_an_inline_function(tmp_path):
+    c = write(tmp_path, "f.c", "#include <stdint.h>\nint8_t f(int8_t x, uint16_t y) { return x + y; }\n")
+    kernel = write(tmp_path, "k.s", "f:\n leal (%rdi,%rsi), %eax\n ret\n")
+    text = api.export(str(kernel), str(c), "c")
+    assert "static inline int8_t f(int8_t x, uint16_t y)" in text and "return (int8_t)rax;" in text
+    assert "(uint64_t)(uint32_t)(int32_t)x" in text and api.get_task(str(c)).spec == "%s:f" % c
+    with pytest.raises(InputError, match="values form"):
+        api.export(str(kernel), str(c), "c", values=True)

@@ -41,7 +41,6 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
     """
     check_outputs({"-o": output}, inputs=(program_file, program_file.rpartition(":")[0]))  # (FILE.s:NAME)
     program, the_task = api.resolve(program_file, task)
-    api.check_exportable(the_task)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = api.verify(program, the_task)
     report = {"path": program_file, "function": program.name, "task": the_task.name, "format": fmt, "values": values,
