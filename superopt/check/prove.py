@@ -38,7 +38,7 @@ import z3
 from superopt.check.lift import Exit, lift, merge
 from superopt.check.smt import SOLVER, Z3Backend, free, solve, value
 from superopt.check.verdict import Proof, Verdict, Violation
-from superopt.errors import InputError
+from superopt.errors import InputError, SuperoptError
 from superopt.x86.compute import State, Unmodelled, register
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program
 
@@ -250,6 +250,13 @@ def reference_program(task) -> Program:
     """The function task's reference in the instruction form: gcc -O2 -S's code for a C
     file's function (the flags of superopt.tasks.csource, without -g and -c), or the
     assembly spec's function as written."""
+    try:
+        return _reference_program(task)
+    except SuperoptError as exc:
+        raise Unmodelled("the reference's code is not in the instruction form: %s" % exc) from None
+
+
+def _reference_program(task) -> Program:
     from superopt.x86.functions import select
     from superopt.x86.parser import parse_file, parse_text
     source = task.reference.source
