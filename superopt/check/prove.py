@@ -36,9 +36,9 @@ from typing import Callable
 import z3
 
 from superopt.check.lift import Exit, lift, merge
-from superopt.check.smt import SOLVER, Z3Backend, solve, value
+from superopt.check.smt import SOLVER, Z3Backend, free, solve, value
 from superopt.check.verdict import Proof, Verdict, Violation
-from superopt.errors import InputError
+from superopt.errors import InputError, SuperoptError
 from superopt.x86.compute import State, Unmodelled, register
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program
 
@@ -48,29 +48,30 @@ DEFAULT_TIMEOUT = 30.0   # seconds: lifting and solving together
 @dataclass
 class _Problem:
     goal: z3.BoolRef                          # satisfiable iff the kernel is wrong somewhere
-    explain: Callable[[z3.ModelRef], dict]    # a model -> the counterexample dict (with "line")
+    explain: Callable[[dict], dict]    # a model -> the counterexample dict (with "line")
     record: Callable[[dict], None] = lambda ce: None   # where a counterexample is kept
 
 
-def prove(program: Program, task, timeout: float | None = DEFAULT_TIMEOUT) -> Proof:
-    """Prove `program` equal to `task`'s spec (the module docstring), within `timeout` seconds."""
+def prove(program: Program, task, timeout: float | None = DEFAULT_TIMEOUT, solver: str = SOLVER) -> Proof:
+    """Prove `program` equal to `task`'s spec (the module docstring), within `timeout` seconds,
+    with `solver` ("bitwuzla", the default, or "z3")."""
     started = time.perf_counter()
     deadline = None if timeout is None else started + timeout
     try:
         problem = (_function_problem if task.kind == "function" else _array_problem)(program, task, deadline)
     except Unmodelled as exc:
-        return Proof("unknown", SOLVER, time.perf_counter() - started, reason=str(exc))
+        return Proof("unknown", solver, time.perf_counter() - started, reason=str(exc))
     left = None if deadline is None else max(0.001, deadline - time.perf_counter())
-    status, model, _ = solve(problem.goal, left)
+    status, model, _ = solve(problem.goal, left, solver)
     seconds = time.perf_counter() - started
     if status == "unsat":
-        return Proof("proven", SOLVER, seconds)
+        return Proof("proven", solver, seconds)
     if status == "unknown":
-        return Proof("unknown", SOLVER, seconds, reason="the solver found neither a proof nor a counterexample "
+        return Proof("unknown", solver, seconds, reason="the solver found neither a proof nor a counterexample "
                                                         "within %g s (--prove-timeout)" % timeout)
     counterexample = problem.explain(model)
     problem.record(counterexample)
-    return Proof("refuted", SOLVER, seconds, reason=counterexample["line"], counterexample=counterexample)
+    return Proof("refuted", solver, seconds, reason=counterexample["line"], counterexample=counterexample)
 
 
 def attach(verdict: Verdict, program: Program, task, timeout: float | None) -> None:
@@ -108,24 +109,10 @@ def _preserved(be: Z3Backend, start: State, e: Exit, program: Program) -> z3.Boo
     return _all([register(be, e.state, f) == register(be, start, f) for f in CALLEE_SAVED + ("rsp",)])
 
 
-def _names(term) -> set[str]:
-    """The free variables a term mentions."""
-    seen, out, todo = set(), set(), [term]
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(t.decl().name())
-        todo.extend(t.children())
-    return out
-
-
 def _depends(be: Z3Backend, program: Program, terms, inputs: set[str]) -> str:
     """", which depends on ..." naming what the failing result reads besides the inputs:
     registers at entry the kernel was not given, undefined results (and their instruction)."""
-    extra = sorted(set().union(*(_names(t) for t in terms)) - inputs)
+    extra = sorted({v.decl().name() for v in free(*terms)} - inputs)
     words = []
     for name in extra:
         if name.startswith("entry_"):
@@ -186,7 +173,7 @@ def _array_problem(program: Program, task, deadline) -> _Problem:
         wrong.append(_all(e.condition, _any(bad + [z3.Not(_preserved(be, start, e, program))])))
     goal = _all(assume, _any(wrong))
 
-    def explain(model) -> dict:
+    def explain(model: dict) -> dict:
         length = value(model, n) if task.variable else task.n
         got_terms = [merge(exits, lambda s, i=i: s.memory[("array", 4 * i)][1]) for i in range(task.n)]
         signed = [_int32(value(model, t)) for t in a]
@@ -242,7 +229,7 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
     broken = _any([_all(e.condition, z3.Not(_preserved(be, start, e, program))) for e in exits])
     goal = _all(assume, _any(got != expected, broken))
 
-    def explain(model) -> dict:
+    def explain(model: dict) -> dict:
         args = [value(model, x) for x in xs]
         g, x = value(model, got), value(model, expected)
         fixed = z3.substitute(got, *[(v, z3.BitVecVal(a, v.size())) for v, a in zip(xs, args)])
@@ -263,6 +250,13 @@ def reference_program(task) -> Program:
     """The function task's reference in the instruction form: gcc -O2 -S's code for a C
     file's function (the flags of superopt.tasks.csource, without -g and -c), or the
     assembly spec's function as written."""
+    try:
+        return _reference_program(task)
+    except SuperoptError as exc:
+        raise Unmodelled("the reference's code is not in the instruction form: %s" % exc) from None
+
+
+def _reference_program(task) -> Program:
     from superopt.x86.functions import select
     from superopt.x86.parser import parse_file, parse_text
     source = task.reference.source

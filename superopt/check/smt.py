@@ -20,7 +20,7 @@ import time
 
 import z3
 
-SOLVER = "z3"
+SOLVER = "bitwuzla"   # the default: see the module docstring
 
 
 class Z3Backend:
@@ -165,22 +165,73 @@ class Z3Backend:
         return z3.If(c, x, y)
 
 
-def solve(goal, timeout: float | None) -> tuple[str, z3.ModelRef | None, float]:
-    """Whether `goal` can hold: ("unsat" | "sat" | "unknown", a model if sat, seconds).
-    `timeout` in seconds (None: no limit)."""
-    solver = z3.SolverFor("QF_BV")
-    if timeout is not None:
-        solver.set("timeout", max(1, int(timeout * 1000)))
-    solver.add(goal)
+def solve(goal, timeout: float | None, solver: str = SOLVER) -> tuple[str, dict | None, float]:
+    """Whether `goal` can hold: ("unsat" | "sat" | "unknown", the model as {variable name:
+    value} if sat, seconds solving), by `solver` ("bitwuzla" or "z3"); `timeout` in seconds
+    (None: no limit)."""
     started = time.perf_counter()
-    result = solver.check()
-    seconds = time.perf_counter() - started
-    if result == z3.sat:
-        return "sat", solver.model(), seconds
-    return ("unsat" if result == z3.unsat else "unknown"), None, seconds
+    status, model = (_bitwuzla if solver == "bitwuzla" else _z3)(goal, timeout)
+    return status, model, time.perf_counter() - started
 
 
-def value(model: z3.ModelRef, term) -> int:
-    """A bitvector term's value in `model` (unconstrained parts as z3 completes them: 0)."""
-    got = model.eval(term, model_completion=True)
+def _z3(goal, timeout):
+    s = z3.SolverFor("QF_BV")
+    if timeout is not None:
+        s.set("timeout", max(1, int(timeout * 1000)))
+    s.add(goal)
+    result = s.check()
+    if result != z3.sat:
+        return ("unsat" if result == z3.unsat else "unknown"), None
+    m = s.model()
+    return "sat", {d.name(): (z3.is_true(m[d]) if z3.is_bool(m[d]) else m[d].as_long()) for d in m.decls()}
+
+
+def smtlib(goal) -> str:
+    """`goal` as an SMT-LIB2 script for QF_BV, without check-sat."""
+    s = z3.Solver()
+    s.add(goal)
+    lines = [ln for ln in s.to_smt2().splitlines() if not ln.startswith(("(set-info", "(check-sat", ";"))]
+    return "(set-logic QF_BV)\n" + "\n".join(lines) + "\n"
+
+
+def _bitwuzla(goal, timeout):
+    import bitwuzla
+    options = bitwuzla.Options()
+    options.set(bitwuzla.Option.PRODUCE_MODELS, True)
+    if timeout is not None:
+        options.set(bitwuzla.Option.TIME_LIMIT_PER, max(1, int(timeout * 1000)))
+    parser = bitwuzla.Parser(bitwuzla.TermManager(), options)
+    parser.parse(smtlib(goal), True, False)
+    solver = parser.bitwuzla()
+    result = solver.check_sat()
+    if result != bitwuzla.Result.SAT:
+        return ("unsat" if result == bitwuzla.Result.UNSAT else "unknown"), None
+    model = {}
+    for f in parser.get_declared_funs():
+        v = solver.get_value(f)
+        model[f.symbol()] = v.value() if v.sort().is_bool() else int(v.value(10))
+    return "sat", model
+
+
+def free(*terms) -> list:
+    """The free variables the terms mention (z3 constants), each once."""
+    seen, out, todo = set(), {}, list(terms)
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out[t.decl().name()] = t
+        todo.extend(t.children())
+    return list(out.values())
+
+
+def value(model: dict, term) -> int:
+    """A term's value under `model` ({name: value}; a variable it does not name is 0)."""
+    def const(v):
+        got = model.get(v.decl().name(), 0)
+        return z3.BoolVal(bool(got)) if z3.is_bool(v) else z3.BitVecVal(int(got), v.size())
+    pairs = [(v, const(v)) for v in free(term)]
+    got = z3.simplify(z3.substitute(term, *pairs) if pairs else term)
     return got.as_long() if z3.is_bv_value(got) else int(z3.is_true(got))
