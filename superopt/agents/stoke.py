@@ -22,8 +22,10 @@ synthesis from nothing), or `mixed` (the default: even chains warm, odd chains e
 warm start outside the space (gcc's code branches, or uses memory) falls back to empty.
 Chains run in the worker pool (superopt.agents.pool); the parent does every Unicorn run and
 proof, one request at a time, so that a run is deterministic for a seed and worker count
-(unless a time limit or --target-length cuts it). The result is the shortest checked program
-of any chain (ties: the lowest cost, then the lowest chain).
+(unless a time limit or --target-length cuts it). A chain restarts from its best after
+`restart` proposals without a better program and ends after `patience` (or its steps). The
+result is the shortest checked program of any chain (ties: the lowest cost, then the lowest
+chain).
 """
 from __future__ import annotations
 
