@@ -26,10 +26,14 @@ from superopt.x86.isa import Program, with_ret
 
 
 def test_inputs(game, count: int, seed: int) -> np.ndarray:
-    """`count` inputs of the game's verification set, picked by `seed`, in their order there
-    (recorded counterexamples and edge values come first in it)."""
-    pick = np.random.default_rng(seed).permutation(len(game.args))[:count]
-    return game.args[np.sort(pick)]
+    """`count` inputs of the game's verification set, picked by `seed`: half of them among its
+    counterexamples and edge values (powers of two, extremes: where kernels go wrong), the
+    rest among its random inputs."""
+    rng = np.random.default_rng(seed)
+    special = min(game.special, max(count // 2, count - (len(game.args) - game.special)))
+    pick = np.concatenate([rng.permutation(game.special)[:special],
+                           game.special + rng.permutation(len(game.args) - game.special)[:count - special]])
+    return game.args[np.sort(pick).astype(int)]
 
 
 class Screen:

@@ -41,6 +41,7 @@ from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.cegis import Checker, Outcome, Screen, test_inputs
 from superopt.agents.params import Params, at_least, choice, count, number, param, positive
 from superopt.agents.pool import start_pool
+from superopt.errors import SuperoptError
 from superopt.game.scalar import ScalarGame
 from superopt.game.values import ValueEvaluator
 from superopt.measure.cost import cost_model
@@ -73,11 +74,7 @@ class StokeParams(Params):
     def __post_init__(self):
         super().__post_init__()
         if not any(getattr(self, "w_" + m) for m in MOVES):
-            raise self._error("the move weights (--param w_%s ...) must not all be 0" % MOVES[0])
-
-    def _error(self, why: str):
-        from superopt.errors import SuperoptError
-        return SuperoptError("agent stochastic: " + why)
+            raise SuperoptError("agent stochastic: the move weights (--param w_%s ...) must not all be 0" % MOVES[0])
 
 
 class Chain:

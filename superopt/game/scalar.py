@@ -3,18 +3,19 @@
 A `ScalarGame` holds the task, its instruction space over the general ISA (superopt.game.space),
 the longest program considered, the reference's own program (gcc -O2's code, parsed:
 superopt.check.prove.reference_program) as the warm start and the length to beat, and the verification set
-(the task's edge, random and counterexample inputs with the reference's results), computed
-once so that forked workers share it. Programs are evaluated by the value evaluator
+(the task's counterexample, edge and random inputs, in that order, with the reference's
+results), computed once so that forked workers share it. Programs are evaluated by the value evaluator
 (superopt.game.values) on the inputs a searcher picks.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from superopt.check.prove import reference_program
 from superopt.errors import InputError, SuperoptError
 from superopt.game.space import Space
 from superopt.tasks.function import FunctionTask
-from superopt.check.prove import reference_program
+from superopt.tasks.inputs import counterexamples, edge_inputs
 from superopt.x86.isa import Instr, Program
 
 ISA = "general"
@@ -51,6 +52,8 @@ class ScalarGame:
         self.warm = self._warm(init, start)
         self.args = task.inputs(np.random.default_rng(0), VERIFY_RANDOM)
         self.expected = task.expected(self.args)
+        # the verification set's leading rows: recorded counterexamples and edge values
+        self.special = min(len(self.args), len(counterexamples(task)) + len(edge_inputs(task.signature)))
 
     def _warm(self, init: Program | None, start: list[Instr] | None) -> list[Instr] | None:
         """The warm start: --init (refused in one line if outside the space), else the

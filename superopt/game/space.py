@@ -28,9 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from superopt.game.values import NumpyBackend
 from superopt.x86 import semantics
 from superopt.x86.assembler import problem
 from superopt.x86.backend import Unmodelled
+from superopt.x86.compute import State, step
 from superopt.x86.isa import CALLER_SAVED, CONDITIONS, Imm, Instr, Mem, Reg
 
 REG, IMM, CL, ADDRESS = "R", "I", "C", "A"
@@ -136,8 +138,6 @@ class Space:
         return t if problem(self._sample(t)) is None else None
 
     def _modelled(self, t: Template) -> bool:
-        from superopt.game.values import NumpyBackend
-        from superopt.x86.compute import State, step
         be = NumpyBackend(1, np.random.default_rng(0))
         try:
             step(be, State.initial(be), self._sample(t, t.immediates[0] if t.immediates else 1))
