@@ -94,8 +94,10 @@ def test_a_kernel_wrong_for_one_value_is_refuted_and_its_input_recorded():
     assert 0x12345678 in task.inputs()[:, 0]
 
 
-def test_ctrl_c_keeps_the_best_checked_program():
-    """SIGINT during the search: it stops at once and returns the warm start, checked."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_keeps_the_best_checked_program(workers):
+    """SIGINT during the search (in-process, or chains in the worker pool): it stops at once
+    and returns the warm start, checked (a chain checks its start before anything else)."""
     sent = []
 
     def report(stats):
@@ -103,7 +105,7 @@ def test_ctrl_c_keeps_the_best_checked_program():
             sent.append(True)
             signal.raise_signal(signal.SIGINT)
 
-    result = api.search(P01, workers=1, steps=10_000_000, report=report, params={"start": "warm"})
+    result = api.search(P01, workers=workers, steps=10_000_000, report=report, params={"start": "warm"})
     assert sent and result.extras["interrupted"] and result.verified and result.length <= 2
     assert result.explored < 10_000
 
