@@ -166,8 +166,12 @@ def rank_by_latency(result: SearchResult, game: Game) -> None:
 
 
 def write_program(path: str, program: Program, header: dict[str, object]) -> None:
-    """Write the program as AT&T text with `# key: value` header lines and a `ret`, atomically;
-    if `path` cannot be written, to a fallback file (superopt.outputs.ResultMoved says where)."""
+    """Write the program as AT&T text with `# key: value` header lines (and `# needs:` naming
+    the CPU extensions it needs, if any) and a `ret`, atomically; if `path` cannot be written,
+    to a fallback file (superopt.outputs.ResultMoved says where)."""
+    needs = extensions(program)
+    if needs and "needs" not in header:
+        header = {**header, "needs": ", ".join(needs)}
     lines = ["# %s: %s" % (k, v) for k, v in header.items()]
     lines += ["\t.text", "\t.globl\t%s" % header.get("task", "kernel"), "%s:" % header.get("task", "kernel")]
     lines += format_program(with_ret(program))
@@ -231,8 +235,6 @@ def function_header(game: ScalarGame, agent: str, options: SearchOptions, result
         "programs explored": result.explored,
         "optimal": optimality(game, result),
     }
-    if result.program is not None and extensions(result.program):
-        header["needs"] = ", ".join(extensions(result.program))
     if result.latency:
         header["latency"] = "%d cycles (the dependency-chain cost model)" % result.latency["best"]
     return header
