@@ -1,9 +1,10 @@
 """The value evaluator (x86/compute.py over numpy) against Unicorn, instruction by instruction.
 
 Random straight-line programs over every register-operand form of the ISA (every opcode,
-every width, register, immediate and %cl operands, counts 0, 1 and the edges) run from
-random states in Unicorn and in the evaluator; after every instruction the registers and
-flags must agree wherever they are defined. Definedness is tracked here from the semantics
+every width, register, immediate and %cl operands, counts 0, 1 and the edges), and mixed
+with the 32-bit forms that take an int32 element of the array at %rdi, run from random
+states in Unicorn and in the evaluator; after every instruction the registers, the flags
+and the array must agree wherever they are defined. Definedness is tracked here from the semantics
 table alone (flags_undefined, reads, writes), lane by lane: an output is defined when the
 values it is computed from are, except the table's undefined flags and the ISA's dynamic
 cases (bsf/bsr of 0 leave the destination undefined; a shift or rotate by %cl = 0 keeps
@@ -50,7 +51,7 @@ def _example(op, kinds, w, narrow=None):
     ops = []
     for k in kinds:
         ops.append({"R": Reg("rax", w), "I": Imm(1), "C": CL, "M": Mem(w, "rbx", "rsi", 2, 4),
-                    "N": Reg("rsi", narrow or 8)}[k])
+                    "N": Reg("rsi", narrow or 8), "A": Mem(32, "rdi")}[k])
     width = 8 if op == "set" else None if op == "nop" else w
     return Instr(op, tuple(ops), cond="e" if op in ("cmov", "set") else None, width=width)
 
@@ -71,6 +72,24 @@ def _forms():
 FORMS = _forms()
 
 
+def _array_forms():
+    """The 32-bit forms with one register operand replaced by an int32 element of the array
+    at %rdi (A), where the assembler takes it."""
+    out = []
+    for op, kinds, w, narrow in FORMS:
+        for i, k in enumerate(kinds):
+            if (k == "R" and w == 32) or (k == "N" and narrow == 32):
+                form = kinds[:i] + "A" + kinds[i + 1:]
+                if problem(_example(op, form, w, narrow)) is None:
+                    out.append((op, form, w, narrow))
+    return out
+
+
+ARRAY_FORMS = _array_forms()
+ARRAY = 4                # int32 elements
+DATA = 0x20000           # where the array lies in Unicorn
+
+
 def _imm_edges(op, w):
     if op in ("shl", "shr", "sar", "rol", "ror", "rorx", "bt"):
         return (0, 1, 2, w - 1, w, w + 1, 31, 32, 33, 63, 64, 255)
@@ -78,21 +97,23 @@ def _imm_edges(op, w):
 
 
 @st.composite
-def instructions(draw):
-    op, kinds, w, narrow = draw(st.sampled_from(FORMS))
+def instructions(draw, forms=FORMS, pool=POOL):
+    op, kinds, w, narrow = draw(st.sampled_from(forms))
     ops = []
     for k in kinds:
         if k == "R":
-            ops.append(Reg(draw(st.sampled_from(POOL)), w))
+            ops.append(Reg(draw(st.sampled_from(pool)), w))
         elif k == "N":
-            ops.append(Reg(draw(st.sampled_from(POOL)), narrow))
+            ops.append(Reg(draw(st.sampled_from(pool)), narrow))
+        elif k == "A":
+            ops.append(Mem(32, "rdi", disp=4 * draw(st.integers(0, ARRAY - 1))))
         elif k == "C":
             ops.append(CL)
         elif k == "I":
             ops.append(Imm(draw(st.sampled_from(_imm_edges(op, w)) | st.integers(-(1 << 31), (1 << 31) - 1))))
         else:
-            index = draw(st.sampled_from((None,) + POOL))
-            ops.append(Mem(w, draw(st.sampled_from(POOL)), index,
+            index = draw(st.sampled_from((None,) + pool))
+            ops.append(Mem(w, draw(st.sampled_from(pool)), index,
                            draw(st.sampled_from((1, 2, 4, 8))) if index else 1, draw(st.sampled_from((0, 8, -4, 1 << 20)))))
     cond = draw(st.sampled_from(CONDITIONS)) if op in ("cmov", "set") else None
     ins = Instr(op, tuple(ops), cond=cond, width=8 if op == "set" else None if op == "nop" else w)
@@ -116,26 +137,36 @@ def _emulator():
     if _uc is None:
         _uc = Uc(UC_ARCH_X86, UC_MODE_64)
         _uc.mem_map(CODE, 0x1000)
+        _uc.mem_map(DATA, 0x1000)
     return _uc
 
 
+def _array(lane) -> list | None:
+    return lane[2] if len(lane) > 2 else None
+
+
 def unicorn_trace(instrs, start):
-    """Per lane, per instruction: (registers, rflags) after it, and the %cl before it."""
+    """Per lane, per instruction: (registers, rflags) after it, the %cl before it, and the
+    array's elements after it (a lane (regs, flags, elements) has an array at %rdi)."""
     code = assemble(instrs, base=CODE)
     uc = _emulator()
     uc.mem_write(CODE, code.code)
     uc.ctl_remove_cache(CODE, CODE + 0x1000)
     ends = code.offsets[1:] + [code.offsets[-1] + code.sizes[-1]]
     out = []
-    for regs, flags in start:
+    for lane in start:
+        regs, flags, array = lane[0], lane[1], _array(lane) or []
         for f in FAMILIES:
             uc.reg_write(_UC_REG[f], regs.get(f, 0))
         uc.reg_write(X.UC_X86_REG_RFLAGS, _rflags(flags))
+        uc.mem_write(DATA, b"".join(v.to_bytes(4, "little") for v in array))
         trace = []
         for begin, end in zip(code.offsets, ends):
             cl = uc.reg_read(X.UC_X86_REG_RCX) & 0xFF
             uc.emu_start(CODE + begin, CODE + end)
-            trace.append(({f: uc.reg_read(_UC_REG[f]) for f in FAMILIES}, uc.reg_read(X.UC_X86_REG_RFLAGS), cl))
+            memory = bytes(uc.mem_read(DATA, 4 * len(array)))
+            trace.append(({f: uc.reg_read(_UC_REG[f]) for f in FAMILIES}, uc.reg_read(X.UC_X86_REG_RFLAGS), cl,
+                          [int.from_bytes(memory[4 * i:4 * i + 4], "little") for i in range(len(array))]))
         out.append(trace)
     return out
 
@@ -148,7 +179,10 @@ def _rflags(bits12: int) -> int:
 def _start_state(be, start):
     regs = {f: np.array([lane[0].get(f, 0) for lane in start], dtype=np.uint64) for f in FAMILIES}
     flags = tuple(np.array([bool(_rflags(lane[1]) >> FLAG_BITS[f] & 1) for lane in start]) for f in sem.FLAGS)
-    state = State.initial(be, regs)
+    array = _array(start[0])
+    elements = None if array is None else [np.array([_array(lane)[i] for lane in start], dtype=np.uint64)
+                                           for i in range(len(array))]
+    state = State.initial(be, regs, array=elements)
     return State(state.regs, flags, state.memory, state.pointers)
 
 
@@ -158,25 +192,32 @@ def unicorn_bug(ins, before: dict) -> bool:
     half (test_semantics' test_unicorn_pdep32_bug); bzhi with an index of the width or
     more clears the top bit, and sets CF from width - 1 on (test_unicorn_bzhi_bug)."""
     if ins.op == "pdep" and ins.width == 32:
-        return before[ins.operands[2].family] >> 32 != 0
+        return isinstance(ins.operands[2], Reg) and before[ins.operands[2].family] >> 32 != 0
     if ins.op == "bzhi":
         return before[ins.operands[2].family] & 0xFF >= ins.width - 1
     return False
 
 
+def _value(op, before: dict) -> int:
+    """A register's or array element's value on one lane (before: registers and "a")."""
+    return before["a"][op.disp // 4] if isinstance(op, Mem) else before[op.family] & ((1 << op.width) - 1)
+
+
 _VALUE_FLAGS = {"adc": ("CF",), "sbb": ("CF",)}
 
 
-def _track(ins, regs_def: set, flags_def: set, before: dict, cl: int) -> tuple[set, set]:
-    """What is defined after `ins` on one lane (see the module docstring)."""
+def _track(ins, regs_def: set, flags_def: set, mem_def: set, before: dict, cl: int) -> tuple[set, set, set]:
+    """What is defined after `ins` on one lane (see the module docstring): register
+    families, flags, array elements (by byte offset)."""
     reads = sem.reads(ins) - {"flags"}
     value_flags = sem.CONDITION_FLAGS[ins.cond] if ins.cond else _VALUE_FLAGS.get(ins.op, ())
-    ok = reads <= regs_def and set(value_flags) <= flags_def
+    ok = reads <= regs_def and set(value_flags) <= flags_def and {m.disp for m in sem.loads(ins)} <= mem_def
+    stored = {m.disp for m in sem.stores(ins)}
+    mem_after = (mem_def | stored) if ok else (mem_def - stored)
     written = sem.writes(ins) - {"flags"}
     regs_after = (regs_def | written) if ok else (regs_def - written)
     if sem.TABLE[ins.op].undefined_if_zero and ok:
-        src = ins.operands[1]
-        if before[src.family] & ((1 << src.width) - 1) == 0:
+        if _value(ins.operands[1], before) == 0:
             regs_after = regs_after - {ins.operands[0].family}
     if unicorn_bug(ins, before):
         regs_after = regs_after - {ins.operands[0].family}
@@ -192,21 +233,22 @@ def _track(ins, regs_def: set, flags_def: set, before: dict, cl: int) -> tuple[s
         flags_after.discard("CF")   # Unicorn's bug: test_unicorn_blsi_carry_bug
     if unicorn_bug(ins, before):
         flags_after -= sem.flags_written(ins)
-    return regs_after, flags_after
+    return regs_after, flags_after, mem_after
 
 
 def check_program(instrs, start):
     trace = unicorn_trace(instrs, start)
     be = NumpyBackend(LANES, np.random.default_rng(0))
     state = _start_state(be, start)
-    defined = [(set(FAMILIES), set(sem.FLAGS)) for _ in start]
-    befores = [dict(lane[0]) for lane in start]
+    defined = [(set(FAMILIES), set(sem.FLAGS), {4 * i for i in range(len(_array(lane) or ()))}) for lane in start]
+    befores = [{**lane[0], "a": _array(lane)} for lane in start]
+    first, snapshot = state, [r.copy() for r in state.regs]
     for i, ins in enumerate(instrs):
         state = step(be, state, ins)
         for lane in range(LANES):
-            regs, rflags, cl = trace[lane][i]
-            regs_def, flags_def = defined[lane] = _track(ins, *defined[lane], befores[lane], cl)
-            befores[lane] = regs
+            regs, rflags, cl, elements = trace[lane][i]
+            regs_def, flags_def, mem_def = defined[lane] = _track(ins, *defined[lane], befores[lane], cl)
+            befores[lane] = {**regs, "a": elements}
             where = "after %s (instruction %d of %s), lane %d" % (ins.att(), i, [x.att() for x in instrs], lane)
             for f in regs_def:
                 got = int(register(be, state, f)[lane])
@@ -214,12 +256,16 @@ def check_program(instrs, start):
             for f in flags_def:
                 got = bool(flag(be, state.flags, f)[lane])
                 assert got == bool(rflags >> FLAG_BITS[f] & 1), "%s: %s is %s in the evaluator" % (where, f, got)
+            for offset in mem_def:
+                got = int(state.memory[("array", offset)][1][lane])
+                assert got == elements[offset // 4], "%s: a[%d] is %#x" % (where, offset // 4, got)
+    assert all((a == b).all() for a, b in zip(first.regs, snapshot)), "step changed a state it was given"
 
 
 PROGRAMS = st.lists(instructions(), min_size=1, max_size=8)
 
 
-@settings(max_examples=150, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, suppress_health_check=list(HealthCheck))
 @given(PROGRAMS, START)
 def test_random_programs_agree_with_unicorn(instrs, start):
     check_program(instrs, start)
@@ -229,6 +275,31 @@ def test_random_programs_agree_with_unicorn(instrs, start):
 @settings(max_examples=1500, suppress_health_check=list(HealthCheck))
 @given(PROGRAMS, START)
 def test_random_programs_agree_with_unicorn_long(instrs, start):
+    check_program(instrs, start)
+
+
+ELEMENT = st.sampled_from((0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)) | st.integers(0, (1 << 32) - 1)
+ARRAY_POOL = tuple(f for f in POOL if f != "rdi")   # %rdi keeps the array's address
+ARRAY_START = st.lists(st.tuples(st.fixed_dictionaries({f: VALUE for f in ARRAY_POOL}).map(lambda r: {**r, "rdi": DATA}),
+                                 st.integers(0, (1 << 12) - 1), st.lists(ELEMENT, min_size=ARRAY, max_size=ARRAY)),
+                       min_size=LANES, max_size=LANES)
+
+
+ARRAY_PROGRAMS = st.lists(instructions(ARRAY_FORMS + FORMS, ARRAY_POOL), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, suppress_health_check=list(HealthCheck))
+@given(ARRAY_PROGRAMS, ARRAY_START)
+def test_programs_on_the_array_agree_with_unicorn(instrs, start):
+    """Loads, stores and read-modify-writes of int32 elements at %rdi, mixed with the
+    register forms: registers, flags and the array's elements after every instruction."""
+    check_program(instrs, start)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, suppress_health_check=list(HealthCheck))
+@given(ARRAY_PROGRAMS, ARRAY_START)
+def test_programs_on_the_array_agree_with_unicorn_long(instrs, start):
     check_program(instrs, start)
 
 

@@ -14,7 +14,7 @@ from superopt.errors import InputError
 from superopt.run.emulator import Stop
 from superopt.run.layout import KERNEL_BASE
 from superopt.run.scalar import code_loops, machine
-from superopt.tasks.function import FunctionTask, Signature, entry
+from superopt.tasks.function import FunctionTask, Signature, as_args, entry
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
 from superopt.x86.isa import Imm
@@ -45,7 +45,7 @@ class CodeReference:
         return self.lines[max(rows)] if rows else None
 
     def results(self, args: np.ndarray) -> np.ndarray:
-        args = np.asarray(args, dtype=np.uint64).reshape(-1, len(self.signature.params))
+        args = as_args(args, len(self.signature.params))
         ret_mask = np.uint64(entry(self.signature)[1].mask)
         outs = []
         for seed in _SEEDS:

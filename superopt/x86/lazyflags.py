@@ -23,7 +23,10 @@ FLAG_INDEX = {f: i for i, f in enumerate(FLAGS)}
 class Lazy:
     """A flag-setting operation: its kind, width, operands and result; `bit` computes one
     flag on demand (and keeps it). `keep`/`prev`: where `keep` holds (a shift count of 0),
-    every flag is the previous one."""
+    every flag is the previous one. Kinds: add, sub (cmp, neg as 0 - a, dec), adc and sbb
+    (`extra`: the carry in), logic (CF = OF = 0), shl/shr/sar and rol/ror (`b`: the count),
+    mul (`extra`: the overflow), bt (`extra`: the bit), zero (bsf/bsr: ZF = a == 0),
+    popcnt, lzcnt (lzcnt and tzcnt), blsr/blsi/blsmsk, bzhi (`extra`: CF), undefined."""
     __slots__ = ("kind", "w", "a", "b", "res", "extra", "keep", "prev", "bits")
 
     def __init__(self, kind, w=0, a=None, b=None, res=None, extra=None, keep=None, prev=None):
@@ -60,10 +63,6 @@ def _bit_of(be, w, x, i: int):
     return be.eq(1, be.extract(x, i, i), be.const(1, 1))
 
 
-def _nonzero(be, w, x):
-    return be.not_b(be.eq(w, x, be.const(w, 0)))
-
-
 def _own_bit(be: Backend, lz: Lazy, flag: str) -> Bool:
     """One flag of the operation `lz` (see Lazy) by its kind."""
     kind, w, a, b = lz.kind, lz.w, lz.a, lz.b
@@ -71,7 +70,7 @@ def _own_bit(be: Backend, lz: Lazy, flag: str) -> Bool:
         return be.undefined_bool()
     if flag in _FIXED.get(kind, ()):
         return be.bool_const(_FIXED[kind][flag])
-    if kind in ("mul", "bt", "bzhi", "cf-of") and flag in ("CF", "OF"):
+    if kind in ("mul", "bt", "bzhi") and flag in ("CF", "OF"):
         return lz.extra   # the one condition these define (imul/mul overflow, the bit, n > w-1)
     if kind in ("zero", "popcnt") and flag == "ZF":
         return be.eq(w, a, be.const(w, 0))
