@@ -37,12 +37,10 @@ import z3
 
 from superopt.check.lift import Exit, lift, merge
 from superopt.check.smt import SOLVER, Z3Backend, free, solve, value
-from superopt.check.verdict import Proof, Verdict, Violation
+from superopt.check.verdict import PROVE_TIMEOUT, Proof, Verdict, Violation
 from superopt.errors import InputError, SuperoptError
 from superopt.x86.compute import State, Unmodelled, register
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program
-
-DEFAULT_TIMEOUT = 30.0   # seconds: lifting and solving together
 
 
 @dataclass
@@ -52,7 +50,7 @@ class _Problem:
     record: Callable[[dict], None] = lambda ce: None   # where a counterexample is kept
 
 
-def prove(program: Program, task, timeout: float | None = DEFAULT_TIMEOUT, solver: str = SOLVER) -> Proof:
+def prove(program: Program, task, timeout: float | None = PROVE_TIMEOUT, solver: str = SOLVER) -> Proof:
     """Prove `program` equal to `task`'s spec (the module docstring), within `timeout` seconds,
     with `solver` ("bitwuzla", the default, or "z3")."""
     started = time.perf_counter()
