@@ -5,21 +5,41 @@ vector (one lane per input, zero above bit w), a condition a bool vector. Consta
 cached full vectors (numpy scalars would raise overflow warnings in scalar arithmetic).
 
 Undefined results (bsf/bsr of 0, the table's undefined flags, the undefined upper bits of
-arguments, stack never written) are random, drawn from the evaluator's generator. A kernel
-that relies on them then fails on some inputs; to make that near certain, the evaluator
-runs every input in `fillings` lanes at once (default 2), each with its own random
-filling, and an input counts as correct only if all its lanes are. Two fillings in one
-vector of 2N lanes cost far less than two passes at small N (the cost is per numpy call).
+arguments, registers never written, stack never written) are random, drawn from the
+evaluator's generator. A kernel that relies on them then fails on some inputs; to make that
+near certain, every input runs in `fillings` lanes at once (default 2), each with its own
+random filling, and an input counts as correct only if all its lanes are: a kernel relying
+on one undefined bit of k inputs passes with probability 2**-(fillings * k). A definedness
+mask (memcheck-style shadow bits) would be exact but doubles the numpy calls of every
+instruction and needs a propagation rule per operation; the second filling in the same
+vectors costs 1.01-1.06x the time of one at 64..1024 inputs, 1.44x at 4096
+(bench/bench_values.py, 2026-12-07), so random fillings it is. Verification in Unicorn and
+the SMT proofs still have the last word.
 
-Numpy vectors or packed Python integers: bench/bench_values.py times a 12-instruction
-general-ISA kernel both ways, for 64..4096 inputs (docs/results.md has the figures).
+Numpy vectors, not packed Python integers (the game's evaluator for sorts): measured with
+bench/bench_values.py on a 12-instruction kernel of add/sub/xor/and/constant shifts/cmp/
+cmov at 64 bits, the only operations packed integers can do (2026-12-07, this 2-core VM,
+interleaved, best of 7):
+
+    inputs   this evaluator   bare numpy   packed ints   numpy/packed
+        64          63 us          7 us         2.3 us       3.1
+       256          67 us          8 us         7.2 us       1.15
+      1024          75 us         12 us        23 us         0.50
+      4096         157 us         38 us       160 us         0.23
+
+Packed integers win on the raw operations below ~300 inputs, but the per-instruction work of
+x86/compute.py (operand decoding, lazy flags, the write rule: ~5 us an instruction) is the
+same for any backend and dominates there, while at the 1000-4000 inputs of a function
+task's test set numpy is 2-4x faster. And packed integers cannot do what the general ISA
+needs per input: shifts by a per-input count (%cl, shlx), multiplies, popcount/lzcnt/tzcnt,
+pdep/pext.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from superopt.x86 import compute
-from superopt.x86.compute import State, step
+from superopt.tasks.function import entry, register_values
+from superopt.x86.compute import State, register, step
 
 _U = np.uint64
 _ONES = (1 << 64) - 1
@@ -191,3 +211,61 @@ class NumpyBackend:
 
     def ite_b(self, c, x, y):
         return np.where(c, x, y)
+
+
+class ValueEvaluator:
+    """A function task's kernels evaluated on `args` ((count, nparams) uint64, the
+    function.py arrays), with the game evaluator's interface: `initial`, `step`, `run`,
+    plus the return value and the hamming cost. Each input runs in `fillings` lanes with
+    their own random undefined bits (see the module docstring); lane j*count + i is input i.
+    `step` raises x86/compute.py's Unmodelled for what the model does not express (memory
+    it cannot place, say): the search treats such a kernel as wrong."""
+
+    def __init__(self, task, args: np.ndarray, expected: np.ndarray | None = None,
+                 fillings: int = 2, seed: int = 0):
+        self.task, self.fillings = task, fillings
+        args = np.asarray(args, dtype=_U).reshape(-1, task.nparams)
+        self.count = len(args)
+        self.lanes = self.count * fillings
+        rng = np.random.default_rng(seed)
+        self.backend = NumpyBackend(self.lanes, rng)
+        tiled = np.tile(args, (fillings, 1))
+        fill = rng.integers(0, _ONES, size=tiled.shape, dtype=_U, endpoint=True)
+        self.registers = register_values(task.signature, tiled, fill)
+        self.families = task.arguments
+        self.ret_mask = _U(entry(task.signature)[1].mask)
+        expected = task.expected(args) if expected is None else np.asarray(expected, dtype=_U)
+        self.expected = np.tile(expected & self.ret_mask, fillings)
+        regs = {f: self.registers[:, k].copy() for k, f in enumerate(self.families)}
+        self._initial = State.initial(self.backend, regs)
+
+    def initial(self) -> State:
+        """The entry state: the arguments per the System V rule, every other register and
+        the flags undefined (one random filling per evaluator), %rsp at the entry stack."""
+        return self._initial
+
+    def step(self, state: State, ins) -> State:
+        return step(self.backend, state, ins)
+
+    def run(self, instrs, state: State | None = None) -> State:
+        state = self.initial() if state is None else state
+        for ins in instrs:
+            state = step(self.backend, state, ins)
+        return state
+
+    def result(self, state: State) -> np.ndarray:
+        """The returned rax in the return type's width, per lane."""
+        return register(self.backend, state, "rax") & self.ret_mask
+
+    def errors(self, state: State) -> np.ndarray:
+        """Per input, the wrong bits of the return value (the most over its lanes): STOKE's
+        hamming correctness term."""
+        wrong = np.bitwise_count(self.result(state) ^ self.expected)
+        return wrong.reshape(self.fillings, self.count).max(axis=0).astype(np.int64)
+
+    def cost(self, state: State) -> int:
+        """The hamming term summed over the inputs; 0 exactly when every lane is right."""
+        return int(self.errors(state).sum())
+
+    def correct(self, state: State) -> bool:
+        return bool((self.result(state) == self.expected).all())

@@ -19,6 +19,7 @@ from superopt.x86.backend import Backend, Bool, Unmodelled, Value
 from superopt.x86.isa import BRANCHES, Imm, Instr, Mem, Reg
 from superopt.x86.lazyflags import Lazy, condition, flag
 from superopt.x86.machine import State, Work, register
+from superopt.x86.semantics import TABLE
 
 __all__ = ["Backend", "Bool", "Value", "Unmodelled", "Lazy", "State", "Work", "step",
            "condition", "flag", "register"]
@@ -49,6 +50,9 @@ def _extend(x: Work, ins, w):
     x.write(dst, w, (x.be.zext if ins.op == "movzx" else x.be.sext)(src.width, value, w))
 
 
+_OPERATION = {"add": "add", "sub": "sub", "and": "and_", "or": "or_", "xor": "xor", "test": "and_"}
+
+
 def _binary(kind):
     def run(x: Work, ins, w):
         be = x.be
@@ -60,8 +64,7 @@ def _binary(kind):
             res = (be.add if kind == "adc" else be.sub)(w, (be.add if kind == "adc" else be.sub)(w, a, b), one)
             lazy = Lazy(kind, w, a, b, res, extra=cin)
         else:
-            res = {"add": be.add, "sub": be.sub, "and": be.and_, "or": be.or_, "xor": be.xor,
-                   "cmp": be.sub, "test": be.and_}[ins.op](w, a, b)
+            res = getattr(be, _OPERATION[ins.op])(w, a, b)
             lazy = Lazy(kind, w, a, b, res)
         if ins.op not in ("cmp", "test"):
             x.write(dst, w, res)
@@ -175,6 +178,121 @@ def _sign(x: Work, ins, w):
         x.set_reg("rdx", 64, be.ashr(64, x.reg("rax"), be.const(64, 63)))
 
 
+def _widening(x: Work, ins, w, signed: bool):
+    """mul/imul r/m: rdx:rax (ax at 8 bits) = rax * src; CF = OF = the high half matters."""
+    be = x.be
+    a, b = x.reg("rax", w), x.read(ins.operands[0], w)
+    lo, hi = be.mul(w, a, b), (be.mulhs if signed else be.mulhu)(w, a, b)
+    if w == 8:
+        x.set_reg("rax", 16, be.or_(16, be.shl(16, be.zext(8, hi, 16), be.const(16, 8)), be.zext(8, lo, 16)))
+    else:
+        x.set_reg("rax", w, lo)
+        x.set_reg("rdx", w, hi)
+    fits = be.ashr(w, lo, be.const(w, w - 1)) if signed else be.const(w, 0)
+    x.set_flags(Lazy("mul", w, res=lo, extra=be.not_b(be.eq(w, hi, fits))))
+
+
+def _imul(x: Work, ins, w):
+    if len(ins.operands) == 1:
+        _widening(x, ins, w, signed=True)
+        return
+    be, ops = x.be, ins.operands
+    a, b = (x.read(ops[0], w), x.read(ops[1], w)) if len(ops) == 2 else (x.read(ops[1], w), x.read(ops[2], w))
+    lo = be.mul(w, a, b)
+    x.write(ops[0], w, lo)
+    fits = be.ashr(w, lo, be.const(w, w - 1))
+    x.set_flags(Lazy("mul", w, res=lo, extra=be.not_b(be.eq(w, be.mulhs(w, a, b), fits))))
+
+
+def _rotate(x: Work, ins, w):
+    be = x.be
+    dst, count = ins.operands
+    a = x.read(dst, w)
+    n, zero = _count(x, ins, w, count)
+    k = be.and_(w, n, be.const(w, w - 1))   # the rotation itself is modulo the width
+    if ins.op == "ror":
+        k = be.and_(w, be.sub(w, be.const(w, w), k), be.const(w, w - 1))
+    res = be.or_(w, be.shl(w, a, k), be.lshr(w, a, be.sub(w, be.const(w, w), k)))
+    x.write(dst, w, res)
+    x.set_flags(Lazy(ins.op, w, a, n, res, keep=zero, prev=x.state.flags if zero is not None else None))
+
+
+def _bt(x: Work, ins, w):
+    be = x.be
+    base, offset = ins.operands
+    if isinstance(base, Mem) and isinstance(offset, Reg):
+        raise Unmodelled("%s: a bit string in memory is not modelled" % ins.att())
+    n = be.const(w, offset.value % w) if isinstance(offset, Imm) else be.and_(w, x.read(offset, w), be.const(w, w - 1))
+    bit = be.extract(be.lshr(w, x.read(base, w), n), 0, 0)
+    x.set_flags(Lazy("bt", w, extra=be.eq(1, bit, be.const(1, 1))))
+
+
+def _scan(x: Work, ins, w):
+    """bsf/bsr: the index of the lowest/highest set bit; when the source is 0 the table's
+    `undefined_if_zero` makes the whole written register undefined."""
+    be = x.be
+    dst, src = ins.operands
+    a = x.read(src, w)
+    zero = be.eq(w, a, be.const(w, 0))
+    index = be.ctz(w, a) if ins.op == "bsf" else be.sub(w, be.const(w, w - 1), be.clz(w, a))
+    if not TABLE[ins.op].undefined_if_zero:
+        x.write(dst, w, index)
+    elif w == 16:
+        x.write(dst, w, be.ite(w, zero, be.undefined(w), index))
+    else:   # at 32 bits the upper half is not cleared either when nothing is written
+        x.write(dst, w, index)
+        x.set_reg(dst.family, 64, be.ite(64, zero, be.undefined(64), x.reg(dst.family)))
+    x.set_flags(Lazy("zero", w, a))
+
+
+def _count_bits(x: Work, ins, w):
+    be = x.be
+    dst, src = ins.operands
+    a = x.read(src, w)
+    res = {"popcnt": be.popcount, "lzcnt": be.clz, "tzcnt": be.ctz}[ins.op](w, a)
+    x.write(dst, w, res)
+    x.set_flags(Lazy("popcnt" if ins.op == "popcnt" else "lzcnt", w, a, res=res))
+
+
+def _bmi(x: Work, ins, w):
+    """andn, blsr, blsi, blsmsk, bzhi: SF and ZF from the result, flags per kind."""
+    be, ops = x.be, ins.operands
+    if ins.op == "andn":
+        a = x.read(ops[1], w)
+        res, lazy = be.and_(w, be.not_(w, a), x.read(ops[2], w)), "logic"
+    elif ins.op == "bzhi":
+        a, n = x.read(ops[1], w), be.extract(x.read(ops[2], w), 7, 0)
+        keep = be.not_(w, be.shl(w, be.const(w, -1), be.zext(8, n, w) if w > 8 else n))
+        res = be.and_(w, a, keep)
+        x.write(ops[0], w, res)
+        x.set_flags(Lazy("bzhi", w, a, res=res, extra=be.ult(8, be.const(8, w - 1), n)))
+        return
+    else:
+        a = x.read(ops[1], w)
+        one = be.const(w, 1)
+        res = {"blsr": lambda: be.and_(w, a, be.sub(w, a, one)), "blsi": lambda: be.and_(w, a, be.neg(w, a)),
+               "blsmsk": lambda: be.xor(w, a, be.sub(w, a, one))}[ins.op]()
+        lazy = ins.op
+    x.write(ops[0], w, res)
+    x.set_flags(Lazy(lazy, w, a, res=res))
+
+
+def _bmi2(x: Work, ins, w):
+    """shlx/shrx/sarx/rorx/pdep/pext: no flag touched."""
+    be = x.be
+    dst, a, b = ins.operands
+    va = x.read(a, w)
+    if ins.op in ("pdep", "pext"):
+        res = (be.pdep if ins.op == "pdep" else be.pext)(w, va, x.read(b, w))
+    elif ins.op == "rorx":
+        k = b.value & (w - 1)
+        res = be.or_(w, be.lshr(w, va, be.const(w, k)), be.shl(w, va, be.const(w, (w - k) % w)))
+    else:
+        n = be.and_(w, x.read(b, w), be.const(w, w - 1))
+        res = {"shlx": be.shl, "shrx": be.lshr, "sarx": be.ashr}[ins.op](w, va, n)
+    x.write(dst, w, res)
+
+
 _HANDLERS = {
     "mov": _mov, "movzx": _extend, "movsx": _extend, "cmp": _cmp, "test": _binary("logic"),
     "add": _binary("add"), "sub": _binary("sub"), "adc": _binary("adc"), "sbb": _binary("sbb"),
@@ -183,4 +301,9 @@ _HANDLERS = {
     "cmov": _cmov, "set": _set, "xchg": _xchg, "lea": _lea,
     "shl": _shift, "shr": _shift, "sar": _shift, "push": _push, "pop": _pop,
     "cltq": _sign, "cltd": _sign, "cqto": _sign, "nop": lambda x, ins, w: None,
+    "imul": _imul, "mul": lambda x, ins, w: _widening(x, ins, w, signed=False),
+    "rol": _rotate, "ror": _rotate, "bt": _bt, "bsf": _scan, "bsr": _scan,
+    "popcnt": _count_bits, "lzcnt": _count_bits, "tzcnt": _count_bits,
+    "andn": _bmi, "blsr": _bmi, "blsi": _bmi, "blsmsk": _bmi, "bzhi": _bmi,
+    "shlx": _bmi2, "shrx": _bmi2, "sarx": _bmi2, "rorx": _bmi2, "pdep": _bmi2, "pext": _bmi2,
 }

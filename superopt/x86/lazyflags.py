@@ -17,11 +17,16 @@ from __future__ import annotations
 from superopt.x86.backend import Backend, Bool, Value
 from superopt.x86.semantics import FLAGS
 
+FLAG_INDEX = {f: i for i, f in enumerate(FLAGS)}
+
 
 class Lazy:
     """A flag-setting operation: its kind, width, operands and result; `bit` computes one
     flag on demand (and keeps it). `keep`/`prev`: where `keep` holds (a shift count of 0),
-    every flag is the previous one."""
+    every flag is the previous one. Kinds: add, sub (cmp, neg as 0 - a, dec), adc and sbb
+    (`extra`: the carry in), logic (CF = OF = 0), shl/shr/sar and rol/ror (`b`: the count),
+    mul (`extra`: the overflow), bt (`extra`: the bit), zero (bsf/bsr: ZF = a == 0),
+    popcnt, lzcnt (lzcnt and tzcnt), blsr/blsi/blsmsk, bzhi (`extra`: CF), undefined."""
     __slots__ = ("kind", "w", "a", "b", "res", "extra", "keep", "prev", "bits")
 
     def __init__(self, kind, w=0, a=None, b=None, res=None, extra=None, keep=None, prev=None):
@@ -32,7 +37,7 @@ class Lazy:
         got = self.bits.get(flag)
         if got is None:
             got = self.bits[flag] = _own_bit(be, self, flag) if self.keep is None else be.ite_b(
-                self.keep, _flag_of(be, self.prev[FLAGS.index(flag)], flag), _own_bit(be, self, flag))
+                self.keep, _flag_of(be, self.prev[FLAG_INDEX[flag]], flag), _own_bit(be, self, flag))
         return got
 
     def result(self, be: Backend) -> Value:
@@ -43,7 +48,7 @@ class Lazy:
 
 def flag(be: Backend, flags: tuple, name: str) -> Bool:
     """One flag of a state's flags tuple."""
-    return _flag_of(be, flags[FLAGS.index(name)], name)
+    return _flag_of(be, flags[FLAG_INDEX[name]], name)
 
 
 def _flag_of(be, entry, name):
@@ -58,10 +63,6 @@ def _bit_of(be, w, x, i: int):
     return be.eq(1, be.extract(x, i, i), be.const(1, 1))
 
 
-def _nonzero(be, w, x):
-    return be.not_b(be.eq(w, x, be.const(w, 0)))
-
-
 def _own_bit(be: Backend, lz: Lazy, flag: str) -> Bool:
     """One flag of the operation `lz` (see Lazy) by its kind."""
     kind, w, a, b = lz.kind, lz.w, lz.a, lz.b
@@ -69,7 +70,7 @@ def _own_bit(be: Backend, lz: Lazy, flag: str) -> Bool:
         return be.undefined_bool()
     if flag in _FIXED.get(kind, ()):
         return be.bool_const(_FIXED[kind][flag])
-    if kind in ("mul", "bt", "bzhi", "cf-of") and flag in ("CF", "OF"):
+    if kind in ("mul", "bt", "bzhi") and flag in ("CF", "OF"):
         return lz.extra   # the one condition these define (imul/mul overflow, the bit, n > w-1)
     if kind in ("zero", "popcnt") and flag == "ZF":
         return be.eq(w, a, be.const(w, 0))
@@ -138,8 +139,8 @@ def condition(be: Backend, flags: tuple, cond: str) -> Bool:
     CF and OF are 0) with the flags it reads still theirs, it is one comparison."""
     base, negated = _BASE[cond]
     names = _BASE_FLAGS[base]
-    entries = {id(flags[FLAGS.index(f)]) for f in names}
-    lz = flags[FLAGS.index(names[0])]
+    entries = {id(flags[FLAG_INDEX[f]]) for f in names}
+    lz = flags[FLAG_INDEX[names[0]]]
     got = None
     if len(entries) == 1 and isinstance(lz, Lazy) and lz.keep is None:
         w, a, b = lz.w, lz.a, lz.b

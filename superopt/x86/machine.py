@@ -19,8 +19,21 @@ from dataclasses import dataclass, field
 
 from superopt.x86.backend import Backend, Bool, Unmodelled, Value
 from superopt.x86.isa import FAMILIES, Imm, Instr, Mem, Reg
-from superopt.x86.lazyflags import Lazy, condition
+from superopt.x86.lazyflags import FLAG_INDEX, Lazy, condition
 from superopt.x86.semantics import FLAGS, flags_undefined, flags_written
+
+_FAMILY = {f: i for i, f in enumerate(FAMILIES)}
+_PLANS: dict = {}   # Instr -> (defined flag indices, undefined flag indices), from the table
+
+
+def _flag_plan(ins: Instr) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    plan = _PLANS.get(ins)
+    if plan is None:
+        undefined = flags_undefined(ins)
+        written = flags_written(ins)
+        plan = _PLANS[ins] = (tuple(FLAG_INDEX[f] for f in FLAGS if f in written and f not in undefined),
+                              tuple(FLAG_INDEX[f] for f in FLAGS if f in undefined))
+    return plan
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class State:
 
 
 def register(be: Backend, state: State, family: str, width: int = 64) -> Value:
-    value = state.regs[FAMILIES.index(family)]
+    value = state.regs[_FAMILY[family]]
     return value if width == 64 else be.extract(value, width - 1, 0)
 
 
@@ -66,11 +79,11 @@ class Work:
         return State(tuple(self.regs), tuple(self.flags), self.memory, self.pointers)
 
     def reg(self, family: str, width: int = 64) -> Value:
-        value = self.regs[FAMILIES.index(family)]
+        value = self.regs[_FAMILY[family]]
         return value if width == 64 else self.be.extract(value, width - 1, 0)
 
     def set_reg(self, family: str, width: int, value: Value) -> None:
-        be, i = self.be, FAMILIES.index(family)
+        be, i = self.be, _FAMILY[family]
         self.pointers.pop(family, None)
         if width == 32:
             value = be.zext(32, value, 64)
@@ -133,10 +146,13 @@ class Work:
 
     def set_flags(self, lazy: Lazy) -> None:
         """The instruction's written flags from `lazy`, its undefined ones undefined (table)."""
-        undefined = flags_undefined(self.ins)
-        blank = Lazy("undefined") if undefined else None
-        for f in flags_written(self.ins):
-            self.flags[FLAGS.index(f)] = blank if f in undefined else lazy
+        defined, undefined = _flag_plan(self.ins)
+        for i in defined:
+            self.flags[i] = lazy
+        if undefined:
+            blank = Lazy("undefined")
+            for i in undefined:
+                self.flags[i] = blank
 
     def cond(self) -> Bool:
         return condition(self.be, self.state.flags, self.ins.cond)

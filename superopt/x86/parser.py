@@ -36,10 +36,15 @@ _SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
 # AT&T mnemonic (without size suffix) -> opcode of the instruction form
 _PLAIN = {m: m for m in ("mov", "cmp", "test", "xchg", "add", "sub", "and", "or", "xor", "not", "neg",
                          "inc", "dec", "lea", "shl", "shr", "sar", "adc", "sbb", "push", "pop",
-                         "nop", "ret", "call", "jmp")}
+                         "nop", "ret", "call", "jmp", "imul", "mul", "rol", "ror", "bt", "bsf", "bsr",
+                         "popcnt", "lzcnt", "tzcnt", "andn", "blsr", "blsi", "blsmsk", "bzhi",
+                         "shlx", "shrx", "sarx", "rorx", "pdep", "pext")}
 _PLAIN.update({"sal": "shl", "movabs": "mov"})
 # mnemonics that take no suffix: -> opcode
-_EXACT = {"cltq": "cltq", "cdqe": "cltq", "rdtsc": "rdtsc", "rdpmc": "rdpmc", "lfence": "lfence"}
+_EXACT = {"cltq": "cltq", "cdqe": "cltq", "cltd": "cltd", "cdq": "cltd", "cqto": "cqto", "cqo": "cqto",
+          "rdtsc": "rdtsc", "rdpmc": "rdpmc", "lfence": "lfence"}
+_SIGN_EXTEND_WIDTH = {"cltq": 64, "cltd": 32, "cqto": 64}
+_COUNTED = frozenset({"shl", "shr", "sar", "rol", "ror"})  # count last; the width is the first operand's
 # AT&T extension moves: movz/movs + source suffix + destination suffix
 _EXTEND = {("movz" if z else "movs") + s + d: ("movzx" if z else "movsx", _SUFFIX_WIDTH[s], _SUFFIX_WIDTH[d])
            for z in (True, False) for s in "bwl" for d in "wlq"
@@ -347,18 +352,20 @@ def _instruction(stmt: str, resolve) -> Instr:
     texts = split_operands(rest) if rest else []
     branch = op in ("j", "jmp", "call")
     operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
-    if op in _NO_WIDTH or op == "cltq":
+    if op in _NO_WIDTH or op in _SIGN_EXTEND_WIDTH:
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
             raise ParseProblem("%s takes no size suffix" % word[:-1])
         # indirect call targets are 64-bit; other memory operands here are errors that
         # problem() names by the operand count or kind, not by a missing access size
         operands = tuple(_sized(o, 64) for o in operands)
-        return Instr(op, operands, cond, 64 if op == "cltq" else None)
+        return Instr(op, operands, cond, _SIGN_EXTEND_WIDTH.get(op))
     if op in ("movzx", "movsx"):
         return _extension(op, word, operands, suffix, src_width)
-    if op in ("shl", "shr", "sar") and len(operands) == 1:
+    if op in _COUNTED and len(operands) == 1:
         operands.append(Imm(1))  # `shll %eax` shifts by one
-    sized = operands[:1] if op in ("shl", "shr", "sar") else operands
+    if op == "imul" and len(operands) == 2 and isinstance(operands[1], Imm):
+        operands.insert(1, operands[0])  # `imull $7, %eax` is imul eax, eax, 7
+    sized = operands[:1] if op in _COUNTED else operands
     if op == "lea":
         sized = operands[:1]
     width = _width(word, suffix, sized)
