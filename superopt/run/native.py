@@ -54,15 +54,19 @@ Kernel = MachineCode | SharedObject
 
 
 def kernel_of(program_or_code, name: str | None = None) -> Kernel:
-    """A Program (assembled here), raw bytes, or an already-built kernel spec."""
+    """A Program (assembled here; refused with UnsupportedCPU if it needs an extension this
+    CPU lacks), raw bytes, or an already-built kernel spec."""
     if isinstance(program_or_code, (MachineCode, SharedObject)):
         return program_or_code
     if isinstance(program_or_code, (bytes, bytearray)):
         return MachineCode(bytes(program_or_code), name or "<code>")
     if isinstance(program_or_code, Program):
         from superopt.x86.assembler import assemble  # here, not at the top: the worker never assembles
-        return MachineCode(bytes(assemble(program_or_code).code),
-                           name or program_or_code.path or program_or_code.name or "<program>")
+        from superopt.x86.cpu import check_runnable
+        from superopt.x86.semantics import extensions
+        name = name or program_or_code.path or program_or_code.name or "<program>"
+        check_runnable(extensions(program_or_code), "the kernel %s" % name)
+        return MachineCode(bytes(assemble(program_or_code).code), name)
     raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
 
 
@@ -190,7 +194,8 @@ class _Worker:
 
         def inputs(*key: int) -> tuple[np.ndarray, np.ndarray]:
             arrays, lengths = task.random_inputs(np.random.default_rng([seed, *key]), inputs_per_run, distribution)
-            return np.ascontiguousarray(arrays, dtype=np.int32), np.ascontiguousarray(lengths, dtype=np.int32)
+            dtype = np.uint64 if task.kind == "function" else np.int32   # argument registers, or arrays
+            return np.ascontiguousarray(arrays, dtype=dtype), np.ascontiguousarray(lengths, dtype=np.int32)
 
         # Warm-up (code, data, work array, the clock's read path) on inputs no run uses:
         # the branch predictor learns repeated inputs within a few passes.

@@ -138,6 +138,12 @@ def register_values(signature: Signature, args: np.ndarray, fill: np.ndarray) ->
     return out
 
 
+def as_args(args, nparams: int) -> np.ndarray:
+    """Argument vectors as the (count, nparams) uint64 array (one vector may come as 1-D)."""
+    args = np.asarray(args, dtype=np.uint64)
+    return args.reshape(1, nparams) if args.ndim == 1 and nparams else args.reshape(len(args), nparams)
+
+
 class Reference(Protocol):
     """What computes a function task's expected results (compiled C, or a given kernel)."""
     source: str                # the spec's file, for messages
@@ -159,6 +165,7 @@ class FunctionTask:
     signature: Signature
     reference: Reference
     description: str = ""
+    spec: str = ""          # what --task takes to name this task again (FILE.c:NAME, FILE.s --signature ...)
     kind: str = field(default="function", init=False)
 
     @property
@@ -183,7 +190,7 @@ class FunctionTask:
         return len(self.signature.params)
 
     def expected(self, args: np.ndarray) -> np.ndarray:
-        return self.reference.results(np.asarray(args, dtype=np.uint64).reshape(-1, self.nparams))
+        return self.reference.results(as_args(args, self.nparams))
 
     def compare(self, rax: np.ndarray, expected: np.ndarray) -> np.ndarray:
         """Per input: does the returned rax match (in the return type's width)?"""
@@ -195,6 +202,17 @@ class FunctionTask:
         (count, nparams) uint64, duplicates dropped."""
         from superopt.tasks import inputs
         return inputs.verification_inputs(self, rng or np.random.default_rng(0), random_count)
+
+    def random_inputs(self, rng: np.random.Generator, count: int,
+                      distribution: str = "random") -> tuple[np.ndarray, np.ndarray]:
+        """The bench's inputs, in the array tasks' shape (inputs, lengths): `count` random
+        argument vectors as the argument registers hold them on entry (undefined bits zero),
+        (count, nparams) uint64, and zero lengths."""
+        if distribution != "random":
+            raise ValueError("function tasks take random inputs only, not %r" % distribution)
+        from superopt.tasks import inputs
+        args = inputs.random_inputs(self.signature, rng, count)
+        return register_values(self.signature, args, np.zeros_like(args)), np.zeros(count, dtype=np.int32)
 
     def add_counterexample(self, args) -> None:
         """Record an input some kernel got wrong: every later `inputs()` includes it."""
