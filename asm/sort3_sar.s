@@ -1,4 +1,5 @@
 # task: sort3
+# proof: smt (arithmetic: the weak-ordering argument does not cover it)
 # An arithmetic sort3 (written for the SMT proofs, issue 19): the sorting network (0,2) (0,1)
 # (1,2) on sign-extended 64-bit values, each comparator branch-free: d = y - x is exact in
 # 64 bits, its sign (sar 63) masks it, and min = x + (d & m) (a lea), max = y - (d & m).

@@ -1,4 +1,5 @@
 # task: sort3
+# proof: smt (arithmetic: the weak-ordering argument does not cover it)
 # An arithmetic sort3 (written for the SMT proofs, issue 19): the sorting network (0,2) (0,1)
 # (1,2) with each comparator as a borrow mask and an xor swap: cmp; sbb r, r (all ones when
 # the pair is out of order, unsigned); the masked xor of the pair swaps it. Flipping the sign

@@ -12,8 +12,7 @@ import re
 from typing import Callable, Iterable
 
 from superopt.agents.base import DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
-from superopt.check.prove import DEFAULT_TIMEOUT as DEFAULT_PROVE_TIMEOUT
-from superopt.check.prove import attach
+from superopt.check.verdict import PROVE_TIMEOUT as DEFAULT_PROVE_TIMEOUT
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
@@ -109,6 +108,7 @@ def verify(program: Kernel, task: Task | str | None = None, *, random_count: int
     program, the_task = resolve(program, task, signature, cc)
     verdict = _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
     if prove_timeout is not None and verdict.passed and not verdict.proof:
+        from superopt.check.prove import attach   # z3 and bitwuzla load only when a proof is due
         attach(verdict, program, the_task, prove_timeout)
     return verdict
 

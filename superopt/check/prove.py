@@ -28,7 +28,6 @@ instruction or address not modelled, a loop without a bound, the time limit).
 """
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -37,12 +36,10 @@ import z3
 
 from superopt.check.lift import Exit, lift, merge
 from superopt.check.smt import SOLVER, Z3Backend, free, solve, value
-from superopt.check.verdict import Proof, Verdict, Violation
-from superopt.errors import InputError, SuperoptError
+from superopt.check.verdict import PROVE_TIMEOUT, Proof, Verdict, Violation
+from superopt.errors import SuperoptError
 from superopt.x86.compute import State, Unmodelled, register
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program
-
-DEFAULT_TIMEOUT = 30.0   # seconds: lifting and solving together
 
 
 @dataclass
@@ -52,7 +49,7 @@ class _Problem:
     record: Callable[[dict], None] = lambda ce: None   # where a counterexample is kept
 
 
-def prove(program: Program, task, timeout: float | None = DEFAULT_TIMEOUT, solver: str = SOLVER) -> Proof:
+def prove(program: Program, task, timeout: float | None = PROVE_TIMEOUT, solver: str = SOLVER) -> Proof:
     """Prove `program` equal to `task`'s spec (the module docstring), within `timeout` seconds,
     with `solver` ("bitwuzla", the default, or "z3")."""
     started = time.perf_counter()
@@ -248,8 +245,8 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
 
 def reference_program(task) -> Program:
     """The function task's reference in the instruction form: gcc -O2 -S's code for a C
-    file's function (the flags of superopt.tasks.csource, without -g and -c), or the
-    assembly spec's function as written."""
+    file's function (superopt.tasks.csource.c_assembly), or the assembly spec's function as
+    written."""
     try:
         return _reference_program(task)
     except SuperoptError as exc:
@@ -258,13 +255,9 @@ def reference_program(task) -> Program:
 
 def _reference_program(task) -> Program:
     from superopt.x86.functions import select
-    from superopt.x86.parser import parse_file, parse_text
+    from superopt.x86.parser import parse_file
     source = task.reference.source
     if not source.endswith((".c", ".C")):
         return select(parse_file(source), task.name)
-    from superopt.tasks.csource import FLAGS, OPT_FLAGS
-    flags = [*OPT_FLAGS, *(f for f in FLAGS if f not in ("-g", "-c")), "-S", "-o", "-"]
-    done = subprocess.run(["gcc", *flags, source], capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise InputError("gcc -S failed on the reference: %s" % done.stderr.strip()[:200], source)
-    return select(parse_text(done.stdout, source), task.name)
+    from superopt.tasks.csource import c_assembly
+    return c_assembly(task)

@@ -29,6 +29,9 @@ class Violation:
                 "instruction": self.text, "line": self.line}
 
 
+PROVE_TIMEOUT = 30.0   # seconds one SMT attempt may take by default (lifting and solving)
+
+
 @dataclass
 class Proof:
     """One SMT attempt (superopt.check.prove): "proven", "refuted" (with a counterexample)
