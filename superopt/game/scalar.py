@@ -1,6 +1,7 @@
 """The value game: what a search on a function task plays, beside the sort tasks' assembly game.
 
-A `ScalarGame` holds the task, its instruction space over the general ISA (superopt.game.space),
+A `ScalarGame` holds the task, its instruction space over the general ISA (superopt.game.space;
+the CPU extensions this machine has, superopt.x86.cpu),
 the longest program considered, the reference's own program (gcc -O2's code, parsed:
 superopt.check.prove.reference_program) as the warm start and the length to beat, and the verification set
 (the task's counterexample, edge and random inputs, in that order, with the reference's
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from superopt.check.prove import reference_program
 from superopt.errors import InputError, SuperoptError
 from superopt.game.space import Space
 from superopt.tasks.function import FunctionTask
 from superopt.tasks.inputs import counterexamples, edge_inputs
+from superopt.x86.cpu import available
 from superopt.x86.isa import Instr, Program
 
 ISA = "general"
@@ -37,14 +38,15 @@ class ScalarGame:
         self.task = task
         self.n = task.nparams
         self.init_given = init is not None
+        from superopt.check.prove import reference_program   # (z3 loads for function searches only)
         try:
             self.reference = _body(reference_program(task))
             self.reference_note = ""
-        except InputError as exc:
+        except SuperoptError as exc:
             self.reference, self.reference_note = None, str(exc)
         start = _body(init) if init is not None else self.reference
         used = [o.family for ins in (start or []) for o in ins.operands if hasattr(o, "family")]
-        self.space = Space(task, scratch, used, _immediates(start or []))
+        self.space = Space(task, scratch, used, _immediates(start or []), available())
         self.reference_length = None if self.reference is None else len(self.reference)
         self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "gcc -O2"
         self.max_length = max_length or (COLD_LENGTH if self.reference_length is None

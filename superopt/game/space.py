@@ -8,7 +8,7 @@ place that says which operand forms an opcode takes) over register and immediate
 at the task's widths (32 and 64 bits, and 8/16 when an argument or the return is that
 narrow; setcc's operand is 8 bits, movzx/movsx extend from 8, 16 or 32), that the value
 evaluator models (a template whose instruction `compute.step` refuses is left out), needing
-only the CPU extensions given (the default: every one this machine has; None: every one).
+only the CPU extensions given (None: any; a search gives this machine's, superopt.x86.cpu).
 No memory operands, no control flow, no stack.
 
 Registers: the argument registers, %rax, and `scratch` more caller-saved ones (plus any other
