@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from superopt.errors import InputError, SuperoptError
-from superopt.game.space import Space
 from superopt.tasks.function import FunctionTask
 from superopt.tasks.inputs import counterexamples, edge_inputs
 from superopt.x86.cpu import available
@@ -38,7 +37,8 @@ class ScalarGame:
         self.task = task
         self.n = task.nparams
         self.init_given = init is not None
-        from superopt.check.prove import reference_program   # (z3 loads for function searches only)
+        from superopt.check.prove import reference_program   # (z3 and the evaluator load for these searches only)
+        from superopt.game.space import Space
         try:
             self.reference = _body(reference_program(task))
             self.reference_note = ""
