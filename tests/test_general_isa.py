@@ -221,7 +221,8 @@ def test_cost_model_charges_the_high_half_later():
     assert cost_model(parse_text("mulq %rsi\nmovq %rax, %rcx\naddq $1, %rcx").instrs) == 5
     assert cost_model(parse_text("imull $3, %edi, %eax\naddl $1, %eax").instrs) == 4
     assert cost_model(parse_text("pdep %esi, %edi, %eax").instrs) == 3
-    assert cost_model(parse_text("popcntl %edi, %eax\ntzcntl %eax, %eax").instrs) == 2
+    assert cost_model(parse_text("popcntl %edi, %eax\ntzcntl %eax, %eax").instrs) == 3
+    assert cost_model(parse_text("bsfl %edi, %eax\nblsrl %eax, %eax").instrs) == 5
 
 
 def test_implicit_registers():
