@@ -61,7 +61,8 @@ def _binary(kind):
         if kind in ("adc", "sbb"):
             cin = flag(be, x.state.flags, "CF")
             one = be.ite(w, cin, be.const(w, 1), be.const(w, 0))
-            res = (be.add if kind == "adc" else be.sub)(w, (be.add if kind == "adc" else be.sub)(w, a, b), one)
+            op = be.add if kind == "adc" else be.sub
+            res = op(w, op(w, a, b), one)
             lazy = Lazy(kind, w, a, b, res, extra=cin)
         else:
             res = getattr(be, _OPERATION[ins.op])(w, a, b)
