@@ -1,6 +1,7 @@
 """x86/compute.py's edges, the numpy backend's operations, the memory model and the value
 evaluator on function tasks (test_values.py holds the random comparison with Unicorn)."""
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from superopt.x86.parser import parse_text
 from superopt.x86.semantics import FLAGS
 
 M64 = (1 << 64) - 1
+HACKERS = Path(__file__).resolve().parent.parent / "bench" / "hackers"
 
 
 def run(text, lanes=1, seed=0, array=None, **regs):
@@ -215,6 +217,14 @@ def test_value_evaluator_scores_a_function_task():
     assert ev.cost(ev.run(signed)) == 32
 
 
+def test_value_evaluator_names_clobbered_callee_saved_registers():
+    task = _task(U32, (("x", U32),), lambda x: x)
+    ev = ValueEvaluator(task, np.arange(8, dtype=np.uint64).reshape(-1, 1))
+    saved = parse_text("pushq %rbx\nmovl %edi, %ebx\nmovl %ebx, %eax\npopq %rbx").instrs
+    assert ev.correct(ev.run(saved)) and ev.clobbered(ev.run(saved)) == []
+    assert ev.clobbered(ev.run(parse_text("movl %edi, %ebx\nmovl %ebx, %eax\npushq %rax").instrs)) == ["rbx", "rsp"]
+
+
 def test_value_evaluator_fails_kernels_that_rely_on_undefined_bits():
     # uint64_t f(uint32_t x): the register's upper half is undefined on entry
     task = _task(("uint64_t", 64, False), (("x", U32),), lambda x: x)
@@ -231,3 +241,33 @@ def test_value_evaluator_fails_kernels_that_rely_on_undefined_bits():
     evz = ValueEvaluator(tz, np.arange(8, dtype=np.uint64).reshape(-1, 1))
     assert not evz.correct(evz.run(parse_text("xorl %eax, %eax\nbsfl %edi, %eax").instrs))
     assert evz.correct(evz.run(parse_text("xorl %eax, %eax\nbsfl %edi, %ecx\ncmovnel %ecx, %eax").instrs))
+
+
+def _straight_line_gcc(path):
+    from superopt.tasks.csource import c_assembly, c_task
+    task = c_task(path)
+    instrs = [i for i in c_assembly(task).instrs if i.op != "ret"]
+    return task, instrs, any(i.op in ("j", "jmp") for i in instrs)
+
+
+def _check_gcc(path):
+    """gcc -O2's own code for a Hacker's Delight function is correct in the evaluator on the
+    task's whole input set, and a changed constant makes it wrong."""
+    task, instrs, branches = _straight_line_gcc(path)
+    if branches:
+        pytest.skip("gcc's code branches: control flow is the caller's")
+    ev = ValueEvaluator(task, task.inputs())
+    assert ev.correct(ev.run(instrs)) and ev.cost(ev.run(instrs)) == 0
+    broken = instrs + parse_text("xorl $4, %eax").instrs
+    assert ev.cost(ev.run(broken)) > 0
+
+
+@pytest.mark.parametrize("name", ["p01", "p09", "p23", "p25"])
+def test_gcc_code_of_hackers_delight_is_correct_in_the_evaluator(name):
+    _check_gcc(str(HACKERS / ("%s.c" % name)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(1, 26))
+def test_gcc_code_of_every_hackers_delight_benchmark(number):
+    _check_gcc(str(HACKERS / ("p%02d.c" % number)))

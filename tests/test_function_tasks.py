@@ -355,3 +355,16 @@ def test_bool_return_compares_al_only(tmp_path):
     bad = write(tmp_path, "b.s", "f:\n movl %edi, %eax\n andl $3, %eax\n ret\n")
     assert api.verify(str(good), str(c), random_count=100).passed
     assert not api.verify(str(bad), str(c), random_count=100).passed
+
+
+@given(st.one_of(st.text(max_size=80),
+                 st.lists(st.sampled_from(["int", "uint8_t", "f", "(", ")", ",", "*", "...", "void", "x", "struct",
+                                           "unsigned", "long", "float", ";", "{", "}", "[", "]", "=", "1", "bool"]),
+                          max_size=14).map(" ".join)))
+def test_any_signature_text_parses_or_is_one_line(text):
+    try:
+        sig = parse(text)
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert len(sig.params) <= 6 and sig.ret is not None

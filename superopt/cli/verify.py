@@ -48,8 +48,14 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     memory, and checks the result, memory outside the array (neither read nor written),
     callee-saved registers and %rsp, termination and faults. A pass is a proof when the
     kernel only compares and moves elements with signed-order conditions; otherwise an
-    SMT solver (z3) proves it equal to the spec on every input or finds a counterexample;
+    SMT solver (bitwuzla) proves it equal to the spec on every input or finds a counterexample;
     a kernel the model cannot express (or a proof past --prove-timeout) is only tested.
+
+    With --task FILE.c[:NAME] (or FILE.s[:NAME] and a signature) the kernel is checked
+    against that function: edge values per argument type crossed over the arguments,
+    random inputs and every counterexample found before, each run with two random
+    fillings of the bits the System V entry rule leaves undefined; only the return
+    type's width of %rax is compared.
 
     Exit code 0: correct (with --prove: proven); 1: wrong (or, with --prove, not proven);
     2: bad input (the file cannot be read or assembled).

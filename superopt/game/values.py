@@ -12,7 +12,7 @@ random filling, and an input counts as correct only if all its lanes are: a kern
 on one undefined bit of k inputs passes with probability 2**-(fillings * k). A definedness
 mask (memcheck-style shadow bits) would be exact but doubles the numpy calls of every
 instruction and needs a propagation rule per operation; the second filling in the same
-vectors costs 1.01-1.06x the time of one at 64..1024 inputs, 1.44x at 4096
+vectors costs 0.98-1.11x the time of one at 64..1024 inputs, 1.36x at 4096
 (bench/bench_values.py, 2026-12-07), so random fillings it is. Verification in Unicorn and
 the SMT proofs still have the last word.
 
@@ -22,13 +22,13 @@ cmov at 64 bits, the only operations packed integers can do (2026-12-07, this 2-
 interleaved, best of 7):
 
     inputs   this evaluator   bare numpy   packed ints   numpy/packed
-        64          63 us          7 us         2.3 us       3.1
-       256          67 us          8 us         7.2 us       1.15
-      1024          75 us         12 us        23 us         0.50
-      4096         157 us         38 us       160 us         0.23
+        64          52 us          7 us         2.4 us       3.0
+       256          54 us          8 us         7.1 us       1.17
+      1024          61 us         12 us        24 us         0.48
+      4096          75 us         22 us        93 us         0.24
 
 Packed integers win on the raw operations below ~300 inputs, but the per-instruction work of
-x86/compute.py (operand decoding, lazy flags, the write rule: ~5 us an instruction) is the
+x86/compute.py (operand decoding, lazy flags, the write rule: ~4 us an instruction) is the
 same for any backend and dominates there, while at the 1000-4000 inputs of a function
 task's test set numpy is 2-4x faster. And packed integers cannot do what the general ISA
 needs per input: shifts by a per-input count (%cl, shlx), multiplies, popcount/lzcnt/tzcnt,
@@ -40,6 +40,7 @@ import numpy as np
 
 from superopt.tasks.function import entry, register_values
 from superopt.x86.compute import State, register, step
+from superopt.x86.isa import CALLEE_SAVED
 
 _U = np.uint64
 _ONES = (1 << 64) - 1
@@ -269,3 +270,10 @@ class ValueEvaluator:
 
     def correct(self, state: State) -> bool:
         return bool((self.result(state) == self.expected).all())
+
+    def clobbered(self, state: State) -> list[str]:
+        """The callee-saved families and %rsp that do not hold their entry values on every
+        lane (the System V contract; verify checks it too, a search can check it early)."""
+        start = self._initial
+        return [f for f in CALLEE_SAVED + ("rsp",)
+                if not (register(self.backend, state, f) == register(self.backend, start, f)).all()]

@@ -41,7 +41,7 @@ def _mov(x: Work, ins, w):
     dst, src = ins.operands
     x.write(dst, w, x.read(src, w))
     if isinstance(dst, Reg) and isinstance(src, Reg) and w == 64 and src.family in x.state.pointers:
-        x.pointers[dst.family] = x.state.pointers[src.family]
+        x.point(dst.family, x.state.pointers[src.family])
 
 
 def _extend(x: Work, ins, w):
@@ -61,7 +61,8 @@ def _binary(kind):
         if kind in ("adc", "sbb"):
             cin = flag(be, x.state.flags, "CF")
             one = be.ite(w, cin, be.const(w, 1), be.const(w, 0))
-            res = (be.add if kind == "adc" else be.sub)(w, (be.add if kind == "adc" else be.sub)(w, a, b), one)
+            op = be.add if kind == "adc" else be.sub
+            res = op(w, op(w, a, b), one)
             lazy = Lazy(kind, w, a, b, res, extra=cin)
         else:
             res = getattr(be, _OPERATION[ins.op])(w, a, b)
@@ -70,7 +71,7 @@ def _binary(kind):
             x.write(dst, w, res)
             moved = x.state.pointers.get(getattr(dst, "family", None))
             if moved and w == 64 and isinstance(src, Imm) and ins.op in ("add", "sub"):
-                x.pointers[dst.family] = (moved[0], moved[1] + (src.value if ins.op == "add" else -src.value))
+                x.point(dst.family, (moved[0], moved[1] + (src.value if ins.op == "add" else -src.value)))
         x.set_flags(lazy)
     return run
 
@@ -123,7 +124,7 @@ def _lea(x: Work, ins, w):
     x.write(dst, w, addr if w == 64 else be.extract(addr, w - 1, 0))
     if w == 64 and m.base in x.state.pointers and not m.index:
         region, offset = x.state.pointers[m.base]
-        x.pointers[dst.family] = (region, offset + m.disp)
+        x.point(dst.family, (region, offset + m.disp))
 
 
 def _count(x: Work, ins, w, op) -> tuple[Value, Bool | None]:
@@ -152,7 +153,7 @@ def _push(x: Work, ins, w):
     x.set_reg("rsp", 64, x.be.sub(64, x.reg("rsp"), x.be.const(64, 8)))
     if rsp is None:
         raise Unmodelled("%s: %%rsp holds no address the model knows" % ins.att())
-    x.pointers["rsp"] = (rsp[0], rsp[1] - 8)
+    x.point("rsp", (rsp[0], rsp[1] - 8))
     x.store(Mem(64, "rsp"), value)
 
 
@@ -160,7 +161,7 @@ def _pop(x: Work, ins, w):
     value = x.load(Mem(64, "rsp"))
     rsp = x.pointers["rsp"]
     x.set_reg("rsp", 64, x.be.add(64, x.reg("rsp"), x.be.const(64, 8)))
-    x.pointers["rsp"] = (rsp[0], rsp[1] + 8)
+    x.point("rsp", (rsp[0], rsp[1] + 8))
     dst = ins.operands[0]
     if isinstance(dst, Mem):   # the address is formed after %rsp moves
         x.store(dst, value)

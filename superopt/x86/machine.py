@@ -15,37 +15,41 @@ partially overlap a stored value, bytes outside the array) raises `Unmodelled`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from superopt.x86.backend import Backend, Bool, Unmodelled, Value
 from superopt.x86.isa import FAMILIES, Imm, Instr, Mem, Reg
 from superopt.x86.lazyflags import FLAG_INDEX, Lazy, condition
-from superopt.x86.semantics import FLAGS, flags_undefined, flags_written
+from superopt.x86.semantics import FLAGS, ROTATES, SHIFTS, flags_undefined, flags_written
 
 _FAMILY = {f: i for i, f in enumerate(FAMILIES)}
-_PLANS: dict = {}   # Instr -> (defined flag indices, undefined flag indices), from the table
+_PLANS: dict = {}   # -> (defined flag indices, undefined flag indices), from the table
 
 
 def _flag_plan(ins: Instr) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    plan = _PLANS.get(ins)
+    # the table's flags depend on the opcode, and for shifts and rotates on the count and
+    # width: a key cheaper to hash than the whole instruction
+    count = ins.operands[1] if ins.op in SHIFTS or ins.op in ROTATES else None
+    key = (ins.op, ins.width, count.value if isinstance(count, Imm) else "cl") if count else ins.op
+    plan = _PLANS.get(key)
     if plan is None:
         undefined = flags_undefined(ins)
         written = flags_written(ins)
-        plan = _PLANS[ins] = (tuple(FLAG_INDEX[f] for f in FLAGS if f in written and f not in undefined),
+        plan = _PLANS[key] = (tuple(FLAG_INDEX[f] for f in FLAGS if f in written and f not in undefined),
                               tuple(FLAG_INDEX[f] for f in FLAGS if f in undefined))
     return plan
 
 
-@dataclass(frozen=True)
-class State:
+class State(NamedTuple):
     """The CPU state: 16 register families (64-bit values, FAMILIES order), the six flags
     (FLAGS order; each a backend boolean or a Lazy), memory {(region, byte offset): (width,
     value)} with regions "array" and "stack", and which registers hold a known address
-    {family: (region, offset)}. Treat it as immutable: `step` returns a new one."""
+    {family: (region, offset)}. Immutable by convention: `step` returns a new one and never
+    changes the dicts it was given (a NamedTuple: cheap to make, once per instruction)."""
     regs: tuple
     flags: tuple
-    memory: dict = field(default_factory=dict)
-    pointers: dict = field(default_factory=dict)
+    memory: dict = {}
+    pointers: dict = {}
 
     @staticmethod
     def initial(be: Backend, regs: dict | None = None, array=None) -> "State":
@@ -73,7 +77,7 @@ class Work:
     def __init__(self, be: Backend, state: State, ins: Instr):
         self.be, self.ins, self.state = be, ins, state
         self.regs, self.flags = list(state.regs), list(state.flags)
-        self.memory, self.pointers = state.memory, dict(state.pointers)
+        self.memory, self.pointers = state.memory, state.pointers   # copied on write
 
     def done(self) -> State:
         return State(tuple(self.regs), tuple(self.flags), self.memory, self.pointers)
@@ -84,13 +88,23 @@ class Work:
 
     def set_reg(self, family: str, width: int, value: Value) -> None:
         be, i = self.be, _FAMILY[family]
-        self.pointers.pop(family, None)
+        if family in self.pointers:
+            self.point(family, None)
         if width == 32:
             value = be.zext(32, value, 64)
         elif width < 32:
             kept = be.and_(64, self.regs[i], be.const(64, ~((1 << width) - 1)))
             value = be.or_(64, kept, be.zext(width, value, 64))
         self.regs[i] = value
+
+    def point(self, family: str, where: tuple[str, int] | None) -> None:
+        """Record that `family` holds the address `where` (region, offset), or none."""
+        if self.pointers is self.state.pointers:
+            self.pointers = dict(self.pointers)
+        if where is None:
+            self.pointers.pop(family, None)
+        else:
+            self.pointers[family] = where
 
     def read(self, op, width: int) -> Value:
         if isinstance(op, Reg):
