@@ -253,6 +253,11 @@ def test_hackers_gcc_code_verifies(tmp_path, path):
         raise
     verdict = api.verify(program, task, random_count=500)
     assert verdict.passed, verdict.violations
+    # gcc -S (the SMT prover's reference, bench's baseline) is the object's code byte for byte,
+    # except where the parser reads gcc's `rep bsf` as bsf
+    from superopt.tasks.csource import c_assembly
+    same = assemble(c_assembly(task), base=KERNEL_BASE).code == task.reference.code
+    assert same or "rep bsf" in asm
     result = cli("verify", kernel, "--task", path, "--json", "--random", 100)
     assert result.exit_code == 0 and json.loads(result.output)["strength"].startswith(("tested", "proven"))
 
@@ -368,3 +373,24 @@ def test_any_signature_text_parses_or_is_one_line(text):
         assert "\n" not in str(exc)
         return
     assert len(sig.params) <= 6 and sig.ret is not None
+
+
+def test_export_and_bench_take_an_assembly_spec_with_its_signature(tmp_path):
+    spec = write(tmp_path, "spec.s", "f:\n leal (%rdi,%rsi), %eax\n ret\n")
+    kernel = write(tmp_path, "k.s", "f:\n movl %edi, %eax\n addl %esi, %eax\n ret\n")
+    result = cli("export", kernel, "--task", spec, "--signature", ADD, "--format", "gas")
+    assert result.exit_code == 0 and "C prototype: int32_t f(int32_t x, int32_t y);" in result.output
+    result = cli("bench", kernel, "--task", spec, "--signature", ADD, "--runs", 5, "--json")
+    assert result.exit_code == 0 and len(json.loads(result.output)["results"]) == 1
+
+
+def test_the_reference_constants_feed_the_pool():
+    assert {0x55555555, 0x33333333, 0x0F0F0F0F, 0x01010101} <= set(api.get_task(str(HACKERS[22])).constants)
+    assert -1 in api.get_task(str(HACKERS[0])).constants      # lea -1(%rdi)
+
+
+def test_bmi_instructions_run_as_the_cpu_does_them(tmp_path):
+    """blsi's CF is (src != 0) on the CPU; Unicorn 2.1.4 inverts it (superopt.run.bmi_fixes)."""
+    spec = write(tmp_path, "spec.s", "# signature: bool f(uint32_t x)\nf:\n testl %edi, %edi\n setne %al\n ret\n")
+    kernel = write(tmp_path, "k.s", "f:\n blsil %edi, %eax\n setc %al\n ret\n")
+    assert api.verify(str(kernel), str(spec), random_count=100).passed

@@ -13,17 +13,13 @@ from rich.table import Table
 from superopt import api
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.cli.app import console, emit_json
-from superopt.cli.options import MAX_RANDOM, Seconds
+from superopt.cli.options import MAX_RANDOM, TASK_HELP, Seconds, spec_options
 
 
 @click.command("verify")
 @click.argument("path")
-@click.option("--task", help="Task: a name (default: the file's '# task:' header; see `superopt tasks`), FILE.c or "
-              "FILE.c:NAME (the C function is the spec), or FILE.s[:NAME] with --signature or a '# signature:' "
-              "header (that program's behaviour is the spec).")
-@click.option("--signature", help="The C prototype of an assembly spec given as --task, e.g. "
-              "\"uint32_t f(uint32_t x, int8_t y)\".")
-@click.option("--cc", default="gcc", show_default=True, help="The compiler of a C task.")
+@click.option("--task", help=TASK_HELP)
+@spec_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed for random inputs and register fillings.")
 @click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0, MAX_RANDOM),

@@ -3,8 +3,8 @@
 The file is compiled by the system compiler (`gcc -O2`, or `cc` given), with -g for the
 DWARF that gives the signature (superopt.tasks.signature) and the lines of refusals, and
 without splitting functions into hot and cold parts; the object is cached under the user cache
-dir by a hash of the compiler, its flags and the file's bytes (not of the headers it
-includes). The function's machine code is the reference, run in Unicorn only
+dir by a hash of the compiler (path and mtime), its flags and the file's bytes (not of the
+headers it includes). The function's machine code is the reference, run in Unicorn only
 (superopt.tasks.reference). Refused in one line with file:line (exit 2): a compile error, no
 function or several without `:NAME`, a signature outside the accepted types, code that calls
 or jumps to other functions, any relocation (a reference to data: globals, constant tables,
@@ -28,8 +28,10 @@ from superopt.x86.decode import disassemble
 from superopt.x86.elf import ObjectFile
 
 OPT_FLAGS = ("-O2",)
-FLAGS = ("-g", "-c", "-fno-reorder-blocks-and-partition", "-fno-stack-protector", "-fcf-protection=none",
-         "-fno-asynchronous-unwind-tables")
+# code generation: no cold parts split off, no stack protector or endbr64 (the object and gcc -S agree)
+CODEGEN = ("-fno-reorder-blocks-and-partition", "-fno-stack-protector", "-fcf-protection=none",
+           "-fno-asynchronous-unwind-tables")
+FLAGS = ("-g", "-c") + CODEGEN
 COMPILE_TIMEOUT = 60.0
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)?\s*(?:fatal )?error:\s*(?P<reason>.*)$", re.M)
 _FLOAT_REGS = re.compile(r"\b([xyz]mm\d+|st\(\d\)|st|mm\d)\b")
@@ -47,7 +49,8 @@ def compile_c(path: str, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> b
     if compiler is None:
         raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
     flags = tuple(opt) + FLAGS
-    key = hashlib.sha256(repr((os.path.realpath(compiler), flags)).encode() + b"\0" + source).hexdigest()[:32]
+    real = os.path.realpath(compiler)     # its path and mtime: an upgraded compiler compiles anew
+    key = hashlib.sha256(repr((real, os.stat(real).st_mtime_ns, flags)).encode() + b"\0" + source).hexdigest()[:32]
     cached = cache_dir("objects") / (key + ".o")
     if cached.exists():
         return cached.read_bytes()
@@ -78,14 +81,11 @@ def c_assembly(task: FunctionTask, cc: str = "gcc", opt: tuple[str, ...] = OPT_F
     compiler = shutil.which(cc)
     if compiler is None:
         raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
-    done = subprocess.run([compiler, *opt, "-S", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
-                           "-fno-stack-protector", "-o", "-", path], capture_output=True, text=True, errors="replace",
-                          timeout=COMPILE_TIMEOUT)
+    done = subprocess.run([compiler, *opt, "-S", *CODEGEN, "-o", "-", path], capture_output=True, text=True,
+                          errors="replace", timeout=COMPILE_TIMEOUT)
     if done.returncode != 0:
         raise InputError("%s %s -S failed: %s" % (cc, " ".join(opt), done.stderr.strip().splitlines()[-1:]), path)
-    name = "%s %s" % (cc, " ".join(opt))
-    program = select(parse_text(done.stdout, name), task.name)
-    return program
+    return select(parse_text(done.stdout, "%s %s" % (cc, " ".join(opt))), task.name)
 
 
 def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> FunctionTask:
