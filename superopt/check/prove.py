@@ -39,13 +39,17 @@ from superopt.check.smt import SOLVER, Z3Backend, free, solve, value
 from superopt.check.verdict import PROVE_TIMEOUT, Proof, Verdict, Violation
 from superopt.errors import SuperoptError
 from superopt.x86.compute import State, Unmodelled, register
-from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program
+from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Program
+
+
+SMALL_TIMEOUT = 2.0   # seconds to look for a readable counterexample (_readable)
 
 
 @dataclass
 class _Problem:
     goal: z3.BoolRef                          # satisfiable iff the kernel is wrong somewhere
     explain: Callable[[dict], dict]    # a model -> the counterexample dict (with "line")
+    inputs: list                              # the input variables (for a readable counterexample)
     record: Callable[[dict], None] = lambda ce: None   # where a counterexample is kept
 
 
@@ -66,9 +70,18 @@ def prove(program: Program, task, timeout: float | None = PROVE_TIMEOUT, solver:
     if status == "unknown":
         return Proof("unknown", solver, seconds, reason="the solver found neither a proof nor a counterexample "
                                                         "within %g s (--prove-timeout)" % timeout)
-    counterexample = problem.explain(model)
+    found, small_model, _ = solve(_readable(problem, program), SMALL_TIMEOUT, solver)
+    counterexample = problem.explain(small_model if found == "sat" else model)
     problem.record(counterexample)
     return Proof("refuted", solver, seconds, reason=counterexample["line"], counterexample=counterexample)
+
+
+def _readable(problem: _Problem, program: Program) -> z3.BoolRef:
+    """The goal with every input small (-128..128) or one of the kernel's constants: such a
+    counterexample reads better, when one exists."""
+    constants = {o.value for ins in program.instrs for o in ins.operands if isinstance(o, Imm)}
+    return _all(problem.goal, _all([_any([z3.ULE(v + 128, 256)] + [v == c for c in sorted(constants)])
+                                    for v in problem.inputs]))
 
 
 def attach(verdict: Verdict, program: Program, task, timeout: float | None) -> None:
@@ -99,7 +112,7 @@ def _entry(be: Z3Backend, prefix: str, given: dict, array=None) -> State:
     return State.initial(be, regs, array)
 
 
-def _preserved(be: Z3Backend, start: State, e: Exit, program: Program) -> z3.BoolRef:
+def _preserved(be: Z3Backend, start: State, e: Exit) -> z3.BoolRef:
     """The calling convention at exit `e`: callee-saved registers and %rsp as at entry."""
     if e.state.pointers.get("rsp") != ("stack", 0):
         raise Unmodelled("instruction %d returns with %%rsp moved" % e.index)
@@ -107,11 +120,16 @@ def _preserved(be: Z3Backend, start: State, e: Exit, program: Program) -> z3.Boo
 
 
 def _depends(be: Z3Backend, program: Program, terms, inputs: set[str]) -> str:
-    """", which depends on ..." naming what the failing result reads besides the inputs:
-    registers at entry the kernel was not given, undefined results (and their instruction)."""
-    extra = sorted({v.decl().name() for v in free(*terms)} - inputs)
+    """", which depends on ..." naming what the failing result depends on besides the inputs
+    (a variable some other value of which changes it): registers at entry the kernel was not
+    given, undefined results (and their instruction)."""
+    extra = [v for v in free(*terms) if v.decl().name() not in inputs]
     words = []
-    for name in extra:
+    for v in sorted(extra, key=lambda v: v.decl().name()):
+        other = z3.FreshConst(v.sort())   # does some other value of v change the result?
+        if solve(_any([t != z3.substitute(t, (v, other)) for t in terms]), SMALL_TIMEOUT)[0] != "sat":
+            continue
+        name = v.decl().name()
         if name.startswith("entry_"):
             words.append("%%%s at entry" % name[len("entry_"):])
         elif name in be.origins:
@@ -164,15 +182,15 @@ def _array_problem(program: Program, task, deadline) -> _Problem:
     spec = {k: sorted_terms(a[:k]) + a[k:] for k in lengths}
     wrong = []
     for e in exits:
-        out = [_element(e, i) for i in range(task.n)]
+        out = [_element(e.state, i) for i in range(task.n)]
         bad = [_any([o != s for o, s in zip(out, spec[k])]) if len(lengths) == 1 else
                _all(n == k, _any([o != s for o, s in zip(out, spec[k])])) for k in lengths]
-        wrong.append(_all(e.condition, _any(bad + [z3.Not(_preserved(be, start, e, program))])))
+        wrong.append(_all(e.condition, _any(bad + [z3.Not(_preserved(be, start, e))])))
     goal = _all(assume, _any(wrong))
 
     def explain(model: dict) -> dict:
         length = value(model, n) if task.variable else task.n
-        got_terms = [merge(exits, lambda s, i=i: s.memory[("array", 4 * i)][1]) for i in range(task.n)]
+        got_terms = [merge(exits, lambda s, i=i: _element(s, i)) for i in range(task.n)]
         signed = [_int32(value(model, t)) for t in a]
         got = [_int32(value(model, t)) for t in got_terms]
         expected = sorted(signed[:length]) + signed[length:]
@@ -186,12 +204,11 @@ def _array_problem(program: Program, task, deadline) -> _Problem:
         return {"input": signed[:length], "length": length, "expected": expected[:length], "got": got[:length],
                 "line": line}
 
-    return _Problem(goal, explain)
+    return _Problem(goal, explain, a)
 
 
-def _element(e: Exit, i: int):
-    width, term = e.state.memory[("array", 4 * i)]
-    return term
+def _element(s: State, i: int):
+    return s.memory[("array", 4 * i)][1]   # always one 32-bit value (x86/machine.py)
 
 
 def _int32(bits: int) -> int:
@@ -223,7 +240,7 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
         return register(be, s, "rax", w)
 
     got, expected = merge(exits, result), merge(ref_exits, result)
-    broken = _any([_all(e.condition, z3.Not(_preserved(be, start, e, program))) for e in exits])
+    broken = _any([_all(e.condition, z3.Not(_preserved(be, start, e))) for e in exits])
     goal = _all(assume, _any(got != expected, broken))
 
     def explain(model: dict) -> dict:
@@ -240,7 +257,7 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
     def record(ce) -> None:
         task.add_counterexample([p.type.bits([a])[0] for p, a in zip(sig.params, ce["args"])])
 
-    return _Problem(goal, explain, record)
+    return _Problem(goal, explain, xs, record)
 
 
 def reference_program(task) -> Program:

@@ -44,7 +44,7 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     memory, and checks the result, memory outside the array (neither read nor written),
     callee-saved registers and %rsp, termination and faults. A pass is a proof when the
     kernel only compares and moves elements with signed-order conditions; otherwise an
-    SMT solver (z3) proves it equal to the spec on every input or finds a counterexample;
+    SMT solver (bitwuzla) proves it equal to the spec on every input or finds a counterexample;
     a kernel the model cannot express (or a proof past --prove-timeout) is only tested.
 
     With --task FILE.c[:NAME] (or FILE.s[:NAME] and a signature) the kernel is checked
