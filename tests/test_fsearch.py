@@ -18,6 +18,7 @@ from superopt.errors import SuperoptError
 from superopt.game.scalar import ScalarGame
 from superopt.game.space import Space, constant_pool
 from superopt.x86.assembler import problem
+from superopt.x86.cpu import available
 from superopt.x86.parser import parse_text
 
 HACKERS = Path(__file__).parent.parent / "bench" / "hackers"
@@ -161,7 +162,12 @@ def test_a_warm_start_outside_the_space_is_refused_in_one_line(tmp_path):
 
 
 def test_gcc_code_outside_the_space_falls_back_to_an_empty_start():
-    """p18's gcc code branches: the chains start empty, and say why."""
+    """p18's gcc code branches, with this CPU's extensions too: the chains start empty, and
+    say why. p10's branches become lzcnt with them: that code is the warm start."""
     game = ScalarGame(api.get_task(str(HACKERS / "p18.c")))
     assert game.warm is None and "outside the search's space" in game.warm_note
     assert np.array_equal(game.expected, game.task.expected(game.args))
+    if "lzcnt" in available():
+        game = ScalarGame(api.get_task(str(HACKERS / "p10.c")))
+        assert game.reference_length == 13 and game.warm_source.startswith("gcc -O2 -m")
+        assert "lzcnt" in {i.op for i in game.warm} and len(game.warm) < 13

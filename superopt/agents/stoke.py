@@ -17,9 +17,10 @@ the whole verification set in the value evaluator, then Unicorn, then an SMT pro
 input joins the chain's tests and the chain carries on. Only programs that passed Unicorn (and
 whose proof was found, or neither found nor refuted: *tested*) are results.
 
-Starts: `warm` from gcc -O2's code of the reference (parsed; or --init), `empty` (STOKE's
-synthesis from nothing), or `mixed` (the default: even chains warm, odd chains empty). A
-warm start outside the space (gcc's code branches, or uses memory) falls back to empty.
+Starts: `warm` from gcc -O2's code of the reference (parsed; where it branches or uses memory,
+gcc -O2's with this CPU's extensions, -mbmi -mlzcnt...; or --init), `empty` (STOKE's
+synthesis from nothing), or `mixed` (the default: even chains warm, odd chains empty). With
+no warm start in the space, every chain starts empty.
 Chains run in the worker pool (superopt.agents.pool); the parent does every Unicorn run and
 proof, one request at a time, so that a run is deterministic for a seed and worker count
 (unless a time limit or --target-length cuts it). A chain restarts from its best after
@@ -284,7 +285,7 @@ def run(game: ScalarGame, options: SearchOptions, report, should_stop) -> Search
                         candidates=programs,
                         extras={"chains": len(summaries), "steps_per_chain": steps, "starts": [
                                     "warm" if i else "empty" for i in inits],
-                                "warm_start": bool(game.warm), "warm_note": game.warm_note,
+                                "warm_start": game.warm_source, "warm_note": game.warm_note,
                                 "checked": labels[tuple(programs[0].instrs)] if programs else None,
                                 "found_after": round(best["best_at"], 3) if best is not None else None,
                                 "emulated": checker.emulated, "proofs": checker.proofs,

@@ -25,6 +25,7 @@ COLD_LENGTH = 8            # the longest program considered without a reference 
 SLACK = 2                  # ... with one: the reference's length plus this
 VERIFY_RANDOM = 1000       # random inputs of the verification set the search checks against
 _ASSEMBLY = (".s", ".S", ".asm")
+_GCC_FLAGS = {"bmi1": "-mbmi", "bmi2": "-mbmi2", "lzcnt": "-mlzcnt", "popcnt": "-mpopcnt"}
 
 
 class ScalarGame:
@@ -44,26 +45,41 @@ class ScalarGame:
             self.reference_note = ""
         except SuperoptError as exc:
             self.reference, self.reference_note = None, str(exc)
-        start = _body(init) if init is not None else self.reference
-        used = [o.family for ins in (start or []) for o in ins.operands if hasattr(o, "family")]
-        self.space = Space(task, scratch, used, _immediates(start or []), available())
-        self.reference_length = None if self.reference is None else len(self.reference)
+        # warm-start candidates: --init, else gcc -O2's code, then gcc's with this CPU's extensions
+        # (-mlzcnt turns p10's branches into lzcnt), the first the space holds
         self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "gcc -O2"
+        starts = [("--init", _body(init))] if init is not None else [
+            (name, code) for name, code in ((self.reference_name, self.reference), self._extended()) if code]
+        used = [o.family for _, code in starts for ins in code for o in ins.operands if hasattr(o, "family")]
+        self.space = Space(task, scratch, used, _immediates([i for _, code in starts for i in code]), available())
+        self.reference_length = None if self.reference is None else len(self.reference)
         self.max_length = max_length or (COLD_LENGTH if self.reference_length is None
                                          else self.reference_length + SLACK)
-        self.warm = self._warm(init, start)
+        self.warm, self.warm_source, self.warm_note = None, None, self.reference_note
+        for name, code in starts:
+            self.warm = self._warm(init, code)
+            if self.warm is not None:
+                self.warm_source = name
+                break
         self.args = task.inputs(np.random.default_rng(0), VERIFY_RANDOM)
         self.expected = task.expected(self.args)
         # the verification set's leading rows: recorded counterexamples and edge values
         self.special = min(len(self.args), len(counterexamples(task)) + len(edge_inputs(task.signature)))
 
-    def _warm(self, init: Program | None, start: list[Instr] | None) -> list[Instr] | None:
-        """The warm start: --init (refused in one line if outside the space), else the
-        reference's program when the space holds it (it may branch, or use memory or
-        registers the search does not), else None (`warm_note` says why)."""
-        self.warm_note = self.reference_note
-        if start is None:
-            return None
+    def _extended(self) -> tuple[str, list[Instr] | None]:
+        """gcc -O2's code of a C task with the -m flags of this CPU's extensions, parsed."""
+        flags = tuple(_GCC_FLAGS[e] for e in sorted(available()))
+        if not flags or self.task.source.endswith(_ASSEMBLY):
+            return "", None
+        from superopt.tasks.csource import OPT_FLAGS, c_assembly
+        try:
+            return "gcc " + " ".join(OPT_FLAGS + flags), _body(c_assembly(self.task, opt=OPT_FLAGS + flags))
+        except SuperoptError:
+            return "", None
+
+    def _warm(self, init: Program | None, start: list[Instr]) -> list[Instr] | None:
+        """`start` if the space holds it (refused in one line for --init); else None, and
+        `warm_note` says why (gcc's code may branch, or use memory)."""
         outside = [(k, ins) for k, ins in enumerate(start) if not self.space.contains(ins)]
         if len(start) > self.max_length:
             outside = outside or [(self.max_length, start[self.max_length])]
