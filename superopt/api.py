@@ -11,7 +11,8 @@ import os
 import re
 from typing import Callable, Iterable
 
-from superopt.agents.base import DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.agents.base import DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.check.verdict import PROVE_TIMEOUT as DEFAULT_PROVE_TIMEOUT
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
@@ -96,28 +97,41 @@ def resolve(program: Kernel, task: Task | str | None = None, signature: str | No
 
 def verify(program: Kernel, task: Task | str | None = None, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
            step_limit: int = STEP_LIMIT, native: bool = False, signature: str | None = None,
-           cc: str = "gcc") -> Verdict:
+           cc: str = "gcc", prove_timeout: float | None = DEFAULT_PROVE_TIMEOUT) -> Verdict:
     """Run the kernel in Unicorn on every proof input plus `random_count` random ones and
-    check every rule of the contract; `.passed`, `.proof` (a proof, or only a test),
-    `.violations`. A function task (FILE.c[:NAME], FILE.s with `signature`) runs its edge,
-    random and counterexample inputs; `.label` says "tested (N inputs)"."""
+    check every rule of the contract; `.passed`, `.violations`. A function task (FILE.c[:NAME],
+    FILE.s with `signature`) runs its edge, random and counterexample inputs. A pass the
+    weak orderings do not cover is then proven by SMT within `prove_timeout` seconds (None:
+    no attempt), or refuted with a counterexample. `.label` says how strong the pass is
+    ("proven (SMT, z3, 0.07 s)", "proven (all weak orderings)", "tested (N inputs): why"),
+    `.proven` whether it is a proof."""
     program, the_task = resolve(program, task, signature, cc)
-    return _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+    verdict = _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+    if prove_timeout is not None and verdict.passed and not verdict.proof:
+        from superopt.check.prove import attach   # z3 and bitwuzla load only when a proof is due
+        attach(verdict, program, the_task, prove_timeout)
+    return verdict
 
 
-def search(task: Task | str, agent: str = DEFAULT_AGENT, *, workers: int | None = None,
+def search(task: Task | str, agent: str | None = None, *, workers: int | None = None,
            time_limit: float | None = None, seed: int = 0, objective: str = "length",
            target_length: int | None = None, steps: int | None = None, all_optimal: bool = False,
-           init: Kernel | None = None, isa: str = "alphadev", max_length: int | None = None,
+           init: Kernel | None = None, isa: str | None = None, max_length: int | None = None,
            no_prune: Iterable[str] = (), params: dict | None = None,
            report: Callable[[SearchStats], None] | None = None,
-           should_stop: Callable[[], bool] | None = None) -> SearchResult:
+           should_stop: Callable[[], bool] | None = None, signature: str | None = None,
+           cc: str = "gcc") -> SearchResult:
     """Search for a short (objective "length") or fast ("latency") correct kernel with one
-    agent ("enum", "stochastic" or "alphadev"): `.program`, `.length`, `.optimal`. The
-    program is re-verified in Unicorn before it is returned; Ctrl-C stops the search and
-    returns its best."""
+    agent ("enum", "stochastic" or "alphadev"; the default: alphadev for the sort tasks,
+    stochastic for function tasks): `.program`, `.length`, `.optimal`. A sort task plays the
+    assembly game over `isa` (alphadev, extended); a function task (`FILE.c[:NAME]`, `FILE.s`
+    with `signature`) the value game over the general ISA, warm-started from gcc -O2's code,
+    each result checked in Unicorn and by an SMT proof. The program is re-verified in Unicorn
+    before it is returned; Ctrl-C stops the search and returns its best."""
     from superopt.driver import run_search, search_game
-    the_task = get_task(task)
+    the_task = get_task(task, signature, cc)
+    if agent is None:
+        agent = FUNCTION_DEFAULT_AGENT if the_task.kind == "function" else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
     game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)

@@ -16,7 +16,9 @@ from typing import Callable
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, agent_params, check_options, get_agent
 from superopt.errors import SuperoptError
 from superopt.outputs import save
-from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
+from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
+from superopt.game.scalar import ScalarGame, scalar_game
+from superopt.measure.cost import cost_model
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
 from superopt.x86.isa import Program, format_program, with_ret
@@ -58,11 +60,18 @@ def warm_start_registers(task: Task, program: Program | None) -> tuple[str, ...]
     return tuple(regs)
 
 
-def search_game(task: str | Task, isa: str = "alphadev", max_length: int | None = None, no_prune=(),
-                init: Program | None = None) -> Game:
-    """The game a search plays: the task's default pruning rules but those in `no_prune`,
-    with the registers a warm start (`init`) uses."""
+def search_game(task: str | Task, isa: str | None = None, max_length: int | None = None, no_prune=(),
+                init: Program | None = None) -> Game | ScalarGame:
+    """The game a search plays: for a sort task the assembly game over `isa` (default
+    alphadev) with the task's default pruning rules but those in `no_prune`, with the
+    registers a warm start (`init`) uses; for a function task the value game
+    (superopt.game.scalar)."""
     task = get_task(task)
+    if task.kind == "function":
+        return scalar_game(task, isa, max_length, no_prune, init)
+    isa = isa or "alphadev"
+    if isa not in ISAS:
+        raise SuperoptError("--isa %s is for function tasks: %s searches over %s" % (isa, task.name, ", ".join(ISAS)))
     unknown = set(no_prune) - set(RULES)
     if unknown:   # (Game checks the rules it is given; these would be dropped unseen)
         raise SuperoptError("unknown pruning rule %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(RULES)))
@@ -70,11 +79,12 @@ def search_game(task: str | Task, isa: str = "alphadev", max_length: int | None 
     return Game(task, isa=isa, max_length=max_length, pruning=pruning, registers=warm_start_registers(task, init))
 
 
-def checked_options(agent: str, options: SearchOptions) -> SearchOptions:
-    """`options` with the agent's typed Params; an unknown agent, a bad --param or an option
-    the agent does not use is bad usage (SuperoptError), never silently ignored."""
-    options = replace(options, params=agent_params(agent, options.params))
-    check_options(agent, options)
+def checked_options(agent: str, options: SearchOptions, kind: str = "array") -> SearchOptions:
+    """`options` with the agent's typed Params (for a task of `kind`); an unknown agent, a bad
+    --param or an option the agent does not use is bad usage (SuperoptError), never silently
+    ignored."""
+    options = replace(options, params=agent_params(agent, options.params, kind))
+    check_options(agent, options, kind)
     return options
 
 
@@ -84,8 +94,9 @@ def run_search(game: Game, agent: str, options: SearchOptions,
                verify: bool = True) -> SearchResult:
     """Run `agent` on `game`; Ctrl-C (SIGINT) stops it cleanly and keeps its best result.
     The returned program is re-verified in Unicorn (result.verified) unless verify=False."""
-    options = checked_options(agent, options)
-    run = get_agent(agent)
+    kind = getattr(game, "kind", "array")
+    options = checked_options(agent, options, kind)
+    run = get_agent(agent, kind)
     stopper = Stopper(options.time_limit, should_stop)
     previous = None
     try:
@@ -104,8 +115,11 @@ def run_search(game: Game, agent: str, options: SearchOptions,
         if not result.verified:
             raise SuperoptError("internal error: the %s agent's program failed re-verification in Unicorn" % agent)
     if options.objective == "latency" and result.program is not None:
-        rank_by_latency(result, game)
-    result.header = result_header(game, agent, options, result)
+        if kind == "function":   # a function task's kernels are not timed natively yet: the cost model ranks
+            result.latency = {"best": float(cost_model(result.program.instrs)), "source": "model"}
+        else:
+            rank_by_latency(result, game)
+    result.header = (function_header if kind == "function" else result_header)(game, agent, options, result)
     result.max_length = game.max_length
     return result
 
@@ -169,6 +183,8 @@ def optimality(game: Game, result: SearchResult) -> str:
     a heuristic cut, that is not a proof that no shorter program exists at all."""
     if not result.optimal:
         return "not proven"
+    if getattr(game, "kind", "array") == "function":
+        return "proven within the general ISA over its registers and constant pool (lea: base+disp, base+index*scale)"
     if "compared_select" in game.pruning:
         return "proven within the pruning rules, including the heuristic compared_select cut"
     return "proven"
@@ -196,4 +212,29 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
             screened += ", those the shortest dependency chains of %d" % lat["programs_modelled"]
         header["latency"] = "%.2f cycles (fastest of %d correct programs measured natively side by side%s)" % (
             lat["best"], lat["programs_timed"], screened)
+    return header
+
+
+def function_header(game: ScalarGame, agent: str, options: SearchOptions, result: SearchResult) -> dict[str, object]:
+    """A function task's result header: the spec, how the kernel was checked, what it needs."""
+    task = game.task
+    header = {
+        "task": task.name,
+        "spec": task.source,
+        "signature": task.signature.c,
+        "isa": game.isa_name,
+        "length": result.length,
+        "reference": "%s, %s instructions" % (game.reference_name, game.reference_length)
+                     if game.reference_length is not None
+                     else "its listing is not readable (%s)" % game.reference_note,
+        "checked": result.extras.get("checked") or "not checked",
+        "agent": agent,
+        "seed": options.seed,
+        "workers": options.workers,
+        "time": "%.2f s" % result.elapsed,
+        "programs explored": result.explored,
+        "optimal": optimality(game, result),
+    }
+    if result.latency:
+        header["latency"] = "%d cycles (the dependency-chain cost model)" % result.latency["best"]
     return header

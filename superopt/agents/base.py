@@ -79,6 +79,13 @@ PARAMS_PATHS = {
     "alphadev": "superopt.agents.alphadev.params:AlphaDevParams",
 }
 
+# the agents of function tasks (the value game, superopt.game.scalar): name -> (run, Params)
+FUNCTION_AGENTS = {
+    "stochastic": ("superopt.agents.stoke:run", "superopt.agents.stoke:StokeParams"),
+    "enum": ("superopt.agents.bottomup:run", "superopt.agents.bottomup:FunctionEnumParams"),
+}
+FUNCTION_DEFAULT_AGENT = "stochastic"
+
 # the SearchOptions some agents read and others refuse (Params.uses), with their CLI flags;
 # the others (time limit, seed, workers, target length, objective) mean something to every agent
 OPTIONAL = {"all_optimal": "--all", "init": "--init", "steps": "--steps"}
@@ -103,41 +110,53 @@ def parse_params(values) -> dict:
     return out
 
 
-def params_class(agent: str) -> type[Params]:
-    module, name = PARAMS_PATHS[_known(agent)].split(":")
+def _paths(kind: str, part: int) -> dict[str, str]:
+    """name -> "module:attribute" of each agent of a task kind: its run function (part 0) or
+    its Params class (part 1)."""
+    if kind == "function":
+        return {name: paths[part] for name, paths in FUNCTION_AGENTS.items()}
+    return AGENT_PATHS if part == 0 else PARAMS_PATHS
+
+
+def _attribute(path: str):
+    module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
 
 
-def agent_params(agent: str, values) -> Params:
+def params_class(agent: str, kind: str = "array") -> type[Params]:
+    return _attribute(_paths(kind, 1)[_known(agent, kind)])
+
+
+def agent_params(agent: str, values, kind: str = "array") -> Params:
     """The agent's typed Params from `values`: a dict of --param values, or Params already made
     (checked to be the agent's own)."""
-    return params_class(agent).of(values)
+    return params_class(agent, kind).of(values)
 
 
-def check_options(agent: str, options: SearchOptions) -> None:
+def check_options(agent: str, options: SearchOptions, kind: str = "array") -> None:
     """Refuse an option `agent` does not read (see OPTIONAL): nothing is silently ignored."""
-    uses = params_class(agent).uses
+    uses = params_class(agent, kind).uses
     for name, flag in OPTIONAL.items():
         if getattr(options, name) not in (None, False) and name not in uses:
-            users = [a for a in AGENT_PATHS if name in params_class(a).uses]
-            raise SuperoptError("%s is for the %s agent%s, not for %s"
-                                % (flag, " and ".join(users), "s" if len(users) > 1 else "", agent))
+            users = [a for a in _paths(kind, 1) if name in params_class(a, kind).uses]
+            where = ""
+            if not users:   # no agent of this kind reads it
+                users, where = [a for a in AGENT_PATHS if name in params_class(a).uses], " on sort tasks"
+            raise SuperoptError("%s is for the %s agent%s%s, not for %s"
+                                % (flag, " and ".join(users), "s" if len(users) > 1 else "", where, agent))
 
 
-def _known(name: str) -> str:
-    if name not in AGENT_PATHS:
+def _known(name: str, kind: str = "array") -> str:
+    known = _paths(kind, 0)
+    if name not in known:
+        if kind == "function" and name in AGENT_PATHS:
+            raise SuperoptError("agent %s does not search function tasks yet (function tasks: %s)"
+                                % (name, ", ".join(known)))
         raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
     return name
 
 
-def _agent_module(name: str):
-    """(the agent's module, the name of its run function); imported on demand so that enum
-    and stochastic runs never load torch."""
-    module, func = AGENT_PATHS[_known(name)].split(":")
-    return importlib.import_module(module), func
-
-
-def get_agent(name: str) -> Agent:
-    """The agent's run function."""
-    module, func = _agent_module(name)
-    return getattr(module, func)
+def get_agent(name: str, kind: str = "array") -> Agent:
+    """The agent's run function, imported on demand (so that enum and stochastic runs never
+    load torch)."""
+    return _attribute(_paths(kind, 0)[_known(name, kind)])

@@ -1,4 +1,14 @@
-"""What verify found: the verdict, its violations, and the counterexample it shows."""
+"""What verify found: the verdict, its violations, the counterexample it shows, and how strong
+its pass is.
+
+Strength (`Verdict.label`, the one place that words it, printed and in --json):
+  proven (all weak orderings)      the weak-ordering argument (superopt.check.proof) covers it
+  proven (SMT, z3, 0.07 s)         an SMT solver proved it equal to the spec on every input
+  tested (N inputs): <why>         N inputs passed, no proof: the SMT attempt's reason
+                                   (an instruction not modelled, a loop without a bound, a
+                                   solver timeout), else why the weak orderings do not cover it
+A failed proof is a FAIL with the solver's counterexample (rule "result").
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,6 +29,28 @@ class Violation:
                 "instruction": self.text, "line": self.line}
 
 
+PROVE_TIMEOUT = 30.0   # seconds one SMT attempt may take by default (lifting and solving)
+
+
+@dataclass
+class Proof:
+    """One SMT attempt (superopt.check.prove): "proven", "refuted" (with a counterexample)
+    or "unknown" (with the reason there is no proof)."""
+    status: str
+    solver: str
+    seconds: float
+    reason: str = ""
+    counterexample: dict | None = None   # what the kernel got wrong, readable (see prove)
+
+    @property
+    def proven(self) -> bool:
+        return self.status == "proven"
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "solver": self.solver, "seconds": round(self.seconds, 6),
+                "reason": self.reason or None, "counterexample": self.counterexample}
+
+
 @dataclass
 class Verdict:
     passed: bool
@@ -34,21 +66,32 @@ class Verdict:
     random_inputs: int = 0
     native: bool = False        # also compared with native runs
     function: str | None = None  # the function checked: its label, if the file had one
-    strength: str = ""          # function tasks: "tested" (inputs passed); an SMT proof may say more
+    smt: Proof | None = None     # the SMT attempt, if one was made
+    strength: str = ""          # function tasks: "tested" (inputs passed), whatever the SMT attempt adds
 
     @property
     def label(self) -> str:
-        """What a pass shows: "proof" or "test" for array tasks, "tested (N inputs)" for
-        function tasks."""
-        if self.strength == "tested":
-            return "tested (%s inputs)" % format(self.inputs, ",")
-        return self.strength or ("proof" if self.proof else "test")
+        """How far a pass goes, in words (the module docstring); for a FAIL, what found it."""
+        if not self.passed:
+            return "refuted (SMT, %s, %.2f s)" % (self.smt.solver, self.smt.seconds) if (
+                self.smt and self.smt.status == "refuted") else "failed (%s inputs run)" % format(self.inputs, ",")
+        if self.smt and self.smt.proven:
+            return "proven (SMT, %s, %.2f s)" % (self.smt.solver, self.smt.seconds)
+        if self.proof:
+            return "proven (all weak orderings)"
+        why = self.smt.reason if self.smt else "no proof attempted" if self.strength else self.proof_reason
+        return "tested (%s inputs): %s" % (format(self.inputs, ","), why)
+
+    @property
+    def proven(self) -> bool:
+        return self.passed and (self.proof or bool(self.smt and self.smt.proven))
 
     def to_json(self) -> dict:
         return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task, "function": self.function,
-                "strength": self.label,
                 "instructions": self.instructions, "inputs": self.inputs,
                 "proof": self.proof, "proof_reason": self.proof_reason,
+                "strength": self.label, "proven": self.proven,
+                "smt": self.smt.to_json() if self.smt else None,
                 "counterexample": self.counterexample,
                 "violations": [v.to_json() for v in self.violations],
                 "proof_inputs": self.proof_inputs, "random_inputs": self.random_inputs,

@@ -12,12 +12,12 @@ from superopt.cli.app import console, emit_json, err_console
 from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds, backend_options
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
-from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, SearchStats, parse_params
+from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchStats, parse_params
 from superopt.agents.pool import check_backend, using
+from superopt.game.scalar import ISA as SCALAR_ISA, ISA_TEXT as SCALAR_ISA_TEXT
 from superopt import api
 from superopt.driver import write_program
 from superopt.outputs import ResultMoved, check_outputs
-from superopt.tasks.registry import get_task
 
 
 def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
@@ -38,12 +38,16 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 
 @click.command("search")
 @click.argument("task_name", metavar="TASK")
-@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=DEFAULT_AGENT, show_default=True,
-              help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S), "
-                   "alphadev (MCTS + network).")
-@click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS)), default="alphadev", show_default=True,
+@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
+              help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S; on function tasks "
+                   "STOKE's chain), alphadev (MCTS + network). Default: %s for the sort tasks; %s for function "
+                   "tasks (from gcc's code it has gcc's length at once and shorter kernels within seconds, "
+                   "where enum needs a minute for length 2; alphadev does not search them yet)."
+                   % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT))
+@click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS) + [SCALAR_ISA]), default=None,
               help="Instruction set (decides what 'optimal' means): " +
-                   "; ".join("%s = %s" % kv for kv in ISAS.items()))
+                   "; ".join("%s = %s" % kv for kv in ISAS.items()) + " (sort tasks; default alphadev); " +
+                   "%s = %s (function tasks, their only one)" % (SCALAR_ISA, SCALAR_ISA_TEXT))
 @click.option("--objective", type=click.Choice(["length", "latency"]), default="length", show_default=True,
               help="length: shortest program; latency: time every correct program found natively, keep the fastest.")
 @click.option("--time-limit", type=Seconds(), default=None,
@@ -75,20 +79,28 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="alphadev: start from this checkpoint (from `superopt train`) instead of the shipped one.")
 @click.option("--from-scratch", is_flag=True, help="alphadev: ignore the shipped checkpoint; start untrained.")
+@click.option("--signature", default=None, metavar="PROTOTYPE",
+              help="The C prototype of an assembly spec (TASK = FILE.s), e.g. \"uint32_t f(uint32_t x)\".")
+@click.option("--cc", default="gcc", show_default=True, help="The compiler of a C spec (TASK = FILE.c).")
 @backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
-           init_path, steps, target_length, no_prune, params, as_json, model_path=None, from_scratch=False,
-           backend="local", address=None):
-    """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`.
+           init_path, steps, target_length, no_prune, params, signature, cc, as_json, model_path=None,
+           from_scratch=False, backend="local", address=None):
+    """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`,
+    or `superopt search f.c` (the C function is the spec; `f.c:NAME` picks one).
 
-    Every program is checked on all weak orderings of the input by the game's evaluator,
-    and the result is re-verified in Unicorn before it is written. Ctrl-C stops the search
-    and still writes the best correct program found. Exit code 0 when a correct program
-    was found, 1 when none was, 2 on bad usage.
+    Sort tasks: every program is checked on all weak orderings of the input by the game's
+    evaluator. Function tasks: candidates are checked on the task's inputs by the value
+    evaluator, then in Unicorn and by an SMT proof (a counterexample joins the inputs); the
+    result file says how it was checked. Every result is re-verified in Unicorn before it is
+    written. Ctrl-C stops the search and still writes the best correct program found. Exit
+    code 0 when a correct program was found, 1 when none was, 2 on bad usage.
     """
     check_backend(backend, address)
-    task = get_task(task_name)
+    task = api.get_task(task_name, signature, cc)
+    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind == "function" else DEFAULT_AGENT)
+    isa_name = isa_name or (SCALAR_ISA if task.kind == "function" else "alphadev")
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),
@@ -109,7 +121,7 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             result = api.search(task, agent, workers=workers, time_limit=time_limit, seed=seed, objective=objective,
                                 target_length=target_length, steps=steps, all_optimal=all_optimal, init=init_path,
                                 isa=isa_name, max_length=max_length, no_prune=no_prune, params=params,
-                                report=None if as_json else report)
+                                report=None if as_json else report, signature=signature, cc=cc)
     finally:
         if live:
             live[0].stop()
@@ -133,8 +145,9 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     if as_json:
         emit_json(summary)
     elif result.program is not None:
-        console.print("[green]found[/] a correct %d-instruction %s kernel (%s, optimality %s), re-verified in Unicorn; "
-                      "written to %s" % (result.length, task.name, isa_name, header["optimal"], out_path))
+        checked = "; %s" % header["checked"] if "checked" in header else ""
+        console.print("[green]found[/] a correct %d-instruction %s kernel (%s, optimality %s), re-verified in Unicorn%s; "
+                      "written to %s" % (result.length, task.name, isa_name, header["optimal"], checked, out_path))
         if result.extras.get("interrupted"):
             console.print("stopped by Ctrl-C: this is the best program found so far")
     else:

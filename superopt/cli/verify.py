@@ -13,7 +13,7 @@ from rich.table import Table
 from superopt import api
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.cli.app import console, emit_json
-from superopt.cli.options import MAX_RANDOM, TASK_HELP, spec_options
+from superopt.cli.options import MAX_RANDOM, TASK_HELP, Seconds, spec_options
 
 
 @click.command("verify")
@@ -30,8 +30,12 @@ from superopt.cli.options import MAX_RANDOM, TASK_HELP, spec_options
 @click.option("--native", is_flag=True,
               help="After the emulator passes it, also run the kernel on the real CPU (in an isolated child "
                    "process) on every verification input; a difference is an emulator-or-assembler bug.")
+@click.option("--prove", "require_proof", is_flag=True,
+              help="Require a proof (the weak orderings, or SMT): exit 1 when the kernel is only tested.")
+@click.option("--prove-timeout", default=api.DEFAULT_PROVE_TIMEOUT, show_default=True, type=Seconds(),
+              help="Seconds for the SMT proof (lifting and solving); past it the verdict is 'tested'.")
 def verify_command(path: str, task: str | None, signature: str | None, cc: str, as_json: bool, seed: int,
-                   random_count: int, step_limit: int, native: bool):
+                   random_count: int, step_limit: int, native: bool, require_proof: bool, prove_timeout: float):
     """Check the kernel in PATH (AT&T assembly) in the emulator: of a file with several
     functions, the task's (PATH as FILE.s:NAME picks function NAME).
 
@@ -39,8 +43,9 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     random inputs, each with two random fillings of registers, flags, stack and guard
     memory, and checks the result, memory outside the array (neither read nor written),
     callee-saved registers and %rsp, termination and faults. A pass is a proof when the
-    kernel only compares and moves elements with signed-order conditions; otherwise it
-    is a test.
+    kernel only compares and moves elements with signed-order conditions; otherwise an
+    SMT solver (bitwuzla) proves it equal to the spec on every input or finds a counterexample;
+    a kernel the model cannot express (or a proof past --prove-timeout) is only tested.
 
     With --task FILE.c[:NAME] (or FILE.s[:NAME] and a signature) the kernel is checked
     against that function: edge values per argument type crossed over the arguments,
@@ -48,17 +53,22 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     fillings of the bits the System V entry rule leaves undefined; only the return
     type's width of %rax is compared.
 
-    Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
+    Exit code 0: correct (with --prove: proven); 1: wrong (or, with --prove, not proven);
+    2: bad input (the file cannot be read or assembled).
     """
     program, task_ = api.resolve(path, task, signature, cc)
     spinner = nullcontext() if as_json else console.status("verifying %s on %s inputs" % (escape(path), task_.name))
     with spinner:
-        verdict = api.verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
+        verdict = api.verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native,
+                             prove_timeout=prove_timeout)
+    refused = require_proof and verdict.passed and not verdict.proven
     if as_json:
-        emit_json(dict(verdict.to_json(), file=path))
+        emit_json(dict(verdict.to_json(), file=path, required_proof=require_proof))
     else:
         console.print(render(verdict, path))
-    sys.exit(0 if verdict.passed else 1)
+        if refused:
+            console.print("--prove: no proof (%s), so exit 1" % escape(verdict.label))
+    sys.exit(0 if verdict.passed and not refused else 1)
 
 
 def render(verdict: Verdict, path: str) -> Panel:
@@ -83,10 +93,12 @@ def render(verdict: Verdict, path: str) -> Panel:
         facts.add_row("native", "run on this CPU too: " + ("the same results on every input" if verdict.passed
                                                              else "see the violations"))
     if verdict.passed:
-        kind = ("[green]proof[/]: " if verdict.proof else
-                "[yellow]%s[/]: not a proof: " % verdict.label if verdict.strength else
-                "[yellow]test[/]: %s inputs passed, not a proof: " % format(verdict.inputs, ","))
-        facts.add_row("coverage", kind + escape(verdict.proof_reason))
+        colour = "green" if verdict.proven else "yellow"
+        facts.add_row("strength", "[%s]%s[/]" % (colour, escape(verdict.label)))
+        if verdict.proof or not verdict.smt:
+            facts.add_row("coverage", escape(verdict.proof_reason))
+    elif verdict.smt and verdict.smt.status == "refuted":
+        facts.add_row("strength", "[red]%s[/]" % escape(verdict.label))
     parts = [facts]
     if verdict.violations:
         table = Table(title="violations", title_justify="left")
