@@ -24,11 +24,12 @@ import os
 import re
 import stat
 
+from superopt.x86 import intel
 from superopt.x86.assembler import problem
 from superopt.x86.functions import entries, select
 from superopt.errors import InputError
 from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
-from superopt.x86.isa import CONDITION_ALIASES, Imm, Instr, Mem, Program, Reg
+from superopt.x86.isa import CONDITION_ALIASES, PTR, Imm, Instr, Mem, Program, Reg
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
 
@@ -49,7 +50,7 @@ _NO_WIDTH = frozenset({"nop", "ret", "rdtsc", "rdpmc", "lfence", "j", "jmp", "ca
 
 _IGNORED_DIRECTIVES = frozenset({
     ".globl", ".global", ".local", ".weak", ".hidden", ".protected", ".internal", ".type", ".size",
-    ".p2align", ".align", ".balign", ".ident", ".file", ".loc", ".att_syntax", ".code64", ".addrsig",
+    ".p2align", ".align", ".balign", ".ident", ".file", ".loc", ".code64", ".addrsig",
     ".addrsig_sym", ".sleb128", ".uleb128", ".end",
 })
 _DATA_DIRECTIVES = frozenset({
@@ -136,7 +137,7 @@ def parse_text(text: str, path: str | None = None) -> Program:
                 name = payload
             continue
         try:
-            ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d))
+            ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d), kind)
             reason = problem(ins)
         except ParseProblem as exc:
             reason = str(exc)
@@ -187,7 +188,8 @@ def _blank_block_comments(text: str, path) -> str:
 
 def _split(text: str, path):
     """The header, the leading comment lines as (header key or None, text), the code
-    section's statements in order: ("label", line, name, raw) and ("instr", line, text, raw),
+    section's statements in order: ("label", line, name, raw) and (syntax, line, text, raw) for
+    instructions, syntax "att" or one of intel.SYNTAXES,
     and the symbols declared as functions."""
     header: dict[str, str] = {}
     declared: dict[str, bool] = {}  # symbols .globl (True) or .type @function (False) names
@@ -196,6 +198,7 @@ def _split(text: str, path):
     in_header = True
     statements = []
     section, previous, stack = ".text", ".text", []
+    syntax = "att"  # of the instructions: "att" or one of intel.SYNTAXES
     for number, raw in enumerate(_lines(text), 1):
         if in_header:
             m = _COMMENT.match(raw)
@@ -243,8 +246,11 @@ def _split(text: str, path):
                     if _is_code(section):
                         raise _input_error("data directive %s inside code is not supported" % directive,
                                          path, number, raw)
-                elif directive == ".intel_syntax":
-                    raise _input_error("only AT&T syntax is supported", path, number, raw)
+                elif directive in (".intel_syntax", ".att_syntax"):
+                    mode = args.strip().lower() or ("prefix" if directive == ".intel_syntax" else "")
+                    if mode not in ("prefix", "noprefix") or directive == ".att_syntax" and mode == "noprefix":
+                        raise _input_error("%s %s is not supported" % (directive, mode), path, number, raw)
+                    syntax = "att" if directive == ".att_syntax" else "intel prefix" if mode == "prefix" else "intel"
                 elif directive in (".globl", ".global"):
                     declared.update((symbol.strip(), True) for symbol in args.split(","))
                 elif directive == ".type" and args.replace(" ", "").endswith(("@function", "%function")):
@@ -257,7 +263,7 @@ def _split(text: str, path):
             if not _is_code(section):
                 raise _input_error("instruction outside the code section (%s)" % section, path, number, raw)
             if stmt.lower() != "endbr64":  # a branch-target marker, no operation
-                statements.append(("instr", number, stmt, raw))
+                statements.append((syntax, number, stmt, raw))
     return header, comment, statements, declared
 
 
@@ -337,16 +343,21 @@ def _mnemonic(word: str):
     raise ParseProblem("unknown instruction %r" % word)
 
 
-def _instruction(stmt: str, resolve) -> Instr:
+def _instruction(stmt: str, resolve, syntax: str = "att") -> Instr:
     parts = stmt.split(None, 1)
     word = parts[0].lower()
     rest = parts[1].strip() if len(parts) > 1 else ""
     if word in ("rep", "repz") and rest.lower() == "ret":  # old gcc's two-byte return
         word, rest = "ret", ""
-    op, cond, suffix, src_width = _mnemonic(word)
-    texts = split_operands(rest) if rest else []
+    op, cond, suffix, src_width = _mnemonic(intel.MNEMONICS.get(word, word) if syntax != "att" else word)
     branch = op in ("j", "jmp", "call")
-    operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
+    if syntax != "att":
+        if suffix is not None:
+            raise ParseProblem("unknown instruction %r (Intel syntax has no size suffixes)" % word)
+        operands = intel.operands(rest, branch, resolve, syntax)
+    else:
+        texts = split_operands(rest) if rest else []
+        operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
     if op in _NO_WIDTH or op == "cltq":
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
             raise ParseProblem("%s takes no size suffix" % word[:-1])
@@ -355,7 +366,7 @@ def _instruction(stmt: str, resolve) -> Instr:
         operands = tuple(_sized(o, 64) for o in operands)
         return Instr(op, operands, cond, 64 if op == "cltq" else None)
     if op in ("movzx", "movsx"):
-        return _extension(op, word, operands, suffix, src_width)
+        return _extension(op, word, operands, suffix, src_width, syntax)
     if op in ("shl", "shr", "sar") and len(operands) == 1:
         operands.append(Imm(1))  # `shll %eax` shifts by one
     sized = operands[:1] if op in ("shl", "shr", "sar") else operands
@@ -368,24 +379,33 @@ def _instruction(stmt: str, resolve) -> Instr:
         elif op == "set":
             width = 8
         else:
-            raise ParseProblem("operand size is ambiguous: add a size suffix (b, w, l or q)")
+            raise ParseProblem("operand size is ambiguous: " + _SIZE_HINT[syntax != "att"])
     return Instr(op, tuple(_sized(o, width) for o in operands), cond, width)
 
 
+_SIZE_HINT = ("add a size suffix (b, w, l or q)", "add BYTE, WORD, DWORD or QWORD PTR")
+
+
+def _sizer(o) -> str | None:
+    """How an operand names its size (a register, an Intel PTR), None if it names none."""
+    return "%" + o.name if isinstance(o, Reg) else "%s ptr" % PTR[o.width] if isinstance(o, Mem) and o.width else None
+
+
 def _width(word: str, suffix: int | None, operands) -> int | None:
-    """The operation size fixed by the suffix and the register operands; they must agree."""
+    """The operation size fixed by the suffix, the register operands and Intel's PTR sizes;
+    they must agree."""
     width, source = suffix, ("suffix '%s'" % word[-1]) if suffix else None
     for o in operands:
-        if isinstance(o, Reg):
+        if _sizer(o):
             if width is None:
-                width, source = o.width, "%" + o.name
+                width, source = o.width, _sizer(o)
             elif o.width != width:
-                raise ParseProblem("operand size mismatch: %s is %d-bit but %%%s is %d-bit"
-                             % (source, width, o.name, o.width))
+                raise ParseProblem("operand size mismatch: %s is %d-bit but %s is %d-bit"
+                             % (source, width, _sizer(o), o.width))
     return width
 
 
-def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
+def _extension(op: str, word: str, operands, dst_width, src_width, syntax: str) -> Instr:
     if len(operands) != 2:
         raise ParseProblem("%s takes 2 operands, not %d" % (word, len(operands)))
     dst, src = operands
@@ -393,13 +413,14 @@ def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
         raise ParseProblem("%s needs a register destination" % word)
     if dst_width is not None and dst.width != dst_width:
         raise ParseProblem("operand size mismatch: %s writes %d bits but %%%s is %d-bit" % (word, dst_width, dst.name, dst.width))
-    if isinstance(src, Reg):
+    if _sizer(src):
         if src_width is not None and src.width != src_width:
-            raise ParseProblem("operand size mismatch: %s reads %d bits but %%%s is %d-bit"
-                         % (word, src_width, src.name, src.width))
+            raise ParseProblem("operand size mismatch: %s reads %d bits but %s is %d-bit"
+                         % (word, src_width, _sizer(src), src.width))
         src_width = src.width
     elif src_width is None:
-        raise ParseProblem("operand size is ambiguous: write movzbl, movzwl, movsbl, movslq ...")
+        raise ParseProblem("operand size is ambiguous: " + (
+            "write movzbl, movzwl, movsbl, movslq ..." if syntax == "att" else "add BYTE or WORD PTR"))
     return Instr(op, (dst, _sized(src, src_width)), None, dst.width)
 
 
