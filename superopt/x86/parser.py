@@ -71,13 +71,16 @@ def _input_error(reason: str, path, line: int, text: str) -> InputError:
 
 
 MAX_BYTES = 1 << 20  # an assembly file larger than this is not a kernel
+MAX_ELF_BYTES = 64 << 20  # nor an ELF object or executable larger than this
+ELF_MAGIC = b"\x7fELF"
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"))
 
 
-def parse_file(path) -> Program:
-    """Read and parse an AT&T assembly file: a regular file of at most MAX_BYTES (checked
-    before reading, so a device or an endless file is refused, not read until killed)."""
+def read_input(path) -> bytes:
+    """The bytes of a kernel file: a regular file of at most MAX_BYTES, MAX_ELF_BYTES for an
+    ELF file (checked before reading, so a device or an endless file is refused, not read
+    until killed)."""
     path = str(path)
     try:
         mode = os.stat(path).st_mode
@@ -86,20 +89,36 @@ def parse_file(path) -> Program:
             raise InputError("is %s, not an assembly file" % kind, path)
         with open(path, "rb") as f:
             data = f.read(MAX_BYTES + 1)  # a file that grows, or says it is empty as /proc's do
+            elf = data.startswith(ELF_MAGIC)
+            if elf:
+                data += f.read(MAX_ELF_BYTES - MAX_BYTES)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except OSError as exc:
         raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
-    if len(data) > MAX_BYTES:
-        raise InputError("larger than %d bytes (1 MB): too large for an assembly file" % MAX_BYTES, path)
+    limit = MAX_ELF_BYTES if elf else MAX_BYTES
+    if len(data) > limit:
+        raise InputError("larger than %d bytes (%d MB): too large for %s"
+                         % (limit, limit >> 20, "an ELF file" if elf else "an assembly file"), path)
+    return data
+
+
+def decode(data: bytes, path) -> str:
+    """Assembly text from a file's bytes: UTF-8 (else an error naming the line), with the
+    line ends text mode reads (\r\n and \r end lines too)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raw = data[data.rfind(b"\n", 0, exc.start) + 1:].split(b"\n", 1)[0].decode("utf-8", "backslashreplace")
         raise _input_error("not UTF-8 text (byte %#04x)" % data[exc.start], path, line, raw) from None
-    # as text mode would read it: \r\n and \r end lines too
-    return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_file(path) -> Program:
+    """Read and parse an assembly file (AT&T or Intel; see read_input for what is refused)."""
+    path = str(path)
+    return parse_text(decode(read_input(path), path), path)
 
 
 NO_TASK = "no task given: use --task or a '# task: NAME' header"
