@@ -16,13 +16,47 @@ from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
 from superopt.tasks.base import Task
-from superopt.tasks.registry import get_task
+from superopt.tasks import registry
 from superopt.x86.functions import select, split_path
 from superopt.x86.isa import Program
 from superopt.x86.parser import NO_TASK, parse_file
 
 Kernel = Program | str | os.PathLike
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
+
+
+SPEC_SUFFIXES = (".c",)
+ASM_SUFFIXES = (".s", ".S", ".asm")
+
+
+def get_task(task: Task | str, signature: str | None = None, cc: str = "gcc") -> Task:
+    """A task: a Task is its own; a built-in name (`sort3`); `FILE.c` or `FILE.c:NAME` (the
+    C function compiled by `cc` is the spec); `FILE.s` or `FILE.s:NAME` with `signature` (a C
+    prototype) or a `# signature:` header (the given program's behaviour is the spec)."""
+    if not isinstance(task, str) or task in registry.TASKS:
+        return registry.get_task(task)
+    path, name = split_path(task)
+    if path.endswith(SPEC_SUFFIXES):
+        from superopt.tasks.csource import c_task
+        if signature is not None:
+            raise InputError("--signature is for an assembly spec: a C file's signature is its own", path)
+        return c_task(path, name, cc)
+    if path.endswith(ASM_SUFFIXES):
+        return _assembly_task(path, name, signature)
+    raise registry.UnknownTask("unknown task %r (known: %s; or FILE.c[:NAME], or FILE.s[:NAME] with --signature)"
+                               % (task, ", ".join(registry.TASKS)))
+
+
+def _assembly_task(path: str, name: str | None, signature: str | None) -> Task:
+    from superopt.tasks.reference import assembly_task
+    from superopt.tasks.signature import parse
+    program = parse_file(path)
+    text = signature if signature is not None else program.header.get("signature")
+    if text is None:
+        raise InputError("an assembly file as the task needs its signature: --signature \"uint32_t f(uint32_t x)\" "
+                         "or a '# signature:' header", path)
+    sig = parse(text, path if signature is None else None)
+    return assembly_task(select(program, name, sig.name), sig)
 
 
 def load(path: str | os.PathLike, task: Task | str | None = None) -> Program:
@@ -35,27 +69,39 @@ def load(path: str | os.PathLike, task: Task | str | None = None) -> Program:
     return select(program, function, name)
 
 
-def resolve(program: Kernel, task: Task | str | None = None) -> tuple[Program, Task]:
-    """(the Program, its Task): `task` wins, else the program's `# task:` header; of a
-    program with several functions, the task's."""
+def resolve(program: Kernel, task: Task | str | None = None, signature: str | None = None,
+            cc: str = "gcc") -> tuple[Program, Task]:
+    """(the Program, its Task): `task` (see get_task) wins, else the program's `# task:`
+    header; of a program with several functions, the task's."""
+    name = task if task is not None else None
     if not isinstance(program, Program):
-        program = load(program, task)
-    name = task if task is not None else program.task
+        if name is None or not isinstance(name, str) or name in registry.TASKS:
+            program = load(program, task)
+        else:
+            path, function = split_path(program)
+            program = parse_file(path)
+            if function is not None:
+                program = select(program, function)
+    name = name if name is not None else program.task
     if name is None:
         raise InputError(NO_TASK, program.path)
     try:
-        the_task = get_task(name)
+        the_task = get_task(name, signature, cc)
+    except InputError:
+        raise
     except SuperoptError as exc:
         raise InputError(str(exc), program.path) from None
     return select(program, task=the_task.name), the_task
 
 
 def verify(program: Kernel, task: Task | str | None = None, *, random_count: int = DEFAULT_RANDOM, seed: int = 0,
-           step_limit: int = STEP_LIMIT, native: bool = False) -> Verdict:
+           step_limit: int = STEP_LIMIT, native: bool = False, signature: str | None = None,
+           cc: str = "gcc") -> Verdict:
     """Run the kernel in Unicorn on every proof input plus `random_count` random ones and
     check every rule of the contract; `.passed`, `.proof` (a proof, or only a test),
-    `.violations`."""
-    program, the_task = resolve(program, task)
+    `.violations`. A function task (FILE.c[:NAME], FILE.s with `signature`) runs its edge,
+    random and counterexample inputs; `.label` says "tested (N inputs)"."""
+    program, the_task = resolve(program, task, signature, cc)
     return _verify(program, the_task, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
 
 

@@ -34,9 +34,19 @@ class Verdict:
     random_inputs: int = 0
     native: bool = False        # also compared with native runs
     function: str | None = None  # the function checked: its label, if the file had one
+    strength: str = ""          # function tasks: "tested" (inputs passed); an SMT proof may say more
+
+    @property
+    def label(self) -> str:
+        """What a pass shows: "proof" or "test" for array tasks, "tested (N inputs)" for
+        function tasks."""
+        if self.strength == "tested":
+            return "tested (%s inputs)" % format(self.inputs, ",")
+        return self.strength or ("proof" if self.proof else "test")
 
     def to_json(self) -> dict:
         return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task, "function": self.function,
+                "strength": self.label,
                 "instructions": self.instructions, "inputs": self.inputs,
                 "proof": self.proof, "proof_reason": self.proof_reason,
                 "counterexample": self.counterexample,

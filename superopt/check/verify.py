@@ -33,9 +33,11 @@ import time
 
 import numpy as np
 
+from superopt.check.function import verify_function
 from superopt.check.diagnose import diagnose, lengths_allowed
 from superopt.check.proof import classify, proof_inputs
 from superopt.check.verdict import Verdict, Violation, example, first_wrong
+from superopt.errors import InputError
 from superopt.run.emulator import STEP_LIMIT, Emulator, Stop
 from superopt.run.layout import KERNEL_BASE
 from superopt.tasks.base import Task
@@ -64,6 +66,10 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
     """Check `program` against `task` on every weak ordering plus `random_count` random inputs
     (see the module docstring). Raises AssemblyError if it cannot be encoded."""
     task = get_task(task) if isinstance(task, str) else task
+    if task.kind == "function":
+        if native:
+            raise InputError("--native compares array kernels only: a function task's reference never runs natively")
+        return verify_function(program, task, random_count=random_count, seed=seed, step_limit=step_limit)
     started = time.perf_counter()
     emu = emu or emulator()
     code = assemble(program, base=KERNEL_BASE)

@@ -18,7 +18,12 @@ from superopt.cli.options import MAX_RANDOM
 
 @click.command("verify")
 @click.argument("path")
-@click.option("--task", help="Task name (default: the file's '# task:' header). See `superopt tasks`.")
+@click.option("--task", help="Task: a name (default: the file's '# task:' header; see `superopt tasks`), FILE.c or "
+              "FILE.c:NAME (the C function is the spec), or FILE.s[:NAME] with --signature or a '# signature:' "
+              "header (that program's behaviour is the spec).")
+@click.option("--signature", help="The C prototype of an assembly spec given as --task, e.g. "
+              "\"uint32_t f(uint32_t x, int8_t y)\".")
+@click.option("--cc", default="gcc", show_default=True, help="The compiler of a C task.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed for random inputs and register fillings.")
 @click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0, MAX_RANDOM),
@@ -29,8 +34,8 @@ from superopt.cli.options import MAX_RANDOM
 @click.option("--native", is_flag=True,
               help="After the emulator passes it, also run the kernel on the real CPU (in an isolated child "
                    "process) on every verification input; a difference is an emulator-or-assembler bug.")
-def verify_command(path: str, task: str | None, as_json: bool, seed: int, random_count: int, step_limit: int,
-                   native: bool):
+def verify_command(path: str, task: str | None, signature: str | None, cc: str, as_json: bool, seed: int,
+                   random_count: int, step_limit: int, native: bool):
     """Check the kernel in PATH (AT&T assembly) in the emulator: of a file with several
     functions, the task's (PATH as FILE.s:NAME picks function NAME).
 
@@ -43,7 +48,7 @@ def verify_command(path: str, task: str | None, as_json: bool, seed: int, random
 
     Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
     """
-    program, task_ = api.resolve(path, task)
+    program, task_ = api.resolve(path, task, signature, cc)
     spinner = nullcontext() if as_json else console.status("verifying %s on %s inputs" % (escape(path), task_.name))
     with spinner:
         verdict = api.verify(program, task_, random_count=random_count, seed=seed, step_limit=step_limit, native=native)
@@ -64,14 +69,20 @@ def render(verdict: Verdict, path: str) -> Panel:
         facts.add_row("function", escape(verdict.function))
     facts.add_row("task", verdict.task)
     facts.add_row("instructions", str(verdict.instructions))
-    facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
-                  % (format(verdict.inputs, ","), format(verdict.proof_inputs, ","), format(verdict.random_inputs, ",")))
+    if verdict.strength:
+        facts.add_row("inputs", "%s (edge values, %s random, counterexamples), each with 2 random fillings"
+                      % (format(verdict.inputs, ","), format(verdict.random_inputs, ",")))
+    else:
+        facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
+                      % (format(verdict.inputs, ","), format(verdict.proof_inputs, ","),
+                         format(verdict.random_inputs, ",")))
     facts.add_row("time", "%.3f s" % verdict.seconds)
     if verdict.native:
         facts.add_row("native", "run on this CPU too: " + ("the same results on every input" if verdict.passed
                                                              else "see the violations"))
     if verdict.passed:
         kind = ("[green]proof[/]: " if verdict.proof else
+                "[yellow]%s[/]: not a proof: " % verdict.label if verdict.strength else
                 "[yellow]test[/]: %s inputs passed, not a proof: " % format(verdict.inputs, ","))
         facts.add_row("coverage", kind + escape(verdict.proof_reason))
     parts = [facts]
@@ -82,7 +93,9 @@ def render(verdict: Verdict, path: str) -> Panel:
         for v in verdict.violations:
             table.add_row(v.rule, escape(v.detail), escape(v.text or "-"), str(v.line) if v.line else "-")
         parts.append(table)
-    if verdict.counterexample:
+    if verdict.counterexample and "call" in verdict.counterexample:
+        parts.append("counterexample: " + escape(verdict.counterexample["call"]))
+    elif verdict.counterexample:
         ce = verdict.counterexample
         example = Table(title="counterexample", title_justify="left")
         example.add_column("")

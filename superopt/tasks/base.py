@@ -1,7 +1,7 @@
 """What every task provides, whatever it computes: the protocol the emulator, verify, the
 timing harness, the game and export read a task through.
 
-A task names its C signature and its argument registers, says what the correct result of
+An array task names its C signature and its argument registers, says what the correct result of
 each input is (`expected`), and gives two input sets: `proof_inputs`, complete for the
 programs its proof strategy covers (for sorts: every weak ordering, complete for programs
 that only compare and move elements under `order_conditions`), and `random_inputs`. Inputs
@@ -18,7 +18,12 @@ from superopt.errors import SuperoptError
 
 
 class Task(Protocol):
+    """A task of kind "array" (SortTask: a buffer in %rdi, the attributes below) or
+    "function" (superopt.tasks.function.FunctionTask: a scalar C function whose reference
+    is the spec; it has name, kind, description, signature, arguments and its own inputs
+    and expected results, not the array attributes)."""
     name: str
+    kind: str               # "array" or "function"
     n: int                  # the buffer's length in elements (the maximum for variable tasks)
     variable: bool          # takes a length as its second argument (%esi)
     description: str

@@ -2,7 +2,7 @@
 int32_t n)`), their weak-ordering proof inputs and random inputs (superopt.tasks.base)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class SortTask:
     variable: bool = False  # takes the length as a second argument in %esi
     description: str = ""
     element: str = "int32"  # the array's element type, a key of ORDER_CONDITIONS
+    kind: str = field(default="array", init=False)
 
     @property
     def signature(self) -> str:
