@@ -10,7 +10,7 @@ parser reads (so the mnemonic table and every check are the AT&T and Intel reade
   alignment padding compilers put inside and after functions: dropped, as the parser
   drops the `.p2align` they come from;
 - immediates are read as the signed values compilers write (objdump and Capstone print
-  `cmpl $-1` as `cmp $0xffffffff,%eax`).
+  `cmpl $-1` as `cmp $0xffffffff,%eax`, `andq $-16` as `and $0xfffffffffffffff0,%rsp`).
 An error names objdump's line, or for machine code the function's offset and Capstone's text;
 a decoded function's "lines" are its instructions' ordinals.
 """
@@ -31,6 +31,7 @@ _FORMAT = re.compile(r"\S+:\s+file format \S+\s*\Z")
 _ROW = re.compile(r"\s*([0-9a-fA-F]+):\t(.*)\Z")
 _BYTES = re.compile(r"([0-9a-f]{2} )*[0-9a-f]{2}\s*(?:\t(.*))?\Z")
 _BRANCH = re.compile(r"((?:j\w+|call\w?|loop\w*|xbegin)\s+)(?:0x)?([0-9a-fA-F]+)(?:\s+<([^<>]*)>)?\s*\Z", re.I)
+_WIDE = re.compile(r"(?<![\w.$])(\$?)0x([89a-f][0-9a-f]{15})\b")  # 64-bit values with the top bit set
 _NOP = re.compile(r"((cs|ds|es|ss|data16|addr32)\s+)*(nop\w*\b|xchg\s+%?ax,\s*%?ax\s*\Z)", re.I)
 
 
@@ -123,7 +124,7 @@ def _assembly(rows, name: str, entry: int, end: int, path, source) -> dict[int, 
                                  source(number))
             targets[target] = name if target == entry else ".L%x" % target
             instruction = m.group(1) + targets[target]
-        text[number] = instruction
+        text[number] = _WIDE.sub(lambda m: "%s-%#x" % (m.group(1), (1 << 64) - int(m.group(2), 16)), instruction)
     for target, label in targets.items():
         if label != name:
             number = starts[target]

@@ -1,0 +1,44 @@
+"""A kernel file of any kind superopt reads, told apart by its content: an ELF object or
+executable (by its magic number: the function's bytes by symbol, decoded by Capstone),
+objdump -d text (by its `file format` or `<name>:` lines), else assembly text (AT&T, or
+Intel after `.intel_syntax`). Every command that takes a kernel reads it here.
+
+A file of several functions yields the one asked for (`FILE:NAME`), else the task's, else
+its only global one (superopt.x86.functions): from ELF and objdump input only that function
+is decoded, so the rest of an executable (its startup code, the library stubs) can hold
+instructions superopt does not model.
+"""
+from __future__ import annotations
+
+from superopt.errors import InputError
+from superopt.x86.disassembly import is_objdump, parse_code, parse_objdump
+from superopt.x86.elf import ObjectFile
+from superopt.x86.functions import pick
+from superopt.x86.isa import Program
+from superopt.x86.parser import ELF_MAGIC, decode, parse_text, read_input
+
+
+def parse_file(path, name: str | None = None, task: str | None = None) -> Program:
+    """The kernel file `path` as a Program: of an ELF file or objdump text, just the function
+    `name` (else the task's, else the only global one); of assembly, the whole file (which
+    superopt.x86.functions.select then narrows)."""
+    path = str(path)
+    data = read_input(path)
+    if data.startswith(ELF_MAGIC):
+        return _elf_function(ObjectFile(data, path), name, task, path)
+    text = decode(data, path)
+    if is_objdump(text):
+        return parse_objdump(text, path, name, task)
+    return parse_text(text, path)
+
+
+def _elf_function(obj: ObjectFile, name: str | None, task: str | None, path: str) -> Program:
+    functions = {f.name: f.external for f in obj.functions.values() if f.code}
+    if not functions:
+        raise InputError("no functions with code in this ELF file (no symbol table, or only undefined ones)", path)
+    function = obj.functions[pick(functions, name, task, path)]
+    if function.relocations:
+        r = function.relocations[0]
+        raise InputError("%s+%#x refers to %s (a relocation): symbols and calls are not supported"
+                         % (function.name, r.offset, r.symbol or "an address"), path)
+    return parse_code(function.code, function.start, function.name, path, function.external)
