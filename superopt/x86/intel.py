@@ -116,12 +116,12 @@ def _operand(text: str, branch: bool, resolve, prefix: bool):
 
 def _memory(text: str, width: int, prefix: bool) -> Mem:
     """`disp[terms]` or `[terms]` (terms: registers, register*scale, numbers) as a Mem."""
+    if ":" in text:
+        raise ParseProblem("segment registers are not supported")
     m = _MEMORY.match(text)
     if not m:
         raise ParseProblem("bad memory operand %s" % text)
     outside, inner = m.group(1).strip(), m.group(2)
-    if ":" in outside or ":" in inner:
-        raise ParseProblem("segment registers are not supported")
     base = index = None
     scale, disp = 1, 0
     if outside:

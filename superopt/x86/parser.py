@@ -266,7 +266,7 @@ def _split(text: str, path):
                         raise _input_error("data directive %s inside code is not supported" % directive,
                                          path, number, raw)
                 elif directive in (".intel_syntax", ".att_syntax"):
-                    mode = args.strip().lower() or ("prefix" if directive == ".intel_syntax" else "")
+                    mode = args.strip().lower() or "prefix"  # GNU as: registers with %
                     if mode not in ("prefix", "noprefix") or directive == ".att_syntax" and mode == "noprefix":
                         raise _input_error("%s %s is not supported" % (directive, mode), path, number, raw)
                     syntax = "att" if directive == ".att_syntax" else "intel prefix" if mode == "prefix" else "intel"

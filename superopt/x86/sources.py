@@ -25,11 +25,20 @@ def parse_file(path, name: str | None = None, task: str | None = None) -> Progra
     path = str(path)
     data = read_input(path)
     if data.startswith(ELF_MAGIC):
-        return _elf_function(ObjectFile(data, path), name, task, path)
+        return _elf_function(_object(data, path), name, task, path)
     text = decode(data, path)
     if is_objdump(text):
         return parse_objdump(text, path, name, task)
     return parse_text(text, path)
+
+
+def _object(data: bytes, path: str) -> ObjectFile:
+    try:
+        return ObjectFile(data, path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyelftools on a damaged file raises its own errors and Overflow, Attribute...
+        raise InputError("not a readable ELF file (%s: %s)" % (type(exc).__name__, exc), path) from None
 
 
 def _elf_function(obj: ObjectFile, name: str | None, task: str | None, path: str) -> Program:
