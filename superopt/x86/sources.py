@@ -42,7 +42,8 @@ def _object(data: bytes, path: str) -> ObjectFile:
 
 
 def _elf_function(obj: ObjectFile, name: str | None, task: str | None, path: str) -> Program:
-    functions = {f.name: f.external for f in obj.functions.values() if f.code}
+    in_order = sorted((f for f in obj.functions.values() if f.code), key=lambda f: (f.section, f.start))
+    functions = {f.name: f.external for f in in_order}
     if not functions:
         raise InputError("no functions with code in this ELF file (no symbol table, or only undefined ones)", path)
     function = obj.functions[pick(functions, name, task, path)]
