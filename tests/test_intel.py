@@ -81,6 +81,7 @@ def test_intel_reads_as_the_att_of_the_same_instruction(intel, att):
     assert one(intel) == parse_text(att).instrs[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(instructions())
 def test_superopts_intel_printer_reads_back(ins):

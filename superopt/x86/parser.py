@@ -1,4 +1,6 @@
 """Reading AT&T assembly as people and compilers write it into the instruction form.
+After `.intel_syntax [no]prefix` (until `.att_syntax`) statements are Intel syntax: their
+operands are superopt.x86.intel's, the mnemonic table, sizes and checks are this module's.
 
 Accepted: one or more statements per line (`;` separates them), `#` and `/* ... */`
 comments (as `superopt export --format gas` and gcc's .S files write them), named
@@ -138,7 +140,8 @@ def load(path, task: str | None = None) -> tuple[Program, Task]:
 
 
 def parse_text(text: str, path: str | None = None) -> Program:
-    """Parse AT&T assembly text (see the module docstring) into a Program."""
+    """Parse assembly text (AT&T, or Intel after `.intel_syntax`; see the module docstring)
+    into a Program."""
     header, comment, statements, declared = _split(_blank_block_comments(text.removeprefix("\ufeff"), path), path)
     named = {s[2] for s in statements if s[0] == "label" and not s[2].isdigit()}
     numeric = _number_labels(statements, named)
