@@ -215,7 +215,7 @@ def test_harness_opcodes_encode():
     (Instr("mov", (Reg("rax", 32), Reg("rbx", 32)), None, 12), "operand size must be"),
     (Instr("mov", (Reg("rax", 12), Reg("rbx", 12)), None, 12), "no such register"),
     (Instr("mov", (Reg("xmm0", 32), Reg("rbx", 32)), None, 32), "no such register"),
-    (Instr("imul", (Reg("rax", 32), Reg("rbx", 32)), None, 32), "unknown instruction"),
+    (Instr("div", (Reg("rax", 32),), None, 32), "unknown instruction"),
     (Instr("mov", (Reg("rax", 32), "ebx"), None, 32), "not an operand"),
 ])
 def test_problem_names_the_reason_and_check_raises(ins, reason):

@@ -206,7 +206,7 @@ def test_gcc_output_parses_as_is_and_encodes_like_gnu_as(source, tmp_path):
 
 
 @pytest.mark.parametrize("text,reason", [
-    ("imul %eax, %ecx", "unknown instruction 'imul'"),
+    ("idivl %ecx", "unknown instruction 'idivl'"),
     ("movl %eax", "takes 2 operands, not 1"),
     ("movl %eax, %ebx, %ecx", "takes 2 operands, not 3"),
     ("movl %rax, %ebx", "operand size mismatch: suffix 'l' is 32-bit but %rax is 64-bit"),

@@ -69,6 +69,7 @@ def _forms():
             for m in (Mem(w, "rbx", disp=8), Mem(w, "rbx", INDEX, 4, 12), Mem(w, INDEX, INDEX, 2),
                       Mem(w, None, INDEX, 8, -4), Mem(w, "rbx", INDEX)):
                 add("lea", d, m, width=w)
+        _general_forms(add, w, d, s)
         if w in (16, 64):
             add("push", d, width=w)
             add("pop", d, width=w)
@@ -87,6 +88,45 @@ def _forms():
     add("rdtsc")
     add("lfence")
     return out
+
+
+def _general_forms(add, w, d, s):
+    """The general ISA's forms at width `w` (each refused one is skipped by `add`)."""
+    x, cl = Reg(INDEX, w), Reg("rcx", 8)
+    for op in ("imul", "mul"):
+        add(op, s, width=w)
+        add(op, _mem(w), width=w)
+    add("imul", d, s, width=w)
+    add("imul", d, _mem(w), width=w)
+    for value in (3, -7, 127, 128, (1 << (w - 1)) - 1, -1 << 31):
+        add("imul", d, s, Imm(value), width=w)
+    add("imul", d, _mem(w), Imm(-3), width=w)
+    for op in ("rol", "ror"):
+        for c in sorted({0, 1, 2, w - 1, w, 33, 65, 255}):
+            add(op, d, Imm(c), width=w)
+        add(op, d, cl, width=w)
+        add(op, _mem(w), Imm(3), width=w)
+    add("bt", d, s, width=w)
+    for c in (0, 5, w - 1):
+        add("bt", d, Imm(c), width=w)
+    add("bt", _mem(w), Imm(w - 1), width=w)
+    for op in ("bsf", "bsr", "popcnt", "lzcnt", "tzcnt", "blsr", "blsi", "blsmsk"):
+        add(op, d, s, width=w)
+        add(op, d, _mem(w), width=w)
+        add(op, d, d, width=w)
+    for op in ("andn", "pdep", "pext"):
+        add(op, d, s, x, width=w)
+        add(op, d, s, _mem(w), width=w)
+        add(op, d, d, s, width=w)
+    for op in ("bzhi", "shlx", "shrx", "sarx"):
+        add(op, d, s, x, width=w)
+        add(op, d, _mem(w), x, width=w)
+        add(op, d, s, s, width=w)
+    for c in (0, 1, 7, w - 1, w, 255):
+        add("rorx", d, s, Imm(c), width=w)
+    add("rorx", d, _mem(w), Imm(5), width=w)
+    add("mov", d, Imm(-0x123456789), width=w)
+    add("cltd" if w == 32 else "cqto", width=w)
 
 
 FORMS = _forms()
@@ -137,11 +177,20 @@ def _fix(ins, regs: dict, stack: bytes) -> tuple[dict, bytes]:
     """Pointers the operands need: the memory base, a stack pointer with room both ways, and
     for call and ret a target inside mapped code."""
     regs = {**regs, "rbx": BASE, "rsp": SP}
+    if ins.op == "pdep" and ins.width == 32 and isinstance(ins.operands[2], Reg):
+        regs[ins.operands[2].family] &= 0xFFFFFFFF  # Unicorn's bug: test_unicorn_pdep32_bug
     if ins.op == "call":
         regs[SRC] = CODE + 0x800
     if ins.op == "ret":
         stack = stack[:64] + (CODE + 0x800).to_bytes(8, "little") + stack[72:]
     return regs, stack
+
+
+def _value(operand, regs: dict, memory: bytes) -> int:
+    """A register or memory operand's value in the state (memory relative to BASE)."""
+    if isinstance(operand, Reg):
+        return regs[operand.family] & ((1 << operand.width) - 1)
+    return int.from_bytes(memory[operand.disp:operand.disp + operand.width // 8], "little")
 
 
 def _stored(ins):
@@ -203,7 +252,9 @@ def test_table_matches_unicorn(ins, state, other):
     memory2 = memory if sem.loads(ins) else o_mem
     stack2 = stack if sem.stack_bytes(ins) > 0 else o_stack  # pop and ret read the stack
     got = run(ins, regs2, flags2, memory2, stack2)
-    for f in written:
+    undefined = {ins.operands[0].family} if sem.TABLE[ins.op].undefined_if_zero and \
+        _value(ins.operands[1], regs, memory) == 0 else set()
+    for f in written - undefined:
         if f != "flags":
             assert got[0][f] == out_regs[f], f
     defined = _flag_mask(fw - fu)
@@ -277,3 +328,15 @@ def test_narrow_writes_read_the_family_and_32_bit_writes_do_not():
     assert sem.flags_written(parse_text("shll $0, %eax").instrs[0]) == set()
     assert "OF" in sem.flags_undefined(parse_text("shll $2, %eax").instrs[0])
     assert sem.loads(parse_text("leaq 4(%rdi), %rax").instrs[0]) == []
+
+
+@pytest.mark.xfail(strict=True, reason="Unicorn 2.1.4 deposits into the mask's upper half at 32 bits")
+def test_unicorn_pdep32_bug():
+    """A 32-bit pdep uses the low half of its mask and zero-extends (the CPU gives 0 here);
+    Unicorn uses the whole 64-bit mask register. The low 32 bits agree (pdep fills the mask
+    from its lowest bit), so only a later 64-bit read of the result can tell."""
+    ins = Instr("pdep", (Reg(DST, 32), Reg(SRC, 32), Reg(INDEX, 32)), width=32)
+    regs = {f: 0 for f in FAMILIES}
+    regs.update({SRC: 1024, INDEX: 0x148EB1880, "rsp": SP})
+    out = run(ins, regs, 0, bytes(32), bytes(128))[0]
+    assert out[DST] == 0

@@ -49,10 +49,8 @@ def register_usage(program: Program) -> RegisterUsage:
         use.memory |= bool(semantics.loads(ins) or semantics.stores(ins))
         if ins.op in ("push", "pop"):  # the block keeps them (a ret becomes a jump)
             use.memory = use.stack = True
-        if ins.op in ("shl", "shr", "sar") and isinstance(ins.operands[1], Reg):
-            use.pinned["rcx"] = "shift count in %cl"
-        if ins.op == "cltq":
-            use.pinned["rax"] = "cltq sign-extends %eax into %rax"
+        for family in sorted(semantics.fixed_registers(ins)):
+            use.pinned.setdefault(family, "%s needs %%%s by name" % (ins.att(), family))
         use.flags |= bool(semantics.flags_written(ins))
     return use
 

@@ -40,7 +40,8 @@ def cost_model(instrs: list[isa.Instr]) -> int:
             start = max(start, ready.get("stack", 0) + semantics.LOAD_CYCLES)
         done = start + cycles
         for r in semantics.writes(ins):
-            ready[r] = done
+            ready[r] = start + semantics.result_cycles(ins, r)
+            end = max(end, ready[r])
         for mem in semantics.stores(ins):
             ready[_location(mem)] = done
         if stack < 0:

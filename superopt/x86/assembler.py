@@ -31,7 +31,18 @@ from superopt.x86.isa import (CONDITIONAL, CONDITIONS, FAMILIES, OPCODES, Imm, I
 WIDTHS = (8, 16, 32, 64)
 _ALU2 = frozenset({"mov", "add", "sub", "and", "or", "xor", "cmp", "adc", "sbb", "test", "xchg"})
 _UNARY = frozenset({"not", "neg", "inc", "dec"})
-_SHIFTS = frozenset({"shl", "shr", "sar"})
+_SHIFTS = frozenset({"shl", "shr", "sar", "rol", "ror"})
+# Register-destination operations of the general ISA: opcode -> (operand forms, widths);
+# every register and memory operand is of the operation's width
+_REG_FORMS = {
+    **{op: (("RR", "RM"), (16, 32, 64)) for op in ("bsf", "bsr", "popcnt", "lzcnt", "tzcnt")},
+    **{op: (("RR", "RM"), (32, 64)) for op in ("blsr", "blsi", "blsmsk")},
+    **{op: (("RRR", "RRM"), (32, 64)) for op in ("andn", "pdep", "pext")},
+    **{op: (("RRR", "RMR"), (32, 64)) for op in ("bzhi", "shlx", "shrx", "sarx")},
+    "rorx": (("RRI", "RMI"), (32, 64)),
+    # bt of memory by a register offset may address outside its operand: not offered
+    "bt": (("RR", "RI", "MI"), (16, 32, 64)),
+}
 _BARE = frozenset({"nop", "ret", "rdtsc", "rdpmc", "lfence"})  # no operands, no width
 _CL = Reg("rcx", 8)
 _RET = b"\xc3"
@@ -140,6 +151,31 @@ def problem(ins: Instr) -> str | None:
         if kinds[1] == "I" and not 0 <= ops[1].value <= 255:
             return "shift count %d is not in 0..255" % ops[1].value
         return None
+    if op in _REG_FORMS:
+        forms, widths = _REG_FORMS[op]
+        if kinds not in forms:
+            return _form_error(ins, forms)
+        if width not in widths:
+            return "%s needs %s-bit operands" % (op, "16-, 32- or 64" if 16 in widths else "32- or 64")
+        if any(o.width != width for o in sized):
+            return _size_error(ins)
+        if kinds[-1] == "I" and op == "rorx" and not 0 <= ops[-1].value <= 255:
+            return "rorx count %d is not in 0..255" % ops[-1].value
+        if kinds[-1] == "I" and op == "bt" and not 0 <= ops[-1].value < width:
+            # the CPU takes it modulo the width; Keystone refuses offsets over 127
+            return "bt bit offset %d is not in 0..%d" % (ops[-1].value, width - 1)
+        return None
+    if op in ("imul", "mul"):
+        forms = ("R", "M") if op == "mul" else ("R", "M", "RR", "RM", "RRI", "RMI")
+        if kinds not in forms:
+            return _form_error(ins, forms)
+        if any(o.width != width for o in sized):
+            return _size_error(ins)
+        if len(ops) > 1 and width == 8:
+            return "imul with 2 or 3 operands needs 16-, 32- or 64-bit operands"
+        if kinds[-1] == "I" and not _imm_fits(ops[2].value, width):
+            return "immediate %d does not fit a %d-bit imul" % (ops[2].value, width)
+        return None
     if op == "lea":
         if kinds != "RM":
             return _form_error(ins, ("RM",))
@@ -175,8 +211,11 @@ def problem(ins: Instr) -> str | None:
         if kinds == "I" and not _imm_fits(ops[0].value, 64):
             return "immediate %d does not fit a push" % ops[0].value
         return None
-    if op == "cltq":
-        return None if not ops and width == 64 else "cltq takes no operands"
+    if op in ("cltq", "cltd", "cqto"):
+        if ops:
+            return "%s takes no operands" % op
+        want = 32 if op == "cltd" else 64
+        return None if width == want else "%s is a %d-bit operation" % (op, want)
     return "unknown instruction %r" % op  # every opcode is handled above
 
 

@@ -18,8 +18,6 @@ from superopt.x86.isa import PTR, REGISTERS, Imm, Label, Mem, Reg
 from superopt.x86.operands import SYMBOL, ParseProblem, integer, register
 
 SYNTAXES = ("intel", "intel prefix")  # .intel_syntax noprefix, .intel_syntax [prefix]
-# Intel names of instructions AT&T spells differently -> the AT&T mnemonic
-MNEMONICS = {"cdq": "cltd", "cqo": "cqto", "cdqe": "cltq"}
 
 _SIZES = {name: width for width, name in PTR.items()}
 _SYMBOL_RE = re.compile(SYMBOL + r"\Z")

@@ -48,16 +48,23 @@ NEGATE = {"o": "no", "no": "o", "b": "ae", "ae": "b", "e": "ne", "ne": "e", "be"
 SUFFIX = {8: "b", 16: "w", 32: "l", 64: "q"}
 PTR = {8: "byte", 16: "word", 32: "dword", 64: "qword"}
 
-# Opcodes of the instruction form. Conditional families (cmov, j, set) carry their
+# Opcodes of the instruction form (the Intel mnemonic, except the sign extensions of rax,
+# named as in AT&T: cltq, cltd, cqto). Conditional families (cmov, j, set) carry their
 # condition in Instr.cond.
 OPCODES = frozenset({
     "mov", "movzx", "movsx", "cmp", "test", "cmov", "j", "jmp", "set", "xchg",
     "add", "sub", "and", "or", "xor", "not", "neg", "inc", "dec", "lea",
     "shl", "shr", "sar", "adc", "sbb", "push", "pop", "cltq", "nop", "ret",
+    # the general integer ISA (issue 18): multiplies, rotates, bit tests and counts, BMI1/2
+    "imul", "mul", "rol", "ror", "bt", "bsf", "bsr", "popcnt", "lzcnt", "tzcnt",
+    "andn", "blsr", "blsi", "blsmsk", "bzhi", "shlx", "shrx", "sarx", "rorx", "pdep", "pext",
+    "cltd", "cqto",
     # for superopt's own native timing harness; kernels have no use for them
     "call", "rdtsc", "rdpmc", "lfence",
 })
 CONDITIONAL = frozenset({"cmov", "j", "set"})
+# AT&T names (no size suffix) -> Intel mnemonics, for the opcodes whose names differ
+_INTEL_NAMES = {"cltq": "cdqe", "cltd": "cdq", "cqto": "cqo"}
 BRANCHES = frozenset({"j", "jmp"})
 
 
@@ -114,9 +121,7 @@ class Instr:
             return self.op + self.cond
         if self.op == "movsx" and self.operands[1].width == 32:
             return "movsxd"
-        if self.op == "cltq":
-            return "cdqe"
-        return self.op
+        return _INTEL_NAMES.get(self.op, self.op)
 
     def att(self, label_names: dict[str, str] | None = None) -> str:
         return format_att(self, label_names)
@@ -179,15 +184,25 @@ def _att_operand(op: Operand, label_names: dict[str, str] | None) -> str:
     return "%s(%s)" % (disp, inner)
 
 
+def is_movabs(ins: Instr) -> bool:
+    """A mov of an immediate that only the 64-bit immediate form holds (AT&T movabsq)."""
+    return (ins.op == "mov" and ins.width == 64 and isinstance(ins.operands[1], Imm)
+            and not -(1 << 31) <= ins.operands[1].value < (1 << 31))
+
+
 def format_att(ins: Instr, label_names: dict[str, str] | None = None) -> str:
     """AT&T text as gcc writes it: source first, size suffixes on everything but
-    the conditional families (gcc's `cmovl` means cmov-if-less)."""
+    the conditional families (gcc's `cmovl` means cmov-if-less) and the rax sign
+    extensions (cltq, cltd, cqto); a 64-bit immediate move is movabsq. (gcc leaves the
+    suffix off the BMI instructions, `andn %esi, %edi, %eax`; GNU as takes both.)"""
     ops = ins.operands
     if ins.op == "movzx" or ins.op == "movsx":
         name = ("movz" if ins.op == "movzx" else "movs") + SUFFIX[ops[1].width] + SUFFIX[ops[0].width]
     elif ins.op in CONDITIONAL:
         name = ins.mnemonic
-    elif ins.width is None or ins.op in ("cltq", "call", "rdtsc", "rdpmc", "lfence"):
+    elif is_movabs(ins):
+        name = "movabsq"
+    elif ins.width is None or ins.op in ("cltq", "cltd", "cqto", "call", "rdtsc", "rdpmc", "lfence"):
         name = ins.op
     else:
         name = ins.op + SUFFIX[ins.width]

@@ -22,12 +22,11 @@ Every problem in the text raises InputError naming the file, line, text and reas
 """
 from __future__ import annotations
 
-import os
 import re
-import stat
 
 from superopt.x86 import intel
 from superopt.x86.assembler import problem
+from superopt.x86.files import read_input
 from superopt.x86.functions import entries, select
 from superopt.errors import InputError
 from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
@@ -39,10 +38,15 @@ _SUFFIX_WIDTH = {"b": 8, "w": 16, "l": 32, "q": 64}
 # AT&T mnemonic (without size suffix) -> opcode of the instruction form
 _PLAIN = {m: m for m in ("mov", "cmp", "test", "xchg", "add", "sub", "and", "or", "xor", "not", "neg",
                          "inc", "dec", "lea", "shl", "shr", "sar", "adc", "sbb", "push", "pop",
-                         "nop", "ret", "call", "jmp")}
+                         "nop", "ret", "call", "jmp", "imul", "mul", "rol", "ror", "bt", "bsf", "bsr",
+                         "popcnt", "lzcnt", "tzcnt", "andn", "blsr", "blsi", "blsmsk", "bzhi",
+                         "shlx", "shrx", "sarx", "rorx", "pdep", "pext")}
 _PLAIN.update({"sal": "shl", "movabs": "mov"})
 # mnemonics that take no suffix: -> opcode
-_EXACT = {"cltq": "cltq", "cdqe": "cltq", "rdtsc": "rdtsc", "rdpmc": "rdpmc", "lfence": "lfence"}
+_EXACT = {"cltq": "cltq", "cdqe": "cltq", "cltd": "cltd", "cdq": "cltd", "cqto": "cqto", "cqo": "cqto",
+          "rdtsc": "rdtsc", "rdpmc": "rdpmc", "lfence": "lfence"}
+_SIGN_EXTEND_WIDTH = {"cltq": 64, "cltd": 32, "cqto": 64}
+_COUNTED = frozenset({"shl", "shr", "sar", "rol", "ror"})  # count last; the width is the first operand's
 # AT&T extension moves: movz/movs + source suffix + destination suffix
 _EXTEND = {("movz" if z else "movs") + s + d: ("movzx" if z else "movsx", _SUFFIX_WIDTH[s], _SUFFIX_WIDTH[d])
            for z in (True, False) for s in "bwl" for d in "wlq"
@@ -72,39 +76,6 @@ def _input_error(reason: str, path, line: int, text: str) -> InputError:
     return InputError(reason, path, line, text if len(text) <= 100 else text[:100] + "...")
 
 
-MAX_BYTES = 1 << 20  # an assembly file larger than this is not a kernel
-MAX_ELF_BYTES = 64 << 20  # nor an ELF object or executable larger than this
-ELF_MAGIC = b"\x7fELF"
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"))
-
-
-def read_input(path) -> bytes:
-    """The bytes of a kernel file: a regular file of at most MAX_BYTES, MAX_ELF_BYTES for an
-    ELF file (checked before reading, so a device or an endless file is refused, not read
-    until killed)."""
-    path = str(path)
-    try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "something other than a regular file")
-            raise InputError("is %s, not an assembly file" % kind, path)
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)  # a file that grows, or says it is empty as /proc's do
-            elf = data.startswith(ELF_MAGIC)
-            if elf:
-                data += f.read(MAX_ELF_BYTES - MAX_BYTES)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except OSError as exc:
-        raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
-    limit = MAX_ELF_BYTES if elf else MAX_BYTES
-    if len(data) > limit:
-        raise InputError("larger than %d bytes (%d MB): too large for %s"
-                         % (limit, limit >> 20, "an ELF file" if elf else "an assembly file"), path)
-    return data
-
-
 def decode(data: bytes, path) -> str:
     """Assembly text from a file's bytes: UTF-8 (else an error naming the line), with the
     line ends text mode reads (\r\n and \r end lines too)."""
@@ -118,7 +89,7 @@ def decode(data: bytes, path) -> str:
 
 
 def parse_file(path) -> Program:
-    """Read and parse an assembly file (AT&T or Intel; see read_input for what is refused)."""
+    """Read and parse an assembly file (AT&T or Intel; files.read_input says what is refused)."""
     path = str(path)
     return parse_text(decode(read_input(path), path), path)
 
@@ -371,7 +342,7 @@ def _instruction(stmt: str, resolve, syntax: str = "att") -> Instr:
     rest = parts[1].strip() if len(parts) > 1 else ""
     if word in ("rep", "repz") and rest.lower() == "ret":  # old gcc's two-byte return
         word, rest = "ret", ""
-    op, cond, suffix, src_width = _mnemonic(intel.MNEMONICS.get(word, word) if syntax != "att" else word)
+    op, cond, suffix, src_width = _mnemonic(word)
     branch = op in ("j", "jmp", "call")
     if syntax != "att":
         if suffix is not None:
@@ -380,18 +351,20 @@ def _instruction(stmt: str, resolve, syntax: str = "att") -> Instr:
     else:
         texts = split_operands(rest) if rest else []
         operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
-    if op in _NO_WIDTH or op == "cltq":
+    if op in _NO_WIDTH or op in _SIGN_EXTEND_WIDTH:
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
             raise ParseProblem("%s takes no size suffix" % word[:-1])
         # indirect call targets are 64-bit; other memory operands here are errors that
         # problem() names by the operand count or kind, not by a missing access size
         operands = tuple(_sized(o, 64) for o in operands)
-        return Instr(op, operands, cond, 64 if op == "cltq" else None)
+        return Instr(op, operands, cond, _SIGN_EXTEND_WIDTH.get(op))
     if op in ("movzx", "movsx"):
         return _extension(op, word, operands, suffix, src_width, syntax)
-    if op in ("shl", "shr", "sar") and len(operands) == 1:
+    if op in _COUNTED and len(operands) == 1:
         operands.append(Imm(1))  # `shll %eax` shifts by one
-    sized = operands[:1] if op in ("shl", "shr", "sar") else operands
+    if op == "imul" and len(operands) == 2 and isinstance(operands[1], Imm):
+        operands.insert(1, operands[0])  # `imull $7, %eax` is imul eax, eax, 7
+    sized = operands[:1] if op in _COUNTED else operands
     if op == "lea":
         sized = operands[:1]
     width = _width(word, suffix, sized)

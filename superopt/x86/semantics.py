@@ -16,7 +16,15 @@ operands rather than the opcode is a rule, applied by the functions below:
 - shifts by an immediate count c (masked to 5 bits, 6 at 64 bits): c = 0 changes no flag;
   c = 1 leaves AF undefined; c > 1 leaves OF undefined too, and for shl/shr of 8 or 16
   bits with c at least the width CF is undefined. A count in %cl may be 0, so the flags
-  may pass through unchanged: the shift reads every flag it may write.
+  may pass through unchanged: the shift reads every flag it may write;
+- rotates (rol, ror) touch CF and OF only, by the masked count c (not reduced modulo the
+  width): c = 0 changes neither; c = 1 defines both; c > 1 leaves OF undefined; a count
+  in %cl reads both (it may be 0);
+- the one-operand (widening) imul and mul read %al/%ax/%eax/%rax and write %ax, dx:ax,
+  edx:eax or rdx:rax by width (at 16 bits both halves merge: rdx is read too); the
+  2-operand imul reads and writes its destination, the 3-operand one only writes it;
+- bsf and bsr leave the destination undefined when the source is 0
+  (`Semantics.undefined_if_zero`; AMD keeps the old value, Intel does not promise to).
 
 "reads" and "writes" speak of register families (the 64-bit names) plus "flags" for
 the flags register as a whole; `flags_read`, `flags_written` and `flags_undefined` name
@@ -41,6 +49,19 @@ units). `LOAD_CYCLES` is the load-to-use latency the cost model charges for a me
 source: 5 cycles (L1 hit; Zen 4 measures 4 for the simplest addressing, 5 otherwise).
 Control flow (predicted branches, ret) and the harness-only serializing instructions are
 not on a data dependency chain: their cycles are None.
+The general ISA's figures are LLVM's Zen 4 scheduling model (llvm/lib/Target/X86/
+X86ScheduleZnver4.td: AMD's Zen 4 latency spreadsheet and llvm-exegesis measurements),
+which agree with uops.info's Zen 4 column where both give one: multiplies 3 cycles on the
+multiplier (ALU1), the high half of a widening multiply (rdx) 4 (`Timing.high_cycles`),
+a 16-bit multiply by an immediate 4; pdep/pext 3 on ALU1 (Zen 3 and later: microcoded,
+18-300 cycles, on Zen 1/2); bsf/bsr 1 on ALU1; popcnt/lzcnt, andn, blsr/blsi/blsmsk 1 on
+any ALU; tzcnt, bt, bzhi 1 on ALU1/ALU2; rotates, shlx/shrx/sarx and rorx 1 on the shift
+units (ALU1/ALU2); cltd/cqto 1.
+
+`extension` names the CPUID feature an opcode needs beyond x86-64 (popcnt; lzcnt, which
+/proc/cpuinfo calls abm; bmi1: andn, blsr, blsi, blsmsk, tzcnt; bmi2: bzhi, shlx, shrx,
+sarx, rorx, pdep, pext): a CPU without lzcnt or bmi1 runs lzcnt as bsr and tzcnt as bsf,
+silently giving other results.
 """
 from __future__ import annotations
 
@@ -71,6 +92,7 @@ class Timing:
     name: str
     cycles: int | None   # operands ready -> result ready; None: not on a data dependency chain
     ports: str
+    high_cycles: int | None = None  # a widening multiply's high half (rdx), when later
 
 
 TIMINGS = {t.name: t for t in (
@@ -80,6 +102,12 @@ TIMINGS = {t.name: t for t in (
     Timing("shift", 1, "ALU1, ALU2"),
     Timing("lea", 1, "ALU0-3"),
     Timing("lea-complex", 2, "ALU0-3"),          # base + index + displacement
+    Timing("bit", 1, "ALU1, ALU2"),              # tzcnt, bt, bzhi
+    Timing("bitscan", 1, "ALU1"),                # bsf, bsr
+    Timing("multiply", 3, "ALU1 (multiplier)"),
+    Timing("multiply-16-imm", 4, "ALU1 (multiplier), 2 uops"),
+    Timing("multiply-wide", 3, "ALU1 (multiplier), 2 uops", high_cycles=4),
+    Timing("deposit", 3, "ALU1"),                # pdep, pext
     Timing("xchg", 1, "ALU0-3 (2 uops)"),
     Timing("push", 1, "AGU, store"),
     Timing("pop", 1, "AGU, load"),               # plus LOAD_CYCLES for the load itself
@@ -104,6 +132,8 @@ class Semantics:
     timing: str = "alu"
     stack_bytes: int = 0        # %rsp moves by this (negative: pushes)
     harness_only: bool = False  # for superopt's native timing harness, not kernels
+    extension: str | None = None      # the CPUID feature it needs (bmi1, bmi2, popcnt, lzcnt)
+    undefined_if_zero: bool = False   # the destination is undefined when the source is 0
 
 
 def _s(*roles, reads=(), writes=(), flags_read=(), flags=(), undefined=(), **kw) -> Semantics:
@@ -113,6 +143,9 @@ def _s(*roles, reads=(), writes=(), flags_read=(), flags=(), undefined=(), **kw)
 
 _SHIFT = dict(flags=_ALL, undefined=("AF", "OF"), timing="shift")  # refined per count: _shift_flags
 _LOGIC = dict(flags=_ALL, undefined=("AF",))                       # CF = OF = 0
+_ROTATE = dict(flags=("CF", "OF"), undefined=("OF",), timing="shift")  # refined per count: _rotate_flags
+_MULTIPLY = dict(flags=_ALL, undefined=("SF", "ZF", "AF", "PF"), timing="multiply")  # CF = OF = overflow
+_BMI = dict(flags=_ALL, undefined=("AF", "PF"))                    # SF, ZF by the result, OF = 0
 
 TABLE: dict[str, Semantics] = {
     "mov": _s(W, R, timing="move"),
@@ -146,11 +179,37 @@ TABLE: dict[str, Semantics] = {
     "nop": _s(timing="none"),
     "ret": _s(reads=("rsp",), writes=("rsp",), timing="branch", stack_bytes=8),
     "call": _s(R, reads=("rsp",), writes=("rsp",), timing="branch", stack_bytes=-8, harness_only=True),
+    # the general ISA; imul's roles are its 2-operand form's, mul's the widening one's (_roles)
+    "imul": _s(RW, R, **_MULTIPLY),
+    "mul": _s(R, **_MULTIPLY),
+    "rol": _s(RW, R, **_ROTATE),
+    "ror": _s(RW, R, **_ROTATE),
+    "bt": _s(R, R, flags=_ALL, undefined=_ALL - {"CF"}, timing="bit"),  # ZF kept on recent CPUs only
+    "bsf": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bitscan", undefined_if_zero=True),
+    "bsr": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bitscan", undefined_if_zero=True),
+    "popcnt": _s(W, R, flags=_ALL, extension="popcnt"),               # ZF = (src == 0), others 0
+    "lzcnt": _s(W, R, flags=_ALL, undefined=("OF", "SF", "AF", "PF"), extension="lzcnt"),
+    "tzcnt": _s(W, R, flags=_ALL, undefined=("OF", "SF", "AF", "PF"), timing="bit", extension="bmi1"),
+    "andn": _s(W, R, R, **_BMI, extension="bmi1"),
+    "blsr": _s(W, R, **_BMI, extension="bmi1"),
+    "blsi": _s(W, R, **_BMI, extension="bmi1"),
+    "blsmsk": _s(W, R, **_BMI, extension="bmi1"),
+    "bzhi": _s(W, R, R, **_BMI, timing="bit", extension="bmi2"),
+    "shlx": _s(W, R, R, timing="shift", extension="bmi2"),
+    "shrx": _s(W, R, R, timing="shift", extension="bmi2"),
+    "sarx": _s(W, R, R, timing="shift", extension="bmi2"),
+    "rorx": _s(W, R, R, timing="shift", extension="bmi2"),
+    "pdep": _s(W, R, R, timing="deposit", extension="bmi2"),
+    "pext": _s(W, R, R, timing="deposit", extension="bmi2"),
+    "cltd": _s(reads=("rax",), writes=("rdx",)),            # cdq: edx = the sign of eax
+    "cqto": _s(reads=("rax",), writes=("rdx",)),            # cqo: rdx = the sign of rax
     "rdtsc": _s(writes=("rax", "rdx"), timing="serializing", harness_only=True),
     "rdpmc": _s(reads=("rcx",), writes=("rax", "rdx"), timing="serializing", harness_only=True),
     "lfence": _s(timing="serializing", harness_only=True),
 }
 SHIFTS = frozenset({"shl", "shr", "sar"})
+ROTATES = frozenset({"rol", "ror"})
+EXTENSIONS = ("bmi1", "bmi2", "lzcnt", "popcnt")
 
 
 def is_zeroing_idiom(ins: Instr) -> bool:
@@ -161,8 +220,37 @@ def is_zeroing_idiom(ins: Instr) -> bool:
             and isinstance(ops[0], Reg) and ops[0].width >= 32)
 
 
+def widening(ins: Instr) -> bool:
+    """The one-operand imul or mul: rdx:rax (dx:ax, ax at 8 bits) = rax * the operand."""
+    return ins.op in ("imul", "mul") and len(ins.operands) == 1
+
+
 def _roles(ins: Instr) -> tuple[str, ...]:
-    return (W, "") if is_zeroing_idiom(ins) else TABLE[ins.op].roles
+    if is_zeroing_idiom(ins):
+        return (W, "")
+    if ins.op == "imul" and len(ins.operands) != 2:
+        return (R,) if widening(ins) else (W, R, R)
+    return TABLE[ins.op].roles
+
+
+def implicit_reads(ins: Instr) -> frozenset[str]:
+    """Families the instruction reads without naming them (see the module docstring)."""
+    if widening(ins):
+        return frozenset({"rax", "rdx"}) if ins.width == 16 else frozenset({"rax"})
+    return TABLE[ins.op].implicit_reads
+
+
+def implicit_writes(ins: Instr) -> frozenset[str]:
+    if widening(ins):
+        return frozenset({"rax"}) if ins.width == 8 else frozenset({"rax", "rdx"})
+    return TABLE[ins.op].implicit_writes
+
+
+def fixed_registers(ins: Instr) -> frozenset[str]:
+    """Families the instruction needs by name: its implicit operands and a count in %cl
+    (the stack pointer that push, pop, call and ret move aside)."""
+    counted = ins.op in SHIFTS | ROTATES and isinstance(ins.operands[1], Reg)
+    return (implicit_reads(ins) | implicit_writes(ins) | ({"rcx"} if counted else frozenset())) - {"rsp"}
 
 
 def address_registers(ins: Instr) -> set[str]:
@@ -178,7 +266,7 @@ def operands_read(ins: Instr) -> list[str]:
 
 def reads(ins: Instr) -> set[str]:
     """Register families (and "flags") whose values the instruction's effect depends on."""
-    out = set(TABLE[ins.op].implicit_reads) | address_registers(ins) | set(operands_read(ins))
+    out = set(implicit_reads(ins)) | address_registers(ins) | set(operands_read(ins))
     if flags_read(ins):
         out.add("flags")
     return out
@@ -186,7 +274,7 @@ def reads(ins: Instr) -> set[str]:
 
 def writes(ins: Instr) -> set[str]:
     """Register families (and "flags") the instruction may change."""
-    out = set(TABLE[ins.op].implicit_writes)
+    out = set(implicit_writes(ins))
     out.update(o.family for role, o in zip(_roles(ins), ins.operands) if isinstance(o, Reg) and role in (W, RW))
     if flags_written(ins):
         out.add("flags")
@@ -207,22 +295,38 @@ def _shift_flags(ins: Instr) -> tuple[frozenset, frozenset, frozenset]:
     return frozenset(), _ALL, frozenset(undefined)
 
 
+def _rotate_flags(ins: Instr) -> tuple[frozenset, frozenset, frozenset]:
+    """(read, written, undefined) flags of a rotate, from its count (see the docstring)."""
+    both = frozenset({"CF", "OF"})
+    count = ins.operands[1]
+    if isinstance(count, Reg):
+        return both, both, frozenset({"OF"})
+    c = count.value & (63 if ins.width == 64 else 31)
+    return frozenset(), (both if c else frozenset()), frozenset({"OF"} if c > 1 else ())
+
+
+def _flags(ins: Instr) -> tuple[frozenset, frozenset, frozenset]:
+    """(read, written, undefined) flags of `ins` (the condition codes' aside)."""
+    if ins.op in SHIFTS:
+        return _shift_flags(ins)
+    if ins.op in ROTATES:
+        return _rotate_flags(ins)
+    sem = TABLE[ins.op]
+    return sem.flags_read, sem.flags_written, sem.flags_undefined
+
+
 def flags_read(ins: Instr) -> frozenset[str]:
     sem = TABLE[ins.op]
-    if sem.conditional:
-        return CONDITION_FLAGS[ins.cond]
-    if ins.op in SHIFTS:
-        return _shift_flags(ins)[0]
-    return sem.flags_read
+    return CONDITION_FLAGS[ins.cond] if sem.conditional else _flags(ins)[0]
 
 
 def flags_written(ins: Instr) -> frozenset[str]:
     """Flags that may change (the undefined ones included)."""
-    return _shift_flags(ins)[1] if ins.op in SHIFTS else TABLE[ins.op].flags_written
+    return _flags(ins)[1]
 
 
 def flags_undefined(ins: Instr) -> frozenset[str]:
-    return _shift_flags(ins)[2] if ins.op in SHIFTS else TABLE[ins.op].flags_undefined
+    return _flags(ins)[2]
 
 
 def loads(ins: Instr) -> list[Mem]:
@@ -243,10 +347,34 @@ def harness_only(ins: Instr) -> bool:
     return TABLE[ins.op].harness_only
 
 
+def extension(ins: Instr) -> str | None:
+    """The CPUID feature `ins` needs (one of EXTENSIONS), or None for base x86-64."""
+    return TABLE[ins.op].extension
+
+
+def extensions(program) -> list[str]:
+    """The CPU extensions a program (or a list of instructions) needs, sorted."""
+    instrs = getattr(program, "instrs", program)
+    return sorted({e for e in map(extension, instrs) if e})
+
+
 def latency(ins: Instr) -> Timing:
     """The instruction's latency class (cycles without its loads: see LOAD_CYCLES)."""
     if ins.op == "lea":
         m = ins.operands[1]
         if m.base and m.index and m.disp:
             return TIMINGS["lea-complex"]
+    if widening(ins) and ins.width > 8:
+        return TIMINGS["multiply-wide"]
+    if ins.op == "imul" and ins.width == 16 and len(ins.operands) == 3:
+        return TIMINGS["multiply-16-imm"]
     return TIMINGS[TABLE[ins.op].timing]
+
+
+def result_cycles(ins: Instr, family: str) -> int | None:
+    """Cycles from the operands ready to `family` (one the instruction writes) ready: the
+    latency class's, but the later high half of a widening multiply for rdx."""
+    timing = latency(ins)
+    if family == "rdx" and timing.high_cycles is not None:
+        return timing.high_cycles
+    return timing.cycles

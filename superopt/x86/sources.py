@@ -15,7 +15,8 @@ from superopt.x86.disassembly import is_objdump, parse_code, parse_objdump
 from superopt.x86.elf import ObjectFile
 from superopt.x86.functions import pick
 from superopt.x86.isa import Program
-from superopt.x86.parser import ELF_MAGIC, decode, parse_text, read_input
+from superopt.x86.files import ELF_MAGIC, read_input
+from superopt.x86.parser import decode, parse_text
 
 
 def parse_file(path, name: str | None = None, task: str | None = None) -> Program:
