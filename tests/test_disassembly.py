@@ -98,6 +98,8 @@ def test_every_assembly_export_loads_back_as_the_program_exported(tmp_path, fmt,
     out.write_text(api.export(program, task, fmt))
     again = api.load(out)
     assert shape(again) == shape(with_ret(program)) and again.name == (program.name or task.name)
+    if fmt == "intel":  # its header names the task, and nothing else
+        assert again.task == task.name and again.header == {"task": task.name}
     assert api.verify(again, task).passed
 
 

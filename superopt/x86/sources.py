@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from superopt.errors import InputError
 from superopt.x86.disassembly import is_objdump, parse_code, parse_objdump
-from superopt.x86.elf import ObjectFile
 from superopt.x86.functions import pick
 from superopt.x86.isa import Program
 from superopt.x86.files import ELF_MAGIC, read_input
@@ -33,7 +32,10 @@ def parse_file(path, name: str | None = None, task: str | None = None) -> Progra
     return parse_text(text, path)
 
 
-def _object(data: bytes, path: str) -> ObjectFile:
+def _object(data: bytes, path: str):
+    """The ELF file as superopt.x86.elf reads it (pyelftools, imported only for ELF input:
+    it costs every command's start-up a fifth of a second)."""
+    from superopt.x86.elf import ObjectFile
     try:
         return ObjectFile(data, path)
     except InputError:
@@ -42,7 +44,7 @@ def _object(data: bytes, path: str) -> ObjectFile:
         raise InputError("not a readable ELF file (%s: %s)" % (type(exc).__name__, exc), path) from None
 
 
-def _elf_function(obj: ObjectFile, name: str | None, task: str | None, path: str) -> Program:
+def _elf_function(obj, name: str | None, task: str | None, path: str) -> Program:
     in_order = sorted((f for f in obj.functions.values() if f.code), key=lambda f: (f.section, f.start))
     functions = {f.name: f.external for f in in_order}
     if not functions:
