@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from superopt import api
 from superopt.cli import main
@@ -150,7 +151,9 @@ def test_bad_elf_files_are_one_line(tmp_path, built):
     data = bytearray(built["o"].read_bytes())
     data[18:20] = (183).to_bytes(2, "little")  # e_machine EM_AARCH64
     arm.write_bytes(bytes(data))
+    reloc = objdump(obj, "-r")
     for path, message in [("%s:f" % obj, "%s: f+0x2 refers to g (a relocation)" % obj),
+                          ("%s:f" % reloc, "%s:9: f+0x2 refers to g-0x4 (a relocation, R_X86_64_PC32)" % reloc),
                           ("%s:h" % obj, "%s: unknown instruction 'addss': h+0x0: addss xmm0, xmm0" % obj),
                           (damaged, "%s: not a readable ELF file" % damaged),
                           (arm, "%s: an ELF object for EM_AARCH64, not x86-64" % arm)]:
@@ -174,3 +177,26 @@ def test_every_command_takes_an_object_file(built):
 def test_intel_text_parses_where_att_is_expected():
     assert shape(parse_text(".intel_syntax noprefix\nmov eax, DWORD PTR [rdi]\n")) == shape(
         parse_text("movl (%rdi), %eax\n"))
+
+
+LISTING = ("f.o:     file format elf64-x86-64\n\nDisassembly of section .text:\n\n0000000000000000 <f>:\n"
+           "   0:\t8b 07                \tmov    (%rdi),%eax\n   2:\t39 f0                \tcmp    %esi,%eax\n"
+           "   4:\t7e 02                \tjle    8 <f+0x8>\n   6:\t89 f0                \tmov    %esi,%eax\n"
+           "   8:\tc3                   \tret\n   9:\t0f 1f 80 00 00 00 00 \tnopl   0x0(%rax)\n")
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(LISTING)), st.integers(0, 2), st.sampled_from("0123456789abcdef<>:+x\t\n %$(),")),
+                min_size=1, max_size=6))
+def test_mutated_objdump_text_raises_input_error_or_loads(tmp_path_factory, edits):
+    text = LISTING
+    for at, kind, ch in edits:
+        at = min(at, len(text))
+        text = text[:at] + ch + text[at + (kind != 0):] if kind != 1 else text[:at] + text[at + 1:]
+    path = tmp_path_factory.mktemp("o") / "f.txt"
+    path.write_text(text)
+    try:
+        assemble(api.load(path, "sort3"))
+    except InputError as exc:
+        assert "\n" not in str(exc)

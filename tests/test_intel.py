@@ -5,9 +5,10 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 
 from superopt.errors import InputError
+from superopt.x86.assembler import assemble
 from superopt.x86.isa import Imm, Instr, Label, Mem, Reg, format_intel
 from superopt.x86.parser import parse_text
 from test_assembler import instructions
@@ -250,3 +251,25 @@ def test_the_asm_kernels_c_baselines_in_intel_and_att(kernel):
     att, intel = parse_text(compiled()), parse_text(compiled("-masm=intel"))
     assert intel.instrs == att.instrs and intel.name == att.name == kernel
     assert any(i.op == "cmov" for i in intel.instrs) and Imm(0) not in intel.instrs[0].operands
+
+
+VALID_INTEL = ["mov eax, DWORD PTR [rdi+rsi*4-0x10]", "lea rax, [8*rsi + rdi + 0ffh]", "cmovl ecx, DWORD PTR 8[rdi]",
+               "movzx eax, BYTE PTR [rdi]", "jle .L2", "shl QWORD PTR [rsp], cl", "mov eax, -010"]
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(VALID_INTEL), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 2),
+                                                        st.sampled_from("[]*+-:,.% 0129abfhxPTRDWORDrsi\t")),
+                                              min_size=1, max_size=4))
+def test_mutated_intel_lines_raise_input_error_or_parse(line, edits):
+    text = line
+    for at, kind, ch in edits:  # insert, delete or replace one character
+        at = min(at, len(text))
+        text = text[:at] + ch + text[at + (kind != 0):] if kind != 1 else text[:at] + text[at + 1:]
+    try:
+        program = parse_text(INTEL + ".L2:\n" + text + "\n", "fuzz.s")
+    except InputError as exc:
+        assert str(exc).startswith("fuzz.s:") and "\n" not in str(exc)
+        return
+    assemble(program)  # whatever parses also encodes

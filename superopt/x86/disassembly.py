@@ -5,7 +5,8 @@ Both are listings of addressed instructions, and both become assembly text that 
 parser reads (so the mnemonic table and every check are the AT&T and Intel readers'):
 - only the instruction column counts: addresses and bytes are dropped, and a branch
   target becomes a label (the function's name at its entry, `.L<hex address>` elsewhere);
-  a branch out of the function (a tail call, a call) is refused on its line;
+  a branch out of the function (a tail call, a call) is refused on its line, and so is a
+  relocation (objdump -r: an operand the linker fills in with a symbol's address);
 - nops of every form (`nopw 0x0(%rax,%rax,1)`, `data16 cs nopw`, `xchg %ax,%ax`) are the
   alignment padding compilers put inside and after functions: dropped, as the parser
   drops the `.p2align` they come from;
@@ -28,6 +29,7 @@ from superopt.x86.parser import parse_text
 
 _HEADER = re.compile(r"([0-9a-fA-F]+) <([^<>]+)>:\s*\Z")
 _FORMAT = re.compile(r"\S+:\s+file format \S+\s*\Z")
+_RELOCATION = re.compile(r"\s*([0-9a-fA-F]+): (R_\w+)\s+(.*?)\s*\Z")  # objdump -r
 _ROW = re.compile(r"\s*([0-9a-fA-F]+):\t(.*)\Z")
 _BYTES = re.compile(r"([0-9a-f]{2} )*[0-9a-f]{2}\s*(?:\t(.*))?\Z")
 _BRANCH = re.compile(r"((?:j\w+|call\w?|loop\w*|xbegin)\s+)(?:0x)?([0-9a-fA-F]+)(?:\s+<([^<>]*)>)?\s*\Z", re.I)
@@ -57,9 +59,14 @@ def parse_objdump(text: str, path: str | None, name: str | None = None, task: st
         line = lines[number - 1]
         if _HEADER.match(line) or line.startswith("Disassembly of section"):
             break
+        reloc = _RELOCATION.match(line)
+        if reloc:
+            raise InputError("%s+%#x refers to %s (a relocation, %s): symbols and calls are not supported"
+                             % (name, int(reloc.group(1), 16) - entry, reloc.group(3), reloc.group(2)), path, number,
+                             line)
         m = _ROW.match(line)
         if not m:
-            continue  # source (-S), file:line (-l), relocations (-r), blank lines
+            continue  # source (-S), file:line (-l), blank lines
         rest = m.group(2)
         raw = _BYTES.match(rest)
         text_ = (raw.group(2) or "") if raw else rest
