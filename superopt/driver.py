@@ -20,6 +20,7 @@ from superopt.game.game import REGISTER_ORDER, RULES, Game, default_pruning
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
 from superopt.x86.isa import Program, format_program, with_ret
+from superopt.x86.semantics import extensions
 
 
 class Stopper:
@@ -151,8 +152,12 @@ def rank_by_latency(result: SearchResult, game: Game) -> None:
 
 
 def write_program(path: str, program: Program, header: dict[str, object]) -> None:
-    """Write the program as AT&T text with `# key: value` header lines and a `ret`, atomically;
-    if `path` cannot be written, to a fallback file (superopt.outputs.ResultMoved says where)."""
+    """Write the program as AT&T text with `# key: value` header lines (and `# needs:` naming
+    the CPU extensions it needs, if any) and a `ret`, atomically; if `path` cannot be written,
+    to a fallback file (superopt.outputs.ResultMoved says where)."""
+    needs = extensions(program)
+    if needs and "needs" not in header:
+        header = {**header, "needs": ", ".join(needs)}
     lines = ["# %s: %s" % (k, v) for k, v in header.items()]
     lines += ["\t.text", "\t.globl\t%s" % header.get("task", "kernel"), "%s:" % header.get("task", "kernel")]
     lines += format_program(with_ret(program))

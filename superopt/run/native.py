@@ -54,15 +54,19 @@ Kernel = MachineCode | SharedObject
 
 
 def kernel_of(program_or_code, name: str | None = None) -> Kernel:
-    """A Program (assembled here), raw bytes, or an already-built kernel spec."""
+    """A Program (assembled here; refused with UnsupportedCPU if it needs an extension this
+    CPU lacks), raw bytes, or an already-built kernel spec."""
     if isinstance(program_or_code, (MachineCode, SharedObject)):
         return program_or_code
     if isinstance(program_or_code, (bytes, bytearray)):
         return MachineCode(bytes(program_or_code), name or "<code>")
     if isinstance(program_or_code, Program):
         from superopt.x86.assembler import assemble  # here, not at the top: the worker never assembles
-        return MachineCode(bytes(assemble(program_or_code).code),
-                           name or program_or_code.path or program_or_code.name or "<program>")
+        from superopt.x86.cpu import check_runnable
+        from superopt.x86.semantics import extensions
+        name = name or program_or_code.path or program_or_code.name or "<program>"
+        check_runnable(extensions(program_or_code), "the kernel %s" % name)
+        return MachineCode(bytes(assemble(program_or_code).code), name)
     raise TypeError("cannot run %r natively" % type(program_or_code).__name__)
 
 

@@ -10,7 +10,10 @@ alignment changes layout, not meaning; the contents of non-code sections are ski
 size suffixes wherever an operand fixes the size (gcc's `cmovl` is cmov-if-less).
 `endbr64`, which gcc -fcf-protection (Debian's and Ubuntu's default) puts at every
 function's entry, marks a valid indirect-branch target and does nothing else: it is
-dropped, like a directive. A UTF-8 byte order mark is ignored.
+dropped, like a directive. gcc's `rep bsf` (its ctz without -mbmi) is read as bsf: the
+prefix makes it tzcnt on CPUs with BMI1, and only what both give may be relied on. Bare
+shifts and rotates (`shll %eax`, `rolb %al`) count 1; `imull $7, %eax` is `imull $7, %eax,
+%eax`. A UTF-8 byte order mark is ignored.
 Leading `# key: value` comment lines form the program's header (`# task: sort3`; two
 different tasks there are an error); all the leading comment lines are also kept as
 written (provenance that export carries along).
@@ -340,8 +343,11 @@ def _instruction(stmt: str, resolve, syntax: str = "att") -> Instr:
     parts = stmt.split(None, 1)
     word = parts[0].lower()
     rest = parts[1].strip() if len(parts) > 1 else ""
-    if word in ("rep", "repz") and rest.lower() == "ret":  # old gcc's two-byte return
-        word, rest = "ret", ""
+    inner = rest.split(None, 1)
+    if word in ("rep", "repz") and inner and (inner[0].lower() == "ret" or inner[0].lower().rstrip("wlq") == "bsf"):
+        # old gcc's two-byte return; gcc's `rep bsf` for ctz (tzcnt's encoding, which CPUs
+        # without BMI1 run as bsf): what the code may rely on on every CPU is bsf's
+        word, rest = inner[0].lower(), inner[1].strip() if len(inner) > 1 else ""
     op, cond, suffix, src_width = _mnemonic(word)
     branch = op in ("j", "jmp", "call")
     if syntax != "att":
