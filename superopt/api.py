@@ -139,6 +139,11 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
+    task = get_task(task) if task is not None else None
+    if task is not None and task.kind == "function":
+        return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
+                               counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                               timeout=timeout, names=names, progress=progress)
     sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
     kernels = {i: resolve(p, task) for i, p in enumerate(programs)
                if isinstance(p, Program) or not is_c_source(str(p))}
@@ -155,6 +160,26 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
                    distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
                    progress=progress)
+
+
+def _bench_function(programs: list, task: Task, *, names: list[str] | None, **options):
+    """bench on a function task: the kernels, then the C reference compiled at gcc -O2 and -O3
+    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels)."""
+    from superopt.measure.timing import measure
+    from superopt.tasks.csource import c_assembly
+    if any(not isinstance(p, Program) and str(p).endswith(SPEC_SUFFIXES) for p in programs):
+        raise SuperoptError("bench on a function task times kernels: give the C spec as --task, and its gcc -O2 "
+                            "and -O3 code is added as baselines")
+    if options["distribution"] != "random":
+        raise SuperoptError("function tasks take random inputs only (--inputs random), not %s" % options["distribution"])
+    items = [resolve(p, task)[0] for p in programs]
+    names = list(names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
+                           for i, p in enumerate(programs)])
+    if task.spec.rsplit(":", 1)[0].endswith(SPEC_SUFFIXES):
+        for opt in (("-O2",), ("-O3",)):
+            items.append(c_assembly(task, opt=opt))
+            names.append("%s (gcc %s)" % (task.spec, opt[0]))
+    return measure(items, task, names=names, **options)
 
 
 def _source(path: str, program) -> str:

@@ -45,17 +45,25 @@ def verify_function(program: Program, task: FunctionTask, *, random_count: int =
                       "the undefined bits",
                       random_inputs=random_count, function=program.name, strength="tested")
     loops = can_loop(program)
-    for r, run_seed in enumerate(np.random.default_rng([seed, 3]).integers(0, 1 << 62, size=2).tolist()):
-        result = machine().run(code.code, task.signature, args, seed=run_seed, step_limit=step_limit, loops=loops)
+    seeds = np.random.default_rng([seed, 3]).integers(0, 1 << 62, size=2).tolist()
+    results = [machine().run(code.code, task.signature, args, seed=s, step_limit=step_limit, loops=loops)
+               for s in seeds]
+    # the first input either filling gets wrong, or the first stop
+    firsts = []
+    for r, result in enumerate(results):
         wrong = np.flatnonzero(~task.compare(result.rax, expected[:result.completed]))
-        if len(wrong):   # the second filling's wrong results were right with the first
-            j = int(wrong[0])
-            _wrong(verdict, task, args[j], int(result.rax[j]), int(expected[j]),
-                   "result" if r == 0 else "uninitialised-state")
-            break
-        if result.stop is not None:
-            _stopped(verdict, program, code, task, result, args, run_seed)
-            break
+        if len(wrong):
+            firsts.append((int(wrong[0]), r, "wrong"))
+        elif result.stop is not None:
+            firsts.append((result.completed, r, "stop"))
+    if firsts:
+        j, r, what = min(firsts)
+        if what == "stop":
+            _stopped(verdict, program, code, task, results[r], args, seeds[r])
+        else:
+            got = [int(x.rax[j]) & task.entry[1].mask for x in results if x.completed > j]
+            rule = "uninitialised-state" if len(set(got)) > 1 else "result"
+            _wrong(verdict, task, args[j], int(results[r].rax[j]), int(expected[j]), rule)
     verdict.seconds = time.perf_counter() - started
     return verdict
 
@@ -67,8 +75,8 @@ def _wrong(verdict: Verdict, task: FunctionTask, args, got: int, expected: int, 
     verdict.passed = False
     verdict.counterexample = {"call": line, "args": [p.type.value(a) for p, a in zip(sig.params, args)],
                               "expected": sig.ret.value(expected), "got": sig.ret.value(got & mask)}
-    detail = line if rule == "result" else "%s with other undefined bits, registers or flags (the first filling " \
-                                           "gave the expected result)" % line
+    detail = line if rule == "result" else "%s, and another result with other undefined bits, registers, flags " \
+                                           "or stack contents" % line
     verdict.violations.append(Violation(rule, detail))
     task.add_counterexample(args)
 

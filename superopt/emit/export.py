@@ -72,7 +72,8 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
     bench = program.header.get(bench_key)
     source = program.path or "<input>"
     # command arguments that reproduce it: --task when the file's header does not name the task
-    args = source if task.name == program.task else "--task %s %s" % (task.name, source)
+    spec = task.spec if task.kind == "function" else task.name
+    args = source if task.name == program.task else "--task %s %s" % (spec, source)
     lines = [
         "%s: %s." % (name, task.description),
         "Task %s, %d instructions (x86-64, not counting ret), from %s." % (
@@ -97,6 +98,9 @@ def _comment_lines(program: Program, task: Task, format: str, name: str, verdict
 
 def verdict_summary(verdict: Verdict, detail: bool = True) -> str:
     """One line saying what verify checked and what it found (briefly, without `detail`)."""
+    if verdict.passed and verdict.strength:
+        return "PASS, %s%s" % (verdict.label, " in the Unicorn emulator against the task's reference (%s)"
+                                % verdict.proof_reason if detail else "")
     if verdict.passed:
         kind = "a proof" if verdict.proof else "a test, not a proof"
         if not detail:
@@ -108,7 +112,9 @@ def verdict_summary(verdict: Verdict, detail: bool = True) -> str:
         where = " at line %d (%s)" % (v.line, v.text) if v.line else " at %s" % v.text if v.text else ""
         parts.append("%s: %s%s" % (v.rule, v.detail, where))
     example = verdict.counterexample
-    if example:
+    if example and "call" in example:
+        parts.append(example["call"])
+    elif example:
         parts.append("input %s%s, expected %s%s" % (
             example["input"], " (n=%d)" % example["length"] if verdict.task.startswith("var") else "",
             example["expected"], ", got %s" % example["got"] if example["got"] is not None else ""))
@@ -136,15 +142,23 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
                     "outputs. It inlines anywhere."]
     else:
         comment += ["", "GNU C inline asm for x86-64 (tested with GCC): the compiler chooses every register",
-                    "(the array pointer is an input operand, scratch registers are early-clobber",
+                    "(the %s input operands, scratch registers are early-clobber" %
+                    ("arguments are" if task.kind == "function" else "array pointer is an"),
                     "outputs), so it inlines anywhere."]
     if len(body(program)) < len(program):
         comment.append("The kernel's saves of callee-saved registers are left out: the compiler keeps them.")
     guard = "SUPEROPT_%s_H" % name.upper()
-    params = task.signature.split("(", 1)[1]
+    includes = ["#include <stdint.h>"]
+    if task.kind == "function":
+        includes += [] if cpp else ["#include <stdbool.h>"]
+        params = str(task.signature).split("(", 1)[1]
+        ret = task.signature.ret.name
+        ret = "bool" if ret == "_Bool" and cpp else ret
+    else:
+        params, ret = task.signature.split("(", 1)[1], "void"
     out = _block_comment(comment) + [
-           "#ifndef " + guard, "#define " + guard, "", "#include <stdint.h>", "",
-           "%s void %s(%s" % ("inline" if cpp else "static inline", name, params), "{"]
+           "#ifndef " + guard, "#define " + guard, "", *includes, "",
+           "%s %s %s(%s" % ("inline" if cpp else "static inline", ret, name, params), "{"]
     out += ["    (void)%s;" % p for p in asm.unused]
     out += ["    " + d for d in asm.declarations]
     out.append("    __asm__%s(" % (" __volatile__" if asm.volatile else ""))
@@ -165,7 +179,7 @@ def _gas_source(program: Program, task: Task, name: str, verdict: Verdict) -> st
     labels = label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "gas", name, verdict)
     comment.append('C prototype: %s; (in C++, declare it extern "C")'
-                   % task.signature.replace(task.name + "(", name + "(", 1))
+                   % str(task.signature).replace(task.name + "(", name + "(", 1))
     out = _block_comment(comment) + [
            "\t.text", "\t.globl\t" + name, "\t.type\t%s, @function" % name, "\t.p2align 4", name + ":"]
     for i, ins in enumerate(program.instrs + [None]):

@@ -73,6 +73,9 @@ def element_values(program: Program, task: Task) -> ElementValues:
     a register not changed afterwards, become "a[k] = that register" after the block. Any
     other access must read an element that has not been stored yet (it becomes an input).
     Whatever breaks these rules is an InputError saying which instruction and why."""
+    if task.kind == "function":
+        raise InputError("the values form is for sort tasks: %s is a function task, whose arguments are register "
+                         "operands already" % task.name, program.path)
     if task.variable:
         raise InputError("the values form needs a fixed-size task: %s may only touch a[0..n)" % task.name,
                          program.path)
@@ -142,7 +145,12 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     if elements:
         program = without(program, elements.drop)
     use = register_usage(program)
-    args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
+    function = task.kind == "function"
+    if function:
+        params = {a.family: p.name for a, p in zip(task.entry[0], task.signature.params)}
+        args = params
+    else:
+        args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
     outputs, inputs, declarations, scratch = [], [], [], []
     # Every output is early-clobber, in-out ones too: the kernel writes registers before it
     # has read all its inputs, and without `&` the compiler may give an input the register
@@ -156,9 +164,10 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
             declarations.append("uint64_t %s = (uint32_t)a[%d];" % (fam, elements.loads[fam]))
             outputs.append((fam, "+&" + letter, fam))
         elif fam in args:
-            value = "a" if fam == "rdi" else "(uint64_t)(uint32_t)n"
+            value = (argument_value(task, fam) if function else "a" if fam == "rdi" else "(uint64_t)(uint32_t)n")
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
-                declarations.append("int32_t *rdi = a;" if fam == "rdi" else "uint64_t rsi = %s;" % value)
+                declarations.append("int32_t *rdi = a;" if fam == "rdi" and not function else
+                                    "uint64_t %s = %s;" % (fam, value))
                 outputs.append((fam, "+&" + letter, fam))
             else:
                 inputs.append((fam, letter, value))
@@ -200,7 +209,22 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         template.append("lea %d(%%%%rsp), %%%%rsp" % _RED_ZONE)
     inputs += [("a%d" % k, "r", "a[%d]" % k) for k in sorted(read_in_place)]
     after = ["a[%d] = (int32_t)%s;" % item for item in sorted(elements.stores.items())] if elements else []
+    if function:
+        ret = task.signature.ret
+        after = ["return (%s)%srax;" % (ret.name, "(uint8_t)" if ret.is_bool else "")]
     memory = use.memory and not elements  # the values form reads operands, not memory
     clobbers = (["cc"] if use.flags else []) + (["memory"] if memory else [])
     unused = [param for fam, param in args.items() if fam not in use.families]
-    return Inline(template, outputs, inputs, clobbers, declarations, unused, after, volatile=not elements)
+    pure = bool(elements) or (function and not use.memory and not use.stack)
+    return Inline(template, outputs, inputs, clobbers, declarations, unused, after, volatile=not pure)
+
+
+def argument_value(task: Task, family: str) -> str:
+    """A function task's argument as the 64-bit register value the entry rule gives it: its
+    type's bits extended to 32 bits (8- and 16-bit ones per signedness), zero above."""
+    arg, param = next((a, p) for a, p in zip(task.entry[0], task.signature.params) if a.family == family)
+    if arg.defined == 64:
+        return "(uint64_t)%s" % param.name
+    if arg.type.width == 32:
+        return "(uint64_t)(uint32_t)%s" % param.name
+    return "(uint64_t)(uint32_t)(%s)%s" % ("int32_t" if arg.type.signed else "uint32_t", param.name)

@@ -69,6 +69,25 @@ def compile_c(path: str, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> b
     return cached.read_bytes()
 
 
+def c_assembly(task: FunctionTask, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS):
+    """The task's C function as `cc OPT -S` writes it, parsed (a Program): a baseline for bench.
+    A parse failure (an instruction superopt's parser does not take) is an InputError."""
+    from superopt.x86.functions import select
+    from superopt.x86.parser import parse_text
+    path = task.spec.rsplit(":", 1)[0]
+    compiler = shutil.which(cc)
+    if compiler is None:
+        raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
+    done = subprocess.run([compiler, *opt, "-S", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
+                           "-fno-stack-protector", "-o", "-", path], capture_output=True, text=True, errors="replace",
+                          timeout=COMPILE_TIMEOUT)
+    if done.returncode != 0:
+        raise InputError("%s %s -S failed: %s" % (cc, " ".join(opt), done.stderr.strip().splitlines()[-1:]), path)
+    name = "%s %s" % (cc, " ".join(opt))
+    program = select(parse_text(done.stdout, name), task.name)
+    return program
+
+
 def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> FunctionTask:
     """The function task of `path`'s function `name` (else its only one)."""
     obj = ObjectFile(compile_c(path, cc, opt), path)
@@ -92,8 +111,9 @@ def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, 
         raise InputError("no debug information for %s from %s -g" % (name, cc), path)
     function = obj.functions[name]
     _check_code(obj, function, path)
-    ref = CodeReference(function.code, signature, path, lambda offset: obj.line_at(function, offset))
-    return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)))
+    ref = CodeReference(function.code, signature, path, obj.lines(function))
+    return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)),
+                        "%s:%s" % (path, name))
 
 
 def _check_code(obj: ObjectFile, function, path: str) -> None:

@@ -159,6 +159,7 @@ class FunctionTask:
     signature: Signature
     reference: Reference
     description: str = ""
+    spec: str = ""          # what --task takes to name this task again (FILE.c:NAME, FILE.s --signature ...)
     kind: str = field(default="function", init=False)
 
     @property
@@ -195,6 +196,17 @@ class FunctionTask:
         (count, nparams) uint64, duplicates dropped."""
         from superopt.tasks import inputs
         return inputs.verification_inputs(self, rng or np.random.default_rng(0), random_count)
+
+    def random_inputs(self, rng: np.random.Generator, count: int,
+                      distribution: str = "random") -> tuple[np.ndarray, np.ndarray]:
+        """The bench's inputs, in the array tasks' shape (inputs, lengths): `count` random
+        argument vectors as the argument registers hold them on entry (undefined bits zero),
+        (count, nparams) uint64, and zero lengths."""
+        if distribution != "random":
+            raise ValueError("function tasks take random inputs only, not %r" % distribution)
+        from superopt.tasks import inputs
+        args = inputs.random_inputs(self.signature, rng, count)
+        return register_values(self.signature, args, np.zeros_like(args)), np.zeros(count, dtype=np.int32)
 
     def add_counterexample(self, args) -> None:
         """Record an input some kernel got wrong: every later `inputs()` includes it."""

@@ -6,9 +6,8 @@ and the call)."""
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
 from superopt.errors import InputError
@@ -30,7 +29,7 @@ class CodeReference:
     code: bytes
     signature: Signature
     source: str
-    line_of: Callable[[int], int | None] = field(default=lambda offset: None)   # code offset -> source line
+    lines: dict[int, int] = field(default_factory=dict)   # code offset -> source line (rows of a line table)
     step_limit: int = STEP_LIMIT
     constants: tuple[int, ...] = ()
     key: str = ""
@@ -39,6 +38,11 @@ class CodeReference:
         self.loops = code_loops(self.code, KERNEL_BASE)
         self.constants = self.constants or immediates(self.code)
         self.key = self.key or hashlib.sha256(b"%s\0%s" % (str(self.signature).encode(), self.code)).hexdigest()[:24]
+
+    def line_of(self, offset: int) -> int | None:
+        """The source line of the instruction at `offset` (the last row at or before it)."""
+        rows = [at for at in self.lines if at <= offset]
+        return self.lines[max(rows)] if rows else None
 
     def results(self, args: np.ndarray) -> np.ndarray:
         args = np.asarray(args, dtype=np.uint64).reshape(-1, len(self.signature.params))
@@ -88,13 +92,7 @@ def assembly_task(program, signature: Signature) -> FunctionTask:
     """A function task whose spec is a given kernel (`FILE.s --signature` or a `# signature:`
     header): its behaviour, run in Unicorn, is the reference."""
     code = assemble(program, base=KERNEL_BASE)
-    lines = program.lines
-
-    def line_of(offset: int) -> int | None:
-        index = code.index_at(offset)
-        return lines[index] if index is not None and index < len(lines) else None
-
-    ref = CodeReference(code.code, signature, program.path or "<program>", line_of)
-    return FunctionTask(signature.name, signature, ref,
-                        "the behaviour of %s%s" % (program.path or "the given program",
-                                                  ":" + program.name if program.name else ""))
+    ref = CodeReference(code.code, signature, program.path or "<program>", dict(zip(code.offsets, program.lines)))
+    where = "%s%s" % (program.path or "the given program", ":" + program.name if program.name else "")
+    return FunctionTask(signature.name, signature, ref, "the behaviour of " + where,
+                        "%s --signature %s" % (where, shlex.quote(str(signature))))

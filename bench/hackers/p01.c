@@ -1,0 +1,5 @@
+/* turn off the rightmost 1 bit (Hacker's Delight; Gulwani et al., PLDI 2011, benchmark p01) */
+#include <stdint.h>
+#include <stdbool.h>
+
+uint32_t p01(uint32_t x) { return x & (x - 1); }

@@ -1,0 +1,5 @@
+/* floor of the average of two unsigned integers, without overflow (Hacker's Delight; Gulwani et al., PLDI 2011, benchmark p14) */
+#include <stdint.h>
+#include <stdbool.h>
+
+uint32_t p14(uint32_t x, uint32_t y) { return (uint32_t)(((uint64_t)x + y) >> 1); }
