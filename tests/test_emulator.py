@@ -201,3 +201,15 @@ def test_the_step_limit_is_exact_per_input(emu, text, can_run):
     assert result.stop is Stop.STEP_LIMIT and result.completed == 0
     assert run(emu, text, arrays, step_limit=1).stop is Stop.STEP_LIMIT
     assert run(emu, text, arrays).stop is None  # the default: unchanged, not counted
+
+
+def test_unicorns_bmi_bugs_are_corrected(emu):
+    """bzhi with an index of 40 keeps its 32-bit source (Unicorn 2.1.4 clears the top bit);
+    blsi's CF is (source != 0) (Unicorn's is inverted): run.bmi_fixes' hooks, which the
+    next program's load removes. Unicorn alone gives [[0x7fffffff, 1, 0], [0, 2, 0]]."""
+    text = ("movl (%rdi), %eax\nmovl $40, %ecx\nbzhi %ecx, %eax, %edx\nsetc %cl\nmovl %edx, (%rdi)\n"
+            "movzbl %cl, %ecx\nblsi %eax, %eax\nadcl $0, %ecx\nmovl %ecx, 4(%rdi)\nret\n")
+    result = run(emu, text, [[-1, 0, 0], [0, 0, 0]])
+    assert result.outputs.tolist() == [[-1, 2, 0], [0, 1, 0]]
+    plain = run(emu, "movl $40, %ecx\nmovl (%rdi), %eax\nmovl %eax, 4(%rdi)\nret\n", [[-1, 0, 0]])
+    assert plain.outputs.tolist() == [[-1, -1, 0]]

@@ -64,6 +64,7 @@ from unicorn import x86_const as ux
 from superopt.x86.assembler import Assembled, assemble
 from superopt.errors import AssemblyError
 from superopt.run.batch import build_driver
+from superopt.run import bmi_fixes
 from superopt.run.layout import (ARENA_BASE, ARENA_SIZE, ARENA_STRIDE, CODE_BASE, CODE_SIZE, CTRL_COUNT,
                                 CTRL_IN, CTRL_OUT, CTRL_REC, CTRL_SET, CTRL_SIZE, DATA_BASES, DRIVER_STEPS,
                                 KERNEL_BASE, MAX_N, PAGE, RECORD_BYTES, REGISTER_SETS, SET_BYTES, SLOT,
@@ -138,6 +139,7 @@ class Emulator:
         self.access: Access | None = None
         self._trace_limit = 0
         self._hooks: dict[tuple, int] = {}  # (what it guards) -> hook handle
+        self._fixes: bmi_fixes.Fixes | None = None  # what Unicorn gets wrong, done right
         uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_invalid)
 
     # -- hooks -----------------------------------------------------------------------
@@ -214,6 +216,9 @@ class Emulator:
         if len(code.code) > room - 16:
             raise AssemblyError("kernel of %d bytes does not fit the %d-byte code area" % (len(code.code), room))
         self.uc.mem_write(KERNEL_BASE, code.code + b"\xcc" * (room - len(code.code)))
+        if self._fixes is not None:
+            self._fixes.remove()
+        self._fixes = bmi_fixes.Fixes(self.uc, program.instrs, KERNEL_BASE, code.offsets)
         self.uc.ctl_remove_cache(KERNEL_BASE, CODE_BASE + CODE_SIZE)
         self.kernel = code
         self.kernel_loops = can_loop(program)

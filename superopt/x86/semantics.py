@@ -49,14 +49,17 @@ units). `LOAD_CYCLES` is the load-to-use latency the cost model charges for a me
 source: 5 cycles (L1 hit; Zen 4 measures 4 for the simplest addressing, 5 otherwise).
 Control flow (predicted branches, ret) and the harness-only serializing instructions are
 not on a data dependency chain: their cycles are None.
-The general ISA's figures are LLVM's Zen 4 scheduling model (llvm/lib/Target/X86/
-X86ScheduleZnver4.td: AMD's Zen 4 latency spreadsheet and llvm-exegesis measurements),
-which agree with uops.info's Zen 4 column where both give one: multiplies 3 cycles on the
-multiplier (ALU1), the high half of a widening multiply (rdx) 4 (`Timing.high_cycles`),
-a 16-bit multiply by an immediate 4; pdep/pext 3 on ALU1 (Zen 3 and later: microcoded,
-18-300 cycles, on Zen 1/2); bsf/bsr 1 on ALU1; popcnt/lzcnt, andn, blsr/blsi/blsmsk 1 on
-any ALU; tzcnt, bt, bzhi 1 on ALU1/ALU2; rotates, shlx/shrx/sarx and rorx 1 on the shift
-units (ALU1/ALU2); cltd/cqto 1.
+The general ISA's ports and figures are LLVM's Zen 4 scheduling model (llvm/lib/Target/X86/
+X86ScheduleZnver4.td, from AMD's Zen 4 latency spreadsheet and llvm-exegesis): multiplies
+3 cycles on the multiplier (ALU1), the high half of a widening multiply (rdx) 4
+(`Timing.high_cycles`), a 16-bit multiply by an immediate 4; pdep/pext 3 on ALU1 (on Zen 1/2
+they were microcoded, 18-300 cycles, uops.info via dotnet/runtime#786); popcnt/lzcnt, andn 1
+on any ALU; bt, bzhi 1 on ALU1/ALU2; rotates, shlx/shrx/sarx and rorx 1 on the shift units;
+cltd/cqto 1. Where this project's VM disagrees, its figure is the table's:
+bench/bench_semantics.py measured (2026-12-07, in units of the 1-cycle add chain) bsf 3.17,
+bsr 4.15, tzcnt 1.99 and blsr/blsi/blsmsk 1.99 cycles, where LLVM's Zen 4 model has 1, and
+confirmed imul 3.17, mul 3.17 (rax) and 4 (rdx), pdep/pext 3.17, popcnt/lzcnt, rotates,
+shlx/sarx/rorx, bzhi, andn 0.99, bt 1, cltd 1.
 
 `extension` names the CPUID feature an opcode needs beyond x86-64 (popcnt; lzcnt, which
 /proc/cpuinfo calls abm; bmi1: andn, blsr, blsi, blsmsk, tzcnt; bmi2: bzhi, shlx, shrx,
@@ -102,8 +105,11 @@ TIMINGS = {t.name: t for t in (
     Timing("shift", 1, "ALU1, ALU2"),
     Timing("lea", 1, "ALU0-3"),
     Timing("lea-complex", 2, "ALU0-3"),          # base + index + displacement
-    Timing("bit", 1, "ALU1, ALU2"),              # tzcnt, bt, bzhi
-    Timing("bitscan", 1, "ALU1"),                # bsf, bsr
+    Timing("bit", 1, "ALU1, ALU2"),              # bt, bzhi
+    Timing("tzcnt", 2, "ALU1, ALU2"),
+    Timing("bsf", 3, "ALU1"),
+    Timing("bsr", 4, "ALU1"),
+    Timing("bls", 2, "ALU0-3"),                  # blsr, blsi, blsmsk
     Timing("multiply", 3, "ALU1 (multiplier)"),
     Timing("multiply-16-imm", 4, "ALU1 (multiplier), 2 uops"),
     Timing("multiply-wide", 3, "ALU1 (multiplier), 2 uops", high_cycles=4),
@@ -185,15 +191,15 @@ TABLE: dict[str, Semantics] = {
     "rol": _s(RW, R, **_ROTATE),
     "ror": _s(RW, R, **_ROTATE),
     "bt": _s(R, R, flags=_ALL, undefined=_ALL - {"CF"}, timing="bit"),  # ZF kept on recent CPUs only
-    "bsf": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bitscan", undefined_if_zero=True),
-    "bsr": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bitscan", undefined_if_zero=True),
+    "bsf": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bsf", undefined_if_zero=True),
+    "bsr": _s(W, R, flags=_ALL, undefined=_ALL - {"ZF"}, timing="bsr", undefined_if_zero=True),
     "popcnt": _s(W, R, flags=_ALL, extension="popcnt"),               # ZF = (src == 0), others 0
     "lzcnt": _s(W, R, flags=_ALL, undefined=("OF", "SF", "AF", "PF"), extension="lzcnt"),
-    "tzcnt": _s(W, R, flags=_ALL, undefined=("OF", "SF", "AF", "PF"), timing="bit", extension="bmi1"),
+    "tzcnt": _s(W, R, flags=_ALL, undefined=("OF", "SF", "AF", "PF"), timing="tzcnt", extension="bmi1"),
     "andn": _s(W, R, R, **_BMI, extension="bmi1"),
-    "blsr": _s(W, R, **_BMI, extension="bmi1"),
-    "blsi": _s(W, R, **_BMI, extension="bmi1"),
-    "blsmsk": _s(W, R, **_BMI, extension="bmi1"),
+    "blsr": _s(W, R, **_BMI, timing="bls", extension="bmi1"),
+    "blsi": _s(W, R, **_BMI, timing="bls", extension="bmi1"),
+    "blsmsk": _s(W, R, **_BMI, timing="bls", extension="bmi1"),
     "bzhi": _s(W, R, R, **_BMI, timing="bit", extension="bmi2"),
     "shlx": _s(W, R, R, timing="shift", extension="bmi2"),
     "shrx": _s(W, R, R, timing="shift", extension="bmi2"),
