@@ -132,14 +132,15 @@ def search(task: Task | str, agent: str = DEFAULT_AGENT, *, workers: int | None 
 def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: int = 1000,
           inputs_per_run: int = 10000, mode: str = "latency", counter: str = "auto",
           distribution: str = "random", seed: int = 0, quantile: float = 0.05, timeout: float = 120.0,
-          names: list[str] | None = None, progress: Callable[[int, int], None] | None = None):
+          names: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
+          signature: str | None = None, cc: str = "gcc"):
     """Time kernels natively, interleaved, after each passes verify (C/C++ files are compiled
     with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
     the quantile `.value` with its CI and the `.ratio` to the first program."""
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
-    task = get_task(task) if task is not None else None
+    task = get_task(task, signature, cc) if task is not None else None
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from superopt.cli.app import console, emit_json, err_console
-from superopt.cli.options import Seconds
+from superopt.cli.options import TASK_HELP, Seconds, spec_options
 from superopt.measure.counters import COUNTER_CHOICES
 from superopt import api
 from superopt.run.native import MODES
@@ -21,7 +21,8 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
 @click.command("bench")
 @click.argument("files", nargs=-1, required=True, metavar="PROG.s|BASELINE.c ...",
                 type=click.Path(dir_okay=False))
-@click.option("--task", help="Task the kernels solve (default: the `# task:` header of the .s files).")
+@click.option("--task", help=TASK_HELP + " A C task's gcc -O2 and -O3 code is timed alongside.")
+@spec_options
 @click.option("--runs", default=1000, show_default=True, type=click.IntRange(1),
               help="Measurements per program; each times one loop over the run's inputs.")
 @click.option("-k", "--inputs-per-run", default=10000, show_default=True, type=click.IntRange(1),
@@ -43,7 +44,7 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
               help="Seconds a batch of runs (or a C baseline's native check) may take before the worker "
                    "is presumed hung and killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, quantile, histogram,
+def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, seed, quantile, histogram,
           timeout, as_json):
     """Time kernels on this CPU: per-call cycles at a low quantile with a distribution-free
     confidence interval, median and minimum, and each program's ratio to the first.
@@ -66,7 +67,7 @@ def bench(files, task, runs, inputs_per_run, mode, counter, distribution, seed, 
                   disable=as_json or not err_console.is_terminal) as bar:
         job = bar.add_task("runs", total=runs)
         try:
-            report = api.bench(files, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
+            report = api.bench(files, task, signature=signature, cc=cc, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
                                timeout=timeout,
                                progress=lambda done, total: bar.update(job, completed=done))

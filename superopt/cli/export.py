@@ -7,6 +7,7 @@ from rich.markup import escape
 from superopt.cli.app import emit_json, err_console
 from superopt import api
 from superopt.emit.export import FORMATS, ExportRefused, check_request, verdict_summary
+from superopt.cli.options import TASK_HELP, spec_options
 from superopt.outputs import ResultMoved, check_outputs, save
 from superopt.x86.isa import instruction_count
 
@@ -16,7 +17,8 @@ from superopt.x86.isa import instruction_count
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="cpp", show_default=True,
               help="cpp: C++ header with an inline function; c: the same for C99 with GNU "
                    "extensions; gas: a complete .S file for `as`; intel: an Intel-syntax listing.")
-@click.option("--task", help="Task the kernel solves (default: the file's `# task:` header).")
+@click.option("--task", help=TASK_HELP)
+@spec_options
 @click.option("--name", help="Function name (default: the file's function label, else the task's name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of standard output.")
@@ -25,8 +27,8 @@ from superopt.x86.isa import instruction_count
                    "instead of the array pointer, so the compiler can keep the array in registers.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (verdict, source text, where it went) instead.")
-def export(program_file: str, fmt: str, task: str | None, name: str | None, output: str | None,
-           values: bool, as_json: bool):
+def export(program_file: str, fmt: str, task: str | None, signature: str | None, cc: str, name: str | None,
+           output: str | None, values: bool, as_json: bool):
     """Turn a kernel that passes `verify` into source you can paste.
 
     The C and C++ forms inline anywhere: the array pointer is an input operand and every
@@ -40,7 +42,7 @@ def export(program_file: str, fmt: str, task: str | None, name: str | None, outp
       superopt export asm/sort5.s --format c --values -o sort5.h
     """
     check_outputs({"-o": output}, inputs=(program_file, program_file.rpartition(":")[0]))  # (FILE.s:NAME)
-    program, the_task = api.resolve(program_file, task)
+    program, the_task = api.resolve(program_file, task, signature, cc)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = api.verify(program, the_task)
     report = {"path": program_file, "function": program.name, "task": the_task.name, "format": fmt, "values": values,

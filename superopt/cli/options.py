@@ -1,5 +1,6 @@
 """Option types the commands share: bounds on what a number may be, so that a hostile value is
-a one-line usage error before any work, never a traceback from deep inside (the fuzz suite)."""
+a one-line usage error before any work, never a traceback from deep inside (the fuzz suite);
+and the options that name a task."""
 from __future__ import annotations
 
 import math
@@ -25,3 +26,15 @@ class Seconds(click.FloatRange):
         if not math.isfinite(number):
             self.fail("%s is not a finite number of seconds" % value, param, ctx)
         return number
+
+
+TASK_HELP = ("Task: a name (default: the file's '# task:' header; see `superopt tasks`), FILE.c or FILE.c:NAME "
+             "(that C function is the spec), or FILE.s[:NAME] with --signature or a '# signature:' header "
+             "(that program's behaviour is the spec).")
+
+
+def spec_options(command):
+    """--signature and --cc: how a FILE.s or FILE.c given as --task becomes a task."""
+    command = click.option("--cc", default="gcc", show_default=True, help="The compiler of a C task.")(command)
+    return click.option("--signature", help="The C prototype of an assembly spec given as --task, e.g. "
+                                            "\"uint32_t f(uint32_t x, int8_t y)\".")(command)

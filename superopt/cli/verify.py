@@ -13,17 +13,13 @@ from rich.table import Table
 from superopt import api
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.cli.app import console, emit_json
-from superopt.cli.options import MAX_RANDOM
+from superopt.cli.options import MAX_RANDOM, TASK_HELP, spec_options
 
 
 @click.command("verify")
 @click.argument("path")
-@click.option("--task", help="Task: a name (default: the file's '# task:' header; see `superopt tasks`), FILE.c or "
-              "FILE.c:NAME (the C function is the spec), or FILE.s[:NAME] with --signature or a '# signature:' "
-              "header (that program's behaviour is the spec).")
-@click.option("--signature", help="The C prototype of an assembly spec given as --task, e.g. "
-              "\"uint32_t f(uint32_t x, int8_t y)\".")
-@click.option("--cc", default="gcc", show_default=True, help="The compiler of a C task.")
+@click.option("--task", help=TASK_HELP)
+@spec_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed for random inputs and register fillings.")
 @click.option("--random", "random_count", default=DEFAULT_RANDOM, show_default=True, type=click.IntRange(0, MAX_RANDOM),
@@ -45,6 +41,12 @@ def verify_command(path: str, task: str | None, signature: str | None, cc: str, 
     callee-saved registers and %rsp, termination and faults. A pass is a proof when the
     kernel only compares and moves elements with signed-order conditions; otherwise it
     is a test.
+
+    With --task FILE.c[:NAME] (or FILE.s[:NAME] and a signature) the kernel is checked
+    against that function: edge values per argument type crossed over the arguments,
+    random inputs and every counterexample found before, each run with two random
+    fillings of the bits the System V entry rule leaves undefined; only the return
+    type's width of %rax is compared.
 
     Exit code 0: correct; 1: wrong; 2: bad input (the file cannot be read or assembled).
     """

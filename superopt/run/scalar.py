@@ -29,7 +29,7 @@ from superopt.run.emulator import TIMEOUT_US, Access, Stop
 from superopt.run.layout import (CODE_BASE, CODE_SIZE, CTRL_COUNT, CTRL_I, CTRL_IN, CTRL_OUT, CTRL_SIZE,
                                  CTRL_STATUS, DATA_BASES, DRIVER_STEPS, KERNEL_BASE, PAGE, SLOT, STACK_BASE,
                                  STACK_FRAME, STATUS_RSP, STATUS_SAVED)
-from superopt.tasks.function import Signature, register_values
+from superopt.tasks.function import Signature, entry, register_values
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Imm, Instr, Label, Mem, Program, Reg
@@ -172,9 +172,9 @@ class ScalarMachine:
         """Each input's register file (the entry rule's argument registers, the rest random)
         and flag words, (count, RECORD_WORDS) uint64."""
         rng = np.random.default_rng([seed, 7])
-        count, n = args.shape
+        count = len(args)
         records = rng.integers(0, 1 << 64, size=(count, RECORD_WORDS), dtype=np.uint64, endpoint=False)
-        columns = [FAMILIES.index(a) for a in ("rdi", "rsi", "rdx", "rcx", "r8", "r9")[:n]]
+        columns = [FAMILIES.index(a.family) for a in entry(signature)[0]]
         records[:, columns] = register_values(signature, args, records[:, columns])
         return records
 

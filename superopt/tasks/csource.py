@@ -28,8 +28,10 @@ from superopt.x86.decode import disassemble
 from superopt.x86.elf import ObjectFile
 
 OPT_FLAGS = ("-O2",)
-FLAGS = ("-g", "-c", "-fno-reorder-blocks-and-partition", "-fno-stack-protector", "-fcf-protection=none",
-         "-fno-asynchronous-unwind-tables")
+# code generation: no cold parts split off, no stack protector or endbr64 (the object and gcc -S agree)
+CODEGEN = ("-fno-reorder-blocks-and-partition", "-fno-stack-protector", "-fcf-protection=none",
+           "-fno-asynchronous-unwind-tables")
+FLAGS = ("-g", "-c") + CODEGEN
 COMPILE_TIMEOUT = 60.0
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)?\s*(?:fatal )?error:\s*(?P<reason>.*)$", re.M)
 _FLOAT_REGS = re.compile(r"\b([xyz]mm\d+|st\(\d\)|st|mm\d)\b")
@@ -78,14 +80,11 @@ def c_assembly(task: FunctionTask, cc: str = "gcc", opt: tuple[str, ...] = OPT_F
     compiler = shutil.which(cc)
     if compiler is None:
         raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
-    done = subprocess.run([compiler, *opt, "-S", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
-                           "-fno-stack-protector", "-o", "-", path], capture_output=True, text=True, errors="replace",
-                          timeout=COMPILE_TIMEOUT)
+    done = subprocess.run([compiler, *opt, "-S", *CODEGEN, "-o", "-", path], capture_output=True, text=True,
+                          errors="replace", timeout=COMPILE_TIMEOUT)
     if done.returncode != 0:
         raise InputError("%s %s -S failed: %s" % (cc, " ".join(opt), done.stderr.strip().splitlines()[-1:]), path)
-    name = "%s %s" % (cc, " ".join(opt))
-    program = select(parse_text(done.stdout, name), task.name)
-    return program
+    return select(parse_text(done.stdout, "%s %s" % (cc, " ".join(opt))), task.name)
 
 
 def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> FunctionTask:

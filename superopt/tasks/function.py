@@ -138,6 +138,12 @@ def register_values(signature: Signature, args: np.ndarray, fill: np.ndarray) ->
     return out
 
 
+def as_args(args, nparams: int) -> np.ndarray:
+    """Argument vectors as the (count, nparams) uint64 array (one vector may come as 1-D)."""
+    args = np.asarray(args, dtype=np.uint64)
+    return args.reshape(1, nparams) if args.ndim == 1 and nparams else args.reshape(len(args), nparams)
+
+
 class Reference(Protocol):
     """What computes a function task's expected results (compiled C, or a given kernel)."""
     source: str                # the spec's file, for messages
@@ -184,7 +190,7 @@ class FunctionTask:
         return len(self.signature.params)
 
     def expected(self, args: np.ndarray) -> np.ndarray:
-        return self.reference.results(np.asarray(args, dtype=np.uint64).reshape(-1, self.nparams))
+        return self.reference.results(as_args(args, self.nparams))
 
     def compare(self, rax: np.ndarray, expected: np.ndarray) -> np.ndarray:
         """Per input: does the returned rax match (in the return type's width)?"""

@@ -94,8 +94,9 @@ def verification_inputs(task, rng: np.random.Generator, random_count: int) -> np
     """Edge inputs, random inputs and recorded counterexamples, duplicates dropped (first
     occurrence kept, so the edge inputs come first)."""
     sig = task.signature
-    parts = [counterexamples(task), edge_inputs(sig), random_inputs(sig, rng, random_count)]
-    every = np.concatenate([p.reshape(-1, len(sig.params)) for p in parts])
+    if not sig.params:
+        return edge_inputs(sig)            # one input: the call
+    every = np.concatenate([counterexamples(task), edge_inputs(sig), random_inputs(sig, rng, random_count)])
     _, first = np.unique(every, axis=0, return_index=True)
     return every[np.sort(first)]
 
@@ -117,12 +118,14 @@ def counterexamples(task) -> np.ndarray:
                 continue          # a torn line from an interrupted write
             if len(row) == n and all(0 <= v < 1 << 64 for v in row):
                 rows.append(row)
-    return np.array(rows, dtype=np.uint64).reshape(-1, n)
+    return np.array(rows, dtype=np.uint64).reshape(len(rows), n)
 
 
 def add_counterexample(task, args) -> None:
     """Append one input (argument bit patterns, or C values) to the task's counterexamples."""
     types = [p.type for p in task.signature.params]
+    if not types:
+        return                             # a function of no arguments has one input, always run
     row = _bits(types, [tuple(int(a) for a in args)])[0]
     known = counterexamples(task)
     if len(known) and (known == row).all(axis=1).any():

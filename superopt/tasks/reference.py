@@ -14,10 +14,10 @@ from superopt.errors import InputError
 from superopt.run.emulator import Stop
 from superopt.run.layout import KERNEL_BASE
 from superopt.run.scalar import code_loops, machine
-from superopt.tasks.function import FunctionTask, Signature, entry
+from superopt.tasks.function import FunctionTask, Signature, as_args, entry
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
-from superopt.x86.isa import Imm
+from superopt.x86.isa import Imm, Mem
 
 STEP_LIMIT = 100_000        # instructions a reference may run per call (loops are allowed)
 _SEEDS = (0x5EED, 0xF00D)    # the two fillings
@@ -45,7 +45,7 @@ class CodeReference:
         return self.lines[max(rows)] if rows else None
 
     def results(self, args: np.ndarray) -> np.ndarray:
-        args = np.asarray(args, dtype=np.uint64).reshape(-1, len(self.signature.params))
+        args = as_args(args, len(self.signature.params))
         ret_mask = np.uint64(entry(self.signature)[1].mask)
         outs = []
         for seed in _SEEDS:
@@ -78,13 +78,15 @@ class CodeReference:
 
 
 def immediates(code: bytes) -> tuple[int, ...]:
-    """The immediate operands of machine code (not branch targets), sorted, for the search's
-    constant pool."""
+    """The immediate operands of machine code (not branch targets) and lea's displacements
+    (gcc writes x - 1 as lea -1(%rdi)), sorted, for the search's constant pool."""
     values = set()
     for d in disassemble(code, KERNEL_BASE):
         if d.mnemonic.startswith("j") or d.mnemonic.startswith("call"):
             continue
         values |= {o.value for o in d.operands if isinstance(o, Imm)}
+        if d.mnemonic == "lea":
+            values |= {o.disp for o in d.operands if isinstance(o, Mem) and o.disp}
     return tuple(sorted(values))
 
 
