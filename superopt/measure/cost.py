@@ -4,7 +4,7 @@ Each instruction starts when everything it reads is ready (registers, flags, and
 memory source the address registers and the last store to that location, plus
 semantics.LOAD_CYCLES for the load) and finishes its latency class's cycles later
 (superopt.x86.semantics); what it writes (registers, flags, stored locations) is ready
-then. The figure is the latest finish: the longest chain, a model, not a measurement.
+then, a widening multiply's high half (rdx) later still (semantics.result_cycles). The figure is the latest finish: the longest chain, a model, not a measurement.
 Control flow and serializing instructions are left off the chains (their cycles are None).
 
 For the mov/cmp/cmov programs the searches produce this is the model the latency
