@@ -387,3 +387,10 @@ def test_export_and_bench_take_an_assembly_spec_with_its_signature(tmp_path):
 def test_the_reference_constants_feed_the_pool():
     assert {0x55555555, 0x33333333, 0x0F0F0F0F, 0x01010101} <= set(api.get_task(str(HACKERS[22])).constants)
     assert -1 in api.get_task(str(HACKERS[0])).constants      # lea -1(%rdi)
+
+
+def test_bmi_instructions_run_as_the_cpu_does_them(tmp_path):
+    """blsi's CF is (src != 0) on the CPU; Unicorn 2.1.4 inverts it (superopt.run.bmi_fixes)."""
+    spec = write(tmp_path, "spec.s", "# signature: bool f(uint32_t x)\nf:\n testl %edi, %edi\n setne %al\n ret\n")
+    kernel = write(tmp_path, "k.s", "f:\n blsil %edi, %eax\n setc %al\n ret\n")
+    assert api.verify(str(kernel), str(spec), random_count=100).passed

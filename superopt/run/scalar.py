@@ -13,7 +13,8 @@ rax.
 Memory: the code is execute-only; the stack is one page of random bytes holding the return
 address in its top slot, with the caller's frame above unmapped; nothing else the function can
 reach is mapped, so any access other than its own stack frame faults ("memory" below), and a
-write to the return address is trapped by a hook. A function that can loop (a backward jump)
+write to the return address is trapped by a hook. blsi, bzhi and the 32-bit pdep run as the CPU
+does them (superopt.run.bmi_fixes: Unicorn 2.1.4 gets them wrong). A function that can loop (a backward jump)
 runs under Unicorn's instruction count, `step_limit` per input shared by a batch of
 LOOP_BATCH inputs (the emulator's approach).
 """
@@ -25,6 +26,7 @@ import numpy as np
 import unicorn
 from unicorn import x86_const as ux
 
+from superopt.run.bmi_fixes import Fixes
 from superopt.run.emulator import TIMEOUT_US, Access, Stop
 from superopt.run.layout import (CODE_BASE, CODE_SIZE, CTRL_COUNT, CTRL_I, CTRL_IN, CTRL_OUT, CTRL_SIZE,
                                  CTRL_STATUS, DATA_BASES, DRIVER_STEPS, KERNEL_BASE, PAGE, SLOT, STACK_BASE,
@@ -141,6 +143,7 @@ class ScalarMachine:
         self.post = self.driver_base + code.label_offsets["post"]
         self.access: Access | None = None
         self.loaded: bytes | None = None
+        self.fixes: Fixes | None = None
         uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_invalid)
         uc.hook_add(unicorn.UC_HOOK_MEM_WRITE, self._on_return_address, begin=SLOT, end=SLOT + 7)
 
@@ -164,8 +167,11 @@ class ScalarMachine:
         if len(code) > room - 16:
             raise ValueError("function of %d bytes does not fit the %d-byte code area" % (len(code), room))
         if code != self.loaded:
+            if self.fixes is not None:
+                self.fixes.remove()
             self.uc.mem_write(KERNEL_BASE, code + b"\xcc" * (room - len(code)))
-            self.uc.ctl_remove_cache(KERNEL_BASE, CODE_BASE + CODE_SIZE)
+            self.fixes = Fixes.of_code(self.uc, code, KERNEL_BASE)   # Unicorn's BMI bugs, as the CPU does them
+            self.uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
             self.loaded = code
 
     def records(self, signature: Signature, args: np.ndarray, seed: int) -> np.ndarray:

@@ -3,8 +3,8 @@
 The file is compiled by the system compiler (`gcc -O2`, or `cc` given), with -g for the
 DWARF that gives the signature (superopt.tasks.signature) and the lines of refusals, and
 without splitting functions into hot and cold parts; the object is cached under the user cache
-dir by a hash of the compiler, its flags and the file's bytes (not of the headers it
-includes). The function's machine code is the reference, run in Unicorn only
+dir by a hash of the compiler (path and mtime), its flags and the file's bytes (not of the
+headers it includes). The function's machine code is the reference, run in Unicorn only
 (superopt.tasks.reference). Refused in one line with file:line (exit 2): a compile error, no
 function or several without `:NAME`, a signature outside the accepted types, code that calls
 or jumps to other functions, any relocation (a reference to data: globals, constant tables,
@@ -49,7 +49,8 @@ def compile_c(path: str, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> b
     if compiler is None:
         raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
     flags = tuple(opt) + FLAGS
-    key = hashlib.sha256(repr((os.path.realpath(compiler), flags)).encode() + b"\0" + source).hexdigest()[:32]
+    real = os.path.realpath(compiler)     # its path and mtime: an upgraded compiler compiles anew
+    key = hashlib.sha256(repr((real, os.stat(real).st_mtime_ns, flags)).encode() + b"\0" + source).hexdigest()[:32]
     cached = cache_dir("objects") / (key + ".o")
     if cached.exists():
         return cached.read_bytes()
