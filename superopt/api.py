@@ -20,7 +20,8 @@ from superopt.tasks.base import Task
 from superopt.tasks import registry
 from superopt.x86.functions import select, split_path
 from superopt.x86.isa import Program
-from superopt.x86.parser import NO_TASK, parse_file
+from superopt.x86.parser import NO_TASK
+from superopt.x86.sources import parse_file
 
 Kernel = Program | str | os.PathLike
 _TASK_COMMENT = re.compile(r"\btask:\s*([A-Za-z0-9_]+)")
@@ -61,13 +62,14 @@ def _assembly_task(path: str, name: str | None, signature: str | None) -> Task:
 
 
 def load(path: str | os.PathLike, task: Task | str | None = None) -> Program:
-    """Parse an assembly file (AT&T, as gcc writes it) into a Program: of a file with several
-    functions, the one `FILE.s:NAME` names, else the task's (`task`, else the file's
-    header; see superopt.x86.functions)."""
+    """Parse a kernel file (assembly in AT&T or Intel syntax, objdump -d text, an ELF object
+    or executable: superopt.x86.sources) into a Program: of a file with several functions,
+    the one `FILE:NAME` names, else the task's (`task`, else the file's header; see
+    superopt.x86.functions)."""
     path, function = split_path(path)
-    program = parse_file(path)
-    name = program.task if task is None else task if isinstance(task, str) else task.name
-    return select(program, function, name)
+    name = None if task is None else task if isinstance(task, str) else task.name
+    program = parse_file(path, function, name)
+    return select(program, function, program.task if task is None else name)
 
 
 def resolve(program: Kernel, task: Task | str | None = None, signature: str | None = None,
@@ -80,7 +82,7 @@ def resolve(program: Kernel, task: Task | str | None = None, signature: str | No
             program = load(program, task)
         else:
             path, function = split_path(program)
-            program = parse_file(path)
+            program = parse_file(path, function)
             if function is not None:
                 program = select(program, function)
     name = name if name is not None else program.task

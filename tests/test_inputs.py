@@ -17,7 +17,8 @@ import superopt
 from superopt.cli import main
 from superopt.errors import InputError
 from superopt.x86.isa import Label
-from superopt.x86.parser import MAX_BYTES, parse_text
+from superopt.x86.files import MAX_BYTES
+from superopt.x86.parser import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 ASM = ROOT / "asm"

@@ -15,8 +15,9 @@ from superopt import api
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print the listing as one JSON object.")
 def show(path: str, as_json: bool):
-    """Parse and assemble PATH (AT&T syntax; of a file with several functions, the one
-    FILE.s:NAME names, else the `# task:` header's) and list every instruction: source line,
+    """Parse and assemble PATH (AT&T or Intel assembly, objdump -d text, an ELF object or
+    executable; of a file with several functions, the one FILE:NAME names, else the `# task:`
+    header's) and list every instruction: source line,
     code offset, AT&T text, the Intel text handed to the assembler, and its bytes
     (--json adds Capstone's decoding of those bytes).
 

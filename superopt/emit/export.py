@@ -194,13 +194,16 @@ def _gas_source(program: Program, task: Task, name: str, verdict: Verdict) -> st
 
 def _intel_listing(program: Program, task: Task, name: str, verdict: Verdict) -> str:
     """Intel syntax with each instruction's offset and bytes (from superopt's assembler,
-    which checked them with Capstone); gas accepts the text as it is."""
+    which checked them with Capstone); gas accepts the text as it is, and superopt reads
+    it back with its task (the one `# task:` line of a built-in task; the rest is a /* */
+    comment)."""
     code = assemble(program)
     labels = label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "intel", name, verdict)
     comment.append("Code size: %d bytes%s." % (len(code.code),
                                                 ", with the ret appended" if code.implicit_ret else ""))
-    out = ["# " + line if line else "#" for line in _wrap(comment)]
+    # a header superopt reads back (a function task is named by its --task, in the comment), then prose
+    out = ([] if task.kind == "function" else ["# task: " + task.name]) + _block_comment(comment)
     out += ["\t.intel_syntax noprefix", "\t.text", "\t.globl\t" + name, name + ":"]
     renamed = [replace(ins, operands=tuple(Label(labels[o.name]) if isinstance(o, Label) else o
                                            for o in ins.operands)) for ins in program.instrs]

@@ -58,7 +58,7 @@ class ObjectFile:
                 continue
             index, start, size = sym["st_shndx"], sym["st_value"], sym["st_size"]
             section = self.elf.get_section(index)
-            data = section.data()[start:start + size]
+            data = section.data()[start - section["sh_addr"]:start - section["sh_addr"] + size]  # st_value: an address
             inside = []
             for r in relocs.get(index, ()):
                 if start <= r["r_offset"] < start + size:

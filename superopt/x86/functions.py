@@ -39,24 +39,34 @@ def split_path(path: str | os.PathLike) -> tuple[str, str | None]:
     return path, None
 
 
+def pick(functions: dict[str, bool], name: str | None, task: str | None, path: str | None,
+         unnamed: str | None = None) -> str:
+    """Which of `functions` (name -> declared .globl, in file order; `unnamed`: code before
+    the first of them, which cannot be picked) is the kernel: see the module docstring."""
+    listed = ", ".join(([unnamed] if unnamed else []) + list(functions))
+    if name is not None and name not in functions:
+        raise InputError("no function %s here (functions: %s)" % (name, listed), path)
+    if name is None and len(functions) == 1 and not unnamed:
+        return next(iter(functions))
+    if name is None:
+        globl = [f for f in functions if functions[f]]
+        name = task if task in functions else globl[0] if len(globl) == 1 else None
+    if name is None:
+        why = "no task to choose by" if task is None else "none named %s and not exactly one .globl" % task
+        raise InputError("%d functions (%s), %s: give %s:NAME" % (len(functions) + bool(unnamed), listed, why,
+                                                                 path or "FILE.s"), path)
+    return name
+
+
 def select(program: Program, name: str | None = None, task: str | None = None) -> Program:
     """The function `name`, else the task's (see the module docstring), as a Program of its
     own; `program` itself when it holds one function and no name is asked for."""
     starts = sorted({program.labels[f] for f in program.functions if f in program.labels} | {0})
     if name is None and len(starts) == 1:
         return program
-    candidates = [f for f in program.functions if f in program.labels]
-    unnamed = [] if 0 in {program.labels[f] for f in candidates} else ["unnamed code from line %d" % program.lines[0]]
-    listed = ", ".join(unnamed + candidates)
-    if name is not None and name not in candidates:
-        raise InputError("no function %s here (functions: %s)" % (name, listed), program.path)
-    if name is None:
-        globl = [f for f in candidates if program.functions[f]]
-        name = task if task in candidates else globl[0] if len(globl) == 1 else None
-    if name is None:
-        why = "no task to choose by" if task is None else "none named %s and not exactly one .globl" % task
-        raise InputError("%d functions (%s), %s: give %s:NAME" % (len(starts), listed, why, program.path or "FILE.s"),
-                         program.path)
+    candidates = {f: program.functions[f] for f in program.functions if f in program.labels}
+    unnamed = None if 0 in {program.labels[f] for f in candidates} else "unnamed code from line %d" % program.lines[0]
+    name = pick(candidates, name, task, program.path, unnamed)
     start = program.labels[name]
     end = next((s for s in starts if s > start), len(program.instrs))
     others = set(candidates) - {name}

@@ -1,4 +1,6 @@
 """Reading AT&T assembly as people and compilers write it into the instruction form.
+After `.intel_syntax [no]prefix` (until `.att_syntax`) statements are Intel syntax: their
+operands are superopt.x86.intel's, the mnemonic table, sizes and checks are this module's.
 
 Accepted: one or more statements per line (`;` separates them), `#` and `/* ... */`
 comments (as `superopt export --format gas` and gcc's .S files write them), named
@@ -23,15 +25,15 @@ Every problem in the text raises InputError naming the file, line, text and reas
 """
 from __future__ import annotations
 
-import os
 import re
-import stat
 
+from superopt.x86 import intel
 from superopt.x86.assembler import problem
+from superopt.x86.files import read_input
 from superopt.x86.functions import entries, select
 from superopt.errors import InputError
 from superopt.x86.operands import SYMBOL, ParseProblem, operand, split_operands
-from superopt.x86.isa import CONDITION_ALIASES, Imm, Instr, Mem, Program, Reg
+from superopt.x86.isa import CONDITION_ALIASES, PTR, Imm, Instr, Mem, Program, Reg
 from superopt.tasks.base import Task
 from superopt.tasks.registry import get_task
 
@@ -57,7 +59,7 @@ _NO_WIDTH = frozenset({"nop", "ret", "rdtsc", "rdpmc", "lfence", "j", "jmp", "ca
 
 _IGNORED_DIRECTIVES = frozenset({
     ".globl", ".global", ".local", ".weak", ".hidden", ".protected", ".internal", ".type", ".size",
-    ".p2align", ".align", ".balign", ".ident", ".file", ".loc", ".att_syntax", ".code64", ".addrsig",
+    ".p2align", ".align", ".balign", ".ident", ".file", ".loc", ".code64", ".addrsig",
     ".addrsig_sym", ".sleb128", ".uleb128", ".end",
 })
 _DATA_DIRECTIVES = frozenset({
@@ -77,36 +79,22 @@ def _input_error(reason: str, path, line: int, text: str) -> InputError:
     return InputError(reason, path, line, text if len(text) <= 100 else text[:100] + "...")
 
 
-MAX_BYTES = 1 << 20  # an assembly file larger than this is not a kernel
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"))
-
-
-def parse_file(path) -> Program:
-    """Read and parse an AT&T assembly file: a regular file of at most MAX_BYTES (checked
-    before reading, so a device or an endless file is refused, not read until killed)."""
-    path = str(path)
-    try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "something other than a regular file")
-            raise InputError("is %s, not an assembly file" % kind, path)
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)  # a file that grows, or says it is empty as /proc's do
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except OSError as exc:
-        raise InputError("cannot read: %s" % (exc.strerror or exc), path) from None
-    if len(data) > MAX_BYTES:
-        raise InputError("larger than %d bytes (1 MB): too large for an assembly file" % MAX_BYTES, path)
+def decode(data: bytes, path) -> str:
+    """Assembly text from a file's bytes: UTF-8 (else an error naming the line), with the
+    line ends text mode reads (\r\n and \r end lines too)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raw = data[data.rfind(b"\n", 0, exc.start) + 1:].split(b"\n", 1)[0].decode("utf-8", "backslashreplace")
         raise _input_error("not UTF-8 text (byte %#04x)" % data[exc.start], path, line, raw) from None
-    # as text mode would read it: \r\n and \r end lines too
-    return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_file(path) -> Program:
+    """Read and parse an assembly file (AT&T or Intel; files.read_input says what is refused)."""
+    path = str(path)
+    return parse_text(decode(read_input(path), path), path)
 
 
 NO_TASK = "no task given: use --task or a '# task: NAME' header"
@@ -126,7 +114,8 @@ def load(path, task: str | None = None) -> tuple[Program, Task]:
 
 
 def parse_text(text: str, path: str | None = None) -> Program:
-    """Parse AT&T assembly text (see the module docstring) into a Program."""
+    """Parse assembly text (AT&T, or Intel after `.intel_syntax`; see the module docstring)
+    into a Program."""
     header, comment, statements, declared = _split(_blank_block_comments(text.removeprefix("\ufeff"), path), path)
     named = {s[2] for s in statements if s[0] == "label" and not s[2].isdigit()}
     numeric = _number_labels(statements, named)
@@ -144,7 +133,7 @@ def parse_text(text: str, path: str | None = None) -> Program:
                 name = payload
             continue
         try:
-            ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d))
+            ins = _instruction(payload, lambda n, d: _resolve(numeric, statements, pos, n, d), kind)
             reason = problem(ins)
         except ParseProblem as exc:
             reason = str(exc)
@@ -195,7 +184,8 @@ def _blank_block_comments(text: str, path) -> str:
 
 def _split(text: str, path):
     """The header, the leading comment lines as (header key or None, text), the code
-    section's statements in order: ("label", line, name, raw) and ("instr", line, text, raw),
+    section's statements in order: ("label", line, name, raw) and (syntax, line, text, raw) for
+    instructions, syntax "att" or one of intel.SYNTAXES,
     and the symbols declared as functions."""
     header: dict[str, str] = {}
     declared: dict[str, bool] = {}  # symbols .globl (True) or .type @function (False) names
@@ -204,6 +194,7 @@ def _split(text: str, path):
     in_header = True
     statements = []
     section, previous, stack = ".text", ".text", []
+    syntax = "att"  # of the instructions: "att" or one of intel.SYNTAXES
     for number, raw in enumerate(_lines(text), 1):
         if in_header:
             m = _COMMENT.match(raw)
@@ -251,8 +242,11 @@ def _split(text: str, path):
                     if _is_code(section):
                         raise _input_error("data directive %s inside code is not supported" % directive,
                                          path, number, raw)
-                elif directive == ".intel_syntax":
-                    raise _input_error("only AT&T syntax is supported", path, number, raw)
+                elif directive in (".intel_syntax", ".att_syntax"):
+                    mode = args.strip().lower() or "prefix"  # GNU as: registers with %
+                    if mode not in ("prefix", "noprefix") or directive == ".att_syntax" and mode == "noprefix":
+                        raise _input_error("%s %s is not supported" % (directive, mode), path, number, raw)
+                    syntax = "att" if directive == ".att_syntax" else "intel prefix" if mode == "prefix" else "intel"
                 elif directive in (".globl", ".global"):
                     declared.update((symbol.strip(), True) for symbol in args.split(","))
                 elif directive == ".type" and args.replace(" ", "").endswith(("@function", "%function")):
@@ -265,7 +259,7 @@ def _split(text: str, path):
             if not _is_code(section):
                 raise _input_error("instruction outside the code section (%s)" % section, path, number, raw)
             if stmt.lower() != "endbr64":  # a branch-target marker, no operation
-                statements.append(("instr", number, stmt, raw))
+                statements.append((syntax, number, stmt, raw))
     return header, comment, statements, declared
 
 
@@ -345,7 +339,7 @@ def _mnemonic(word: str):
     raise ParseProblem("unknown instruction %r" % word)
 
 
-def _instruction(stmt: str, resolve) -> Instr:
+def _instruction(stmt: str, resolve, syntax: str = "att") -> Instr:
     parts = stmt.split(None, 1)
     word = parts[0].lower()
     rest = parts[1].strip() if len(parts) > 1 else ""
@@ -355,9 +349,14 @@ def _instruction(stmt: str, resolve) -> Instr:
         # without BMI1 run as bsf): what the code may rely on on every CPU is bsf's
         word, rest = inner[0].lower(), inner[1].strip() if len(inner) > 1 else ""
     op, cond, suffix, src_width = _mnemonic(word)
-    texts = split_operands(rest) if rest else []
     branch = op in ("j", "jmp", "call")
-    operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
+    if syntax != "att":
+        if suffix is not None:
+            raise ParseProblem("unknown instruction %r (Intel syntax has no size suffixes)" % word)
+        operands = intel.operands(rest, branch, resolve, syntax)
+    else:
+        texts = split_operands(rest) if rest else []
+        operands = [operand(t, branch, resolve) for t in reversed(texts)]  # Intel order
     if op in _NO_WIDTH or op in _SIGN_EXTEND_WIDTH:
         if suffix is not None and not (suffix == 64 and op in ("call", "jmp")):
             raise ParseProblem("%s takes no size suffix" % word[:-1])
@@ -366,7 +365,7 @@ def _instruction(stmt: str, resolve) -> Instr:
         operands = tuple(_sized(o, 64) for o in operands)
         return Instr(op, operands, cond, _SIGN_EXTEND_WIDTH.get(op))
     if op in ("movzx", "movsx"):
-        return _extension(op, word, operands, suffix, src_width)
+        return _extension(op, word, operands, suffix, src_width, syntax)
     if op in _COUNTED and len(operands) == 1:
         operands.append(Imm(1))  # `shll %eax` shifts by one
     if op == "imul" and len(operands) == 2 and isinstance(operands[1], Imm):
@@ -381,24 +380,33 @@ def _instruction(stmt: str, resolve) -> Instr:
         elif op == "set":
             width = 8
         else:
-            raise ParseProblem("operand size is ambiguous: add a size suffix (b, w, l or q)")
+            raise ParseProblem("operand size is ambiguous: " + _SIZE_HINT[syntax != "att"])
     return Instr(op, tuple(_sized(o, width) for o in operands), cond, width)
 
 
+_SIZE_HINT = ("add a size suffix (b, w, l or q)", "add BYTE, WORD, DWORD or QWORD PTR")
+
+
+def _sizer(o) -> str | None:
+    """How an operand names its size (a register, an Intel PTR), None if it names none."""
+    return "%" + o.name if isinstance(o, Reg) else "%s ptr" % PTR[o.width] if isinstance(o, Mem) and o.width else None
+
+
 def _width(word: str, suffix: int | None, operands) -> int | None:
-    """The operation size fixed by the suffix and the register operands; they must agree."""
+    """The operation size fixed by the suffix, the register operands and Intel's PTR sizes;
+    they must agree."""
     width, source = suffix, ("suffix '%s'" % word[-1]) if suffix else None
     for o in operands:
-        if isinstance(o, Reg):
+        if _sizer(o):
             if width is None:
-                width, source = o.width, "%" + o.name
+                width, source = o.width, _sizer(o)
             elif o.width != width:
-                raise ParseProblem("operand size mismatch: %s is %d-bit but %%%s is %d-bit"
-                             % (source, width, o.name, o.width))
+                raise ParseProblem("operand size mismatch: %s is %d-bit but %s is %d-bit"
+                             % (source, width, _sizer(o), o.width))
     return width
 
 
-def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
+def _extension(op: str, word: str, operands, dst_width, src_width, syntax: str) -> Instr:
     if len(operands) != 2:
         raise ParseProblem("%s takes 2 operands, not %d" % (word, len(operands)))
     dst, src = operands
@@ -406,13 +414,14 @@ def _extension(op: str, word: str, operands, dst_width, src_width) -> Instr:
         raise ParseProblem("%s needs a register destination" % word)
     if dst_width is not None and dst.width != dst_width:
         raise ParseProblem("operand size mismatch: %s writes %d bits but %%%s is %d-bit" % (word, dst_width, dst.name, dst.width))
-    if isinstance(src, Reg):
+    if _sizer(src):
         if src_width is not None and src.width != src_width:
-            raise ParseProblem("operand size mismatch: %s reads %d bits but %%%s is %d-bit"
-                         % (word, src_width, src.name, src.width))
+            raise ParseProblem("operand size mismatch: %s reads %d bits but %s is %d-bit"
+                         % (word, src_width, _sizer(src), src.width))
         src_width = src.width
     elif src_width is None:
-        raise ParseProblem("operand size is ambiguous: write movzbl, movzwl, movsbl, movslq ...")
+        raise ParseProblem("operand size is ambiguous: " + (
+            "write movzbl, movzwl, movsbl, movslq ..." if syntax == "att" else "add BYTE or WORD PTR"))
     return Instr(op, (dst, _sized(src, src_width)), None, dst.width)
 
 
