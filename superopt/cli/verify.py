@@ -82,7 +82,7 @@ def render(verdict: Verdict, path: str) -> Panel:
     facts.add_row("task", verdict.task)
     facts.add_row("instructions", str(verdict.instructions))
     if verdict.strength:
-        facts.add_row("inputs", "%s (edge values, %s random, counterexamples), each with 2 random fillings"
+        facts.add_row("inputs", "%s distinct (edge values, %s random draws, counterexamples), each with 2 random fillings"
                       % (format(verdict.inputs, ","), format(verdict.random_inputs, ",")))
     else:
         facts.add_row("inputs", "%s (%s weak orderings + %s random), each with 2 random register fillings"
