@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from superopt.x86.isa import PTR, REGISTERS, Imm, Label, Mem, Reg
-from superopt.x86.operands import SYMBOL, ParseProblem, integer, register
+from superopt.x86.operands import SYMBOL, ParseProblem, integer, register, split_operands
 
 SYNTAXES = ("intel", "intel prefix")  # .intel_syntax noprefix, .intel_syntax [prefix]
 
@@ -39,32 +39,11 @@ def number(text: str) -> int | None:
     return integer(text)
 
 
-def split(text: str) -> list[str]:
-    """The operand texts of a statement, split at the commas outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-            if depth < 0:
-                raise ParseProblem("unbalanced brackets")
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    if depth:
-        raise ParseProblem("unbalanced brackets")
-    parts.append(text[start:].strip())
-    if any(not p for p in parts):
-        raise ParseProblem("empty operand")
-    return parts
-
-
 def operands(text: str, branch: bool, resolve, syntax: str) -> list:
     """The operands of an Intel statement in Intel order; memory operands carry the width
     their PTR names (0 where none does). `resolve(number, direction)` names a numeric
     local label; `syntax` is one of SYNTAXES."""
-    return [_operand(t, branch, resolve, syntax == "intel prefix") for t in split(text)] if text else []
+    return [_operand(t, branch, resolve, syntax == "intel prefix") for t in split_operands(text, "[]", "brackets")] if text else []
 
 
 def _register(text: str, prefix: bool) -> Reg | None:

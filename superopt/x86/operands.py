@@ -17,20 +17,23 @@ class ParseProblem(Exception):
     """A reason; parse_text adds the file, line and text."""
 
 
-def split_operands(text: str) -> list[str]:
+def split_operands(text: str, brackets: str = "()", what: str = "parentheses") -> list[str]:
+    """The operand texts of a statement, split at the commas outside `brackets` (AT&T's
+    parentheses; the Intel reader passes its square brackets)."""
+    opening, closing = brackets
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        if ch == "(":
+        if ch == opening:
             depth += 1
-        elif ch == ")":
+        elif ch == closing:
             depth -= 1
             if depth < 0:
-                raise ParseProblem("unbalanced parentheses")
+                raise ParseProblem("unbalanced " + what)
         elif ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
     if depth:
-        raise ParseProblem("unbalanced parentheses")
+        raise ParseProblem("unbalanced " + what)
     parts.append(text[start:].strip())
     if any(not p for p in parts):
         raise ParseProblem("empty operand")
