@@ -15,7 +15,8 @@ table's; they are a Lazy of kind "undefined", each bit the backend's `undefined_
 from __future__ import annotations
 
 from superopt.x86.backend import Backend, Bool, Value
-from superopt.x86.semantics import FLAGS
+from superopt.x86.isa import NEGATE
+from superopt.x86.semantics import CONDITION_FLAGS, FLAGS
 
 FLAG_INDEX = {f: i for i, f in enumerate(FLAGS)}
 
@@ -125,22 +126,18 @@ _FIXED = {
     "bzhi": {"OF": False},
 }
 
-# Each condition as (base condition, negated); the bases are computed by `condition`.
-_BASE = {"o": ("o", False), "no": ("o", True), "b": ("b", False), "ae": ("b", True),
-         "e": ("e", False), "ne": ("e", True), "be": ("be", False), "a": ("be", True),
-         "s": ("s", False), "ns": ("s", True), "p": ("p", False), "np": ("p", True),
-         "l": ("l", False), "ge": ("l", True), "le": ("le", False), "g": ("le", True)}
-_BASE_FLAGS = {"o": ("OF",), "b": ("CF",), "e": ("ZF",), "be": ("CF", "ZF"), "s": ("SF",),
-               "p": ("PF",), "l": ("SF", "OF"), "le": ("ZF", "SF", "OF")}
+# Each condition as (base condition, negated): a base and its negation (isa.NEGATE) test the
+# same flags (semantics.CONDITION_FLAGS), so `condition` computes the bases only.
+_BASES = ("o", "b", "e", "be", "s", "p", "l", "le")
+_BASE = {c: (base, negated) for base in _BASES for c, negated in ((base, False), (NEGATE[base], True))}
 
 
 def condition(be: Backend, flags: tuple, cond: str) -> Bool:
     """Whether condition code `cond` holds. After cmp/sub (and the logic instructions, whose
     CF and OF are 0) with the flags it reads still theirs, it is one comparison."""
     base, negated = _BASE[cond]
-    names = _BASE_FLAGS[base]
-    entries = {id(flags[FLAG_INDEX[f]]) for f in names}
-    lz = flags[FLAG_INDEX[names[0]]]
+    entries = {id(flags[FLAG_INDEX[f]]) for f in CONDITION_FLAGS[base]}
+    lz = flags[FLAG_INDEX[next(iter(CONDITION_FLAGS[base]))]]
     got = None
     if len(entries) == 1 and isinstance(lz, Lazy) and lz.keep is None:
         w, a, b = lz.w, lz.a, lz.b
@@ -155,13 +152,14 @@ def condition(be: Backend, flags: tuple, cond: str) -> Bool:
     if got is not None:
         value = got()
     else:
-        bits = [flag(be, flags, f) for f in names]
+        def bit(name: str) -> Bool:
+            return flag(be, flags, name)
         if base == "be":
-            value = be.or_b(bits[0], bits[1])
+            value = be.or_b(bit("CF"), bit("ZF"))
         elif base == "l":
-            value = be.xor_b(bits[0], bits[1])
+            value = be.xor_b(bit("SF"), bit("OF"))
         elif base == "le":
-            value = be.or_b(bits[0], be.xor_b(bits[1], bits[2]))
+            value = be.or_b(bit("ZF"), be.xor_b(bit("SF"), bit("OF")))
         else:
-            value = bits[0]
+            value = bit(next(iter(CONDITION_FLAGS[base])))
     return be.not_b(value) if negated else value
