@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import re
 
-from superopt.x86.isa import PTR, REGISTERS, Imm, Label, Mem, Reg
-from superopt.x86.operands import SYMBOL, ParseProblem, integer, register, split_operands
+from superopt.x86.isa import PTR, REGISTERS, Imm, Mem, Reg
+from superopt.x86.operands import ParseProblem, integer, is_symbol, label, register, split_operands
 
 SYNTAXES = ("intel", "intel prefix")  # .intel_syntax noprefix, .intel_syntax [prefix]
 
 _SIZES = {name: width for width, name in PTR.items()}
-_SYMBOL_RE = re.compile(SYMBOL + r"\Z")
-_NUMERIC_REF = re.compile(r"(\d+)([bf])\Z")
 _HEX_H = re.compile(r"([+-]?)\s*([0-9][0-9a-fA-F]*)[hH]\Z")
 _PTR = re.compile(r"(\w+)\s+ptr\b\s*(.*)\Z", re.I | re.S)
 _MEMORY = re.compile(r"([^\[\]]*)\[([^\[\]]*)\]\s*\Z")
@@ -80,13 +78,11 @@ def _operand(text: str, branch: bool, resolve, prefix: bool):
     if ":" in text:
         raise ParseProblem("segment registers are not supported")
     if branch:
-        ref = _NUMERIC_REF.match(text)
-        if ref:
-            return Label(resolve(ref.group(1), ref.group(2)))
-        if _SYMBOL_RE.match(text):
-            return Label(text)
+        target = label(text, resolve)
+        if target is not None:
+            return target
         raise ParseProblem("bad branch target %s" % text)
-    if _SYMBOL_RE.match(text):
+    if is_symbol(text):
         raise ParseProblem("symbol operands are not supported: %s" % text)
     raise ParseProblem("bad operand %s" % text)
 
@@ -104,7 +100,7 @@ def _memory(text: str, width: int, prefix: bool) -> Mem:
     if outside:
         value = number(outside)
         if value is None:
-            if _SYMBOL_RE.match(outside):
+            if is_symbol(outside):
                 raise ParseProblem("symbolic displacements are not supported: %s" % outside)
             raise ParseProblem("bad displacement %s" % outside)
         disp = value
@@ -118,7 +114,7 @@ def _memory(text: str, width: int, prefix: bool) -> Mem:
         if not regs:
             value = number(term)
             if value is None or len(factors) > 1:
-                if _SYMBOL_RE.match(term):
+                if is_symbol(term):
                     raise ParseProblem("symbolic displacements are not supported: %s" % term)
                 raise ParseProblem("bad term %s in [%s]" % (term, inner))
             disp += -value if sign == "-" else value

@@ -40,6 +40,19 @@ def split_operands(text: str, brackets: str = "()", what: str = "parentheses") -
     return parts
 
 
+def is_symbol(text: str) -> bool:
+    return _SYMBOL_RE.match(text) is not None
+
+
+def label(text: str, resolve) -> Label | None:
+    """A branch target as both syntaxes write it: a symbol, or a GNU numeric reference (`1f`,
+    `2b`) that `resolve(number, direction)` names; None for anything else."""
+    ref = _NUMERIC_REF.match(text)
+    if ref:
+        return Label(resolve(ref.group(1), ref.group(2)))
+    return Label(text) if _SYMBOL_RE.match(text) else None
+
+
 def integer(text: str) -> int | None:
     m = _INT.match(text.strip())
     if not m:
@@ -93,11 +106,9 @@ def operand(text: str, branch: bool, resolve):
     if m:
         return _memory(m.group(1).strip(), m.group(2))
     if branch:
-        ref = _NUMERIC_REF.match(text)
-        if ref:
-            return Label(resolve(ref.group(1), ref.group(2)))
-        if _SYMBOL_RE.match(text):
-            return Label(text)
+        target = label(text, resolve)
+        if target is not None:
+            return target
         if text.isdigit():
             raise ParseProblem("numeric label reference %s needs a direction: %sb or %sf" % (text, text, text))
         raise ParseProblem("bad branch target %s" % text)
