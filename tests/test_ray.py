@@ -8,6 +8,7 @@ the cluster alone takes longer than a quick test may.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -141,8 +142,9 @@ def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monke
     from superopt.game.game import Game
     from superopt.tasks.registry import get_task
 
-    pools, at_kill = [], {}
-    monkeypatch.setattr(selfplay, "start_pool", lambda *a, **k: pools.append(start_pool(*a, **k)) or pools[-1])
+    pools, at_kill = {}, {}
+    monkeypatch.setattr(selfplay, "start_pool",
+                        lambda *a, **k: pools.setdefault(k["name"], start_pool(*a, **k)))
     game = Game(get_task("sort3"))
     tiny = NetConfig(embed=16, layers=1, heads=2, hidden=32)
     config = AgentConfig(net=tiny, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2, latency="model",
@@ -152,7 +154,7 @@ def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monke
     def report(p):
         if not at_kill and p.steps >= 1:   # games came in and the learner has started
             at_kill.update(games=p.games, steps=p.steps)
-            ray.kill(pools[0].actors()[1], no_restart=True)
+            ray.kill(pools["self-play worker"].actors()[1], no_restart=True)
 
     with using("ray"):
         p = play.run(should_stop=lambda: bool(at_kill) and play.progress.games >= at_kill["games"] + 6,
@@ -161,3 +163,42 @@ def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monke
     assert p.lost[0].startswith("self-play worker 1 of 2 lost (")
     assert p.lost[0].endswith("restarted: its games in play and results not yet sent")
     assert p.steps > at_kill["steps"]
+
+
+def test_the_learner_is_an_actor_whose_loss_costs_its_buffer_not_its_state(cluster, monkeypatch):
+    from superopt.agents.alphadev import selfplay
+    from superopt.agents.alphadev.config import AgentConfig
+    from superopt.agents.alphadev.mcts import MCTSConfig
+    from superopt.agents.alphadev.network import NetConfig, new_network
+    from superopt.game.game import Game
+    from superopt.tasks.registry import get_task
+
+    pools, at_kill = {}, {}
+    monkeypatch.setattr(selfplay, "start_pool",
+                        lambda *a, **k: pools.setdefault(k["name"], start_pool(*a, **k)))
+    game = Game(get_task("sort3"))
+    tiny = NetConfig(embed=16, layers=1, heads=2, hidden=32)
+    config = AgentConfig(net=tiny, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2, latency="model",
+                         batch_size=8, sync_every=5)
+    play = selfplay.SelfPlay(game, new_network(game, tiny), config)
+    before = {k: v.clone() for k, v in play.net.state_dict().items()}
+
+    def report(p):
+        if not at_kill and play.learner.steps >= 5:   # a full state has come back from the learner actor
+            at_kill.update(games=p.games, steps=play.learner.steps)
+            ray.kill(pools["learner"].actors()[0], no_restart=True)
+
+    with using("ray"):
+        p = play.run(should_stop=lambda: bool(at_kill) and play.progress.steps >= at_kill["steps"] + 10,
+                     report=report, time_limit=240)
+    names = [a["Name"] for a in ray._private.state.actors().values()]   # the cluster lists it as an actor
+    assert any(n.startswith("superopt-learner-0-") for n in names)
+    assert p.failure is None and len(p.lost) == 1, p.lost
+    assert p.lost[0].startswith("learner 0 of 1 lost (")
+    restored = re.search(r"its replay buffer and the learner steps after step (\d+) \(restarted from that state\)$",
+                         p.lost[0])
+    assert restored and int(restored.group(1)) >= at_kill["steps"]
+    # the driver's copy of the learner holds the actor's newest state: more steps, other weights
+    assert play.learner.steps >= at_kill["steps"] + 10 and p.steps == play.learner.steps
+    assert any(not (before[k] == v).all() for k, v in play.net.state_dict().items())
+    assert len(play.buffer) == 0   # the buffer lived in the actor, not here

@@ -161,14 +161,16 @@ def local_backend() -> bool:
 
 
 def start_pool(target: Callable, args: Sequence[tuple], start: str = "fork", backend: str | None = None,
-               name: str = "worker", restart: Callable[[int], tuple[list, str]] | None = None):
+               name: str = "worker", restart: Callable[[int], tuple[list, str]] | None = None,
+               cpus: int | None = None):
     """A pool of len(args) workers running `target(link, *args[i])` on `backend` (default: the
     one `using` chose, else local). `start` is the local start method; `restart(worker)` ->
     (messages for its replacement, what the loss cost) lets the Ray backend replace a lost
-    worker instead of failing."""
+    worker instead of failing; `cpus` is what each Ray actor asks for (default: one each where
+    the cluster has a CPU per worker, else none)."""
     backend = _chosen["backend"] if backend is None else backend
     check_backend(backend)
     if backend == "ray":
         from superopt.agents.raypool import RayPool
-        return RayPool(target, args, name=name, restart=restart, address=_chosen["address"])
+        return RayPool(target, args, name=name, restart=restart, address=_chosen["address"], cpus=cpus)
     return LocalPool(target, args, start=start, name=name)

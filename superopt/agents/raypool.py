@@ -9,8 +9,8 @@ message once in Ray's object store and hands every actor a reference. The parent
 are numbered, since a threaded actor may run two calls out of order, and the actor puts
 them into the worker's inbox in the order sent.
 
-Actors are spread over the nodes. Each asks for a CPU when the cluster has one for every
-worker, and for none when there are more workers than CPUs (they then share the cores, as
+Actors are spread over the nodes. Each asks for what the pool's `cpus` says, by default a
+CPU when the cluster has one for every worker, and none when there are more workers than CPUs (they then share the cores, as
 local processes would: fractional requests can leave an actor that fits on no node). A lost
 actor (ray.kill, its process or node gone) shows up as an error on its outstanding calls;
 with the agent's `restart` the pool starts a replacement with the same arguments (up to
@@ -129,7 +129,8 @@ class RayPool:
     """The pool's interface (superopt.agents.pool) over Ray actors."""
 
     def __init__(self, target: Callable, args: Sequence[tuple], name: str = "worker",
-                 restart: Callable[[int], tuple[list, str]] | None = None, address: str | None = None):
+                 restart: Callable[[int], tuple[list, str]] | None = None, address: str | None = None,
+                 cpus: int | None = None):
         self._stack = ExitStack()
         self._stack.enter_context(session(address))
         self.name, self._target, self._args, self._restart = name, target, [tuple(a) for a in args], restart
@@ -144,7 +145,7 @@ class RayPool:
         self._exited: set[int] = set()
         self._stopped = self._closed = False
         self._run_id = uuid.uuid4().hex[:6]
-        self._cpus = 1 if ray.cluster_resources().get("CPU", 0) >= n else 0
+        self._cpus = cpus if cpus is not None else 1 if ray.cluster_resources().get("CPU", 0) >= n else 0
         for w in range(n):
             self._start(w)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -11,6 +12,7 @@ from superopt.agents.alphadev.actor import Actor, game_spec, play
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, set_cpu_threads
+from superopt.agents.alphadev.remote import learn, learner_state, load_state, lost_cost, may_learn
 from superopt.agents.pool import WorkerError, local_backend, start_pool
 from superopt.errors import SuperoptError
 from superopt.measure.latency import cost_model, latency_source
@@ -67,6 +69,7 @@ class SelfPlay:
         self.latency = latency_source(config.latency, game.task)  # this process's (workers have their own)
         self.best_time: float | None = None
         self._bound_changed = False
+        self._steps_at_start = self.learner.steps   # pacing counts this run's steps, not resumed ones
 
     # the learner side
     def _solved(self, actions: tuple) -> None:
@@ -90,9 +93,10 @@ class SelfPlay:
             self.progress.losses = self.learner.step(batch)
         self.progress.steps = self.learner.steps
 
-    def _absorb(self, trajectories: list[Trajectory]) -> None:
+    def _absorb(self, trajectories: list[Trajectory], keep: bool = True) -> None:
         for t in trajectories:
-            self.buffer.add(t)
+            if keep:
+                self.buffer.add(t)
             self.progress.games += 1
             self.progress.solved_games += t.solved
 
@@ -140,12 +144,16 @@ class SelfPlay:
             report(p)
 
     def _run_workers(self, start, max_steps, should_stop, report, patience) -> None:
+        """Self-play in worker processes or actors; the buffer and learner stay here on the
+        local backend and run as a worker of their own on Ray (superopt.agents.alphadev.remote)."""
         set_cpu_threads(1)
         spec = game_spec(self.game)
         args = [(spec, self.net.config, self.net.num_locations, self.config, self.seed + 1000 * w, self.latency_weight)
                 for w in range(self.config.workers)]
         last_sync = self.learner.steps
         p = self.progress
+        remote = not local_backend()
+        snapshot = [learner_state(self.learner)] if remote else []   # the newest learner state here
 
         def bound() -> dict:
             return {"bound": p.best_length + self.bound_slack if self.prune_by_best and p.best_length else None,
@@ -154,19 +162,31 @@ class SelfPlay:
         def restart(w):   # a lost worker's replacement plays on with the newest weights and bound
             return [{"weights": self.learner.weights()}, bound()], "its games in play and results not yet sent"
 
+        learner_pool = nullcontext()
+        if remote:
+            learner_args = [(self.net.config, self.net.action_feats.numpy(), self.net.num_locations, self.config,
+                             self.seed, max_steps)]
+            learner_pool = start_pool(learn, learner_args, name="learner", cpus=0,
+                                      restart=lambda w: ([snapshot[0]], lost_cost(snapshot[0])))
         # spawn: torch is not safe to fork once it has started threads
-        with start_pool(play, args, start="spawn", name="self-play worker", restart=restart) as pool:
+        with start_pool(play, args, start="spawn", name="self-play worker", restart=restart) as pool, \
+                learner_pool as learners:
             pool.broadcast({"weights": self.learner.weights()})
+            if remote:
+                learners.send(0, snapshot[0])
             p.lost = pool.lost
             while not self._done(start, max_steps, should_stop, patience):
                 try:
                     got = pool.receive(timeout=0.05)
+                    synced = remote and self._take_learner(learners, snapshot)
                 except WorkerError as exc:  # a worker that fails sends nothing more: end here, keep the best found
                     p.failure = str(exc)
                     break
                 if got is not None:
                     message = got[1]
-                    self._absorb(message["trajectories"])
+                    self._absorb(message["trajectories"], keep=not remote)
+                    if remote and message["trajectories"]:
+                        learners.send(0, message["trajectories"])
                     p.explored += message["explored"]
                     p.duplicates += message["duplicates"]
                     p.evaluations += message["evaluations"]
@@ -176,16 +196,45 @@ class SelfPlay:
                     inc, inc_actions = message["incomplete"]
                     if inc[0] * p.best_incomplete[1] > p.best_incomplete[0] * inc[1]:
                         p.best_incomplete, p.best_incomplete_actions = inc, inc_actions
-                # learn at most as fast as fresh samples arrive (each sample reused ~8 times)
-                if self.learner.steps * self.config.batch_size < 8 * self.buffer.added:
-                    self._learn(1)
-                sync = self.learner.steps - last_sync >= self.config.sync_every
-                if sync or (self._bound_changed and self.prune_by_best):
+                if not remote:
+                    if may_learn(self.learner.steps - self._steps_at_start, self.buffer.added, self.config.batch_size):
+                        self._learn(1)
+                    synced = self.learner.steps - last_sync >= self.config.sync_every
+                if synced or (self._bound_changed and self.prune_by_best):
                     message = bound()
-                    if sync:
+                    if synced:
                         message["weights"] = self.learner.weights()
                         last_sync = self.learner.steps
                     pool.broadcast(message)
                     self._bound_changed = False
+                if remote:
+                    p.lost = pool.lost + learners.lost
                 p.elapsed = time.monotonic() - start
                 report(p)
+            if remote and p.failure is None:
+                self._flush_learner(learners, snapshot)
+
+    def _take_learner(self, learners, snapshot: list) -> bool:
+        """What the learner worker sent: step reports, and full states (loaded here; True)."""
+        synced = False
+        while (got := learners.receive(timeout=0.001)) is not None:   # 0 would not look at all
+            synced = self._learner_message(got[1], snapshot) or synced
+        return synced
+
+    def _learner_message(self, message: dict, snapshot: list) -> bool:
+        self.progress.losses = message["losses"] or self.progress.losses
+        self.progress.steps = message["steps"]
+        if "weights" not in message:
+            return False
+        load_state(self.learner, message)
+        snapshot[0] = learner_state(self.learner)
+        return True
+
+    def _flush_learner(self, learners, snapshot: list, wait: float = 30.0) -> None:
+        """The learner's last state, for the checkpoint and the result (its steps since the last sync)."""
+        learners.send(0, "flush")
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            got = learners.receive(timeout=min(1.0, left))
+            if got is not None and self._learner_message(got[1], snapshot) and got[1]["flushed"]:
+                return
