@@ -9,6 +9,7 @@ so each part could move to its own machine later:
   selfplay.SelfPlay          -> runs actors in this process or in worker processes, feeds the
                                 buffer, steps the learner, tracks the best program; used by
                                 `superopt train` and by the search agent `run`.
+  remote.learn               -> the buffer and learner as a worker of their own (Ray backend)
   mcts (the trees), network (the net and its evaluator), shaping (potentials, dead states),
   checkpoint (save, load, the shipped networks), config (AgentConfig).
 
