@@ -20,6 +20,11 @@ from superopt.driver import write_program
 from superopt.outputs import ResultMoved, check_outputs
 
 
+# the result header's facts that --json passes on as they are (its length, time, "programs explored"
+# and "optimal" text become instructions, seconds, programs and proof: docs/json.md)
+_HEADER_KEYS = ("task", "isa", "agent", "seed", "workers", "pruning", "spec", "signature", "reference", "checked")
+
+
 def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
     table = Table(title="superopt search %s (agent %s, isa %s)" % (task, agent, isa), show_header=False)
     table.add_column("what", style="bold")
@@ -134,14 +139,14 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             write_program(out_path, result.program, header)
         except ResultMoved as exc:   # the summary still says what was found, and where it went
             moved, out_path = exc, exc.where
-    summary = {**header, "backend": backend, "found": result.program is not None, "out": out_path if result.program is not None else None,
-               "elapsed": round(result.elapsed, 3), "programs_explored": result.explored,
-               "states_deduplicated": result.deduplicated, "verified": result.verified,
+    summary = {**{k: header[k] for k in _HEADER_KEYS if k in header}, "objective": objective, "backend": backend,
+               "found": result.program is not None, "output": out_path if result.program is not None else None,
+               "instructions": result.length, "optimal": bool(result.optimal), "proof": header["optimal"],
+               "seconds": round(result.elapsed, 3), "programs": result.explored,
+               "deduplicated": result.deduplicated, "verified": result.verified,
                "program": [i.att() for i in result.program.instrs] if result.program else None,
-               "interrupted": result.extras.get("interrupted", False),
+               "interrupted": result.extras.get("interrupted", False), "latency": result.latency or None,
                "extras": {k: v for k, v in result.extras.items() if k != "interrupted"}}
-    if result.latency:
-        summary["latency"] = result.latency
     if as_json:
         emit_json(summary)
     elif result.program is not None:
