@@ -111,6 +111,15 @@ def test_search_found_not_found_and_errors(files):
     assert code == 2 and "does not exist" in data["error"]
 
 
+def test_examples_list_copy_and_refusal(files):
+    code, data = run("examples")
+    assert code == 0 and "asm/sort3.s" in [e["file"] for e in data["examples"]]
+    code, data = run("examples", "copy", "sort3.s", files)
+    assert code == 0 and data["examples"][0]["output"] == str(files / "asm" / "sort3.s")
+    code, data = run("examples", "copy", "nosuch.s", files)
+    assert code == 2 and "nosuch.s" in data["error"]
+
+
 @pytest.mark.slow
 def test_search_function_task(files):
     code, data = run("search", P01, "--workers", 1, "--steps", 2000, "--out", files / "p01.s")

@@ -43,6 +43,8 @@ class SearchStats:
     best_correct: float = 0.0           # fraction of items placed correctly by the best incomplete program
     best_program: list[Instr] = field(default_factory=list)
     phase: str = ""                     # what the agent is doing (e.g. "bound 16")
+    stopping: object = None             # set by run_search: the agent's StoppingRule (superopt.agents.watch)
+    history: list = field(default_factory=list)   # set by run_search: the best length over time
 
 
 @dataclass
@@ -59,6 +61,9 @@ class SearchResult:
     latency: dict | None = None         # set by run_search for --objective latency
     header: dict = field(default_factory=dict)  # set by run_search: what a result file's header says
     max_length: int | None = None       # set by run_search: the longest program the game allowed
+    stopping: object = None             # set by run_search: the StoppingRule the search ran under
+    history: list = field(default_factory=list)   # set by run_search: {seconds, programs, instructions} per improvement
+    known_best: object = None           # set by run_search: the shortest shipped kernel in the ISA (superopt.known)
 
 
 Agent = Callable[[Game, SearchOptions, Callable[[SearchStats], None], Callable[[], bool]], SearchResult]
