@@ -70,6 +70,7 @@ def test_an_installed_wheel_ships_and_copies_them(tmp_path):
                     "--disable-pip-version-check", "--target", str(target), str(ROOT)], check=True,
                    capture_output=True)
     assert not (target / "superopt" / "examples" / "asm").is_symlink()   # copies, not links into the checkout
+    assert (target / "superopt" / "cli" / "schema.json").is_file()
     env = dict(os.environ, PYTHONPATH=str(target))
     run = [sys.executable, "-c", "import superopt, sys; from superopt.cli import main; "
                                  "assert superopt.__file__.startswith(sys.argv[1]); main(sys.argv[2:])", str(target)]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from superopt.agents.alphadev.params import DEFAULT_PATIENCE, DEFAULT_TIME_CAP
+
 
 @dataclass(frozen=True)
 class StoppingRule:
@@ -35,7 +37,6 @@ def stopping_rule(agent: str, options) -> StoppingRule:
     if agent == "enum":
         words = ["every length in turn until the shortest correct program (optimality proven)"]
     elif agent == "alphadev":
-        from superopt.agents.alphadev.agent import DEFAULT_PATIENCE, DEFAULT_TIME_CAP   # the agent's own defaults
         patience = DEFAULT_PATIENCE if params.patience is None else params.patience
         cap = None if options.time_limit is not None else (
             DEFAULT_TIME_CAP if params.time_cap is None else params.time_cap)

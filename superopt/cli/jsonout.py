@@ -52,10 +52,6 @@ def attach(**fields) -> None:
     _run.attached.update(fields)
 
 
-def active() -> bool:
-    return _run.as_json
-
-
 def finish(error: str | None = None, exit_code: int = 0, path: str | None = None,
            line: int | None = None) -> None:
     """Print the run's one object (once): the result, with the error if one came after it."""
