@@ -57,6 +57,17 @@ def test_verify_pass_and_fail(files):
     assert code == 1 and not data["passed"] and not data["proven"] and "error" not in data
 
 
+def test_function_task_verdicts_and_bench(tmp_path):
+    (tmp_path / "blsr.s").write_text(".globl p01\np01:\n\tblsrl %edi, %eax\n\tret\n")
+    (tmp_path / "copy.s").write_text(".globl p01\np01:\n\tmovl %edi, %eax\n\tret\n")
+    code, data = run("verify", tmp_path / "blsr.s", "--task", P01, "--random", 100)
+    assert code == 0 and data["passed"] and data["instructions"] == 1 and data["task"] == "p01"
+    code, data = run("verify", tmp_path / "copy.s", "--task", P01, "--random", 100)
+    assert code == 1 and not data["passed"] and data["counterexample"]
+    code, data = run("bench", tmp_path / "blsr.s", "--task", P01, *QUICK_BENCH)
+    assert code == 0 and data["results"][0]["file"] == str(tmp_path / "blsr.s")
+
+
 @pytest.mark.parametrize("command", ["show", "verify", "export", "bench"])
 def test_bad_file_and_bad_line(files, command):
     code, data = run(command, files / "missing.s")
