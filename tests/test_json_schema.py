@@ -144,3 +144,11 @@ def test_train(files):
     assert isinstance(data["seconds"], float) and isinstance(data["losses"], dict)
     code, data = run("train", "sort99")
     assert code == 2 and "sort99" in data["error"]
+
+
+def test_a_command_invoked_on_its_own_still_prints_its_object():
+    from superopt.cli.tasks import tasks
+    for _ in range(2):   # (each run prints once)
+        result = CliRunner().invoke(tasks, ["--json"])
+        data = json.loads(result.stdout)
+        assert result.exit_code == 0 and data["command"] == "tasks" and not list(VALIDATOR.iter_errors(data))

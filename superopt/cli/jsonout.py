@@ -21,14 +21,14 @@ SCHEMA = os.path.join(os.path.dirname(__file__), "schema.json")
 class _Run:
     """What one CLI run has said so far under --json."""
 
-    def __init__(self, command: str | None, as_json: bool):
-        self.command, self.as_json = command, as_json
+    def __init__(self, command: str | None, as_json: bool, grouped: bool = True):
+        self.command, self.as_json, self.grouped = command, as_json, grouped
         self.result: dict | None = None
         self.attached: dict = {}
         self.printed = False
 
 
-_run = _Run(None, False)
+_run = _Run(None, True, grouped=False)   # a command invoked on its own, not through superopt's group
 
 
 def wants_json(args: list[str]) -> bool:
@@ -44,6 +44,11 @@ def start(command: str | None, as_json: bool) -> None:
 
 def emit(obj: dict) -> None:
     """The command's result; printed when the command ends (`finish`), with its `command`."""
+    if not _run.grouped:   # no group will finish the run: print it now, named by click's context
+        ctx = click.get_current_context(silent=True)
+        _run.result, _run.printed = {"command": ctx.command.name if ctx else None, **obj}, False
+        finish()
+        return
     _run.result = {"command": _run.command, **obj}
 
 
