@@ -32,6 +32,7 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
 class _Group(click.Group):
     """Parses the group's options (make_context) and runs a command (invoke: which parses its
     options too), turning usage errors and SuperoptError into one line and an exit code."""
+    holds_json = True   # its commands' --json objects wait for the run's end (superopt.cli.jsonout)
 
     def parse_args(self, ctx, args):
         command = args[0] if args and args[0] in self.commands else None

@@ -6,7 +6,8 @@ raised after the result exists (a kernel that cannot be written where asked) sti
 one object: the result with `error`, `file` and `line` added. An error before any result is
 the error form alone, `{"command", "error", "file", "line", "exit_code"}`, plus whatever the
 command attached to it with `attach` (bench's and export's verdict on a refused program).
-Every object names its `command`; the exit codes are the same with or without --json.
+Every object names its `command`; the exit codes are the same with or without --json. (A
+command invoked on its own, outside superopt's group, prints its result at once.)
 """
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ SCHEMA = os.path.join(os.path.dirname(__file__), "schema.json")
 class _Run:
     """What one CLI run has said so far under --json."""
 
-    def __init__(self, command: str | None, as_json: bool, grouped: bool = True):
-        self.command, self.as_json, self.grouped = command, as_json, grouped
+    def __init__(self, command: str | None, as_json: bool):
+        self.command, self.as_json = command, as_json
         self.result: dict | None = None
         self.attached: dict = {}
         self.printed = False
 
 
-_run = _Run(None, True, grouped=False)   # a command invoked on its own, not through superopt's group
+_run = _Run(None, False)
 
 
 def wants_json(args: list[str]) -> bool:
@@ -44,10 +45,10 @@ def start(command: str | None, as_json: bool) -> None:
 
 def emit(obj: dict) -> None:
     """The command's result; printed when the command ends (`finish`), with its `command`."""
-    if not _run.grouped:   # no group will finish the run: print it now, named by click's context
-        ctx = click.get_current_context(silent=True)
-        _run.result, _run.printed = {"command": ctx.command.name if ctx else None, **obj}, False
-        finish()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and not getattr(ctx.find_root().command, "holds_json", False):
+        # a command invoked on its own: no group will finish the run, so it prints now
+        click.echo(json.dumps({"command": ctx.command.name, **obj}, indent=2, default=_jsonable))
         return
     _run.result = {"command": _run.command, **obj}
 
