@@ -14,6 +14,8 @@ from dataclasses import replace
 from typing import Callable
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats, agent_params, check_options, get_agent
+from superopt.agents.watch import History, stopping_rule
+from superopt.known import known_best
 from superopt.errors import SuperoptError
 from superopt.outputs import save
 from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_pruning
@@ -98,16 +100,25 @@ def run_search(game: Game, agent: str, options: SearchOptions,
     options = checked_options(agent, options, kind)
     run = get_agent(agent, kind)
     stopper = Stopper(options.time_limit, should_stop)
+    rule, history = stopping_rule(agent, options), History()
+
+    def watched(stats: SearchStats) -> None:
+        history.see(stats.elapsed, stats.explored, stats.best_length)
+        stats.stopping, stats.history = rule, history.points
+        if report is not None:
+            report(stats)
     previous = None
     try:
         previous = signal.signal(signal.SIGINT, stopper.interrupt)
     except ValueError:  # not the main thread: no Ctrl-C handling
         pass
     try:
-        result = run(game, options, report or (lambda stats: None), stopper)
+        result = run(game, options, watched, stopper)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+    history.see(result.elapsed, result.explored, result.length)
+    result.stopping, result.history, result.known_best = rule, history.points, known_best(game)
     result.extras.setdefault("interrupted", stopper.interrupted)
     result.extras.setdefault("timed_out", stopper.timed_out)
     if result.program is not None and verify:

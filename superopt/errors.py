@@ -5,6 +5,8 @@ from __future__ import annotations
 class SuperoptError(Exception):
     """Base of every error the CLI reports as a message (exit code 2 unless said otherwise)."""
     exit_code = 2
+    path: str | None = None   # the file and line the error is about, when one is (--json reports them)
+    line: int | None = None
 
 
 class InputError(SuperoptError):

@@ -258,9 +258,9 @@ def test_cli_show_lists_instructions_and_reports_bad_files(tmp_path):
     result = runner.invoke(main, ["show", str(good)])
     assert result.exit_code == 0, result.output
     assert "cmpl %eax, %ecx" in result.output and "cmp ecx, eax" in result.output
-    assert "8b 47 0c" in result.output and "4 instructions, 8 bytes of code" in result.output
+    assert "8b 47 0c" in result.output and "3 instructions (not counting ret), 8 bytes of code" in result.output
     data = json.loads(runner.invoke(main, ["show", str(good), "--json"]).output)
-    assert data["instructions"] == 4 and data["code_bytes"] == 8 and data["task"] == "sort3"
+    assert data["instructions"] == 3 and data["code_bytes"] == 8 and data["task"] == "sort3"
     assert data["listing"][0]["att"] == "movl 12(%rdi), %eax"
     assert data["listing"][0]["intel"] == data["listing"][0]["decoded"] == "mov eax, dword ptr [rdi + 0xc]"
     assert [r["bytes"] for r in data["listing"]] == ["8b 47 0c", "39 c1", "7e fc", "c3"]

@@ -529,7 +529,7 @@ def test_cli_writes_files_and_json(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["task"] == "sort4" and data["format"] == "gas" and data["instructions"] == 28
-    assert data["verdict"]["verdict"] == "PASS" and ".globl\tsort4" in data["source"]
+    assert data["verdict"]["passed"] and ".globl\tsort4" in data["source"]
 
 
 def test_cli_values_form_and_json_refusal(tmp_path):
@@ -542,7 +542,7 @@ def test_cli_values_form_and_json_refusal(tmp_path):
     result = CliRunner().invoke(main, ["export", str(path), "--json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert data["exported"] is False and data["source"] is None and data["verdict"]["verdict"] == "FAIL"
+    assert data["exit_code"] == 1 and data["error"] and data["verdict"]["passed"] is False
     assert data["verdict"]["counterexample"]["expected"] == sorted(data["verdict"]["counterexample"]["input"])
 
 

@@ -259,7 +259,7 @@ def test_hackers_gcc_code_verifies(tmp_path, path):
     same = assemble(c_assembly(task), base=KERNEL_BASE).code == task.reference.code
     assert same or "rep bsf" in asm
     result = cli("verify", kernel, "--task", path, "--json", "--random", 100)
-    assert result.exit_code == 0 and json.loads(result.output)["strength"].startswith(("tested", "proven"))
+    assert result.exit_code == 0 and json.loads(result.output)["proof"].startswith(("tested", "proven"))
 
 
 def _checker(task, header: str, count: int = 400) -> str:

@@ -253,7 +253,7 @@ def test_search_json_names_the_fallback_file(cwd, tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     result = _search_sort3(tmp_path / "out" / "k.s", "--json")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["out"] == "./k.rescued.s" and (cwd / "k.rescued.s").exists()
+    assert json.loads(result.stdout)["output"] == "./k.rescued.s" and (cwd / "k.rescued.s").exists()
 
 
 def _fail_writes_in(monkeypatch, directory):

@@ -32,7 +32,8 @@ def test_stochastic_warm_start_writes_a_verified_kernel(tmp_path):
                           "--target-length", "17", "--workers", "1", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["found"] and data["length"] == 17 and data["verified"] and data["optimal"] == "not proven"
+    assert data["found"] and data["instructions"] == 17 and data["verified"] and data["optimal"] is False
+    assert data["proof"] == "not proven"
     program, task = load(str(out))
     assert program.header["task"] == "sort3" and program.header["isa"] == "alphadev"
     assert program.header["length"] == "17" and program.header["agent"] == "stochastic"

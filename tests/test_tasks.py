@@ -68,6 +68,6 @@ def test_cli_lists_every_task():
     result = CliRunner().invoke(main, ["tasks"])
     assert result.exit_code == 0 and all(t in result.output for t in TASKS) and "int32" in result.output
     data = json.loads(CliRunner().invoke(main, ["tasks", "--json"]).output)
-    assert [t["name"] for t in data["tasks"]] == list(TASKS)
-    assert data["tasks"][0] == {"name": "sort3", "signature": "void sort3(int32_t *a)", "n": 3, "variable": False,
+    assert [t["task"] for t in data["tasks"]] == list(TASKS)
+    assert data["tasks"][0] == {"task": "sort3", "signature": "void sort3(int32_t *a)", "n": 3, "variable": False,
                                 "element": "int32", "description": TASKS["sort3"].description}

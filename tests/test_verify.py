@@ -269,14 +269,14 @@ def test_cli_fail_exit_1_json(tmp_path):
     result = invoke(bad, "--json")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert {"verdict", "task", "instructions", "inputs", "proof", "counterexample", "violations"} <= set(data)
-    assert data["verdict"] == "FAIL" and data["violations"][0]["rule"] == "write-outside-array"
+    assert {"passed", "task", "instructions", "inputs", "proof", "counterexample", "violations"} <= set(data)
+    assert data["passed"] is False and data["violations"][0]["rule"] == "write-outside-array"
     assert data["violations"][0]["line"] == 2
 
 
 def test_cli_json_pass_keys():
     data = json.loads(invoke(ASM / "varsort3.s", "--json", "--random", "10").output)
-    assert data["verdict"] == "PASS" and data["task"] == "varsort3" and data["proof"] is True
+    assert data["passed"] and data["task"] == "varsort3" and data["weak_orderings"] is True
     assert data["counterexample"] is None and data["violations"] == []
 
 

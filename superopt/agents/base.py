@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from superopt.agents.params import Params
+from superopt.agents.watch import StoppingRule
+from superopt.known import KnownBest
 from superopt.errors import SuperoptError
 from superopt.game.game import Game
 from superopt.x86.isa import Instr, Program
@@ -43,6 +45,8 @@ class SearchStats:
     best_correct: float = 0.0           # fraction of items placed correctly by the best incomplete program
     best_program: list[Instr] = field(default_factory=list)
     phase: str = ""                     # what the agent is doing (e.g. "bound 16")
+    stopping: StoppingRule | None = None   # set by run_search: the rule the agent stops by
+    history: list = field(default_factory=list)   # set by run_search: the best length over time
 
 
 @dataclass
@@ -59,6 +63,9 @@ class SearchResult:
     latency: dict | None = None         # set by run_search for --objective latency
     header: dict = field(default_factory=dict)  # set by run_search: what a result file's header says
     max_length: int | None = None       # set by run_search: the longest program the game allowed
+    stopping: StoppingRule | None = None   # set by run_search: the rule the search ran under
+    history: list = field(default_factory=list)   # set by run_search: {seconds, programs, instructions} per improvement
+    known_best: KnownBest | None = None   # set by run_search: the shortest shipped kernel within the ISA
 
 
 Agent = Callable[[Game, SearchOptions, Callable[[SearchStats], None], Callable[[], bool]], SearchResult]

@@ -87,10 +87,13 @@ class Verdict:
         return self.passed and (self.proof or bool(self.smt and self.smt.proven))
 
     def to_json(self) -> dict:
-        return {"verdict": "PASS" if self.passed else "FAIL", "task": self.task, "function": self.function,
+        """The verdict in the --json schema (docs/json.md): `proven` and `proof` (its strength,
+        `label`) as everywhere; `weak_orderings` and `coverage` say whether and why the weak
+        orderings cover every input."""
+        return {"passed": self.passed, "task": self.task, "function": self.function,
                 "instructions": self.instructions, "inputs": self.inputs,
-                "proof": self.proof, "proof_reason": self.proof_reason,
-                "strength": self.label, "proven": self.proven,
+                "proven": self.proven, "proof": self.label,
+                "weak_orderings": self.proof, "coverage": self.proof_reason,
                 "smt": self.smt.to_json() if self.smt else None,
                 "counterexample": self.counterexample,
                 "violations": [v.to_json() for v in self.violations],

@@ -1,7 +1,6 @@
 """The Click group every command hangs on, and the one place errors become exit codes."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import NoReturn
 
@@ -10,6 +9,7 @@ from click.exceptions import NoArgsIsHelpError
 from rich.console import Console
 from rich.markup import escape
 
+from superopt.cli import jsonout
 from superopt.version import __version__
 from superopt.errors import SuperoptError
 
@@ -17,8 +17,9 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
-def _fail(message: str, exit_code: int) -> NoReturn:
+def _fail(message: str, exit_code: int, path: str | None = None, line: int | None = None) -> NoReturn:
     err_console.print("[bold red]error:[/] " + escape(message), soft_wrap=True)  # one line, never wrapped
+    jsonout.finish(message, exit_code, path, line)   # --json: the error form on stdout as well
     sys.exit(exit_code)
 
 
@@ -31,6 +32,12 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
 class _Group(click.Group):
     """Parses the group's options (make_context) and runs a command (invoke: which parses its
     options too), turning usage errors and SuperoptError into one line and an exit code."""
+    holds_json = True   # its commands' --json objects wait for the run's end (superopt.cli.jsonout)
+
+    def parse_args(self, ctx, args):
+        command = args[0] if args and args[0] in self.commands else None
+        jsonout.start(command, jsonout.wants_json(args))
+        return super().parse_args(ctx, args)
 
     def make_context(self, info_name, args, parent=None, **extra):
         try:
@@ -46,7 +53,9 @@ class _Group(click.Group):
         except click.UsageError as exc:
             _usage_error(exc)
         except SuperoptError as exc:
-            _fail(str(exc), exc.exit_code)
+            _fail(str(exc), exc.exit_code, exc.path, exc.line)
+        finally:
+            jsonout.finish()   # the result, when the command ended without an error (or by sys.exit)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,12 +67,4 @@ def main():
     """
 
 
-def emit_json(obj) -> None:
-    """Print one JSON object on stdout (for --json)."""
-    click.echo(json.dumps(obj, indent=2, default=_jsonable))
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError("not JSON serialisable: %r" % type(value))
+emit_json = jsonout.emit   # (the commands' name for it)

@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from superopt.cli import jsonout
 from superopt.cli.app import console, emit_json, err_console
 from superopt.cli.options import TASK_HELP, Seconds, spec_options
 from superopt.measure.counters import COUNTER_CHOICES
@@ -73,7 +74,7 @@ def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distr
                                progress=lambda done, total: bar.update(job, completed=done))
         except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
             if exc.report is not None and as_json:
-                emit_json({"task": exc.report.task, "refused": exc.name, "verdict": exc.report.to_json()})
+                jsonout.attach(task=exc.report.task, refused=exc.name, verdict=exc.report.to_json())
             elif exc.report is not None:
                 from superopt.cli.verify import render
                 err_console.print(render(exc.report, exc.name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
+from superopt.cli import jsonout
 from superopt.cli.app import emit_json, err_console
 from superopt import api
 from superopt.emit.export import FORMATS, ExportRefused, check_request, verdict_summary
@@ -45,14 +46,13 @@ def export(program_file: str, fmt: str, task: str | None, signature: str | None,
     program, the_task = api.resolve(program_file, task, signature, cc)
     name = check_request(program, the_task, fmt, name, values)  # bad options fail before verify runs
     verdict = api.verify(program, the_task)
-    report = {"path": program_file, "function": program.name, "task": the_task.name, "format": fmt, "values": values,
+    report = {"file": program_file, "function": program.name, "task": the_task.name, "format": fmt, "values": values,
               "name": name, "instructions": instruction_count(program),
               "verdict": verdict.to_json(), "output": output}
     try:
         text = api.export(program, the_task, fmt, name=name, values=values, verdict=verdict)
     except ExportRefused:
-        if as_json:  # scripts get the verdict on stdout; the reason still goes to stderr
-            emit_json(dict(report, exported=False, source=None))
+        jsonout.attach(verdict=report["verdict"])   # --json: the error form carries the verdict
         raise
     moved = None
     if output:
@@ -61,7 +61,7 @@ def export(program_file: str, fmt: str, task: str | None, signature: str | None,
         except ResultMoved as exc:
             moved, output = exc, exc.where
     if as_json:
-        emit_json(dict(report, exported=True, source=text, output=output))
+        emit_json(dict(report, source=text, output=output))
     elif output:
         err_console.print(escape("wrote %s (%s, %s, %d instructions; verified: %s)" % (
             output, fmt, report["name"], report["instructions"], verdict_summary(verdict, detail=False))))

@@ -20,15 +20,27 @@ from superopt.driver import write_program
 from superopt.outputs import ResultMoved, check_outputs
 
 
+# the result header's facts that --json passes on as they are (its length, time, "programs explored"
+# and "optimal" text become instructions, seconds, programs and proof: docs/json.md)
+_HEADER_KEYS = ("task", "isa", "agent", "seed", "workers", "pruning", "spec", "signature", "reference", "checked")
+
+
 def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
     table = Table(title="superopt search %s (agent %s, isa %s)" % (task, agent, isa), show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("elapsed", "%.1f s" % stats.elapsed)
+    if stats.stopping is not None:
+        left = stats.stopping.remaining(stats.elapsed, stats.history)
+        table.add_row("stops after", stats.stopping.text)
+        table.add_row("remaining", "-" if left is None else "%.1f s at most" % left)
     table.add_row("phase", stats.phase or "-")
     table.add_row("programs explored", "{:,}".format(stats.explored))
     table.add_row("states deduplicated", "{:,}".format(stats.deduplicated))
     table.add_row("best correct length", "-" if stats.best_length is None else str(stats.best_length))
+    if stats.history:   # the last improvements, oldest first
+        table.add_row("improvements", "\n".join("%d at %.1f s (%s programs)" % (h["instructions"], h["seconds"],
+                                                format(h["programs"], ",")) for h in stats.history[-5:]))
     if stats.best_length is None and stats.best_program:   # (enum tracks complete programs only)
         table.add_row("best incomplete", "%.1f%% of items correct" % (100 * stats.best_correct))
     if stats.best_program:
@@ -134,14 +146,18 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             write_program(out_path, result.program, header)
         except ResultMoved as exc:   # the summary still says what was found, and where it went
             moved, out_path = exc, exc.where
-    summary = {**header, "backend": backend, "found": result.program is not None, "out": out_path if result.program is not None else None,
-               "elapsed": round(result.elapsed, 3), "programs_explored": result.explored,
-               "states_deduplicated": result.deduplicated, "verified": result.verified,
+    summary = {**{k: header[k] for k in _HEADER_KEYS if k in header}, "objective": objective, "backend": backend,
+               "found": result.program is not None, "output": out_path if result.program is not None else None,
+               "instructions": result.length, "optimal": bool(result.optimal), "proof": header["optimal"],
+               "seconds": round(result.elapsed, 3), "programs": result.explored,
+               "deduplicated": result.deduplicated, "verified": result.verified,
                "program": [i.att() for i in result.program.instrs] if result.program else None,
-               "interrupted": result.extras.get("interrupted", False),
-               "extras": {k: v for k, v in result.extras.items() if k != "interrupted"}}
-    if result.latency:
-        summary["latency"] = result.latency
+               "interrupted": result.extras.get("interrupted", False), "latency": result.latency or None,
+               "extras": {k: v for k, v in result.extras.items() if k != "interrupted"},
+               "stopping": result.stopping.to_json(), "history": result.history,
+               "known_best": result.known_best.to_json() if result.known_best else None}
+    known = result.known_best
+    worse = known is not None and (result.length is None or result.length > known.instructions)
     if as_json:
         emit_json(summary)
     elif result.program is not None:
@@ -153,6 +169,11 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     else:
         why = "stopped before" if result.extras.get("interrupted") or result.extras.get("timed_out") else "search ended"
         err_console.print("no correct program found (%s; longest length searched: %s)" % (why, result.max_length))
+    if worse and not as_json:   # (next to the line it qualifies: stdout when found, stderr when not)
+        (console if result.program is not None else err_console).print(
+            "[yellow]worse than shipped[/]: %s; the shipped %s has %d (`superopt examples copy %s .`)" % (
+                "%d instructions" % result.length if result.program is not None else "none found", known.file,
+                known.instructions, known.file), soft_wrap=True)
     if moved is not None:
         raise moved
     sys.exit(0 if result.program is not None else 1)

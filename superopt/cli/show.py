@@ -7,6 +7,7 @@ from rich.table import Table
 
 from superopt.x86.assembler import assemble
 from superopt.x86.decode import disassemble
+from superopt.x86.isa import instruction_count
 from superopt.cli.app import console, emit_json
 from superopt import api
 
@@ -33,12 +34,12 @@ def show(path: str, as_json: bool):
                      "att": ins.att(), "intel": ins.intel(), "bytes": code.code[start:start + size].hex(" "),
                      "decoded": decoded[i].intel})
     end_labels = program.labels_at(len(program.instrs))
-    summary = {"path": path, "name": program.name, "task": program.task, "instructions": len(program.instrs),
+    summary = {"file": path, "function": program.name, "task": program.task, "instructions": instruction_count(program),
                "code_bytes": len(code.code), "implicit_ret": code.implicit_ret}
     if as_json:
         emit_json({**summary, "listing": rows, "end_labels": end_labels})
         return
-    caption = "%d instructions, %d bytes of code%s" % (len(program.instrs), len(code.code),
+    caption = "%d instructions (not counting ret), %d bytes of code%s" % (summary["instructions"], len(code.code),
                                                          " (with an implicit ret)" if code.implicit_ret else "")
     table = Table(title=escape(path + (" (%s)" % program.name if program.name else "")), caption=caption)
     for name in ("#", "line", "offset"):

@@ -13,7 +13,7 @@ from superopt.tasks.registry import TASKS
 def tasks(as_json: bool):
     """List the tasks superopt knows: name, C signature, element type, what the kernel must do."""
     if as_json:
-        emit_json({"tasks": [{"name": t.name, "signature": t.signature, "n": t.n,
+        emit_json({"tasks": [{"task": t.name, "signature": t.signature, "n": t.n,
                               "variable": t.variable, "element": t.element, "description": t.description}
                              for t in TASKS.values()]})
         return

@@ -54,8 +54,8 @@ class ProgramTiming:
     ratio: Ratio                 # to the first program
     samples: np.ndarray = field(repr=False)  # per-call figure of every timed run, overhead subtracted
 
-    def to_json(self, quantile: float) -> dict:
-        return {"path": self.name, "runs": len(self.samples), "quantile": quantile, "value": _round(self.value),
+    def to_json(self) -> dict:
+        return {"file": self.name, "runs": len(self.samples), "value": _round(self.value),
                 "ci_low": _round(self.ci_low), "ci_high": _round(self.ci_high), "median": _round(self.median),
                 "min": _round(self.min),
                 "resolved": self.resolved, "ratio": _round(self.ratio.value),
@@ -85,16 +85,16 @@ class BenchReport:
     interrupted: bool = False
 
     def to_json(self) -> dict:
-        common = {"unit": self.counter.unit, "counter": self.counter.name,
-                  "overhead": _round(self.overhead.value)}
+        """The report in the --json schema (docs/json.md): the counter, unit and quantile once,
+        for every row."""
         return {
             "task": self.task, "mode": self.mode, "counter": self.counter.name, "unit": self.counter.unit,
             "counter_reason": self.counter.reason, "quantile": self.quantile, "confidence": self.confidence,
             "runs": self.runs, "runs_requested": self.runs_requested, "inputs_per_run": self.inputs_per_run,
-            "inputs": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
+            "distribution": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
             "overhead": {"value": _round(self.overhead.value), "ci_low": _round(self.overhead.ci_low),
                          "ci_high": _round(self.overhead.ci_high)},
-            "results": [dict(r.to_json(self.quantile), **common) for r in self.results],
+            "results": [r.to_json() for r in self.results],
         }
 
 

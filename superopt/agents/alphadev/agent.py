@@ -43,13 +43,9 @@ from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.mcts import MCTSConfig
 from superopt.agents.alphadev.actor import build_game, game_spec
 from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
-from superopt.agents.alphadev.params import AlphaDevParams
+from superopt.agents.alphadev.params import DEFAULT_PATIENCE, DEFAULT_TIME_CAP, AlphaDevParams
 from superopt.agents.base import SearchResult, SearchStats
 from superopt.game.game import human_length
-
-
-DEFAULT_PATIENCE = 20.0     # seconds without a shorter program, once one is found
-DEFAULT_TIME_CAP = 300.0    # seconds, when the caller sets no time limit
 
 
 def horizon(game) -> int:

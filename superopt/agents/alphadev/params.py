@@ -8,6 +8,9 @@ from superopt.agents.alphadev.shaping import POTENTIALS
 from superopt.agents.params import Params, choice, count, flag, fraction, number, param, positive, text
 from superopt.measure.latency import SOURCES
 
+DEFAULT_PATIENCE = 20.0     # seconds without a shorter program, once one is found (the patience param's default)
+DEFAULT_TIME_CAP = 300.0    # seconds, when the caller sets no time limit (time_cap's)
+
 
 @dataclass(frozen=True)
 class AlphaDevParams(Params):

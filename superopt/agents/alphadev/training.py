@@ -58,11 +58,12 @@ class Training:
         return self.selfplay.progress
 
     def metrics(self) -> dict:
+        """The log's lines and `train --json`, in the keys of docs/json.md."""
         p = self.progress
-        return {"time": round(time.monotonic() - self.started, 2), "steps": p.steps, "games": p.games,
-                "solved_games": p.solved_games, "explored": p.explored, "evaluations": p.evaluations,
-                "best_length": p.best_length, "latency": self.latency, "latency_measured": p.latency_measured,
-                **{k: round(v, 5) for k, v in p.losses.items()}, **({"lost": p.lost} if p.lost else {})}
+        return {"seconds": round(time.monotonic() - self.started, 2), "steps": p.steps, "games": p.games,
+                "solved_games": p.solved_games, "programs": p.explored, "evaluations": p.evaluations,
+                "instructions": p.best_length, "latency": self.latency, "latency_measured": p.latency_measured,
+                "losses": {k: round(v, 5) for k, v in p.losses.items()}, "lost": p.lost}
 
     def save(self) -> None:
         """The checkpoint at `out`, with what a resumed run needs."""
