@@ -189,7 +189,8 @@ def report_table(report: BenchReport, title: str | None = None) -> Table:
     columns = ["program", "harness", "%s [CI]" % pct] + (["%s ns" % pct] if ns else []) + \
         ["median", "mean ± sd", "min", "vs first [CI]"]
     for col in columns:
-        table.add_column(col, justify="left" if col in ("program", "harness") else "right", no_wrap=col != "program")
+        table.add_column(col, justify="left" if col in ("program", "harness") else "right",
+                         no_wrap=col != "program", overflow="fold")  # a path wraps whole, never cut
     for r in report.results:
         value = "%s [%s, %s]" % (_fmt(r.value), _fmt(r.ci_low), _fmt(r.ci_high))
         if not r.resolved:

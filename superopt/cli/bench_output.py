@@ -112,11 +112,14 @@ def plot_png(reports: list[BenchReport]) -> bytes:
             high = r.ci_high - r.value if r.ci_high is not None else 0
             points.errorbar([r.value], [y], xerr=[[low], [high]], fmt="o", capsize=4, color="C0")
             points.plot([r.median], [y], "x", color="C1")
+            verdict = compared(r.ratio, "first").split(" [")[0]
+            points.annotate(verdict, (max(r.value, r.median), y), xytext=(8, 6), textcoords="offset points",
+                            fontsize="small")
         points.set_yticks(ys, [_label(r.name, r.form) for r in rep.results], fontsize="small")
         points.set(xlabel="%s per call: p%g (o, %g%% CI), median (x)" % (unit, rep.quantile * 100,
                                                                           rep.confidence * 100),
-                   title="ratios: " + "; ".join(compared(r.ratio, "first").replace(" than first", "")
-                                                for r in rep.results[1:]) if len(rep.results) > 1 else "")
+                   title="against the first program, at p%g" % (rep.quantile * 100))
+        points.margins(x=0.25, y=0.15)
         points.set_xlim(left=0)
     fig.tight_layout()
     buffer = io.BytesIO()
