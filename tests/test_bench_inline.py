@@ -127,6 +127,7 @@ def test_table_says_which_harness_each_row_is_and_plots():
     (["--harness", "inline", "--counter", "perf"], "rdtsc"),
     (["--csv", "/no/such/dir/t.csv"], "does not exist"),
     (["--plot", "/"], "directory"),
+    (["--harness", "inline", "--loop-dir", "/proc/no/such"], "cannot make the directory"),
     (["--harness", "inline", "--values", "--task", "varsort3"], "values form"),
 ])
 def test_bad_options_are_one_line_and_exit_2(args, message):

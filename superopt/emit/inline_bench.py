@@ -48,7 +48,10 @@ def bench_inline(items: list, task: Task, names: list[str], *, runs: int = 1000,
     if task.kind == "function":
         raise SuperoptError("the inline harness times sort tasks; %s is a function task" % task.name)
     if keep is not None:
-        os.makedirs(keep, exist_ok=True)
+        try:
+            os.makedirs(keep, exist_ok=True)
+        except OSError as exc:
+            raise InputError("cannot make the directory: %s" % (exc.strerror or exc), keep) from None
         return _bench_in(keep, items, task, names, runs, inputs_per_run, mode, distribution, seed, quantile,
                          confidence, values, progress, timeout)
     with tempfile.TemporaryDirectory(prefix="superopt-inline-") as work:
