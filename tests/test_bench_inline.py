@@ -101,6 +101,7 @@ def test_both_harnesses_json_csv_runs_and_plot(tmp_path):
         for key in ("form", "mean", "std", "median", "ns", "compared"):
             assert key in row
         assert row["ns"]["value"] > 0
+    assert [r["instructions"] for r in inline["results"]] == [18, None]
     assert inline["results"][0]["compared"] == "reference"
     rows = list(csv.DictReader(table.open()))
     assert [(r["program"], r["harness"]) for r in rows] == [(SORT3, "call"), (LIBCXX3, "call"),

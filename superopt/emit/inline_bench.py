@@ -23,8 +23,8 @@ from superopt.emit.export import export
 from superopt.emit.loop import EMPTY_CALL, baseline_prelude, call_of, loop_header, loop_unit, main_unit
 from superopt.errors import InputError, SuperoptError
 from superopt.measure.counters import CounterChoice
-from superopt.measure.timing import (BenchReport, NotVerified, check_options, clock_reading, summarise, tsc_since,
-                                     verified)
+from superopt.measure.timing import (BenchReport, NotVerified, check_options, clock_reading, instruction_counts,
+                                     summarise, tsc_since, verified)
 from superopt.run.baseline import CXX_SUFFIXES
 from superopt.run.compiled import Unit, build, compiler, stream
 from superopt.run.native import NativeError, kernel_of
@@ -83,7 +83,7 @@ def _bench_in(work, items, task, names, runs, k, mode, distribution, seed, quant
         interrupted = True
     tsc_hz, tsc_seconds = tsc_since(start)
     return summarise(np.array(rows) / k, names, quantile=quantile, confidence=confidence, subtract=False,
-                     forms=forms, task=task.name, mode=mode, counter=COUNTER, runs_requested=runs,
+                     forms=forms, instructions=instruction_counts(items), task=task.name, mode=mode, counter=COUNTER, runs_requested=runs,
                      inputs_per_run=k, distribution=distribution, seed=seed, interrupted=interrupted,
                      harness="inline", tsc_hz=tsc_hz, tsc_seconds=tsc_seconds)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from superopt.measure.counters import CounterChoice, select_counter
 from superopt.errors import SuperoptError
-from superopt.x86.isa import Program
+from superopt.x86.isa import Program, instruction_count
 from superopt.run.native import MODES, Kernel, SharedObject, kernel_of, run_native, runner
 from superopt.run.harness import EMPTY_KERNEL, clock_code, harness_code
 from superopt.measure.stats import QuantileEstimate, Ratio, quantile_ci, ratio_ci
@@ -55,6 +55,7 @@ class ProgramTiming:
     ratio: Ratio                 # to the first program
     samples: np.ndarray = field(repr=False)  # per-call figure of every timed run, overhead subtracted
     form: str = "call"           # how it ran: "call" (out of line), "inline cpp", "inline gcc -O2" ...
+    instructions: int | None = None  # a kernel's, without ret (None: a compiled C/C++ baseline)
 
     @property
     def mean(self) -> float:
@@ -69,7 +70,8 @@ class ProgramTiming:
                    "mean": self.mean, "std": self.std, "min": self.min}
         ns = None if ns_per_tick is None else {k: _round(None if v is None else v * ns_per_tick)
                                                for k, v in figures.items()}
-        return {"path": self.name, "form": self.form, "runs": len(self.samples), "quantile": quantile,
+        return {"path": self.name, "form": self.form, "instructions": self.instructions, "runs": len(self.samples),
+                "quantile": quantile,
                 **{k: _round(v) for k, v in figures.items()}, "ns": ns,
                 "resolved": self.resolved, "ratio": _round(self.ratio.value),
                 "ratio_ci_low": _round(self.ratio.ci_low), "ratio_ci_high": _round(self.ratio.ci_high),
@@ -192,7 +194,12 @@ def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int
     kernels = [checked_kernel(p, task, n, timeout=timeout) for p, n in zip(programs, names)]
     return time_kernels(kernels, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=choice,
                         distribution=distribution, seed=seed, quantile=quantile, confidence=confidence,
-                        progress=progress, timeout=timeout)
+                        progress=progress, timeout=timeout, instructions=instruction_counts(programs))
+
+
+def instruction_counts(programs: list) -> list[int | None]:
+    """Each Program's instruction count without ret; None for a compiled baseline."""
+    return [instruction_count(p) if isinstance(p, Program) else None for p in programs]
 
 
 def check_options(mode, distribution, runs, inputs_per_run, quantile, programs) -> None:
@@ -210,7 +217,7 @@ def check_options(mode, distribution, runs, inputs_per_run, quantile, programs) 
 
 def time_kernels(kernels: list[Kernel], task: Task, *, runs: int, inputs_per_run: int, mode: str,
                  counter: CounterChoice, distribution: str, seed: int, quantile: float, confidence: float,
-                 progress=None, timeout: float = 120.0) -> BenchReport:
+                 progress=None, timeout: float = 120.0, instructions: list | None = None) -> BenchReport:
     """The measurement itself, with no checks: only for kernels already checked (by
     `checked_kernel`) or superopt's own (the empty kernel, calibration chains)."""
     harness = harness_code(task, mode, "rdpmc" if counter.read == "rdpmc" else "rdtsc")
@@ -235,7 +242,7 @@ def time_kernels(kernels: list[Kernel], task: Task, *, runs: int, inputs_per_run
     return summarise(per_call, [k.name for k in kernels], task=task.name, mode=mode, counter=counter,
                      quantile=quantile, confidence=confidence, runs_requested=runs,
                      inputs_per_run=inputs_per_run, distribution=distribution, seed=seed, interrupted=interrupted,
-                     tsc_hz=tsc_hz, tsc_seconds=tsc_seconds)
+                     tsc_hz=tsc_hz, tsc_seconds=tsc_seconds, instructions=instructions)
 
 
 _CALIBRATION = 0.2  # seconds at least between the two clock readings: the rate to 1e-5
@@ -265,7 +272,8 @@ def tsc_rate(ticks: int, ns: int) -> tuple[float, float]:
 
 
 def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confidence: float,
-              subtract: bool = True, forms: list[str] | None = None, **info) -> BenchReport:
+              subtract: bool = True, forms: list[str] | None = None, instructions: list | None = None,
+              **info) -> BenchReport:
     """Statistics from per-call figures: column 0 the empty kernel, then one per program.
     NaN marks a run the counter could not time (see Worker.measure); it is left out.
     With `subtract` False (the inline harness, where a kernel overlaps the code around it)
@@ -283,6 +291,7 @@ def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confid
                 for est, col in zip(estimates, columns[1:])]
     sub = lambda x: None if x is None else x - offset
     forms = forms or ["call"] * len(names)
+    instructions = instructions or [None] * len(names)
     results = []
     for j, (name, est, raw) in enumerate(zip(names, estimates, columns[1:])):
         if j == 0:
@@ -295,7 +304,7 @@ def summarise(per_call: np.ndarray, names: list[str], *, quantile: float, confid
             ratio = ratio_ci(raw, columns[1], quantile, confidence, offset=offset)
         results.append(ProgramTiming(name, est.value - offset, sub(est.ci_low), sub(est.ci_high),
                                      float(np.median(raw)) - offset, float(raw.min()) - offset,
-                                     resolved[j], ratio, raw - offset, forms[j]))
+                                     resolved[j], ratio, raw - offset, forms[j], instructions[j]))
     return BenchReport(quantile=quantile, confidence=confidence, runs=len(per_call), overhead=overhead,
                        results=results, subtracted=subtract, **info)
 
