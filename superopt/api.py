@@ -168,13 +168,11 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
         raise SuperoptError("--values and --loop-dir are for the inline harness (--harness inline)")
     programs = list(programs)
     task = get_task(task, signature, cc) if task is not None else None
-    if task is not None and task.kind == "function" and harness == "inline":
-        raise SuperoptError("the inline harness times sort tasks; %s is a function task (use --harness call)"
-                            % task.name)
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                               timeout=timeout, names=names, progress=progress)
+                               timeout=timeout, names=names, progress=progress, harness=harness,
+                               values=values, loop_dir=loop_dir)
     sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
     kernels = {i: resolve(p, task) for i, p in enumerate(programs)
                if isinstance(p, Program) or not is_c_source(str(p))}
@@ -202,9 +200,11 @@ def _names(programs: list, items: list) -> list[str]:
             for i, p in enumerate(programs)]
 
 
-def _bench_function(programs: list, task: Task, *, names: list[str] | None, **options):
+def _bench_function(programs: list, task: Task, *, names: list[str] | None, harness: str, values: bool,
+                    loop_dir: str | None, **options):
     """bench on a function task: the kernels, then the C reference compiled at gcc -O2 and -O3
-    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels)."""
+    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels), or with
+    the inline harness the C reference itself inlined into the same loop."""
     from superopt.measure.timing import measure
     from superopt.tasks.csource import c_assembly
     if any(not isinstance(p, Program) and str(p).endswith(SPEC_SUFFIXES) for p in programs):
@@ -215,7 +215,15 @@ def _bench_function(programs: list, task: Task, *, names: list[str] | None, **op
     items = [resolve(p, task)[0] for p in programs]
     names = list(names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
                            for i, p in enumerate(programs)])
-    if task.spec.rsplit(":", 1)[0].endswith(SPEC_SUFFIXES):
+    spec = task.spec.rsplit(":", 1)[0]
+    if harness == "inline":
+        from superopt.emit.inline_bench import bench_inline
+        if spec.endswith(SPEC_SUFFIXES):
+            items.append(spec)
+            names.append("%s (the C spec)" % task.spec)
+        options.pop("counter")
+        return bench_inline(items, task, names, values=values, keep=loop_dir, **options)
+    if spec.endswith(SPEC_SUFFIXES):
         for opt in (("-O2",), ("-O3",)):
             items.append(c_assembly(task, opt=opt))
             names.append("%s (gcc %s)" % (task.spec, opt[0]))

@@ -1,6 +1,7 @@
-"""`superopt bench --harness inline`: the generated loop compiles, gives sorted output, refuses
-wrong kernels and baselines before they are timed, and survives a crash; the CSV, runs and
-plot files; the options' errors. No timing assertions: figures are only checked to exist."""
+"""`superopt bench --harness inline`: the generated loop compiles, gives sorted output (and a
+function task's results), refuses wrong kernels and baselines before they are timed, and
+survives a crash; the CSV, runs and plot files; the options' errors. No timing assertions:
+figures are only checked to exist."""
 import csv
 import json
 import os
@@ -137,10 +138,28 @@ def test_bad_options_are_one_line_and_exit_2(args, message):
     assert len(res.output.strip().splitlines()) == 1
 
 
-def test_function_tasks_are_refused_by_the_inline_harness():
-    with pytest.raises(api.SuperoptError, match="function task"):
-        api.bench([SORT3], os.path.join(ROOT, "bench", "hackers", "p01.c"), harness="inline", runs=2,
-                  inputs_per_run=10)
+P01 = os.path.join(ROOT, "bench", "hackers", "p01.c")
+
+
+def _p01_kernel(tmp_path, body: str) -> str:
+    path = tmp_path / "p01.s"
+    path.write_text("\t.text\n\t.globl p01\np01:\n" + body + "\tret\n")
+    return str(path)
+
+
+def test_function_task_kernel_beside_its_c_spec(tmp_path):
+    kernel = _p01_kernel(tmp_path, "\tleal -1(%rdi), %eax\n\tandl %edi, %eax\n")
+    rep = api.bench([kernel], P01, harness="inline", runs=3, inputs_per_run=100, loop_dir=str(tmp_path / "loop"))
+    assert [r.form for r in rep.results] == ["inline cpp", "inline cc -O2"]
+    assert rep.results[1].name == P01 + ":p01 (the C spec)" and rep.results[0].instructions == 2
+    unit = (tmp_path / "loop" / "loop1.cc").read_text()
+    assert "a[0] = (uint64_t)(uint32_t)superopt_program1((uint32_t)a[0])" in unit
+
+
+def test_a_wrong_function_kernel_is_refused(tmp_path):
+    kernel = _p01_kernel(tmp_path, "\tleal 1(%rdi), %eax\n\tandl %edi, %eax\n")   # x & (x+1): p02, not p01
+    res = _bench(kernel, "--task", P01, "--harness", "inline", *QUICK)
+    assert res.exit_code == 1 and "fails verification" in res.output and "Traceback" not in res.output
 
 
 def test_compared_wording():

@@ -1,11 +1,11 @@
 """The inline harness: kernels timed as users run them, the exported C++ header (or its
 values form) inlined into a generated loop compiled by the system compiler, beside C/C++
-baselines compiled into the same loop (superopt.emit.loop).
+baselines compiled into the same loop (superopt.emit.loop): for a function task, its C spec.
 
 Only kernels that pass verify in the emulator are exported; the compiled loop itself is
-then run once on every proof input and 1,000 random ones and its outputs compared with the
-task's, so a wrong kernel, a wrong baseline or a miscompiled loop is refused before it is
-timed. Every native run is a child process: a crash or a hang is a NativeError (exit 1).
+then run once on every proof input and 1,000 random ones (a function task's edge, random
+and counterexample inputs) and its outputs compared with the task's, so a wrong kernel, a
+wrong baseline or a miscompiled loop is refused before it is timed. Every native run is a child process: a crash or a hang is a NativeError (exit 1).
 
 The figures are whole loop iterations (the call and the loop around it): inlined code
 overlaps with its surroundings, so the loop alone (an empty asm block in place of the
@@ -20,8 +20,8 @@ import tempfile
 import numpy as np
 
 from superopt.emit.export import export
-from superopt.emit.loop import EMPTY_CALL, baseline_prelude, call_of, loop_header, loop_unit, main_unit
-from superopt.errors import InputError, SuperoptError
+from superopt.emit.loop import EMPTY_CALL, baseline_prelude, call_of, loop_header, loop_unit, main_unit, record_size
+from superopt.errors import InputError
 from superopt.measure.counters import CounterChoice
 from superopt.measure.timing import (BenchReport, NotVerified, check_options, clock_reading, instruction_counts,
                                      summarise, tsc_since, verified)
@@ -45,8 +45,6 @@ def bench_inline(items: list, task: Task, names: list[str], *, runs: int = 1000,
     its values form) or the path of a C/C++ file defining the task's function. `keep`: a
     directory to leave the generated sources and driver in (default: a temporary one)."""
     check_options(mode, distribution, runs, inputs_per_run, quantile, items)
-    if task.kind == "function":
-        raise SuperoptError("the inline harness times sort tasks; %s is a function task" % task.name)
     if keep is not None:
         try:
             os.makedirs(keep, exist_ok=True)
@@ -63,10 +61,10 @@ def _bench_in(work, items, task, names, runs, k, mode, distribution, seed, quant
               progress, timeout) -> BenchReport:
     driver, forms = _build(work, items, task, names, mode, values)
     _check(work, driver, task, names, timeout)
-    sets = min(runs, max(1, _SET_BYTES // (4 * task.n * k)))
+    sets = min(runs, max(1, _SET_BYTES // (8 * record_size(task) * k)))
     arrays, lengths = zip(*[task.random_inputs(np.random.default_rng([seed, *key]), k, distribution)
                             for key in [(s,) for s in range(sets)] + [(0, 1)]])   # the last: the warm-up
-    _write(work, "sets", np.concatenate(arrays), np.concatenate(lengths))
+    _write(work, "sets", task, np.concatenate(arrays), np.concatenate(lengths))
     what = "the inline harness of " + ", ".join(names)
     rows, interrupted = [], False
     start = clock_reading()
@@ -122,9 +120,20 @@ def _build(work: str, items: list, task: Task, names: list[str], mode: str, valu
     return driver, forms
 
 
-def _write(work: str, stem: str, arrays: np.ndarray, lengths: np.ndarray) -> None:
+def _records(task: Task, arrays: np.ndarray) -> np.ndarray:
+    """The loop's records: a sort's arrays as int32; a function task's argument bits as
+    uint64, with a zero column where it takes no argument (the result's slot)."""
+    if task.kind != "function":
+        return np.ascontiguousarray(arrays, dtype=np.int32)
+    arrays = np.asarray(arrays, dtype=np.uint64).reshape(len(arrays), -1)
+    if arrays.shape[1] == 0:
+        arrays = np.zeros((len(arrays), 1), dtype=np.uint64)
+    return np.ascontiguousarray(arrays)
+
+
+def _write(work: str, stem: str, task: Task, arrays: np.ndarray, lengths: np.ndarray) -> None:
     inputs, lens = _paths(work, stem)
-    np.ascontiguousarray(arrays, dtype=np.int32).tofile(inputs)
+    _records(task, arrays).tofile(inputs)
     np.ascontiguousarray(lengths, dtype=np.int32).tofile(lens)
 
 
@@ -135,9 +144,13 @@ def _paths(work: str, stem: str) -> list[str]:
 def _check(work: str, driver: str, task: Task, names: list[str], timeout: float) -> None:
     """Every program's loop once over the proof inputs and 1,000 random ones: outputs must be
     the task's. NotVerified (exit 1) names the first wrong program and input."""
-    proof, random = task.proof_inputs(), task.random_inputs(np.random.default_rng(0), 1000)
-    arrays, lengths = np.concatenate([proof[0], random[0]]), np.concatenate([proof[1], random[1]])
-    _write(work, "check", arrays, lengths)
+    if task.kind == "function":   # edge values, 1,000 random inputs, the counterexamples recorded
+        arrays = task.inputs(np.random.default_rng(0), 1000)
+        lengths = np.zeros(len(arrays), dtype=np.int32)
+    else:
+        proof, random = task.proof_inputs(), task.random_inputs(np.random.default_rng(0), 1000)
+        arrays, lengths = np.concatenate([proof[0], random[0]]), np.concatenate([proof[1], random[1]])
+    _write(work, "check", task, arrays, lengths)
     out = os.path.join(work, "check.out")
     done = []
     try:
@@ -146,10 +159,16 @@ def _check(work: str, driver: str, task: Task, names: list[str], timeout: float)
     except NativeError as exc:
         raise NativeError("%s (inlined, on the check inputs)" % str(exc).replace(
             "the inline check", names[len(done)], 1)) from None
-    got = np.fromfile(out, dtype=np.int32).reshape(len(names), len(arrays), task.n)
-    expected = task.expected(arrays, lengths)
+    records = _records(task, arrays)
+    got = np.fromfile(out, dtype=records.dtype).reshape(len(names), *records.shape)
+    function = task.kind == "function"
+    expected = task.expected(arrays) if function else task.expected(arrays, lengths)
     for name, result in zip(names, got):
-        wrong = np.nonzero((result != expected).any(axis=1))[0]
+        ok = task.compare(result[:, 0], expected) if function else (result == expected).all(axis=1)
+        wrong = np.nonzero(~ok)[0]
         if len(wrong):
-            raise NotVerified("%s: gives wrong results inlined into the timed loop (%d of %d inputs, first: %s -> %s)"
-                              % (name, len(wrong), len(arrays), arrays[wrong[0]].tolist(), result[wrong[0]].tolist()))
+            first = wrong[0]
+            example = (task.signature.call(arrays[first], int(result[first, 0]), int(expected[first])) if function
+                       else "%s -> %s" % (arrays[first].tolist(), result[first].tolist()))
+            raise NotVerified("%s: gives wrong results inlined into the timed loop (%d of %d inputs, first: %s)"
+                              % (name, len(wrong), len(arrays), example))

@@ -3,11 +3,13 @@ run an exported header or their own function.
 
 One translation unit per program (so each is compiled as its user would compile it: an
 exported C++ header with g++, a C baseline with the C compiler), each holding one loop
-function `uint64_t loop(int32_t *data, const int32_t *lengths, long k)` that returns the
-rdtsc ticks (lfence-serialised) of k calls, each on its own array `data + i*N`, sorted in
-place. Throughput: the calls are independent, as in a loop over many arrays. Latency: the
-next array's address depends on every output of the call before (OR of the outputs, ANDed
-with 0 in an asm statement the compiler cannot see through), so the calls cannot overlap.
+function `uint64_t loop(element *data, const int32_t *lengths, long k)` that returns the
+rdtsc ticks (lfence-serialised) of k calls, each on its own record `data + i*N`: a sort's
+array (int32, sorted in place), or a function task's arguments (uint64 bit patterns as the
+registers hold them; the result replaces the first). Throughput: the calls are independent,
+as in a loop over many arrays. Latency: the next record's address depends on every output of
+the call before (OR of the outputs, ANDed with 0 in an asm statement the compiler cannot see
+through), so the calls cannot overlap.
 A main unit runs the loops interleaved (see `MAIN`) and prints one line of ticks per run.
 """
 from __future__ import annotations
@@ -20,22 +22,26 @@ LOOP_HEADER = r"""/* superopt's inline harness: the timed loop (generated). */
 #define SUPEROPT_LOOP_H
 #include <stdint.h>
 #include <x86intrin.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
 #define SUPEROPT_N %(n)d
+typedef %(element)s superopt_element;
 #ifdef __cplusplus
 #define SUPEROPT_C extern "C"
 #else
 #define SUPEROPT_C
 #endif
-typedef uint64_t (*superopt_loop)(int32_t *data, const int32_t *lengths, long k);
+typedef uint64_t (*superopt_loop)(superopt_element *data, const int32_t *lengths, long k);
 #define SUPEROPT_LOOP(NAME, CALL) \
-SUPEROPT_C uint64_t NAME(int32_t *data, const int32_t *lengths, long k) \
+SUPEROPT_C uint64_t NAME(superopt_element *data, const int32_t *lengths, long k) \
 { \
     uint64_t dep = 0; \
     _mm_lfence(); \
     uint64_t t0 = __rdtsc(); \
     _mm_lfence(); \
     for (long i = 0; i < k; i++) { \
-        int32_t *a = data + i * SUPEROPT_N + dep; \
+        superopt_element *a = data + i * SUPEROPT_N + dep; \
         int32_t n = lengths[i + dep]; \
         (void)n; \
         CALL; \
@@ -55,7 +61,7 @@ _CHAIN = {
     "latency": r"""#define SUPEROPT_CHAIN { \
         uint64_t d = 0; \
         _Pragma("GCC unroll 16") \
-        for (int j = 0; j < SUPEROPT_N; j++) d |= (uint32_t)a[j]; \
+        for (int j = 0; j < SUPEROPT_N; j++) d |= (uint64_t)a[j]; \
         __asm__ volatile("and $0, %0" : "+r"(d)); \
         dep = d; \
     }""",
@@ -93,9 +99,10 @@ int main(int argc, char **argv)
 {
     long bytes, lbytes;
     if (argc == 5 && !strcmp(argv[1], "check")) {
-        int32_t *in = (int32_t *)slurp(argv[2], &bytes), *len = (int32_t *)slurp(argv[3], &lbytes);
+        superopt_element *in = (superopt_element *)slurp(argv[2], &bytes);
+        int32_t *len = (int32_t *)slurp(argv[3], &lbytes);
         long count = lbytes / 4;
-        int32_t *work = (int32_t *)malloc(bytes + 64);
+        superopt_element *work = (superopt_element *)malloc(bytes + 64);
         FILE *out = fopen(argv[4], "wb");
         if (!out) { perror(argv[4]); return 3; }
         for (long v = 1; v < COUNT; v++) {
@@ -112,19 +119,20 @@ int main(int argc, char **argv)
         return 3;
     }
     long runs = atol(argv[2]), k = atol(argv[3]), sets = atol(argv[4]);
-    int32_t *in = (int32_t *)slurp(argv[5], &bytes), *len = (int32_t *)slurp(argv[6], &lbytes);
-    int32_t *work = (int32_t *)malloc(sizeof(int32_t) * SUPEROPT_N * k + 64);
+    superopt_element *in = (superopt_element *)slurp(argv[5], &bytes);
+    int32_t *len = (int32_t *)slurp(argv[6], &lbytes);
+    superopt_element *work = (superopt_element *)malloc(sizeof(superopt_element) * SUPEROPT_N * k + 64);
     long set_size = SUPEROPT_N * k, used = sets > 1 ? sets - 1 : 1;
     uint64_t ticks[COUNT];
     for (long v = 0; v < COUNT; v++) {  /* warm-up on inputs no run uses */
-        memcpy(work, in + (sets - 1) * set_size, sizeof(int32_t) * set_size);
+        memcpy(work, in + (sets - 1) * set_size, sizeof(superopt_element) * set_size);
         LOOPS[v](work, len + (sets - 1) * k, k);
     }
     for (long r = 0; r < runs; r++) {
         long s = r %% used;
         for (long j = 0; j < COUNT; j++) {
             long v = (j + r) %% COUNT;  /* no program always goes first */
-            memcpy(work, in + s * set_size, sizeof(int32_t) * set_size);
+            memcpy(work, in + s * set_size, sizeof(superopt_element) * set_size);
             ticks[v] = LOOPS[v](work, len + s * k, k);
         }
         for (long v = 0; v < COUNT; v++) printf("%%llu ", (unsigned long long)ticks[v]);
@@ -138,14 +146,30 @@ int main(int argc, char **argv)
 EMPTY_CALL = '__asm__ volatile("" : : "r"(a) : "memory")'  # the loop alone: a[] through memory
 
 
+def record_size(task: Task) -> int:
+    """Elements per call: a sort's n int32, a function task's arguments as uint64 (at least
+    one: the result's slot)."""
+    return max(task.nparams, 1) if task.kind == "function" else task.n
+
+
 def loop_header(task: Task, mode: str) -> str:
     if mode not in MODES:
         raise ValueError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
-    return LOOP_HEADER % {"n": task.n, "chain": _CHAIN[mode]}
+    element = "uint64_t" if task.kind == "function" else "int32_t"
+    return LOOP_HEADER % {"n": record_size(task), "element": element, "chain": _CHAIN[mode]}
+
+
+def function_name(task: Task) -> str:
+    """The name the task's C function has in a user's file."""
+    return task.signature.name if task.kind == "function" else task.name
 
 
 def call_of(task: Task, function: str) -> str:
-    """The C call of the task's function on the loop's array `a` (and length `n`)."""
+    """The C call of the task's function on the loop's record `a` (and length `n`): a
+    function task's arguments converted from their bits, its result's bits into a[0]."""
+    if task.kind == "function":
+        args = ", ".join("(%s)a[%d]" % (p.type.name, k) for k, p in enumerate(task.signature.params))
+        return "a[0] = (uint64_t)(uint%d_t)%s(%s)" % (task.signature.ret.width, function, args)
     return "%s(a, n)" % function if task.variable else "%s(a)" % function
 
 
@@ -159,8 +183,9 @@ def loop_unit(loop: str, call: str, prelude: list[str]) -> str:
 def baseline_prelude(task: Task, source: str, function: str) -> list[str]:
     """Include a user's C/C++ file with its function (the task's name) renamed, so that
     several baselines, each in its own unit, link into one program."""
-    return ["#define %s %s" % (task.name, function), '#include "%s"' % source.replace("\\", "\\\\").replace('"', '\\"'),
-            "#undef %s" % task.name]
+    name = function_name(task)
+    return ["#define %s %s" % (name, function), '#include "%s"' % source.replace("\\", "\\\\").replace('"', '\\"'),
+            "#undef %s" % name]
 
 
 def main_unit(loops: list[str]) -> str:
