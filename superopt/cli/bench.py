@@ -24,7 +24,8 @@ HARNESS_CHOICES = api.HARNESSES + ("both",)
 @click.command("bench")
 @click.argument("files", nargs=-1, required=True, metavar="PROG.s|BASELINE.c ...",
                 type=click.Path(dir_okay=False))
-@click.option("--task", help=TASK_HELP + " A C task's gcc -O2 and -O3 code is timed alongside.")
+@click.option("--task", help=TASK_HELP + " A C task's gcc -O2 and -O3 code is timed alongside (the inline "
+                                         "harness: the C function itself, inlined).")
 @spec_options
 @click.option("--runs", default=1000, show_default=True, type=click.IntRange(1),
               help="Measurements per program; each times one loop over the run's inputs.")
