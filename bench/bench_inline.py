@@ -4,7 +4,7 @@ One run, side by side:
 
   hand-written  a C++ program written the way a user times code: std::vector, std::mt19937
                 inputs, std::chrono::steady_clock around a loop of independent calls
-                `sort3(&d[3 * i])` over K arrays, each rep on a fresh copy (untimed). The
+                `sort3(&d[3 * i])` (sortN: N) over K arrays, each rep on a fresh copy (untimed). The
                 exported header (`superopt export`, cpp, and its --values form) and the C++
                 baselines are #included into it. Two input policies: `same` (the same K
                 arrays every rep, as most hand-written benchmarks do) and `fresh` (a
@@ -52,16 +52,16 @@ HAND = r"""
 template <class F> double ns_per_call(F sort, const std::vector<int32_t> &in, std::vector<int32_t> &d) {
     d = in;
     auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < d.size(); i += 3) sort(&d[i]);
+    for (size_t i = 0; i < d.size(); i += %(n)d) sort(&d[i]);
     auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(t1 - t0).count() / (d.size() / 3);
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / (d.size() / %(n)d);
 }
 
 int main(int argc, char **argv) {
     long reps = atol(argv[1]), k = atol(argv[2]);
     bool fresh = argv[3][0] == 'f';
     std::mt19937 gen(1);
-    std::vector<std::vector<int32_t>> sets(fresh ? 64 : 1, std::vector<int32_t>(3 * k));
+    std::vector<std::vector<int32_t>> sets(fresh ? 64 : 1, std::vector<int32_t>(%(n)d * k));
     for (auto &set : sets) for (auto &x : set) x = (int32_t)gen();
     std::vector<int32_t> d;
     for (long r = -3; r < reps; r++) {  // three reps of warm-up
@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
                       ns_per_call([](int32_t *a) { exported_values(a); }, in, d),
                       %(calls)s};
         if (r >= 0) { for (double x : t) printf("%%.4f ", x); printf("\n"); }
-        for (size_t i = 0; i + 2 < d.size(); i += 3)
-            if (d[i] > d[i + 1] || d[i + 1] > d[i + 2]) { fprintf(stderr, "not sorted\n"); return 1; }
+        for (size_t i = 0; i < d.size(); i += %(n)d)
+            if (!std::is_sorted(&d[i], &d[i] + %(n)d)) { fprintf(stderr, "not sorted\n"); return 1; }
     }
 }
 """
@@ -84,11 +84,11 @@ def hand_written(kernel: Path, baselines: list[Path], reps: int, k: int, policy:
     (work / "exported.h").write_text(superopt.export(program, task, "cpp", name="exported", verdict=verdict))
     (work / "exported_values.h").write_text(superopt.export(program, task, "cpp", name="exported_values",
                                                             values=True, verdict=verdict))
-    includes = "\n".join('#define sort3 baseline%d\n#include "%s"\n#undef sort3' % (j, b.resolve())
+    includes = "\n".join('#define %s baseline%d\n#include "%s"\n#undef %s' % (task.name, j, b.resolve(), task.name)
                          for j, b in enumerate(baselines))
     calls = ",\n                      ".join("ns_per_call([](int32_t *a) { baseline%d(a); }, in, d)" % j
                                              for j in range(len(baselines)))
-    (work / "hand.cc").write_text(HAND % {"baselines": includes, "calls": calls})
+    (work / "hand.cc").write_text(HAND % {"baselines": includes, "calls": calls, "n": task.n})
     subprocess.run(["g++", "-O2", "-o", "hand", "hand.cc"], cwd=work, check=True)
     out = subprocess.run(["./hand", str(reps), str(k), policy], cwd=work, check=True, capture_output=True,
                          text=True).stdout
@@ -132,8 +132,10 @@ def main() -> None:
         parts = []
         for label, figures in (("hand same", hand["same"]), ("hand fresh", hand["fresh"]),
                                ("superopt inline", p5s)):
-            parts.append("%s %.2fx" % (label, figures[j] / figures[1]))
-        console.print("%s --values vs %s: the exported kernel is faster by %s" % (kernel.name, name, ", ".join(parts)))
+            ratio = figures[j] / figures[1]
+            parts.append("%s %.2fx %s" % (label, ratio if ratio >= 1 else 1 / ratio,
+                                          "faster" if ratio >= 1 else "slower"))
+        console.print("%s --values against %s: %s" % (kernel.name, name, ", ".join(parts)))
 
 
 if __name__ == "__main__":
