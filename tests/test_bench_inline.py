@@ -167,3 +167,14 @@ def test_compared_wording():
     assert compared(Ratio(0.5, 0.4, 0.8), "a.s") == "2.00x faster than a.s [1.25, 2.50]"
     assert compared(Ratio(1.5, 1.4, 1.6), "a.s") == "1.50x slower than a.s [1.40, 1.60]"
     assert compared(Ratio(None, None, None, "within noise of zero"), "a.s") == "no ratio (within noise of zero)"
+
+
+def test_a_header_that_computes_the_wrong_function_is_caught_by_the_inline_check(tmp_path, monkeypatch):
+    """Verify passed, so only the compiled loop's own check stands between a bad header (an
+    export bug, say) and a timing."""
+    import superopt.emit.inline_bench as inline_bench
+    kernel = _p01_kernel(tmp_path, "\tleal -1(%rdi), %eax\n\tandl %edi, %eax\n")
+    monkeypatch.setattr(inline_bench, "export", lambda program, task, fmt, name, verdict, values:
+                        "#include <stdint.h>\ninline uint32_t %s(uint32_t x) { return x | 1; }\n" % name)
+    with pytest.raises(inline_bench.NotVerified, match=r"gives wrong results inlined .*first: p01\(x="):
+        api.bench([kernel], P01, harness="inline", runs=2, inputs_per_run=10)
