@@ -61,7 +61,8 @@ def _bench_in(work, items, task, names, runs, k, mode, distribution, seed, quant
               progress, timeout) -> BenchReport:
     driver, forms = _build(work, items, task, names, mode, values)
     _check(work, driver, task, names, timeout)
-    sets = min(runs, max(1, _SET_BYTES // (8 * record_size(task) * k)))
+    itemsize = 8 if task.kind == "function" else 4   # see _records
+    sets = min(runs, max(1, _SET_BYTES // (itemsize * record_size(task) * k)))
     arrays, lengths = zip(*[task.random_inputs(np.random.default_rng([seed, *key]), k, distribution)
                             for key in [(s,) for s in range(sets)] + [(0, 1)]])   # the last: the warm-up
     _write(work, "sets", task, np.concatenate(arrays), np.concatenate(lengths))
