@@ -143,22 +143,36 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
     return run_search(game, agent, options, report=report, should_stop=should_stop)
 
 
+HARNESSES = ("call", "inline")
+
+
 def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: int = 1000,
           inputs_per_run: int = 10000, mode: str = "latency", counter: str = "auto",
           distribution: str = "random", seed: int = 0, quantile: float = 0.05, timeout: float = 120.0,
           names: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
-          signature: str | None = None, cc: str = "gcc"):
+          signature: str | None = None, cc: str = "gcc", harness: str = "call", values: bool = False,
+          loop_dir: str | None = None):
     """Time kernels natively, interleaved, after each passes verify (C/C++ files are compiled
     with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
-    the quantile `.value` with its CI and the `.ratio` to the first program."""
+    the quantile `.value` with its CI and the `.ratio` to the first program.
+
+    `harness` "call" calls each kernel out of line from superopt's machine-code loop (the
+    harness's overhead subtracted); "inline" inlines the exported C++ header (`values`: its
+    values form) and the C/C++ files into a loop compiled by the system compiler, and
+    reports whole loop iterations (superopt.emit.inline_bench; `loop_dir` keeps its sources)."""
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
+    if harness not in HARNESSES:
+        raise SuperoptError("unknown harness %r (choose from %s)" % (harness, ", ".join(HARNESSES)))
+    if harness == "call" and (values or loop_dir):
+        raise SuperoptError("--values and --loop-dir are for the inline harness (--harness inline)")
     programs = list(programs)
     task = get_task(task, signature, cc) if task is not None else None
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                               timeout=timeout, names=names, progress=progress)
+                               timeout=timeout, names=names, progress=progress, harness=harness,
+                               values=values, loop_dir=loop_dir)
     sources = [str(p) for p in programs if not isinstance(p, Program) and is_c_source(str(p))]
     kernels = {i: resolve(p, task) for i, p in enumerate(programs)
                if isinstance(p, Program) or not is_c_source(str(p))}
@@ -169,17 +183,28 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
     the_task = get_task(task)
+    if harness == "inline":
+        from superopt.emit.inline_bench import bench_inline
+        items = [kernels[i][0] if i in kernels else str(p) for i, p in enumerate(programs)]
+        return bench_inline(items, the_task, names or _names(programs, items), runs=runs,
+                            inputs_per_run=inputs_per_run, mode=mode, distribution=distribution, seed=seed,
+                            quantile=quantile, values=values, progress=progress, timeout=timeout, keep=loop_dir)
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
-    names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
-                      for i, p in enumerate(programs)]
     return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
-                   distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
-                   progress=progress)
+                   distribution=distribution, seed=seed, quantile=quantile, names=names or _names(programs, items),
+                   timeout=timeout, progress=progress)
 
 
-def _bench_function(programs: list, task: Task, *, names: list[str] | None, **options):
+def _names(programs: list, items: list) -> list[str]:
+    return [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
+            for i, p in enumerate(programs)]
+
+
+def _bench_function(programs: list, task: Task, *, names: list[str] | None, harness: str, values: bool,
+                    loop_dir: str | None, **options):
     """bench on a function task: the kernels, then the C reference compiled at gcc -O2 and -O3
-    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels)."""
+    as baselines (a C task's; each parsed from `gcc -S`, verified like the kernels), or with
+    the inline harness the C reference itself inlined into the same loop."""
     from superopt.measure.timing import measure
     from superopt.tasks.csource import c_assembly
     if any(not isinstance(p, Program) and str(p).endswith(SPEC_SUFFIXES) for p in programs):
@@ -190,7 +215,15 @@ def _bench_function(programs: list, task: Task, *, names: list[str] | None, **op
     items = [resolve(p, task)[0] for p in programs]
     names = list(names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else str(p)
                            for i, p in enumerate(programs)])
-    if task.spec.rsplit(":", 1)[0].endswith(SPEC_SUFFIXES):
+    spec = task.spec.rsplit(":", 1)[0]
+    if harness == "inline":
+        from superopt.emit.inline_bench import bench_inline
+        if spec.endswith(SPEC_SUFFIXES):
+            items.append(spec)
+            names.append("%s (the C spec)" % task.spec)
+        options.pop("counter")
+        return bench_inline(items, task, names, values=values, keep=loop_dir, **options)
+    if spec.endswith(SPEC_SUFFIXES):
         for opt in (("-O2",), ("-O3",)):
             items.append(c_assembly(task, opt=opt))
             names.append("%s (gcc %s)" % (task.spec, opt[0]))

@@ -44,10 +44,10 @@ def test_json_has_every_field_in_order():
 def test_table_histogram_and_counter_reason():
     res = _bench(SORT3, DEEP, *QUICK, "--mode", "throughput", "--inputs", "sorted", "--seed", "3")
     assert res.exit_code == 0, res.output
-    for text in ("throughput mode", "sorted inputs", "counter:", "overhead subtracted", "ratio to first",
-                 "sort3_deep.s"):
+    for text in ("call harness, throughput mode", "sorted inputs", "counter:", "overhead subtracted",
+                 "vs first", "sort3_deep.s", "mean ± sd"):
         assert text in res.output
-    assert "|" in res.output  # histogram lines
+    assert "sort3_deep.s (call): 30 runs" in res.output and "┤" in res.output  # the histograms (plotext)
 
 
 def test_failing_program_is_refused_with_exit_1(tmp_path):

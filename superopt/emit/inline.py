@@ -213,6 +213,12 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         ret = task.signature.ret
         after = ["return (%s)%srax;" % (ret.name, "(uint8_t)" if ret.is_bool else "")]
     memory = use.memory and not elements  # the values form reads operands, not memory
+    if memory and not function:
+        # a[0..n) is all the memory a sort kernel may touch: an operand that says so, not a
+        # "memory" clobber, after which the compiler reloads every object it keeps in memory
+        # (a std::vector's pointers, in a loop over one)
+        outputs.append(("array", "+m", "*(int32_t (*)[%d])a" % task.n))
+        memory = False
     clobbers = (["cc"] if use.flags else []) + (["memory"] if memory else [])
     unused = [param for fam, param in args.items() if fam not in use.families]
     pure = bool(elements) or (function and not use.memory and not use.stack)

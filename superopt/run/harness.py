@@ -105,3 +105,8 @@ EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harne
 
 def harness_code(task: Task, mode: str, clock: str = "rdtsc") -> bytes:
     return kernel_of(harness_program(task, mode, clock)).code
+
+
+def clock_code() -> bytes:
+    """`uint64 tsc(void)`: the TSC once everything before has completed."""
+    return kernel_of(Program(_clock_to_rax("rdtsc") + [Instr("ret")], name="superopt_tsc")).code

@@ -17,6 +17,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,7 @@ class Pages:
 
 _HARNESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                  ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+_CLOCK_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64)
 _FIXED_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _VARIABLE_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32)
 
@@ -160,6 +162,12 @@ class _Worker:
                 fn(self.work_pages.address)
             row[:] = work
         return out
+
+    def clock(self, code: bytes) -> tuple[int, int]:
+        """(TSC, CLOCK_MONOTONIC in ns) read back to back; `code` reads the TSC (harness.clock_code)."""
+        read = _CLOCK_TYPE(self.address(MachineCode(code)))
+        ns = time.monotonic_ns()
+        return read(), ns
 
     def measure(self, harness: bytes, kernels, task: Task, read: str, inputs_per_run: int,
                 distribution: str, seed: int, runs: range) -> np.ndarray:
@@ -296,7 +304,7 @@ class NativeRunner:
         except (_Died, BrokenPipeError):
             code = proc.wait()
             self.proc = None
-            raise NativeError("%s crashed natively: %s" % (what, _describe_exit(code))) from None
+            raise NativeError("%s crashed natively: %s" % (what, describe_exit(code))) from None
         if reply[0] == "error":
             raise NativeError("%s could not run natively: %s" % (what, reply[1]))
         return reply[1]
@@ -324,7 +332,7 @@ class _Died(Exception):
     pass
 
 
-def _describe_exit(code: int) -> str:
+def describe_exit(code: int) -> str:
     if code < 0:
         try:
             return "killed by %s (%s)" % (signal.Signals(-code).name, signal.strsignal(-code))
