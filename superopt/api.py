@@ -155,6 +155,10 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
     task = get_task(task, signature, cc) if task is not None else None
+    if task is not None and task.kind == "buffer":   # kernels only: bench/bench_varint.py adds gcc's loops
+        return measure([resolve(p, task)[0] for p in programs], task, runs=runs, inputs_per_run=inputs_per_run,
+                       mode=mode, counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                       names=names, timeout=timeout, progress=progress)
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
