@@ -133,7 +133,7 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
     from superopt.driver import run_search, search_game
     the_task = get_task(task, signature, cc)
     if agent is None:
-        agent = FUNCTION_DEFAULT_AGENT if the_task.kind == "function" else DEFAULT_AGENT
+        agent = FUNCTION_DEFAULT_AGENT if the_task.kind in ("function", "buffer") else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
     game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)

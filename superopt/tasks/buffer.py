@@ -86,6 +86,11 @@ class BufferTask:
         return ("rdi",)
 
     @property
+    def source(self) -> str:
+        """The spec, for messages and result headers."""
+        return "superopt.tasks.buffer (the plain loop)"
+
+    @property
     def stride(self) -> int:
         return STRIDE
 
