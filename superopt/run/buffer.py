@@ -4,7 +4,8 @@ The scalar machine (superopt.run.scalar) does the calls: its driver, registers, 
 rules. This adds the buffers: input i's `size` bytes are written at BUFFER_BASE + i * STRIDE
 and %rdi points at them (its argument value), the STRIDE - size bytes between buffers are
 random. Hooks on that area stop the run at a read that is not inside the current input's
-own buffer (the record being run says which) and at any write: the buffer is const.
+own buffer (the record being run says which) and at any write: the buffer is const. The
+area starts with one slot no buffer uses, so the first buffer has bytes before it too.
 Anything outside the area is unmapped, as for every scalar function.
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ from superopt.tasks.buffer import STRIDE, BufferTask
 from superopt.x86.isa import FAMILIES
 
 BUFFER_BASE = 0x2000_0000
-MAX_INPUTS = 1 << 16              # inputs per mapping of the buffer area (more run in chunks)
-AREA = MAX_INPUTS * STRIDE
+AREA = (1 << 16) * STRIDE
+MAX_INPUTS = AREA // STRIDE - 1   # inputs per filling of the buffer area (more run in chunks)
 OUTSIDE, WRITTEN = "outside the buffer", "the read-only buffer"
 _RDI = 8 * FAMILIES.index("rdi")
 
@@ -65,10 +66,10 @@ class BufferMachine(ScalarMachine):
         parts = []
         for start in range(0, len(buffers), MAX_INPUTS):
             chunk = buffers[start:start + MAX_INPUTS]
-            area = rng.integers(0, 256, size=(len(chunk), STRIDE), dtype=np.uint8)
-            area[:, :task.size] = chunk
+            area = rng.integers(0, 256, size=(len(chunk) + 1, STRIDE), dtype=np.uint8)
+            area[1:, :task.size] = chunk
             self.uc.mem_write(BUFFER_BASE, area.tobytes())
-            addresses = (BUFFER_BASE + STRIDE * np.arange(len(chunk), dtype=np.uint64)).reshape(-1, 1)
+            addresses = (BUFFER_BASE + STRIDE * np.arange(1, len(chunk) + 1, dtype=np.uint64)).reshape(-1, 1)
             result = self.run(code, task.entry_signature, addresses, seed=seed + start, step_limit=step_limit,
                               loops=loops)
             parts.append(result.rax)
