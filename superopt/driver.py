@@ -227,9 +227,9 @@ def function_header(game: ScalarGame, agent: str, options: SearchOptions, result
         "signature": str(task.signature),
         "isa": game.isa_name,
         "length": result.length,
-        "reference": "%s, %s instructions" % (game.reference_name, game.reference_length)
-                     if game.reference_length is not None
-                     else "its listing is not readable (%s)" % game.reference_note,
+        "reference": getattr(game, "reference_line", None) or (
+            "%s, %s instructions" % (game.reference_name, game.reference_length) if game.reference_length is not None
+            else "its listing is not readable (%s)" % game.reference_note),
         "checked": result.extras.get("checked") or "not checked",
         "agent": agent,
         "seed": options.seed,
