@@ -25,6 +25,14 @@ LOOP = ROOT / "bench" / "varint" / "varint.c"
 needs_bmi = pytest.mark.skipif(not {"bmi1", "bmi2"} <= set(available()), reason="the kernel needs BMI1 and BMI2")
 
 
+@pytest.fixture(autouse=True)
+def no_counterexamples():
+    """Every test starts from the tasks' own inputs: counterexamples recorded by another test
+    (kept in the process) would come first and change which input fails first."""
+    for name in ("varint32", "varint64"):
+        get_task(name).found.clear()
+
+
 def cli(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
@@ -142,7 +150,7 @@ def test_buffer_loads_in_the_value_evaluator_match_unicorn(name):
     assert widths == ({8, 16, 32, 64} if task.size >= 8 else {8, 16, 32})
     buffers = task.inputs(np.random.default_rng(3), 200)
     for ins in loads:
-        if ins.operands[0].family == "rdi":
+        if ins.operands[0].family != "rdx":   # every form and offset, into one register
             continue
         program = parse_text("%s:\n %s\n movq %%%s, %%rax\n ret\n" % (name, ins.att(), ins.operands[0].family))
         ev = game.evaluator(buffers, np.zeros(len(buffers), np.uint64))

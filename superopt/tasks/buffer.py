@@ -62,11 +62,15 @@ class BufferTask:
     width: int              # the return type's width
     description: str = ""
     kind: str = field(default="buffer", init=False)
-    n: int = field(default=0, init=False)
     variable: bool = field(default=False, init=False)
     element: str = field(default="uint8", init=False)
     constants: tuple[int, ...] = (0x7F, 0x80)
     found: list = field(default_factory=list, init=False, repr=False)   # counterexamples, this process
+
+    @property
+    def n(self) -> int:
+        """The buffer's length in elements (bytes), as the Task protocol counts it."""
+        return self.size
 
     @property
     def ret(self) -> CType:
