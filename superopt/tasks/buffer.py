@@ -14,7 +14,8 @@ bytes after the terminating one are arbitrary and must not change the result: ve
 every input twice with them redrawn (`refill`).
 
 The reference is that loop written once over x86/compute.py's Backend (`decode`): numpy runs
-it on the verification set, z3 on symbolic bytes is the SMT spec, so the two cannot
+it on the verification set (`_Lanes`: the few operations it uses, here at the bottom layer
+rather than the search's evaluator), z3 on symbolic bytes is the SMT spec, so the two cannot
 disagree, and no compiled loop has to be lifted (tests check it against gcc's code of
 bench/varint/varint.c in Unicorn).
 
@@ -46,6 +47,40 @@ def decode(be: Backend, data, width: int) -> Value:
             result = be.ite(width, live, be.or_(width, result, payload), result)
         live = be.and_b(live, be.not_b(be.eq(8, be.and_(8, b, be.const(8, 0x80)), zero8)))
     return result
+
+
+class _Lanes:
+    """The Backend operations `decode` uses, over uint64 vectors (one lane per buffer)."""
+
+    def const(self, w, value):
+        return np.uint64(value & ((1 << w) - 1))
+
+    def bool_const(self, value):
+        return np.bool_(value)
+
+    def zext(self, w, a, to):
+        return a
+
+    def shl(self, w, a, n):
+        return (a << n) & np.uint64((1 << w) - 1)
+
+    def and_(self, w, a, b):
+        return a & b
+
+    def or_(self, w, a, b):
+        return a | b
+
+    def eq(self, w, a, b):
+        return a == b
+
+    def ite(self, w, c, a, b):
+        return np.where(c, a, b)
+
+    def and_b(self, x, y):
+        return x & y
+
+    def not_b(self, x):
+        return ~x
 
 
 def lengths_of(buffers: np.ndarray) -> np.ndarray:
@@ -109,10 +144,9 @@ class BufferTask:
 
     def expected(self, buffers: np.ndarray) -> np.ndarray:
         """The loop's results, uint64 (count,)."""
-        from superopt.game.values import NumpyBackend
         buffers = np.asarray(buffers, dtype=np.uint8).reshape(-1, self.size)
-        be = NumpyBackend(len(buffers), np.random.default_rng(0))
-        return decode(be, [buffers[:, i].astype(np.uint64) for i in range(self.size)], self.width)
+        out = decode(_Lanes(), [buffers[:, i].astype(np.uint64) for i in range(self.size)], self.width)
+        return np.broadcast_to(out, len(buffers)).astype(np.uint64)
 
     def call(self, buffer, got: int | None = None, expected: int | None = None) -> str:
         """One input as a line: `varint32(p = 80 01 | 5e 11 00) = 128`, the bytes after `|`
