@@ -98,6 +98,8 @@ def test_the_shipped_kernels_are_proven():
     assert verdict.instructions == 9
     verdict = api.verify(str(ROOT / "asm" / "varint64_found.s"))
     assert verdict.passed and verdict.proven and verdict.task == "varint64"
+    verdict = api.verify(str(ROOT / "asm" / "varint32_fastpath.s"))
+    assert verdict.passed and verdict.proven and verdict.instructions == 12
     result = cli("verify", FOUND)
     assert result.exit_code == 0 and "proven (SMT" in result.output
 
