@@ -133,7 +133,7 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
     from superopt.driver import run_search, search_game
     the_task = get_task(task, signature, cc)
     if agent is None:
-        agent = FUNCTION_DEFAULT_AGENT if the_task.kind == "function" else DEFAULT_AGENT
+        agent = FUNCTION_DEFAULT_AGENT if the_task.kind in ("function", "buffer") else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
     game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
@@ -168,6 +168,10 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
         raise SuperoptError("--values and --loop-dir are for the inline harness (--harness inline)")
     programs = list(programs)
     task = get_task(task, signature, cc) if task is not None else None
+    if task is not None and task.kind == "buffer":   # kernels only: bench/bench_varint.py adds gcc's loops
+        return measure([resolve(p, task)[0] for p in programs], task, runs=runs, inputs_per_run=inputs_per_run,
+                       mode=mode, counter=counter, distribution=distribution, seed=seed, quantile=quantile,
+                       names=names, timeout=timeout, progress=progress)
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,

@@ -71,6 +71,9 @@ def search_game(task: str | Task, isa: str | None = None, max_length: int | None
     task = get_task(task)
     if task.kind == "function":
         return scalar_game(task, isa, max_length, no_prune, init)
+    if task.kind == "buffer":
+        from superopt.game.buffer import buffer_game
+        return buffer_game(task, isa, max_length, no_prune, init)
     isa = isa or "alphadev"
     if isa not in ISAS:
         raise SuperoptError("--isa %s is for function tasks: %s searches over %s" % (isa, task.name, ", ".join(ISAS)))
@@ -232,12 +235,12 @@ def function_header(game: ScalarGame, agent: str, options: SearchOptions, result
     header = {
         "task": task.name,
         "spec": task.source,
-        "signature": task.signature.c,
+        "signature": str(task.signature),
         "isa": game.isa_name,
         "length": result.length,
-        "reference": "%s, %s instructions" % (game.reference_name, game.reference_length)
-                     if game.reference_length is not None
-                     else "its listing is not readable (%s)" % game.reference_note,
+        "reference": getattr(game, "reference_line", None) or (
+            "%s, %s instructions" % (game.reference_name, game.reference_length) if game.reference_length is not None
+            else "its listing is not readable (%s)" % game.reference_note),
         "checked": result.extras.get("checked") or "not checked",
         "agent": agent,
         "seed": options.seed,

@@ -17,7 +17,8 @@ from superopt.x86.parser import load
 from superopt.tasks.registry import TASKS, get_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ASM = sorted(glob.glob(os.path.join(ROOT, "asm", "*.s")))
+ASM = sorted(p for p in glob.glob(os.path.join(ROOT, "asm", "*.s"))   # the sorts: varint kernels run natively
+             if not os.path.basename(p).startswith("varint"))             # in test_varint.py's bench test
 BASELINES = os.path.join(ROOT, "bench", "baselines")
 
 
@@ -50,9 +51,10 @@ def test_harness_assembles_and_checks_out(name, mode, clock):
     assert mnemonics.count(clock) == 2 and mnemonics.count("lfence") >= 2
     assert mnemonics.count({"rdtsc": "rdpmc", "rdpmc": "rdtsc"}[clock]) == 0
     assert mnemonics.count("call") == 1
-    # latency mode ORs every output into the dependency, throughput mode none
+    # latency mode ORs every output of an array task into the dependency, throughput mode none
+    # (a buffer task's one output is rax, as a function task's)
     ors = sum(1 for i in program.instrs if i.op == "or" and isinstance(i.operands[1], Mem))
-    assert ors == (task.n - 1 if mode == "latency" else 0)
+    assert ors == (task.n - 1 if mode == "latency" and task.kind == "array" else 0)
 
 
 def test_executable_pages_are_never_writable():

@@ -54,7 +54,7 @@ def test_registry():
 
 
 def test_element_type_and_its_order_conditions():
-    for t in TASKS.values():
+    for t in (t for t in TASKS.values() if t.kind == "array"):   # the sorts (varint tasks: test_varint.py)
         assert t.element == "int32" and t.signature.startswith("void %s(int32_t *a" % t.name)
         assert t.order_conditions == {"l", "le", "g", "ge", "e", "ne"}  # signed order and equality
 

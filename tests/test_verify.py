@@ -37,11 +37,14 @@ def test_every_kernel_in_asm_is_proved(path):
     program, task = load(path)
     verdict = verify(program, task, random_count=1000)
     assert verdict.passed, verdict.violations
-    if program.header.get("proof", "").startswith("smt"):   # arithmetic: the weak orderings do not cover it
+    if task.kind == "buffer":   # varint decoders: no weak orderings, proven against the plain loop
+        assert prove(program, task, 600).proven
+    elif program.header.get("proof", "").startswith("smt"):   # arithmetic: the weak orderings do not cover it
         assert not verdict.proof and prove(program, task, 600).proven
     else:
         assert verdict.proof, verdict.proof_reason
-    assert verdict.inputs == len(task.proof_inputs()[0]) + 1000
+    if task.kind == "array":
+        assert verdict.inputs == len(task.proof_inputs()[0]) + 1000
     assert verdict.counterexample is None and not verdict.violations
 
 

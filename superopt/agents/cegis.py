@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from superopt.game.values import ValueEvaluator
 from superopt.tasks.function import FunctionTask
 from superopt.tasks.inputs import counterexamples
 from superopt.x86.backend import Unmodelled
@@ -43,7 +42,7 @@ class Screen:
 
     def __init__(self, game, seed: int = 0):
         self.game = game
-        self.ev = ValueEvaluator(game.task, game.args, game.expected, seed=seed)
+        self.ev = game.evaluator(game.args, game.expected, seed=seed)
 
     def __call__(self, program) -> np.ndarray | None:
         try:
@@ -52,6 +51,12 @@ class Screen:
             return self.game.args[:1]
         bad = np.flatnonzero(self.ev.errors(state))
         return None if not len(bad) else self.game.args[bad[:4]]
+
+
+def _recorded(task) -> np.ndarray:
+    """The task's recorded counterexamples (a buffer task keeps its own, in this process)."""
+    return np.array(task.found, dtype=np.uint8).reshape(-1, task.size) if task.kind == "buffer" else \
+        counterexamples(task)
 
 
 @dataclass
@@ -80,7 +85,7 @@ class Checker:
 
     def _check(self, program: Program) -> Outcome:
         from superopt.check.verify import verify
-        known = counterexamples(self.task)
+        known = _recorded(self.task)
         self.emulated += 1
         verdict = verify(program, self.task)
         if verdict.passed and self.prove_timeout:
@@ -94,13 +99,15 @@ class Checker:
 
     def _new(self, known: np.ndarray, verdict) -> np.ndarray:
         """The inputs the failure added to the task's counterexamples, else the verdict's own."""
-        now = counterexamples(self.task)
+        now = _recorded(self.task)
         fresh = [row for row in now if not (len(known) and (known == row).all(axis=1).any())]
         if fresh:
             return np.array(fresh, dtype=np.uint64)
         example = verdict.counterexample or (verdict.smt.counterexample if verdict.smt else None) or {}
         args = example.get("args")
         if args is None:
-            return np.zeros((0, self.task.nparams), dtype=np.uint64)
+            return np.zeros((0, len(known[0]) if len(known) else 1), dtype=np.uint64)
+        if self.task.kind == "buffer":
+            return np.array([args], dtype=np.uint8)
         return np.array([[int(p.type.bits([a])[0]) for p, a in zip(self.task.signature.params, args)]],
                         dtype=np.uint64)

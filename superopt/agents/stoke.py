@@ -44,7 +44,6 @@ from superopt.agents.params import Params, at_least, choice, count, number, para
 from superopt.agents.pool import start_pool
 from superopt.errors import SuperoptError
 from superopt.game.scalar import ScalarGame
-from superopt.game.values import ValueEvaluator
 from superopt.measure.cost import cost_model
 from superopt.x86.backend import Unmodelled
 from superopt.x86.compute import step
@@ -106,7 +105,7 @@ class Chain:
 
     def _evaluator(self) -> None:
         expected = self.game.task.expected(self.tests)
-        self.ev = ValueEvaluator(self.game.task, self.tests, expected, seed=self.seed)
+        self.ev = self.game.evaluator(self.tests, expected, seed=self.seed)
         self.scale = 1.0 / len(self.tests)
 
     def _set(self, program: list) -> None:

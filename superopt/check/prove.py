@@ -19,7 +19,11 @@ for a result the ISA leaves undefined (a fresh variable each). Per task kind:
   function (or the given assembly spec), parsed into the instruction form and lifted the
   same way from its own entry state (its other registers are its own). Spec: the return
   type's width of rax equal.
-For both, rbx, rbp, r12-r15 and %rsp must be back at their entry values at every ret.
+- buffer (varint32, varint64): the buffer's bytes are free 8-bit variables `b0`.. at %rdi,
+  every register else free; a load outside them or a store into them is Unmodelled (verify
+  names those rules). Spec: the task's plain loop (superopt.tasks.buffer.decode) over the
+  same bytes, the return type's width of rax equal.
+For all, rbx, rbp, r12-r15 and %rsp must be back at their entry values at every ret.
 
 `prove(program, task, timeout)` returns a Proof (check/verdict.py): "proven", "refuted"
 with the counterexample as a readable line (and recorded as the function task's input, so
@@ -59,7 +63,8 @@ def prove(program: Program, task, timeout: float | None = PROVE_TIMEOUT, solver:
     started = time.perf_counter()
     deadline = None if timeout is None else started + timeout
     try:
-        problem = (_function_problem if task.kind == "function" else _array_problem)(program, task, deadline)
+        problem = {"function": _function_problem, "buffer": _buffer_problem}.get(task.kind, _array_problem)(
+            program, task, deadline)
     except Unmodelled as exc:
         return Proof("unknown", solver, time.perf_counter() - started, reason=str(exc))
     left = None if deadline is None else max(0.001, deadline - time.perf_counter())
@@ -258,6 +263,30 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
         task.add_counterexample([p.type.bits([a])[0] for p, a in zip(sig.params, ce["args"])])
 
     return _Problem(goal, explain, xs, record)
+
+
+# -- buffer tasks -------------------------------------------------------------------------------
+def _buffer_problem(program: Program, task, deadline) -> _Problem:
+    from superopt.tasks.buffer import decode
+    be = Z3Backend()
+    data = [z3.BitVec("b%d" % i, 8) for i in range(task.size)]
+    start = State.initial(be, {f: z3.BitVec("entry_" + f, 64) for f in FAMILIES}, buffer=data)
+    exits = lift(program, be, start, None, deadline)
+    got = merge(exits, lambda s: register(be, s, "rax", task.width))
+    expected = decode(be, data, task.width)
+    broken = _any([_all(e.condition, z3.Not(_preserved(be, start, e))) for e in exits])
+    goal = _any(got != expected, broken)
+
+    def explain(model: dict) -> dict:
+        buffer = [value(model, b) for b in data]
+        g, x = value(model, got), value(model, z3.simplify(expected))
+        fixed = z3.substitute(got, *[(b, z3.BitVecVal(v, 8)) for b, v in zip(data, buffer)])
+        line = task.call(buffer, g, x) + _depends(be, program, [fixed], {b.decl().name() for b in data})
+        if g == x:
+            line = task.call(buffer) + " breaks the calling convention (rbx, rbp, r12-r15 or %rsp changed)"
+        return {"call": line, "args": buffer, "expected": x, "got": g, "line": line}
+
+    return _Problem(goal, explain, data, lambda ce: task.add_counterexample(ce["args"]))
 
 
 def reference_program(task) -> Program:

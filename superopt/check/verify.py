@@ -70,6 +70,11 @@ def verify(program: Program, task: Task | str, *, random_count: int = DEFAULT_RA
         if native:
             raise InputError("--native compares array kernels only: a function task's reference never runs natively")
         return verify_function(program, task, random_count=random_count, seed=seed, step_limit=step_limit)
+    if task.kind == "buffer":
+        if native:
+            raise InputError("--native compares array kernels only: %s is a buffer task" % task.name)
+        from superopt.check.buffer import verify_buffer
+        return verify_buffer(program, task, random_count=random_count, seed=seed, step_limit=step_limit)
     started = time.perf_counter()
     emu = emu or emulator()
     code = assemble(program, base=KERNEL_BASE)

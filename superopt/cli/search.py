@@ -111,8 +111,8 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     """
     check_backend(backend, address)
     task = api.get_task(task_name, signature, cc)
-    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind == "function" else DEFAULT_AGENT)
-    isa_name = isa_name or (SCALAR_ISA if task.kind == "function" else "alphadev")
+    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind in ("function", "buffer") else DEFAULT_AGENT)
+    isa_name = isa_name or (SCALAR_ISA if task.kind in ("function", "buffer") else "alphadev")
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)
     params = dict(parse_params(params), **({"model": model_path} if model_path else {}),

@@ -143,7 +143,8 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
     else:
         comment += ["", "GNU C inline asm for x86-64 (tested with GCC): the compiler chooses every register",
                     "(the %s input operands, scratch registers are early-clobber" %
-                    ("arguments are" if task.kind == "function" else "array pointer is an"),
+                    ("arguments are" if task.kind == "function" else "%s pointer is an" % (
+                        "buffer" if task.kind == "buffer" else "array")),
                     "outputs), so it inlines anywhere."]
     if len(body(program)) < len(program):
         comment.append("The kernel's saves of callee-saved registers are left out: the compiler keeps them.")
@@ -154,6 +155,8 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
         params = str(task.signature).split("(", 1)[1]
         ret = task.signature.ret.name
         ret = "bool" if ret == "_Bool" and cpp else ret
+    elif task.kind == "buffer":
+        params, ret = task.signature.split("(", 1)[1], task.ret.name
     else:
         params, ret = task.signature.split("(", 1)[1], "void"
     out = _block_comment(comment) + [

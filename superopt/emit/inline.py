@@ -73,9 +73,9 @@ def element_values(program: Program, task: Task) -> ElementValues:
     a register not changed afterwards, become "a[k] = that register" after the block. Any
     other access must read an element that has not been stored yet (it becomes an input).
     Whatever breaks these rules is an InputError saying which instruction and why."""
-    if task.kind == "function":
-        raise InputError("the values form is for sort tasks: %s is a function task, whose arguments are register "
-                         "operands already" % task.name, program.path)
+    if task.kind in ("function", "buffer"):
+        raise InputError("the values form is for sort tasks: %s is a %s task, whose arguments are register "
+                         "operands already" % (task.name, task.kind), program.path)
     if task.variable:
         raise InputError("the values form needs a fixed-size task: %s may only touch a[0..n)" % task.name,
                          program.path)
@@ -145,12 +145,13 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     if elements:
         program = without(program, elements.drop)
     use = register_usage(program)
-    function = task.kind == "function"
+    function, buffer = task.kind == "function", task.kind == "buffer"
+    pointer = "p" if buffer else "a"   # the buffer's name in the signature, or the array's
     if function:
         params = {a.family: p.name for a, p in zip(task.entry[0], task.signature.params)}
         args = params
     else:
-        args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": "a"}
+        args = {} if values else {"rdi": "a", "rsi": "n"} if task.variable else {"rdi": pointer}
     outputs, inputs, declarations, scratch = [], [], [], []
     # Every output is early-clobber, in-out ones too: the kernel writes registers before it
     # has read all its inputs, and without `&` the compiler may give an input the register
@@ -164,9 +165,10 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
             declarations.append("uint64_t %s = (uint32_t)a[%d];" % (fam, elements.loads[fam]))
             outputs.append((fam, "+&" + letter, fam))
         elif fam in args:
-            value = (argument_value(task, fam) if function else "a" if fam == "rdi" else "(uint64_t)(uint32_t)n")
+            value = (argument_value(task, fam) if function else pointer if fam == "rdi" else "(uint64_t)(uint32_t)n")
             if fam in use.writes:  # the kernel moves or reuses its argument: give it a copy
-                declarations.append("int32_t *rdi = a;" if fam == "rdi" and not function else
+                declarations.append(("const uint8_t *rdi = p;" if buffer else "int32_t *rdi = a;")
+                                    if fam == "rdi" and not function else
                                     "uint64_t %s = %s;" % (fam, value))
                 outputs.append((fam, "+&" + letter, fam))
             else:
@@ -209,8 +211,8 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         template.append("lea %d(%%%%rsp), %%%%rsp" % _RED_ZONE)
     inputs += [("a%d" % k, "r", "a[%d]" % k) for k in sorted(read_in_place)]
     after = ["a[%d] = (int32_t)%s;" % item for item in sorted(elements.stores.items())] if elements else []
-    if function:
-        ret = task.signature.ret
+    if function or buffer:
+        ret = task.signature.ret if function else task.ret
         after = ["return (%s)%srax;" % (ret.name, "(uint8_t)" if ret.is_bool else "")]
     memory = use.memory and not elements  # the values form reads operands, not memory
     if memory and not function:

@@ -44,7 +44,7 @@ def bench_inline(items: list, task: Task, names: list[str], *, runs: int = 1000,
     """Time each item inlined: a Program (verified, exported as the cpp header, `values` for
     its values form) or the path of a C/C++ file defining the task's function. `keep`: a
     directory to leave the generated sources and driver in (default: a temporary one)."""
-    check_options(mode, distribution, runs, inputs_per_run, quantile, items)
+    check_options(mode, distribution, runs, inputs_per_run, quantile, items, getattr(task, "distributions", DISTRIBUTIONS))
     if keep is not None:
         try:
             os.makedirs(keep, exist_ok=True)

@@ -94,6 +94,11 @@ class ScalarGame:
         self.warm_note = "gcc's code is outside the search's space (%s)" % ins.att()
         return None
 
+    def evaluator(self, args, expected=None, seed: int = 0):
+        """The value evaluator of this game's programs on `args` (superopt.game.values)."""
+        from superopt.game.values import ValueEvaluator
+        return ValueEvaluator(self.task, args, expected, seed=seed)
+
     def to_program(self, instrs) -> Program:
         return Program(list(instrs), name=self.task.name)
 

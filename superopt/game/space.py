@@ -9,7 +9,9 @@ at the task's widths (32 and 64 bits, and 8/16 when an argument or the return is
 narrow; setcc's operand is 8 bits, movzx/movsx extend from 8, 16 or 32), that the value
 evaluator models (a template whose instruction `compute.step` refuses is left out), needing
 only the CPU extensions given (None: any; a search gives this machine's, superopt.x86.cpu).
-No memory operands, no control flow, no stack.
+No control flow, no stack, and no memory operands but, for a buffer task (superopt.tasks.buffer),
+loads from its buffer: mov/movzx/movsx from `k(%rdi)` at every offset k where the load fits
+inside the buffer.
 
 Registers: the argument registers, %rax, and `scratch` more caller-saved ones (plus any other
 caller-saved register a warm-start program uses). Callee-saved registers and %rsp are never
@@ -35,8 +37,10 @@ from superopt.x86.backend import Unmodelled
 from superopt.x86.compute import State, step
 from superopt.x86.isa import CALLER_SAVED, CONDITIONS, Imm, Instr, Mem, Reg
 
-REG, IMM, CL, ADDRESS = "R", "I", "C", "A"
-SHAPES = ((), (REG,), (REG, REG), (REG, IMM), (REG, CL), (REG, REG, REG), (REG, REG, IMM), (REG, ADDRESS))
+REG, IMM, CL, ADDRESS, LOAD = "R", "I", "C", "A", "M"
+SHAPES = ((), (REG,), (REG, REG), (REG, IMM), (REG, CL), (REG, REG, REG), (REG, REG, IMM), (REG, ADDRESS), (REG, LOAD))
+LOADS = frozenset({"mov", "movzx", "movsx"})   # the opcodes that take a buffer operand
+BUFFER = "rdi"                                 # where a buffer task's buffer is
 SKIPPED = frozenset({"j", "jmp", "ret", "nop", "push", "pop", "xchg"})   # control flow, the stack, no-ops
 SCALES = (1, 2, 4, 8)
 _CL = Reg("rcx", 8)
@@ -73,6 +77,8 @@ def _kinds_of(ins: Instr) -> tuple[tuple[str, int], ...]:
             out.append((IMM, 0))
         elif isinstance(o, Mem) and ins.op == "lea":
             out.append((ADDRESS, 0))
+        elif isinstance(o, Mem):
+            out.append((LOAD, o.width))
         else:
             return ()
     return tuple(out)
@@ -82,7 +88,9 @@ class Space:
     """The instructions a search on one function task may use (the module docstring)."""
 
     def __init__(self, task, scratch: int = 2, extra_registers=(), constants=(), extensions=None):
-        types = [p.type for p in task.signature.params] + [task.signature.ret]
+        signature = task.entry_signature if task.kind == "buffer" else task.signature
+        self.buffer = task.size if task.kind == "buffer" else 0   # bytes loads may read at %rdi
+        types = [p.type for p in signature.params] + [signature.ret]
         self.widths = tuple(sorted({32, 64} | {t.width for t in types if t.width < 32}))
         args = list(task.arguments)
         others = [f for f in CALLER_SAVED if f not in args and f != "rax"]
@@ -120,15 +128,27 @@ class Space:
         but setcc's 8-bit operand and movzx/movsx's narrower source."""
         if op == "set":
             return [((REG, 8),)] if shape == (REG,) and width == 8 else []
+        if ADDRESS in shape and op != "lea":   # an address is lea's; loads are LOAD's, from the buffer only
+            return []
+        if shape == (REG, LOAD):
+            if op not in LOADS or not self.buffer:
+                return []
+            sources = (width,) if op == "mov" else (8, 16, 32)
+            return [((REG, width), (LOAD, s)) for s in sources if s <= width and self.offsets(s)
+                    and (op == "mov" or s < width)]
         if op in ("movzx", "movsx"):
             return [((REG, width), (REG, s)) for s in (8, 16, 32) if s < width] if shape == (REG, REG) else []
         return [tuple((k, width if k == REG else 0) for k in shape)]
+
+    def offsets(self, width: int) -> range:
+        """The offsets at %rdi where a `width`-bit load fits inside the buffer."""
+        return range(max(0, self.buffer - width // 8 + 1))
 
     def _sample(self, t: Template, value: int = 1) -> Instr:
         ops = []
         for kind, w in t.kinds:
             ops.append(Reg(self.registers[0], w) if kind == REG else Imm(value) if kind == IMM else
-                       _CL if kind == CL else Mem(t.width, self.registers[0]))
+                       _CL if kind == CL else Mem(w, BUFFER) if kind == LOAD else Mem(t.width, self.registers[0]))
         return Instr(t.op, tuple(ops), cond=t.cond, width=t.width)
 
     def _checked(self, t: Template) -> Template | None:
@@ -139,8 +159,9 @@ class Space:
 
     def _modelled(self, t: Template) -> bool:
         be = NumpyBackend(1, np.random.default_rng(0))
+        buffer = [be.const(8, 0)] * self.buffer if self.buffer else None
         try:
-            step(be, State.initial(be), self._sample(t, t.immediates[0] if t.immediates else 1))
+            step(be, State.initial(be, buffer=buffer), self._sample(t, t.immediates[0] if t.immediates else 1))
         except Unmodelled:
             return False
         return True
@@ -155,6 +176,8 @@ class Space:
             if kind == REG and o.family not in self.registers:
                 return None
             if kind == IMM and o.value not in t.immediates:
+                return None
+            if kind == LOAD and (o.base != BUFFER or o.index or o.disp not in self.offsets(o.width)):
                 return None
             if kind == ADDRESS and (o.base not in self.registers or (o.index and o.index not in self.registers)
                                     or o.disp not in self.pool):
@@ -177,6 +200,8 @@ class Space:
                     choices.append([Imm(v) for v in t.immediates])
                 elif kind == CL:
                     choices.append([_CL])
+                elif kind == LOAD:
+                    choices.append([Mem(w, BUFFER, None, 1, d) for d in self.offsets(w)])
                 else:
                     choices.append([Mem(t.width, b, None, 1, d) for b in self.registers for d in self.pool
                                     if -(1 << 31) <= d < (1 << 31)] +
@@ -196,6 +221,8 @@ class Space:
             return Imm(rng.choice(t.immediates))
         if kind == CL:
             return _CL
+        if kind == LOAD:
+            return Mem(w, BUFFER, None, 1, rng.choice(self.offsets(w)))
         if old is not None and rng.random() < 0.75:   # change one part of the address
             part = rng.randrange(4)
             if part == 0:

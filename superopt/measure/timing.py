@@ -187,7 +187,8 @@ def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int
     `progress(done, total)` is called after each batch of runs. Ctrl-C stops early and the
     report covers the runs completed (`interrupted` is set). Cheap variants for search:
     fewer runs and inputs (e.g. runs=50, inputs_per_run=1000)."""
-    check_options(mode, distribution, runs, inputs_per_run, quantile, programs)
+    check_options(mode, distribution, runs, inputs_per_run, quantile, programs,
+                  getattr(task, "distributions", DISTRIBUTIONS))
     choice = counter if isinstance(counter, CounterChoice) else select_counter(counter)
     names = names or [None] * len(programs)
     kernels = [checked_kernel(p, task, n, timeout=timeout) for p, n in zip(programs, names)]
@@ -201,11 +202,12 @@ def instruction_counts(programs: list) -> list[int | None]:
     return [instruction_count(p) if isinstance(p, Program) else None for p in programs]
 
 
-def check_options(mode, distribution, runs, inputs_per_run, quantile, programs) -> None:
+def check_options(mode, distribution, runs, inputs_per_run, quantile, programs,
+                  distributions=DISTRIBUTIONS) -> None:
     if mode not in MODES:
         raise SuperoptError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
-    if distribution not in DISTRIBUTIONS:
-        raise SuperoptError("unknown input distribution %r (choose from %s)" % (distribution, ", ".join(DISTRIBUTIONS)))
+    if distribution not in distributions:
+        raise SuperoptError("unknown input distribution %r (choose from %s)" % (distribution, ", ".join(distributions)))
     if runs < 1 or inputs_per_run < 1:
         raise SuperoptError("runs and inputs per run must be at least 1")
     if not 0 < quantile < 1:

@@ -42,6 +42,8 @@ def harness_program(task: Task, mode: str = "latency", clock: str = "rdtsc") -> 
         raise ValueError("unknown clock %r (choose from %s)" % (clock, ", ".join(CLOCKS)))
     if task.kind == "function":
         return _scalar_harness(len(task.signature.params), mode, clock)
+    if task.kind == "buffer":
+        return _buffer_harness(task.stride, mode, clock)
     n, width = task.n, 4 * task.n
     code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
     code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]  # stack 16-aligned at the call
@@ -91,6 +93,30 @@ def _scalar_harness(nparams: int, mode: str, clock: str) -> Program:
     if mode == "latency":
         code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
     code += [Instr("add", (_r("r12"), Imm(8 * nparams)), width=64),
+             Instr("dec", (_r("r14"),), width=64),
+             Instr("j", (Label("loop"),), cond="ne")]
+    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
+                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
+    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
+    code += [Instr("ret")]
+    return Program(code, labels={"loop": loop}, name="superopt_harness")
+
+
+def _buffer_harness(stride: int, mode: str, clock: str) -> Program:
+    """The timing loop of a buffer task: the same function type as harness_program's, its
+    inputs the buffers one per `stride` bytes; %rdi points at each in turn, in latency mode
+    at an offset that depends on the previous call's rax (AND 0)."""
+    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
+    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]
+    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
+    code += [Instr("mov", (_r(d), _r(s)), width=64) for d, s in (("r12", "rdi"), ("r14", "rdx"), ("r15", "rcx"))]
+    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
+    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
+    loop = len(code)
+    code += [Instr("lea", (_r("rdi"), Mem(64, "r12", "rbp", 1, 0)), width=64), Instr("call", (_r("r15"),))]
+    if mode == "latency":
+        code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
+    code += [Instr("add", (_r("r12"), Imm(stride)), width=64),
              Instr("dec", (_r("r14"),), width=64),
              Instr("j", (Label("loop"),), cond="ne")]
     code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),

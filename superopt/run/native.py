@@ -202,7 +202,7 @@ class _Worker:
 
         def inputs(*key: int) -> tuple[np.ndarray, np.ndarray]:
             arrays, lengths = task.random_inputs(np.random.default_rng([seed, *key]), inputs_per_run, distribution)
-            dtype = np.uint64 if task.kind == "function" else np.int32   # argument registers, or arrays
+            dtype = np.int32 if task.kind == "array" else np.uint64   # arrays, or argument registers and buffers
             return np.ascontiguousarray(arrays, dtype=dtype), np.ascontiguousarray(lengths, dtype=np.int32)
 
         # Warm-up (code, data, work array, the clock's read path) on inputs no run uses:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from superopt.tasks.base import Task, UnknownTask
+from superopt.tasks.buffer import BUFFER_TASKS
 from superopt.tasks.sort import SORT_TASKS
 
-TASKS: dict[str, Task] = {t.name: t for t in SORT_TASKS}
+TASKS: dict[str, Task] = {t.name: t for t in SORT_TASKS + BUFFER_TASKS}
 
 
 def get_task(name: str | Task) -> Task:

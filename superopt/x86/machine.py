@@ -7,6 +7,9 @@ view of it: operand reads and writes by the table's write rule (32-bit writes ze
 
 - the int32 array at %rdi: whole elements at their byte offsets, addressed through any
   register that holds the array's address (the entry %rdi, copies and lea/add/sub of it);
+- a read-only byte buffer at %rdi (buffer tasks: superopt.tasks.buffer): one 8-bit value
+  per byte, loads of any width at any offset inside it assembled little-endian; a byte
+  outside it, or a store into it, is not modelled;
 - the stack, relative to the entry %rsp: push, pop and the red zone (128 bytes below the
   current %rsp), never the return address or the caller's frame; a slot never written
   reads as undefined.
@@ -52,9 +55,10 @@ class State(NamedTuple):
     pointers: dict = {}
 
     @staticmethod
-    def initial(be: Backend, regs: dict | None = None, array=None) -> "State":
+    def initial(be: Backend, regs: dict | None = None, array=None, buffer=None) -> "State":
         """Registers from `regs` {family: 64-bit value} (others undefined), flags undefined;
-        with `array` (int32 element values), %rdi points at it; %rsp at the entry stack."""
+        with `array` (int32 element values) or `buffer` (8-bit byte values), %rdi points at
+        it; %rsp at the entry stack."""
         regs = regs or {}
         values = tuple(regs[f] if f in regs else be.undefined(64) for f in FAMILIES)
         undefined = Lazy("undefined")
@@ -63,6 +67,9 @@ class State(NamedTuple):
         if array is not None:
             pointers["rdi"] = ("array", 0)
             memory = {("array", 4 * i): (32, v) for i, v in enumerate(array)}
+        if buffer is not None:
+            pointers["rdi"] = ("buffer", 0)
+            memory = {("buffer", i): (8, v) for i, v in enumerate(buffer)}
         return State(values, (undefined,) * len(FLAGS), memory, pointers)
 
 
@@ -149,11 +156,26 @@ class Work:
 
     def load(self, m: Mem) -> Value:
         key = self.address(m, m.width)
+        if key[0] == "buffer":
+            return self._bytes(key[1], m.width)
         value = self._slot(key, m.width)
         return self.be.undefined(m.width) if value is None else value
 
+    def _bytes(self, offset: int, width: int) -> Value:
+        """A little-endian load from the byte buffer."""
+        be, value = self.be, None
+        for k in range(width // 8):
+            byte = self.memory.get(("buffer", offset + k))
+            if byte is None:
+                raise Unmodelled("%s: byte %d is outside the buffer" % (self.ins.att(), offset + k))
+            part = be.shl(width, be.zext(8, byte[1], width), be.const(width, 8 * k)) if width > 8 else byte[1]
+            value = part if value is None else be.or_(width, value, part)
+        return value
+
     def store(self, m: Mem, value: Value) -> None:
         key = self.address(m, m.width)
+        if key[0] == "buffer":
+            raise Unmodelled("%s: the buffer is read-only" % self.ins.att())
         self._slot(key, m.width)
         self.memory = dict(self.memory)
         self.memory[key] = (m.width, value)
