@@ -215,7 +215,10 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         ret = task.signature.ret if function else task.ret
         after = ["return (%s)%srax;" % (ret.name, "(uint8_t)" if ret.is_bool else "")]
     memory = use.memory and not elements  # the values form reads operands, not memory
-    if memory and not function:
+    if memory and buffer:   # the buffer is read, never written: an input operand for all of it
+        inputs.append(("buffer", "m", "*(const uint8_t (*)[%d])p" % task.size))
+        memory = False
+    elif memory and not function:
         # a[0..n) is all the memory a sort kernel may touch: an operand that says so, not a
         # "memory" clobber, after which the compiler reloads every object it keeps in memory
         # (a std::vector's pointers, in a loop over one)
