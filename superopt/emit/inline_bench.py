@@ -23,8 +23,8 @@ from superopt.emit.export import export
 from superopt.emit.loop import EMPTY_CALL, baseline_prelude, call_of, loop_header, loop_unit, main_unit, record_size
 from superopt.errors import InputError
 from superopt.measure.counters import CounterChoice
-from superopt.measure.timing import (BenchReport, NotVerified, check_options, clock_reading, instruction_counts,
-                                     summarise, tsc_since, verified)
+from superopt.measure.timing import (DISTRIBUTIONS, BenchReport, NotVerified, check_options, clock_reading,
+                                     instruction_counts, summarise, tsc_since, verified)
 from superopt.run.baseline import CXX_SUFFIXES
 from superopt.run.compiled import Unit, build, compiler, stream
 from superopt.run.native import NativeError, kernel_of
