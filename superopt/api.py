@@ -11,7 +11,7 @@ import os
 import re
 from typing import Callable, Iterable
 
-from superopt.agents.base import DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.agents.base import BRANCH_DEFAULT_AGENT, DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
 from superopt.check.verdict import PROVE_TIMEOUT as DEFAULT_PROVE_TIMEOUT
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
@@ -133,7 +133,8 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
     from superopt.driver import run_search, search_game
     the_task = get_task(task, signature, cc)
     if agent is None:
-        agent = FUNCTION_DEFAULT_AGENT if the_task.kind == "function" else DEFAULT_AGENT
+        agent = FUNCTION_DEFAULT_AGENT if the_task.kind == "function" else \
+            BRANCH_DEFAULT_AGENT if getattr(the_task, "variable", False) else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
     game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)

@@ -69,6 +69,10 @@ def search_game(task: str | Task, isa: str | None = None, max_length: int | None
     task = get_task(task)
     if task.kind == "function":
         return scalar_game(task, isa, max_length, no_prune, init)
+    if task.variable:   # the branch game (superopt.game.branches)
+        from superopt.game.branches import BranchGame, default_rules
+        return BranchGame(task, isa=isa or "alphadev", max_length=max_length,
+                          pruning=[r for r in default_rules(task.n) if r not in no_prune])
     isa = isa or "alphadev"
     if isa not in ISAS:
         raise SuperoptError("--isa %s is for function tasks: %s searches over %s" % (isa, task.name, ", ".join(ISAS)))
@@ -202,7 +206,7 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         "programs explored": result.explored,
         "optimal": optimality(game, result),
     }
-    if game.pruning != frozenset(default_pruning(game.n)):
+    if game.pruning != frozenset(getattr(game, "default_rules", default_pruning(game.n))):
         header["pruning"] = ",".join(sorted(game.pruning)) or "none"
     if result.latency:
         lat = result.latency

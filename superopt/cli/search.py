@@ -12,7 +12,8 @@ from superopt.cli.app import console, emit_json, err_console
 from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds, backend_options
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
-from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchStats, parse_params
+from superopt.agents.base import (AGENT_PATHS, BRANCH_AGENTS, BRANCH_DEFAULT_AGENT, DEFAULT_AGENT,
+                                  FUNCTION_DEFAULT_AGENT, SearchStats, parse_params)
 from superopt.agents.pool import check_backend, using
 from superopt.game.scalar import ISA as SCALAR_ISA, ISA_TEXT as SCALAR_ISA_TEXT
 from superopt import api
@@ -38,12 +39,13 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 
 @click.command("search")
 @click.argument("task_name", metavar="TASK")
-@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
+@click.option("--agent", type=click.Choice(sorted(set(AGENT_PATHS) | set(BRANCH_AGENTS))), default=None,
               help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S; on function tasks "
                    "STOKE's chain), alphadev (MCTS + network). Default: %s for the sort tasks; %s for function "
                    "tasks (from gcc's code it has gcc's length at once and shorter kernels within seconds, "
-                   "where enum needs a minute for length 2; alphadev does not search them yet)."
-                   % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT))
+                   "where enum needs a minute for length 2; alphadev does not search them yet); "
+                   "variable sorts: %s (a network with a branch per length into its shared tail) or enum "
+                   "(depth-first on the branch game)." % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, BRANCH_DEFAULT_AGENT))
 @click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS) + [SCALAR_ISA]), default=None,
               help="Instruction set (decides what 'optimal' means): " +
                    "; ".join("%s = %s" % kv for kv in ISAS.items()) + " (sort tasks; default alphadev); " +
@@ -99,7 +101,8 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     """
     check_backend(backend, address)
     task = api.get_task(task_name, signature, cc)
-    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind == "function" else DEFAULT_AGENT)
+    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind == "function" else
+                      BRANCH_DEFAULT_AGENT if getattr(task, "variable", False) else DEFAULT_AGENT)
     isa_name = isa_name or (SCALAR_ISA if task.kind == "function" else "alphadev")
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)

@@ -68,7 +68,7 @@ class BranchState:
         self.dirty, self.by_length = dirty, by_length
         self.total_items = game.evaluator.total_items
         self.correct_items = game.evaluator.correct_items(cpu[0])
-        self.solved = active == 0 and done == game.everyone
+        self.solved = active == 0 and done == game.everyone and game.evaluator.solved(cpu[0])
         self.key = game.key(self)
         self._legal = None
 
@@ -99,7 +99,8 @@ class BranchGame:
         self.registers = tuple(registers) if registers is not None else BRANCH_REGISTERS[: n + 1]
         if "rsi" in self.registers:
             raise SuperoptError("%rsi holds the length in a variable sort: it cannot be a scratch register")
-        self.pruning = frozenset(default_pruning(n) + BRANCH_RULES if pruning is None else pruning)
+        self.default_rules = default_rules(n)
+        self.pruning = frozenset(self.default_rules if pruning is None else pruning)
         unknown = self.pruning - set(RULES + BRANCH_RULES)
         if unknown:
             raise SuperoptError("unknown pruning rule %s (known: %s)"
@@ -370,6 +371,11 @@ class BranchGame:
                 return None
             out.append(a)
         return out
+
+
+def default_rules(n: int) -> tuple[str, ...]:
+    """The rules on by default for varsortN: sortN's (game.default_pruning) and the branch game's own."""
+    return default_pruning(n) + BRANCH_RULES
 
 
 def _merge_rules(a: tuple, b: tuple) -> tuple:
