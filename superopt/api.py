@@ -17,6 +17,7 @@ from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
 from superopt.tasks.base import Task
+from superopt.tasks.lengths import describe as describe_lengths, with_lengths
 from superopt.tasks import registry
 from superopt.x86.functions import select, split_path
 from superopt.x86.isa import Program
@@ -148,10 +149,11 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
           inputs_per_run: int = 10000, mode: str = "latency", counter: str = "auto",
           distribution: str = "random", seed: int = 0, quantile: float = 0.05, timeout: float = 120.0,
           names: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
-          signature: str | None = None, cc: str = "gcc"):
+          signature: str | None = None, cc: str = "gcc", lengths: str | None = None):
     """Time kernels natively, interleaved, after each passes verify (C/C++ files are compiled
     with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
-    the quantile `.value` with its CI and the `.ratio` to the first program."""
+    the quantile `.value` with its CI and the `.ratio` to the first program. `lengths`: a
+    variable sort's length distribution (superopt.tasks.lengths; default uniform), drawn per call."""
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     programs = list(programs)
@@ -169,13 +171,15 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
                             "or give --task" % ", ".join(sorted(tasks)))
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
-    the_task = get_task(task)
+    the_task = with_lengths(get_task(task), lengths)
     items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
     names = names or [p.path or p.name or "program %d" % i if isinstance(p, Program) else _source(str(p), items[i])
                       for i, p in enumerate(programs)]
-    return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
-                   distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
-                   progress=progress)
+    report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
+                     distribution=distribution, seed=seed, quantile=quantile, names=names, timeout=timeout,
+                     progress=progress)
+    report.lengths = describe_lengths(the_task)
+    return report
 
 
 def _bench_function(programs: list, task: Task, *, names: list[str] | None, **options):

@@ -14,6 +14,7 @@ from superopt.measure.counters import COUNTER_CHOICES
 from superopt import api
 from superopt.run.native import MODES
 from superopt.measure.timing import DISTRIBUTIONS, BenchReport, NotVerified
+from superopt.tasks.lengths import HELP as LENGTHS_HELP
 
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
@@ -35,6 +36,7 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
                    "auto: perf if the kernel offers it, else tsc (the report says which and why).")
 @click.option("--inputs", "distribution", type=click.Choice(DISTRIBUTIONS), default="random",
               show_default=True, help="Input distribution (variable sorts also draw random lengths).")
+@click.option("--lengths", default=None, help=LENGTHS_HELP + " [default: uniform]")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Makes the inputs reproducible.")
 @click.option("--quantile", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="The quantile reported (AlphaDev: the 5th percentile, as noise only adds time).")
@@ -44,8 +46,8 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
               help="Seconds a batch of runs (or a C baseline's native check) may take before the worker "
                    "is presumed hung and killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, seed, quantile, histogram,
-          timeout, as_json):
+def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, lengths, seed, quantile,
+          histogram, timeout, as_json):
     """Time kernels on this CPU: per-call cycles at a low quantile with a distribution-free
     confidence interval, median and minimum, and each program's ratio to the first.
 
@@ -69,7 +71,7 @@ def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distr
         try:
             report = api.bench(files, task, signature=signature, cc=cc, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                               timeout=timeout,
+                               timeout=timeout, lengths=lengths,
                                progress=lambda done, total: bar.update(job, completed=done))
         except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
             if exc.report is not None and as_json:
@@ -96,6 +98,8 @@ def _print(report: BenchReport, histogram: bool) -> None:
     out.print(escape("%s, %s mode, %s inputs: %d runs x %d calls%s" % (
         report.task, report.mode, report.distribution, report.runs, report.inputs_per_run,
         " (interrupted: %d of %d runs)" % (report.runs, report.runs_requested) if report.interrupted else "")))
+    if report.lengths:
+        out.print(escape("lengths: %s, drawn per call" % report.lengths))
     out.print(escape("counter: %s (%s): %s" % (report.counter.name, unit, report.counter.reason)))
     ov = report.overhead
     out.print(escape("harness overhead subtracted: %s %s per call (%s [%s, %s])" % (

@@ -83,6 +83,7 @@ class BenchReport:
     overhead: QuantileEstimate   # the empty kernel's per-call figure (subtracted)
     results: list[ProgramTiming]
     interrupted: bool = False
+    lengths: str | None = None   # a variable sort's length distribution (superopt.tasks.lengths.describe)
 
     def to_json(self) -> dict:
         common = {"unit": self.counter.unit, "counter": self.counter.name,
@@ -91,7 +92,7 @@ class BenchReport:
             "task": self.task, "mode": self.mode, "counter": self.counter.name, "unit": self.counter.unit,
             "counter_reason": self.counter.reason, "quantile": self.quantile, "confidence": self.confidence,
             "runs": self.runs, "runs_requested": self.runs_requested, "inputs_per_run": self.inputs_per_run,
-            "inputs": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
+            "inputs": self.distribution, "lengths": self.lengths, "seed": self.seed, "interrupted": self.interrupted,
             "overhead": {"value": _round(self.overhead.value), "ci_low": _round(self.overhead.ci_low),
                          "ci_high": _round(self.overhead.ci_high)},
             "results": [dict(r.to_json(self.quantile), **common) for r in self.results],
