@@ -34,6 +34,9 @@ class SpliceParams(Params):
     patience: int = param(20_000, positive)  # kernels tried without a shorter program before stopping
 
 
+KEEP = 512   # correct layouts kept (the driver screens this many by native latency)
+
+
 class Splicer:
     """Layouts of one sortN kernel (fixed-game action ids, which are the branch game's too)."""
 
@@ -48,27 +51,24 @@ class Splicer:
         self.ret = next(a for a, (k, _, _, _) in enumerate(ops) if k == RET)
         self.flag_writers = {a for a, m in enumerate(game.writes_mask) if m >> (len(game.registers) + game.n) & 1}
 
-    def best(self, kernel: list[int]) -> list[int] | None:
-        """The shortest correct layout of `kernel`, or None."""
+    def layouts(self, kernel: list[int]) -> list[list[int]]:
+        """The correct layouts of `kernel`, shortest first."""
         game, n = self.game, self.game.n
         first = [next((i for i, a in enumerate(kernel) if self._touches(a, k)), len(kernel)) for k in range(n + 1)]
         # length k rejoins after S's last access to any slot >= k (it may not touch them)
         last = [max((i for i, a in enumerate(kernel) if any(self._touches(a, j) for j in range(k, n))), default=-1)
                 for k in range(n + 1)]
         ks = range(2, n)
-        best = None
+        found = []
         # the exit point of each length k: at most S's first access to slot k, in order of k
         for exits in itertools.product(*[range(first[k] + 1) for k in ks]):
             if any(a > b for a, b in zip(exits, exits[1:])):
                 continue
             for joins in itertools.product(*[range(max(p, last[k]) + 1, len(kernel) + 1) for k, p in zip(ks, exits)]):
                 actions = self._layout(kernel, dict(zip(ks, exits)), dict(zip(ks, joins)))
-                if actions is None or (best is not None and self.length(actions) >= self.length(best)):
-                    continue
-                state = game.play(actions)
-                if state.solved and self.check.is_legal_sequence(actions):
-                    best = actions
-        return best
+                if actions is not None and game.play(actions).solved and self.check.is_legal_sequence(actions):
+                    found.append(actions)
+        return sorted(found, key=self.length)
 
     def _touches(self, a: int, slot: int) -> bool:
         return slot < self.game.n and slot in (self.game.load_slot[a], self.game.store_slot[a])
@@ -167,13 +167,15 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
     splicer = Splicer(game)
     stats = SearchStats(phase="splicing")
     best, tried, since = None, 0, 0
+    correct: list[list[int]] = []   # every correct layout found, for --objective latency to rank
     def visit(kernel: list[int]) -> bool:
         nonlocal best, tried, since
         tried += 1
         since += 1
-        found = splicer.best(kernel)
-        if found is not None and (best is None or splicer.length(found) < splicer.length(best)):
-            best, since = found, 0
+        found = splicer.layouts(kernel)
+        correct.extend(found[:KEEP - len(correct)])
+        if found and (best is None or splicer.length(found[0]) < splicer.length(best)):
+            best, since = found[0], 0
             stats.best_length = splicer.length(best)
             stats.best_program = game.to_program(best).instrs
         stats.elapsed, stats.explored = time.monotonic() - start, tried
@@ -188,8 +190,9 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
             if visit(compile_network(game, net)) or should_stop():
                 break
     program = None if best is None else game.to_program(best)
+    correct.sort(key=splicer.length)
     return SearchResult(program, None if program is None else instruction_count(program), False, tried,
-                        time.monotonic() - start, candidates=[] if program is None else [program],
+                        time.monotonic() - start, candidates=[game.to_program(c) for c in correct],
                         extras={"kernels tried": tried})
 
 
