@@ -13,6 +13,7 @@ from superopt.cli import main
 from superopt.errors import SuperoptError
 from superopt.game.branches import CMPI, JCC, JMP, PLACE, RET, BranchGame
 from superopt.run.emulator import Emulator
+from superopt.tasks.lengths import describe, parse, with_lengths
 from superopt.x86.isa import instruction_count
 
 HAND_21 = """# task: varsort3
@@ -167,3 +168,31 @@ def test_search_cli_writes_a_verified_varsort3(tmp_path):
     assert run.exit_code == 0, run.output
     assert json.loads(run.output)["length"] <= 21
     assert CliRunner().invoke(main, ["verify", str(out)]).exit_code == 0
+
+
+def test_lengths_forms_and_their_draws():
+    task = superopt.get_task("varsort3")
+    assert parse("uniform", 3) is None
+    assert parse("3", 3) == (0.0, 0.0, 0.0, 1.0)
+    assert parse("1,1,2,4", 3) == (0.125, 0.125, 0.25, 0.5)
+    assert parse("2:1,3:3", 3) == (0.0, 0.0, 0.25, 0.75)
+    full = with_lengths(task, "3")
+    assert (full.random_inputs(np.random.default_rng(0), 200)[1] == 3).all()
+    assert describe(full) == "n = 3 always" and describe(task) == "uniform over n = 0..3"
+    mixed = with_lengths(task, "0,0,1,1").random_inputs(np.random.default_rng(0), 400)[1]
+    assert set(mixed) == {2, 3}
+
+
+@pytest.mark.parametrize("text", ["7", "-1", "1,2", "x", "0:0", "1,1,-1,1", "4:1", "nan,1,1,1"])
+def test_bad_lengths_are_refused(text):
+    with pytest.raises(SuperoptError):
+        parse(text, 3)
+
+
+@pytest.mark.parametrize("command", [["bench", "asm/varsort3.s", "--runs", "1", "--lengths", "9"],
+                                     ["bench", "asm/sort3.s", "--runs", "1", "--lengths", "2"],
+                                     ["search", "varsort3", "--lengths", "1,2"]])
+def test_bad_lengths_exit_2_with_one_line(command, tmp_path):
+    run = CliRunner().invoke(main, command + (["--out", str(tmp_path / "x.s")] if command[0] == "search" else []))
+    assert run.exit_code == 2
+    assert len(run.output.strip().splitlines()) == 1 and "--lengths" in run.output
