@@ -157,7 +157,7 @@ def test_splice_finds_a_proven_21_for_varsort3():
 
 def test_unknown_agents_for_variable_sorts_are_refused():
     with pytest.raises(SuperoptError, match="variable sorts"):
-        superopt.search("varsort3", agent="stochastic", time_limit=5, workers=1)
+        superopt.search("varsort3", agent="alphadev", time_limit=5, workers=1)
     with pytest.raises(SuperoptError, match="variable sorts"):
         superopt.search("sort3", agent="splice", time_limit=5, workers=1)
 
@@ -196,3 +196,16 @@ def test_bad_lengths_exit_2_with_one_line(command, tmp_path):
     run = CliRunner().invoke(main, command + (["--out", str(tmp_path / "x.s")] if command[0] == "search" else []))
     assert run.exit_code == 2
     assert len(run.output.strip().splitlines()) == 1 and "--lengths" in run.output
+
+
+def test_stochastic_chain_keeps_a_correct_varsort3_from_the_human_kernel():
+    result = superopt.search("varsort3", agent="stochastic", init="asm/varsort3.s", steps=3000, workers=1)
+    assert result.verified and result.length <= 30
+
+
+def test_stochastic_chain_refuses_a_start_outside_the_game(tmp_path):
+    back = "# task: varsort3\n\t.text\n\t.globl\tvarsort3\nvarsort3:\n.Ltop:\n\tcmpl $2, %esi\n\tjl .Ltop\n\tret\n"
+    path = tmp_path / "b.s"
+    path.write_text(back)
+    with pytest.raises(SuperoptError):
+        superopt.search("varsort3", agent="stochastic", init=str(path), steps=10, workers=1)

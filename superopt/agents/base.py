@@ -90,6 +90,7 @@ FUNCTION_DEFAULT_AGENT = "stochastic"
 BRANCH_AGENTS = {
     "splice": ("superopt.agents.splice:run", "superopt.agents.splice:SpliceParams"),
     "enum": ("superopt.agents.branchenum:run", "superopt.agents.branchenum:BranchEnumParams"),
+    "stochastic": ("superopt.agents.branchchain:run", "superopt.agents.branchchain:BranchChainParams"),
 }
 BRANCH_DEFAULT_AGENT = "splice"
 

@@ -90,8 +90,9 @@ class BranchGame:
     def __init__(self, task: Task | str, isa: str = "alphadev", max_length: int | None = None,
                  pruning: Iterable[str] | None = None, registers: Iterable[str] | None = None,
                  labels: int | None = None, correct_weight: float = 1.0, solved_bonus: float = 1.0,
-                 step_cost: float = 0.01):
+                 step_cost: float = 0.01, sorted_ret: bool = True):
         task = get_task(task)
+        self.sorted_ret = sorted_ret   # False: ret returns inputs not yet sorted too (for chains over wrong programs)
         if not task.variable:
             raise SuperoptError("the branch game is for variable sorts (varsort3..varsort5), not %s" % task.name)
         n = self.n = task.n
@@ -235,7 +236,7 @@ class BranchGame:
                 if s.pending[d] is None or s.last == ("jump", d) or (s.last is not None and s.last[0] == "place"):
                     continue
             elif kind == RET:
-                if any((locs[R + i] ^ e) & A for i, e in enumerate(ev.expected)):
+                if self.sorted_ret and any((locs[R + i] ^ e) & A for i, e in enumerate(ev.expected)):
                     continue
             out.append(a)
         return out
