@@ -17,7 +17,8 @@ input has returned, so a loop or a jump past the end cannot be written.
 Rules (exact: no correct program needs what they remove):
 - a load or store of slot i only when every active input has length > i (the contract);
 - reads of registers and flags only where every active input has them;
-- `ret` only when every active input is sorted (a returned input can never be fixed);
+- `ret` only when every active input is sorted (a returned input can never be fixed;
+  `sorted_ret=False` drops this one, for chains that cross wrong programs);
 - no jump to the next instruction, no two labels in a row (one would do), no code where no
   input arrives (after jmp or ret only a label), no jcc that takes none or all of the
   active inputs (a no-op or a jmp), no cmp $k that leaves one relation for every input;
