@@ -35,6 +35,7 @@ class SpliceParams(Params):
 
 
 KEEP = 512   # correct layouts kept (the driver screens this many by native latency)
+COMBINATIONS = 64   # combinations of the lengths' (exit, join) pairs played per kernel
 
 
 class Splicer:
@@ -52,22 +53,37 @@ class Splicer:
         self.flag_writers = {a for a, m in enumerate(game.writes_mask) if m >> (len(game.registers) + game.n) & 1}
 
     def layouts(self, kernel: list[int]) -> list[list[int]]:
-        """The correct layouts of `kernel`, shortest first."""
+        """Correct layouts of `kernel` (at most COMBINATIONS tried), shortest first.
+
+        A length's inputs run only their own exit and join (the guards compare %esi, which no
+        kernel instruction reads), so each length's (exit, join) pairs are found alone, with
+        the full length checked too (a guard must not split a cmp from its cmovs); then
+        combinations of them are played on every input."""
         game, n = self.game, self.game.n
         first = [next((i for i, a in enumerate(kernel) if self._touches(a, k)), len(kernel)) for k in range(n + 1)]
         # length k rejoins after S's last access to any slot >= k (it may not touch them)
         last = [max((i for i, a in enumerate(kernel) if any(self._touches(a, j) for j in range(k, n))), default=-1)
                 for k in range(n + 1)]
         ks = range(2, n)
+        options = []
+        for k in ks:
+            pairs = []
+            for p in range(first[k] + 1):
+                for q in range(max(p, last[k]) + 1, len(kernel) + 1):
+                    actions = self._layout(kernel, {k: p}, {k: q})
+                    if actions is not None and game.sorted_on(game.play(actions), (k, n)):
+                        pairs.append((p, q))
+            if not pairs:
+                return []
+            # the exit with the length compare's flags still live first: it saves a cmp
+            pairs.sort(key=lambda pq: (self.length(self._layout(kernel, {k: pq[0]}, {k: pq[1]})), -pq[0]))
+            options.append(pairs)
         found = []
-        # the exit point of each length k: at most S's first access to slot k, in order of k
-        for exits in itertools.product(*[range(first[k] + 1) for k in ks]):
-            if any(a > b for a, b in zip(exits, exits[1:])):
-                continue
-            for joins in itertools.product(*[range(max(p, last[k]) + 1, len(kernel) + 1) for k, p in zip(ks, exits)]):
-                actions = self._layout(kernel, dict(zip(ks, exits)), dict(zip(ks, joins)))
-                if actions is not None and game.play(actions).solved and self.check.is_legal_sequence(actions):
-                    found.append(actions)
+        for combo in itertools.islice(itertools.product(*options), COMBINATIONS):
+            actions = self._layout(kernel, {k: pq[0] for k, pq in zip(ks, combo)},
+                                   {k: pq[1] for k, pq in zip(ks, combo)})
+            if actions is not None and game.play(actions).solved and self.check.is_legal_sequence(actions):
+                found.append(actions)
         return sorted(found, key=self.length)
 
     def _touches(self, a: int, slot: int) -> bool:

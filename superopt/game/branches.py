@@ -124,6 +124,7 @@ class BranchGame:
         self.mask_of = lambda rows: sum(content << (w * int(r)) for r in np.nonzero(rows)[0])
         self.everyone = ev.content
         self.longer = [self.mask_of(lengths > i) for i in range(n)]      # may touch slot i
+        self._length_masks: dict = {}   # lengths -> the mask of their inputs (sorted_on)
         self.cmpi = {k: (self.mask_of(lengths < k), self.mask_of(lengths > k)) for k in range(1, n + 1)}
         self.correct_weight, self.solved_bonus, self.step_cost = correct_weight, solved_bonus, step_cost
         self._build_actions()
@@ -297,6 +298,16 @@ class BranchGame:
         old = pending[label]
         entry = (mask, rules) if old is None else (old[0] | mask, _merge_rules(old[1], rules))
         return pending[:label] + (entry,) + pending[label + 1:]
+
+    def sorted_on(self, state: BranchState, lengths) -> bool:
+        """Whether every input of these lengths has returned with its array sorted."""
+        key = tuple(lengths)
+        if key not in self._length_masks:
+            self._length_masks[key] = self.mask_of(np.isin(self.lengths, key))
+        mask = self._length_masks[key]
+        R = len(self.registers)
+        return state.done & mask == mask and not any(
+            (x ^ e) & mask for x, e in zip(state.cpu[0][R:], self.evaluator.expected))
 
     # -- the game interface (as superopt.game.game.Game) -------------------------------------
     def legal_mask(self, state: BranchState) -> np.ndarray:
