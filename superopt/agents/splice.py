@@ -192,7 +192,7 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
         correct.extend(found[:KEEP - len(correct)])
         if found and (best is None or splicer.length(found[0]) < splicer.length(best)):
             best, since = found[0], 0
-            stats.best_length = splicer.length(best)
+            stats.best_length = instruction_count(game.to_program(best))
             stats.best_program = game.to_program(best).instrs
         stats.elapsed, stats.explored = time.monotonic() - start, tried
         report(stats)
