@@ -4,8 +4,8 @@ Depth-first search under a bound on the instructions, raised by one from the low
 of the empty program until a program returns on every input with every input sorted. A
 table keeps the fewest instructions each state (BranchGame.key) was reached with in the
 current iteration. A child is cut when its instructions + a lower bound exceed the bound:
-the fixed game's LowerBound (superopt.game.bounds) over the inputs that have not returned
-(the others are sorted and final), plus one `ret`. That bound counts what straight-line
+the fixed game's LowerBound (superopt.game.bounds) over the inputs that still have a wrong
+slot (the others need no store on their path), plus one `ret`. That bound counts what straight-line
 code needs; code that branches writes a value piecewise on different paths, so it is a
 heuristic here, and with the per-path rules the first program found is the shortest the
 search saw, not a proof of optimality (SearchResult.optimal stays False).
@@ -44,6 +44,8 @@ class _Restricted:
         self.evaluator.expected = tuple(self.fill(e) for e in ev.expected)
         self.registers, self.n, self.pruning, self.isa_name = game.registers, game.n, game.pruning, game.isa_name
         self.bound = LowerBound(self)
+        # its cmp count assumes one path: on states that wait at labels under other flags it
+        # over-counted (2 on the 21's own path where 1 remains); capped at 1 it stays below
         self.bound.max_cmps = 1
         self.U = U
 

@@ -83,15 +83,14 @@ class BranchState:
 class BranchGame:
     """The branch game for a variable sort task (see the module docstring).
 
-    labels: the most labels a program may use (default n). The rewards are the fixed
-    game's: correct_weight x the change in correctly placed items, solved_bonus on the
-    last ret, minus step_cost per instruction."""
+    labels: the most labels a program may use (default n). Its searchers (superopt.agents:
+    splice, enum, stochastic) call legal_actions, step and play; the reinforcement-learning
+    interface of the fixed game (rewards, features) is not here, as alphadev does not play it."""
     kind = "branch"
 
     def __init__(self, task: Task | str, isa: str = "alphadev", max_length: int | None = None,
                  pruning: Iterable[str] | None = None, registers: Iterable[str] | None = None,
-                 labels: int | None = None, correct_weight: float = 1.0, solved_bonus: float = 1.0,
-                 step_cost: float = 0.01, sorted_ret: bool = True):
+                 labels: int | None = None, sorted_ret: bool = True):
         task = get_task(task)
         self.sorted_ret = sorted_ret   # False: ret returns inputs not yet sorted too (for chains over wrong programs)
         if not task.variable:
@@ -126,7 +125,6 @@ class BranchGame:
         self.longer = [self.mask_of(lengths > i) for i in range(n)]      # may touch slot i
         self._length_masks: dict = {}   # lengths -> the mask of their inputs (sorted_on)
         self.cmpi = {k: (self.mask_of(lengths < k), self.mask_of(lengths > k)) for k in range(1, n + 1)}
-        self.correct_weight, self.solved_bonus, self.step_cost = correct_weight, solved_bonus, step_cost
         self._build_actions()
 
     def _build_actions(self) -> None:
@@ -309,33 +307,7 @@ class BranchGame:
         return state.done & mask == mask and not any(
             (x ^ e) & mask for x, e in zip(state.cpu[0][R:], self.evaluator.expected))
 
-    # -- the game interface (as superopt.game.game.Game) -------------------------------------
-    def legal_mask(self, state: BranchState) -> np.ndarray:
-        if state._legal is None:
-            mask = np.zeros(self.num_actions, dtype=bool)
-            if state.length < self.max_length and not state.solved:
-                mask[self.legal_actions(state)] = True
-            state._legal = mask
-        return state._legal
-
-    def is_terminal(self, state: BranchState) -> bool:
-        return state.solved or not self.legal_mask(state).any()
-
-    def reward(self, parent: BranchState, child: BranchState) -> float:
-        gain = self.correct_weight * (child.correct_items - parent.correct_items) / child.total_items
-        bonus = self.solved_bonus if child.solved and not parent.solved else 0.0
-        return gain + bonus - self.step_cost * (child.length - parent.length)
-
-    def features(self, state: BranchState) -> np.ndarray:
-        """(num_inputs, num_locations + 1): the fixed game's features (ranks, flags), then
-        where each input is: 0 active, 1 waiting at a label, 2 returned."""
-        ev = self.evaluator
-        ranks = ev.ranks(state.cpu)
-        flags = ev.flag_codes(state.cpu) if state.flagged else np.full(self.num_inputs, -1)
-        act = ev.pack.unpack(state.active & ev.low) == 0
-        fin = ev.pack.unpack(state.done & ev.low) == 0
-        return np.concatenate([ranks, flags[:, None], np.where(act, 0, np.where(fin, 2, 1))[:, None]], axis=1)
-
+    # -- whole programs ----------------------------------------------------------------------
     def play(self, actions: Iterable[int]) -> BranchState:
         state = self.initial()
         for a in actions:
