@@ -22,6 +22,7 @@ from superopt.errors import SuperoptError
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params, count, param, positive
 from superopt.game.branches import CMPI, JCC, PLACE, RET, BranchGame
+from superopt.game.game import human_length
 from superopt.x86.isa import Instr, Reg, instruction_count
 
 
@@ -35,6 +36,7 @@ class SpliceParams(Params):
 
 
 KEEP = 512   # correct layouts kept (the driver screens this many by native latency)
+INSERTION_PREFIXES = 8   # prefix networks per insertion-shaped network
 COMBINATIONS = 64   # combinations of the lengths' (exit, join) pairs played per kernel
 
 
@@ -120,10 +122,20 @@ class Splicer:
 
 
 def networks(n: int, extra: int, stop):
-    """Comparator networks (lists of wire pairs i < j) that sort n wires, with up to `extra`
-    comparators more than the fewest, fewest first. Depth-first over comparators by the
-    0-1 principle: a comparator must change some reachable 0-1 vector, and of two adjacent
-    comparators on disjoint wires only the lexically ordered pair is tried (they commute)."""
+    """Comparator networks (lists of wire pairs i < j) that sort n wires: first the
+    insertion-shaped ones (a network of the first n-1 wires, of this same kind, then wire
+    n-1 bubbled down by (n-2, n-1), ..., (0, 1): each shorter length's code is then a
+    prefix), then every network of the fewest comparators known (game.human_length) up to
+    `extra` more, depth-first by the 0-1 principle: a comparator must change some reachable
+    0-1 vector, a comparator merges at most pairs of vectors (so at most (n+1) x 2^r may
+    remain with r to go), and of two adjacent comparators on disjoint wires only the
+    lexically ordered pair is tried (they commute)."""
+    yield from _insertion_shaped(n, INSERTION_PREFIXES)
+    yield from _searched(n, extra, stop)
+
+
+def _searched(n: int, extra: int, stop):
+    """Every network of the fewest comparators up to `extra` more (see networks)."""
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     start = frozenset(range(1 << n))
     done = frozenset((1 << m) - 1 for m in range(n + 1))   # sorted: the ones on the last wires
@@ -133,7 +145,7 @@ def networks(n: int, extra: int, stop):
         return frozenset(v ^ bi ^ bj if v & bi and not v & bj else v for v in vectors)
 
     def dfs(vectors, net, depth):
-        if stop():
+        if stop() or len(vectors) > (n + 1) << depth:
             return
         if depth == 0:
             if vectors <= done:
@@ -148,15 +160,20 @@ def networks(n: int, extra: int, stop):
                 yield from dfs(nxt, net, depth - 1)
                 net.pop()
 
-    for size in range(n * (n - 1) // 2 + 1):
-        found = False
-        for net in dfs(start, [], size):
-            found = True
-            yield net
-        if found:
-            for more in range(size + 1, size + extra + 1):
-                yield from dfs(start, [], more)
-            return
+    fewest = (human_length(n) - 2 * n) // 4
+    for size in range(fewest, fewest + extra + 1):
+        yield from dfs(start, [], size)
+
+
+def _insertion_shaped(n: int, limit: int) -> list:
+    """Insertion-shaped networks of n wires (see networks), from up to `limit` insertion-shaped
+    and `limit` fewest-comparator networks of n-1 wires."""
+    if n == 2:
+        return [[(0, 1)]]
+    chain = [(i, i + 1) for i in reversed(range(n - 1))]
+    prefixes = _insertion_shaped(n - 1, limit)[:limit] + list(itertools.islice(_searched(n - 1, 0, lambda: False), limit))
+    unique = list(dict.fromkeys(tuple(p) for p in prefixes))
+    return [list(p) + chain for p in unique]
 
 
 def compile_network(game: BranchGame, net: list) -> list[int]:
