@@ -209,3 +209,23 @@ def test_stochastic_chain_refuses_a_start_outside_the_game(tmp_path):
     path.write_text(back)
     with pytest.raises(SuperoptError):
         superopt.search("varsort3", agent="stochastic", init=str(path), steps=10, workers=1)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_networks_sort_every_permutation(n):
+    import itertools
+    from superopt.agents.splice import networks
+    nets = list(itertools.islice(networks(n, 0, lambda: False), 12))
+    assert nets and min(map(len, nets)) == {3: 3, 4: 5, 5: 9}[n]
+    for net in nets:
+        assert all(_apply(net, p) == sorted(p) for p in itertools.permutations(range(n))), net
+    broken = nets[0][:-1]   # one comparator short: some permutation stays unsorted
+    assert any(_apply(broken, p) != sorted(p) for p in itertools.permutations(range(n)))
+
+
+def _apply(net, perm):
+    a = list(perm)
+    for i, j in net:
+        if a[i] > a[j]:
+            a[i], a[j] = a[j], a[i]
+    return a
