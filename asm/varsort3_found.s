@@ -1,4 +1,4 @@
-# Found 2026-12-08 00:42 UTC by: superopt search varsort3 --workers 1 --out asm/varsort3_found.s (load average 17.8; splice agent, 0.17 s)
+# Found 2026-12-08 01:08 UTC by: superopt search varsort3 --workers 1 --out asm/varsort3_found.s (splice agent, 0.17 s, 7 networks; load average 14.1)
 # task: varsort3
 # isa: alphadev
 # length: 21

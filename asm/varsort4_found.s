@@ -1,12 +1,12 @@
-# Found 2026-12-08 00:56 UTC by: superopt search varsort4 --workers 1 --out asm/varsort4_found.s (splice agent; load average 21.95; every network of 5 and 6 comparators tried; with --target-length 37 it stops after 12 networks, 2.3 s)
+# Found 2026-12-08 01:08 UTC by: superopt search varsort4 --workers 1 --out asm/varsort4_found.s (splice agent; load average 14.1; 414 networks in 14.6 s, this 37 from the first, an insertion-shaped one: (0,1),(1,2),(0,1),(2,3),(1,2),(0,1))
 # task: varsort4
 # isa: alphadev
 # length: 37
 # agent: splice
 # seed: 0
 # workers: 1
-# time: 26.77 s
-# programs explored: 408
+# time: 14.56 s
+# programs explored: 414
 # optimal: not proven
 	.text
 	.globl	varsort4
@@ -21,14 +21,14 @@ varsort4:
 	cmovg %ecx, %eax
 	cmovg %r9d, %ecx
 	movl 8(%rdi), %edx
-	cmpl %edx, %eax
-	movl %eax, %r9d
-	cmovg %edx, %eax
-	cmovg %r9d, %edx
 	cmpl %edx, %ecx
 	movl %ecx, %r9d
 	cmovg %edx, %ecx
 	cmovg %r9d, %edx
+	cmpl %ecx, %eax
+	movl %eax, %r9d
+	cmovg %ecx, %eax
+	cmovg %r9d, %ecx
 	cmpl $3, %esi
 	je .L2
 	movl 12(%rdi), %r8d
