@@ -1,15 +1,16 @@
 """`splice`: a variable sort as one straight-line sortN kernel with a branch per shorter length into its shared tail.
 
 The shape of the human varsortN (a branch per length into straight-line sorts) with the
-code shared: the kernel S for length N comes from `enum` on sortN (every program of up
-to `slack` instructions past the shortest, streamed in its depth-first order) or from
-`--init`; a length k < N leaves S at a point p_k no later than S's first access to slot
-k (`cmp $k, %esi; je`, the cmp left out when the flags of the same cmp are still there)
-and rejoins it at a label at a later point q_k, so that inputs of length k run S[:p_k] +
-S[q_k:]; lengths 0 and 1 return at once (`cmp $2, %esi; jl` to the final ret). Each
-layout is played on the branch game (superopt.game.branches) over every length and weak
-ordering and kept if every input ends sorted under the game's exact rules, so what it
-returns is proven; the shortest found wins. It proves no optimality: other shapes exist.
+code shared: the kernel S for length N is a sorting network compiled to mov/cmp/cmovg
+(`networks`: insertion-shaped ones first, then every network of the fewest comparators
+known up to `extra` more), or a straight-line sortN kernel given with `--init`; a length
+k < N leaves S at a point p_k no later than S's first access to slot k (`cmp $k, %esi;
+je`, the cmp left out when the flags of the same cmp are still there) and rejoins it at a
+label at a later point q_k, so that inputs of length k run S[:p_k] + S[q_k:]; lengths 0
+and 1 return at once (`cmp $2, %esi; jl` to the final ret). Each layout is played on the
+branch game (superopt.game.branches) over every length and weak ordering and kept if every
+input ends sorted under the game's exact rules, so what it returns is proven; the shortest
+found wins. It proves no optimality: other shapes exist.
 """
 from __future__ import annotations
 
@@ -201,6 +202,7 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
     stats = SearchStats(phase="splicing")
     best, tried, since = None, 0, 0
     correct: list[list[int]] = []   # every correct layout found, for --objective latency to rank
+
     def visit(kernel: list[int]) -> bool:
         nonlocal best, tried, since
         tried += 1
