@@ -11,12 +11,13 @@ import os
 import re
 from typing import Callable, Iterable
 
-from superopt.agents.base import DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
+from superopt.agents.base import BRANCH_DEFAULT_AGENT, DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchOptions, SearchResult, SearchStats
 from superopt.check.verdict import PROVE_TIMEOUT as DEFAULT_PROVE_TIMEOUT
 from superopt.check.verify import DEFAULT_RANDOM, STEP_LIMIT, Verdict
 from superopt.check.verify import verify as _verify
 from superopt.errors import InputError, SuperoptError
 from superopt.tasks.base import Task
+from superopt.tasks.lengths import describe as describe_lengths, with_lengths
 from superopt.tasks import registry
 from superopt.x86.functions import select, split_path
 from superopt.x86.isa import Program
@@ -133,7 +134,8 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
     from superopt.driver import run_search, search_game
     the_task = get_task(task, signature, cc)
     if agent is None:
-        agent = FUNCTION_DEFAULT_AGENT if the_task.kind in ("function", "buffer") else DEFAULT_AGENT
+        agent = FUNCTION_DEFAULT_AGENT if the_task.kind in ("function", "buffer") else \
+            BRANCH_DEFAULT_AGENT if getattr(the_task, "variable", False) else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
     game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
@@ -151,7 +153,7 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
           distribution: str = "random", seed: int = 0, quantile: float = 0.05, timeout: float = 120.0,
           names: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
           signature: str | None = None, cc: str = "gcc", harness: str = "call", values: bool = False,
-          loop_dir: str | None = None):
+          loop_dir: str | None = None, lengths: str | None = None):
     """Time kernels natively, interleaved, after each passes verify (C/C++ files are compiled
     with -O2 and checked natively first): a BenchReport whose `.results` hold, per program,
     the quantile `.value` with its CI and the `.ratio` to the first program.
@@ -159,7 +161,9 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     `harness` "call" calls each kernel out of line from superopt's machine-code loop (the
     harness's overhead subtracted); "inline" inlines the exported C++ header (`values`: its
     values form) and the C/C++ files into a loop compiled by the system compiler, and
-    reports whole loop iterations (superopt.emit.inline_bench; `loop_dir` keeps its sources)."""
+    reports whole loop iterations (superopt.emit.inline_bench; `loop_dir` keeps its sources).
+    `lengths`: a variable sort's length distribution (superopt.tasks.lengths; default
+    uniform), drawn per call."""
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     if harness not in HARNESSES:
@@ -186,17 +190,20 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
                             "or give --task" % ", ".join(sorted(tasks)))
     if task is None:
         task = tasks.pop() if tasks else _task_from_comment(sources)
-    the_task = get_task(task)
+    the_task = with_lengths(get_task(task), lengths)
     if harness == "inline":
         from superopt.emit.inline_bench import bench_inline
         items = [kernels[i][0] if i in kernels else str(p) for i, p in enumerate(programs)]
-        return bench_inline(items, the_task, names or _names(programs, items), runs=runs,
-                            inputs_per_run=inputs_per_run, mode=mode, distribution=distribution, seed=seed,
-                            quantile=quantile, values=values, progress=progress, timeout=timeout, keep=loop_dir)
-    items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
-    return measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
-                   distribution=distribution, seed=seed, quantile=quantile, names=names or _names(programs, items),
-                   timeout=timeout, progress=progress)
+        report = bench_inline(items, the_task, names or _names(programs, items), runs=runs,
+                              inputs_per_run=inputs_per_run, mode=mode, distribution=distribution, seed=seed,
+                              quantile=quantile, values=values, progress=progress, timeout=timeout, keep=loop_dir)
+    else:
+        items = [kernels[i][0] if i in kernels else compile_baseline(str(p), the_task) for i, p in enumerate(programs)]
+        report = measure(items, the_task, runs=runs, inputs_per_run=inputs_per_run, mode=mode, counter=counter,
+                         distribution=distribution, seed=seed, quantile=quantile,
+                         names=names or _names(programs, items), timeout=timeout, progress=progress)
+    report.lengths = describe_lengths(the_task)
+    return report
 
 
 def _names(programs: list, items: list) -> list[str]:

@@ -22,8 +22,9 @@ from superopt.game.game import ISAS, REGISTER_ORDER, RULES, Game, default_prunin
 from superopt.game.scalar import ScalarGame, scalar_game
 from superopt.measure.cost import cost_model
 from superopt.tasks.base import Task
+from superopt.tasks.lengths import describe as describe_lengths
 from superopt.tasks.registry import get_task
-from superopt.x86.isa import Program, format_program, with_ret
+from superopt.x86.isa import Program, format_program, instruction_count, with_ret
 from superopt.x86.semantics import extensions
 
 
@@ -74,6 +75,10 @@ def search_game(task: str | Task, isa: str | None = None, max_length: int | None
     if task.kind == "buffer":
         from superopt.game.buffer import buffer_game
         return buffer_game(task, isa, max_length, no_prune, init)
+    if task.variable:   # the branch game (superopt.game.branches)
+        from superopt.game.branches import BranchGame, default_rules
+        return BranchGame(task, isa=isa or "alphadev", max_length=max_length,
+                          pruning=[r for r in default_rules(task.n) if r not in no_prune])
     isa = isa or "alphadev"
     if isa not in ISAS:
         raise SuperoptError("--isa %s is for function tasks: %s searches over %s" % (isa, task.name, ", ".join(ISAS)))
@@ -173,7 +178,7 @@ def rank_by_latency(result: SearchResult, game: Game) -> None:
     cycles = measure_latencies([with_ret(p) for p in candidates], game.task)
     best = min(range(len(candidates)), key=lambda i: (cycles[i], len(candidates[i])))
     result.program = candidates[best]
-    result.length = len(candidates[best])
+    result.length = instruction_count(candidates[best])
     result.latency = {"cycles": [float(c) for c in cycles], "best": float(cycles[best]),
                       "programs_timed": len(candidates), "programs_screened": screened,
                       "programs_modelled": modelled}
@@ -216,8 +221,10 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         "programs explored": result.explored,
         "optimal": optimality(game, result),
     }
-    if game.pruning != frozenset(default_pruning(game.n)):
+    if game.pruning != frozenset(getattr(game, "default_rules", default_pruning(game.n))):
         header["pruning"] = ",".join(sorted(game.pruning)) or "none"
+    if result.latency and getattr(game.task, "variable", False):
+        header["lengths"] = describe_lengths(game.task) + ", drawn per call"
     if result.latency:
         lat = result.latency
         screened = "" if lat["programs_screened"] == lat["programs_timed"] else (

@@ -93,6 +93,14 @@ FUNCTION_AGENTS = {
 }
 FUNCTION_DEFAULT_AGENT = "stochastic"
 
+# the agents of variable sorts (the branch game, superopt.game.branches): name -> (run, Params)
+BRANCH_AGENTS = {
+    "splice": ("superopt.agents.splice:run", "superopt.agents.splice:SpliceParams"),
+    "enum": ("superopt.agents.branchenum:run", "superopt.agents.branchenum:BranchEnumParams"),
+    "stochastic": ("superopt.agents.branchchain:run", "superopt.agents.branchchain:BranchChainParams"),
+}
+BRANCH_DEFAULT_AGENT = "splice"
+
 # the SearchOptions some agents read and others refuse (Params.uses), with their CLI flags;
 # the others (time limit, seed, workers, target length, objective) mean something to every agent
 OPTIONAL = {"all_optimal": "--all", "init": "--init", "steps": "--steps"}
@@ -120,8 +128,8 @@ def parse_params(values) -> dict:
 def _paths(kind: str, part: int) -> dict[str, str]:
     """name -> "module:attribute" of each agent of a task kind: its run function (part 0) or
     its Params class (part 1)."""
-    if kind == "function":
-        return {name: paths[part] for name, paths in FUNCTION_AGENTS.items()}
+    if kind in ("function", "branch"):
+        return {name: paths[part] for name, paths in (FUNCTION_AGENTS if kind == "function" else BRANCH_AGENTS).items()}
     return AGENT_PATHS if part == 0 else PARAMS_PATHS
 
 
@@ -159,6 +167,11 @@ def _known(name: str, kind: str = "array") -> str:
         if kind == "function" and name in AGENT_PATHS:
             raise SuperoptError("agent %s does not search function tasks yet (function tasks: %s)"
                                 % (name, ", ".join(known)))
+        if kind == "branch" and name in AGENT_PATHS:
+            raise SuperoptError("agent %s does not search variable sorts yet (variable sorts: %s)"
+                                % (name, ", ".join(known)))
+        if name in BRANCH_AGENTS:
+            raise SuperoptError("agent %s is for the variable sorts (varsort3..varsort5)" % name)
         raise SuperoptError("unknown agent %r (known: %s)" % (name, ", ".join(AGENT_PATHS)))
     return name
 

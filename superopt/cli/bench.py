@@ -18,6 +18,7 @@ from superopt.measure.counters import COUNTER_CHOICES
 from superopt.measure.timing import DISTRIBUTIONS, BenchReport, NotVerified, compared
 from superopt.outputs import ResultMoved, check_outputs, save
 from superopt.run.native import MODES
+from superopt.tasks.lengths import HELP as LENGTHS_HELP
 
 HARNESS_CHOICES = api.HARNESSES + ("both",)
 
@@ -40,6 +41,7 @@ HARNESS_CHOICES = api.HARNESSES + ("both",)
                    "auto: perf if the kernel offers it, else tsc (the report says which and why).")
 @click.option("--inputs", "distribution", type=click.Choice(DISTRIBUTIONS), default="random",
               show_default=True, help="Input distribution (variable sorts also draw random lengths).")
+@click.option("--lengths", default=None, help=LENGTHS_HELP + " [default: uniform]")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Makes the inputs reproducible.")
 @click.option("--quantile", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="The quantile reported (AlphaDev: the 5th percentile, as noise only adds time).")
@@ -63,8 +65,8 @@ HARNESS_CHOICES = api.HARNESSES + ("both",)
               help="Seconds a batch of runs (or a C baseline's native check) may take before the worker "
                    "is presumed hung and killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, seed, quantile, harness,
-          values, loop_dir, histogram, csv_file, samples_file, plot_file, timeout, as_json):
+def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, lengths, seed, quantile,
+          harness, values, loop_dir, histogram, csv_file, samples_file, plot_file, timeout, as_json):
     """Time kernels on this CPU: per-call cycles (and nanoseconds) at a low quantile with a
     distribution-free confidence interval, median, mean and standard deviation, and each
     program's speed-up or slow-down against the first.
@@ -94,7 +96,7 @@ def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distr
     reports = []
     for which in harnesses:
         reports.append(_run(which, files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution,
-                            seed, quantile, values if which == "inline" else False,
+                            lengths, seed, quantile, values if which == "inline" else False,
                             loop_dir if which == "inline" else None, timeout, as_json))
     moved = []
     for path, content, what in ((csv_file, lambda: summary_csv(reports), "the CSV table"),
@@ -118,8 +120,8 @@ def bench(files, task, signature, cc, runs, inputs_per_run, mode, counter, distr
         raise moved[0]
 
 
-def _run(harness, files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, seed, quantile,
-         values, loop_dir, timeout, as_json) -> BenchReport:
+def _run(harness, files, task, signature, cc, runs, inputs_per_run, mode, counter, distribution, lengths, seed,
+         quantile, values, loop_dir, timeout, as_json) -> BenchReport:
     # Off a terminal the bar would only leave a blank line on stderr, before any error.
     with Progress(TextColumn("timing (%s)" % harness), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                   TimeRemainingColumn(), console=err_console, transient=True,
@@ -128,7 +130,7 @@ def _run(harness, files, task, signature, cc, runs, inputs_per_run, mode, counte
         try:
             return api.bench(files, task, signature=signature, cc=cc, runs=runs, inputs_per_run=inputs_per_run,
                              mode=mode, counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                             timeout=timeout, harness=harness, values=values, loop_dir=loop_dir,
+                             timeout=timeout, lengths=lengths, harness=harness, values=values, loop_dir=loop_dir,
                              progress=lambda done, total: bar.update(job, completed=done))
         except NotVerified as exc:  # the verify report (as export gives it), then the one-line error
             if exc.report is not None and as_json:
@@ -159,6 +161,8 @@ def _print(report: BenchReport) -> None:
     if report.ns_per_tick is not None:
         clock = "; TSC %.4f GHz (measured against the monotonic clock over %.1f s): 1 %s = %.4f ns" % (
             report.tsc_hz / 1e9, report.tsc_seconds, unit.rstrip("s"), report.ns_per_tick)
+    if report.lengths:
+        out.print(escape("lengths: %s, drawn per call" % report.lengths))
     out.print(escape("counter: %s (%s): %s%s" % (report.counter.name, unit, report.counter.reason, clock)))
     ov = report.overhead
     if report.subtracted:

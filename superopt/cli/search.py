@@ -12,7 +12,10 @@ from superopt.cli.app import console, emit_json, err_console
 from superopt.cli.options import MAX_LENGTH, MAX_WORKERS, Seconds, backend_options
 from superopt.errors import SuperoptError
 from superopt.game.game import ISAS, RULES
-from superopt.agents.base import AGENT_PATHS, DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, SearchStats, parse_params
+from superopt.game.branches import BRANCH_RULES
+from superopt.tasks.lengths import HELP as LENGTHS_HELP, with_lengths
+from superopt.agents.base import (AGENT_PATHS, BRANCH_AGENTS, BRANCH_DEFAULT_AGENT, DEFAULT_AGENT,
+                                  FUNCTION_DEFAULT_AGENT, SearchStats, parse_params)
 from superopt.agents.pool import check_backend, using
 from superopt.game.scalar import ISA as SCALAR_ISA, ISA_TEXT as SCALAR_ISA_TEXT
 from superopt import api
@@ -50,12 +53,13 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 
 @click.command("search")
 @click.argument("task_name", metavar="TASK")
-@click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
+@click.option("--agent", type=click.Choice(sorted(set(AGENT_PATHS) | set(BRANCH_AGENTS))), default=None,
               help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S; on function tasks "
                    "STOKE's chain), alphadev (MCTS + network). Default: %s for the sort tasks; %s for function "
                    "tasks (from gcc's code it has gcc's length at once and shorter kernels within seconds, "
-                   "where enum needs a minute for length 2; alphadev does not search them yet)."
-                   % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT))
+                   "where enum needs a minute for length 2; alphadev does not search them yet); "
+                   "variable sorts: %s (a network with a branch per length into its shared tail), enum "
+                   "(depth-first on the branch game) or stochastic (AlphaDev-S's chain on it)." % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, BRANCH_DEFAULT_AGENT))
 @click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS) + [SCALAR_ISA]), default=None,
               help="Instruction set (decides what 'optimal' means): " +
                    "; ".join("%s = %s" % kv for kv in ISAS.items()) + " (sort tasks; default alphadev); " +
@@ -80,10 +84,13 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
                    "steps; refused by enum.")
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
-@click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES),
+@click.option("--lengths", default=None,
+              help=LENGTHS_HELP + ": the calls --objective latency times (variable sorts; default uniform).")
+@click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES + BRANCH_RULES),
               help="Switch off a pruning rule (repeatable): AlphaDev's five, or compared_select (on from "
                    "sort4 up), a heuristic cut that keeps cmov to selecting between the two values the "
-                   "last cmp compared.")
+                   "last cmp compared; on variable sorts also no_dead_write and length_branches "
+                   "(superopt.game.branches).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic, latency=model for alphadev "
                    "(the cost model instead of native measurement) (repeatable; an unknown key is refused "
@@ -97,7 +104,7 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
-           init_path, steps, target_length, no_prune, params, signature, cc, as_json, model_path=None,
+           init_path, steps, target_length, lengths, no_prune, params, signature, cc, as_json, model_path=None,
            from_scratch=False, backend="local", address=None):
     """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`,
     or `superopt search f.c` (the C function is the spec; `f.c:NAME` picks one).
@@ -110,8 +117,9 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     code 0 when a correct program was found, 1 when none was, 2 on bad usage.
     """
     check_backend(backend, address)
-    task = api.get_task(task_name, signature, cc)
-    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind in ("function", "buffer") else DEFAULT_AGENT)
+    task = with_lengths(api.get_task(task_name, signature, cc), lengths)
+    agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind in ("function", "buffer") else
+                      BRANCH_DEFAULT_AGENT if getattr(task, "variable", False) else DEFAULT_AGENT)
     isa_name = isa_name or (SCALAR_ISA if task.kind in ("function", "buffer") else "alphadev")
     if (model_path or from_scratch) and agent != "alphadev":
         raise SuperoptError("--model and --from-scratch are for the alphadev agent (got --agent %s)" % agent)

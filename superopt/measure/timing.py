@@ -116,6 +116,7 @@ class BenchReport:
     subtracted: bool = True      # whether `overhead` was subtracted from every figure
     tsc_hz: float | None = None  # the TSC's rate, measured against the monotonic clock during the runs
     tsc_seconds: float | None = None  # over how long
+    lengths: str | None = None   # a variable sort's length distribution (superopt.tasks.lengths.describe)
 
     @property
     def ns_per_tick(self) -> float | None:
@@ -133,7 +134,8 @@ class BenchReport:
             "counter_reason": self.counter.reason, "tsc_hz": self.tsc_hz, "tsc_seconds": self.tsc_seconds,
             "quantile": self.quantile, "confidence": self.confidence,
             "runs": self.runs, "runs_requested": self.runs_requested, "inputs_per_run": self.inputs_per_run,
-            "distribution": self.distribution, "seed": self.seed, "interrupted": self.interrupted,
+            "distribution": self.distribution, "lengths": self.lengths, "seed": self.seed,
+            "interrupted": self.interrupted,
             "overhead": {"value": _round(self.overhead.value), "ci_low": _round(self.overhead.ci_low),
                          "ci_high": _round(self.overhead.ci_high), "subtracted": self.subtracted},
             "results": [r.to_json(self.ns_per_tick, first) for r in self.results],

@@ -27,6 +27,7 @@ class SortTask:
     variable: bool = False  # takes the length as a second argument in %esi
     description: str = ""
     element: str = "int32"  # the array's element type, a key of ORDER_CONDITIONS
+    length_weights: tuple | None = None   # variable sorts: P(n) for n = 0..N of random inputs (None: uniform)
     kind: str = field(default="array", init=False)
 
     @property
@@ -88,7 +89,8 @@ class SortTask:
         elif distribution != "random":
             raise ValueError("unknown input distribution %r" % distribution)
         if self.variable:
-            lengths = rng.integers(0, self.n, size=count, endpoint=True).astype(np.int32)
+            lengths = (rng.integers(0, self.n, size=count, endpoint=True) if self.length_weights is None else
+                       rng.choice(self.n + 1, size=count, p=self.length_weights)).astype(np.int32)
         else:
             lengths = np.full(count, self.n, dtype=np.int32)
         return np.clip(arrays, INT32_MIN, INT32_MAX).astype(np.int32), lengths
