@@ -6,9 +6,13 @@ changed: a register, a pool immediate, a part of lea's address), `swap` (two ins
 `instruction` (one replaced by a random one) and `resize` (one inserted or deleted). The
 cost is STOKE's: correctness, the hamming distance of the returned value to the reference's
 over the chain's test inputs (the mean wrong bits per input, value evaluator:
-superopt.game.values), plus `alpha` x the program's length (or, with --objective latency, its
+superopt.game.values) plus `wrong` per input it gets wrong, plus `alpha` x the program's length (or, with --objective latency, its
 dependency-chain latency in cycles from the cost model); a proposal is accepted with
-probability min(1, exp(-beta x cost increase)). A proposal is evaluated from the first
+probability min(1, exp(-beta x cost increase)). The `wrong` term: with the mean alone, a
+program wrong on a few inputs or with a 1-bit result (p18's bool, p22's parity) cost less
+than one instruction, so the chains left gcc's correct code for shorter wrong programs
+(`xorl %eax, %eax` beat p18's correct 7 and p22's popcnt + and); at 4, a wrong input costs
+as much as 4 instructions. A proposal is evaluated from the first
 instruction it changed, on the CPU states of the unchanged prefix.
 
 Test inputs: `tests` of the verification set (edge values, random, every recorded
@@ -60,6 +64,7 @@ class StokeParams(Params):
     uses: ClassVar[frozenset] = frozenset({"init", "steps"})
     alpha: float = param(1.0, number)           # cost per instruction (per cycle under latency)
     beta: float = param(1.0, number)            # inverse temperature of acceptance
+    wrong: float = param(4.0, at_least(0))      # cost per wrong test input, on top of the mean wrong bits
     steps: int = param(200_000, positive)       # proposals per chain (--steps overrides)
     tests: int = param(32, positive)            # test inputs a chain starts with
     start: str = param("mixed", choice("mixed", "warm", "empty"))
@@ -124,7 +129,8 @@ class Chain:
                 states.append(state)
         except Unmodelled:
             return math.inf, False
-        wrong = self.ev.cost(state) * self.scale
+        errors = self.ev.errors(state)
+        wrong = errors.sum() * self.scale + self.p.wrong * np.count_nonzero(errors)
         return wrong + self.p.alpha * self._performance(program), wrong == 0
 
     def _performance(self, program: list) -> float:
