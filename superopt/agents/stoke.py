@@ -12,7 +12,9 @@ probability min(1, exp(-beta x cost increase)). The `wrong` term: with the mean 
 program wrong on a few inputs or with a 1-bit result (p18's bool, p22's parity) cost less
 than one instruction, so the chains left gcc's correct code for shorter wrong programs
 (`xorl %eax, %eax` beat p18's correct 7 and p22's popcnt + and); at 4, a wrong input costs
-as much as 4 instructions. A proposal is evaluated from the first
+as much as 4 instructions. STOKE's misalignment term: an input whose right result sits in
+another register costs `misalign` wrong bits and is not counted wrong, so p25's `mull %esi`
+(the high half in %edx) is one `movl %edx, %eax` from right, not 16 bits wrong. A proposal is evaluated from the first
 instruction it changed, on the CPU states of the unchanged prefix.
 
 Test inputs: `tests` of the verification set (edge values, random, every recorded
@@ -65,6 +67,7 @@ class StokeParams(Params):
     alpha: float = param(1.0, number)           # cost per instruction (per cycle under latency)
     beta: float = param(1.0, number)            # inverse temperature of acceptance
     wrong: float = param(4.0, at_least(0))      # cost per wrong test input, on top of the mean wrong bits
+    misalign: float = param(1.0, at_least(0))   # wrong bits charged for the result in a register not %rax (0: off)
     steps: int = param(200_000, positive)       # proposals per chain (--steps overrides)
     tests: int = param(32, positive)            # test inputs a chain starts with
     start: str = param("mixed", choice("mixed", "warm", "empty"))
@@ -94,6 +97,7 @@ class Chain:
         self.check = check
         self.latency = objective == "latency"
         self.weights = [getattr(params, "w_" + m) for m in MOVES]
+        self.others = [f for f in self.space.registers if f != "rax"]
         self.tests = test_inputs(game, params.tests, seed)
         self.screen = Screen(game, seed)
         self.explored = 0
@@ -130,8 +134,15 @@ class Chain:
         except Unmodelled:
             return math.inf, False
         errors = self.ev.errors(state)
-        wrong = errors.sum() * self.scale + self.p.wrong * np.count_nonzero(errors)
-        return wrong + self.p.alpha * self._performance(program), wrong == 0
+        if not errors.any():
+            return self.p.alpha * self._performance(program), True
+        wrong = np.count_nonzero(errors)
+        if self.p.misalign:       # the result in another register counts, at a penalty
+            for family in self.others:
+                there = self.ev.errors(state, family)
+                wrong = min(wrong, np.count_nonzero(there))
+                errors = np.minimum(errors, there + self.p.misalign)
+        return errors.sum() * self.scale + self.p.wrong * wrong + self.p.alpha * self._performance(program), False
 
     def _performance(self, program: list) -> float:
         return cost_model(program) if self.latency else len(program)
