@@ -49,7 +49,7 @@ class ScalarGame:
         # warm-start candidates: --init, else gcc -O2's code, then gcc's with this CPU's extensions
         # (-mlzcnt turns p10's branches into lzcnt), then both with their early returns
         # if-converted (superopt.game.ifconvert: p18, p20), the first the space holds
-        self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "gcc -O2"
+        self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "%s -O2" % task.cc
         listings = [(self.reference_name, listing), self._extended()]
         starts = [("--init", _body(init))] if init is not None else [
             (name, _body(code)) for name, code in listings if code] + [
@@ -77,7 +77,7 @@ class ScalarGame:
             return "", None
         from superopt.tasks.csource import OPT_FLAGS, c_assembly
         try:
-            return "gcc " + " ".join(OPT_FLAGS + flags), c_assembly(self.task, opt=OPT_FLAGS + flags)
+            return "%s %s" % (self.task.cc, " ".join(OPT_FLAGS + flags)), c_assembly(self.task, opt=OPT_FLAGS + flags)
         except SuperoptError:
             return "", None
 
