@@ -4,6 +4,7 @@ are proposals, never seconds."""
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -15,6 +16,7 @@ from superopt.game.ifconvert import if_convert
 from superopt.game.scalar import ScalarGame
 from superopt.game.values import ValueEvaluator
 from superopt.tasks.csource import c_assembly
+from superopt.x86 import semantics
 from superopt.x86.cpu import available
 from superopt.x86.isa import Program, with_ret
 from superopt.x86.parser import parse_text
@@ -121,3 +123,34 @@ def test_an_unknown_compiler_is_one_line_and_exit_2():
     r = CliRunner().invoke(main, ["search", str(HACKERS / "p01.c"), "--cc", "no-such-cc"])
     assert r.exit_code == 2 and "no compiler 'no-such-cc' on PATH" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_alphadev_searches_a_function_task_from_scratch():
+    """The AlphaDev agent on p01, untrained, a few learner steps: a program it returns passed
+    Unicorn and the proof, and is no longer than gcc's; what it plays is the value game."""
+    result = api.search(str(HACKERS / "p01.c"), agent="alphadev", workers=1, steps=30, seed=0)
+    assert result.extras["network"] == "from scratch" and result.extras["actions"] > 100
+    if result.program is not None:
+        assert result.verified and result.length <= 2 and result.header["agent"] == "alphadev"
+        assert result.header["checked"].startswith(("proven (SMT", "tested"))
+        assert api.verify(result.program, str(HACKERS / "p01.c")).passed
+
+
+def test_the_value_game_plays_like_the_assembly_game():
+    """ValuePlay: blsr solves p01 in one move; features are bits; the last move must write rax;
+    an unsolved state's reward follows the share of right result bits."""
+    from superopt.game.valueplay import ValuePlay
+    play = ValuePlay(ScalarGame(task("p01")))
+    assert play.max_length == 2
+    root = play.initial()
+    blsr = next(i for i, a in enumerate(play.actions) if a.att() == "blsrl %edi, %eax")
+    child = play.step(root, blsr)
+    assert child.solved and play.is_terminal(child) and play.reward(root, child) > 1
+    feats = play.features(child)
+    assert feats.shape[0] == 8 and set(np.unique(feats)) <= {0, 1}
+    wrong = play.step(root, next(i for i, a in enumerate(play.actions) if a.att() == "notl %edi"))
+    assert not wrong.solved and 0 < wrong.correct_items < wrong.total_items
+    last = np.flatnonzero(play.legal_mask(wrong))
+    assert len(last) and all("rax" in semantics.writes(play.actions[a]) for a in last)
+    assert len(last) < play.num_actions
