@@ -128,7 +128,7 @@ def test_the_cli_writes_a_file_that_verify_passes(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--agent", "alphadev", "--param", "simulations=0"], "agent alphadev: --param simulations wants a positive"),
     (["--agent", "alphadev", "--all"], "--all is for the enum agent"),
-    (["--agent", "enum", "--steps", "5"], "--steps is for the stochastic agent, not for enum"),
+    (["--agent", "enum", "--steps", "5"], "--steps is for the stochastic and alphadev agents, not for enum"),
     (["--isa", "alphadev"], "--isa alphadev is for the sort tasks: p01 is a function task, searched over --isa general"),
     (["--no-prune", "memory_order"], "--no-prune names the sort tasks' pruning rules: function tasks have none"),
     (["--param", "bogus=1"], "unknown --param 'bogus' for agent stochastic"),
