@@ -154,3 +154,13 @@ def test_the_value_game_plays_like_the_assembly_game():
     last = np.flatnonzero(play.legal_mask(wrong))
     assert len(last) and all("rax" in semantics.writes(play.actions[a]) for a in last)
     assert len(last) < play.num_actions
+
+
+def test_a_solved_game_loses_its_dead_instructions():
+    from superopt.agents.alphadev.function import shorten
+    from superopt.game.valueplay import ValuePlay
+    play = ValuePlay(ScalarGame(task("p03")))
+    ids = {a.att(): i for i, a in enumerate(play.actions)}
+    moves = (ids["andl $2, %eax"], ids["blsil %edi, %eax"])
+    assert shorten(play, moves) == (ids["blsil %edi, %eax"],)
+    assert shorten(play, (ids["blsil %edi, %eax"],)) == (ids["blsil %edi, %eax"],)

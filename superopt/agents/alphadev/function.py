@@ -7,9 +7,9 @@ ranks in array slots), no shaping potential (shaping 0), latency from the cost m
 length objective uses it as a tie-break only). Always from scratch: nothing is shipped for
 function tasks, and --model takes a checkpoint of the same task and action space. The actors
 run in this process (the value game is rebuilt from the ScalarGame, not from a task name, so
-worker processes are not supported yet). Every correct program the games find goes through
-CEGIS's Unicorn run and SMT proof (superopt.agents.cegis), shortest first; the first that
-passes is the result.
+worker processes are not supported yet). Every correct program the games find loses the
+instructions it is right without (`shorten`), then goes through CEGIS's Unicorn run and SMT
+proof (superopt.agents.cegis), shortest first; the first that passes is the result.
 """
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def run(game, options, report, should_stop):
     p = selfplay.run(max_steps=options.steps, should_stop=stop, report=forward, patience=patience, time_limit=cap)
     checker = Checker(game.task, PROVE)
     program, label = None, None
-    for actions, _ in sorted(p.candidates.items(), key=lambda kv: (kv[1], kv[0])):
+    pairs = [(a, shorten(play, a)) for a in p.candidates]
+    shortened = sorted({s for _, s in pairs}, key=lambda a: (len(a), a))
+    for actions in shortened:
         outcome = checker(play.to_program(actions).instrs)
         if outcome.passed:
             program, label = play.to_program(actions), outcome.label
@@ -71,6 +73,23 @@ def run(game, options, report, should_stop):
         candidates=[program] if program is not None else [],
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "actions": play.num_actions, "horizon": play.max_length, "simulations": config.mcts.simulations,
-                "checked": label,
+                "checked": label, "shortened": sum(len(s) < len(a) for a, s in pairs),
                 "found_after": round(selfplay.best_time, 3) if selfplay.best_time is not None else None, "solved_programs": len(p.candidates),
                 "emulated": checker.emulated, "proofs": checker.proofs})
+
+
+def shorten(play: ValuePlay, actions: tuple) -> tuple:
+    """`actions` without the moves it solves without (a game only appends, so a solved program
+    may carry dead instructions: p03's first games solved with an `andl $2, %eax` before blsi),
+    deleting one at a time from the last while the rest still solve."""
+    actions = tuple(actions)
+    k = len(actions) - 1
+    while k >= 0 and len(actions) > 1:
+        shorter = actions[:k] + actions[k + 1:]
+        state = play.initial()
+        for a in shorter:
+            state = play.step(state, a)
+        if state.solved:
+            actions = shorter
+        k -= 1
+    return actions
