@@ -12,7 +12,10 @@ probability min(1, exp(-beta x cost increase)). The `wrong` term: with the mean 
 program wrong on a few inputs or with a 1-bit result (p18's bool, p22's parity) cost less
 than one instruction, so the chains left gcc's correct code for shorter wrong programs
 (`xorl %eax, %eax` beat p18's correct 7 and p22's popcnt + and); at 4, a wrong input costs
-as much as 4 instructions. STOKE's misalignment term: an input whose right result sits in
+as much as 4 instructions. That is the default of chains that start from a program (gcc's, or
+--init): they start right and must stay near right while they shrink. Empty chains default to
+0: from nothing the mean alone is the smoother slope (p13's bsr + sarx was found with 0 and
+not with 4, 60 s each, 2026-12-08). STOKE's misalignment term: an input whose right result sits in
 another register costs `misalign` wrong bits and is not counted wrong, so p25's `mull %esi`
 (the high half in %edx) is one `movl %edx, %eax` from right, not 16 bits wrong. A proposal is evaluated from the first
 instruction it changed, on the CPU states of the unchanged prefix.
@@ -57,6 +60,7 @@ from superopt.x86.compute import step
 
 MOVES = ("opcode", "operand", "swap", "instruction", "resize")
 KEEP = 8       # checked programs of the best length kept per chain (candidates for --objective latency)
+WRONG = 4.0    # the default `wrong` of a chain that starts from a program (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class StokeParams(Params):
     uses: ClassVar[frozenset] = frozenset({"init", "steps"})
     alpha: float = param(1.0, number)           # cost per instruction (per cycle under latency)
     beta: float = param(1.0, number)            # inverse temperature of acceptance
-    wrong: float = param(4.0, at_least(0))      # cost per wrong test input, on top of the mean wrong bits
+    wrong: float | None = param(None, at_least(0))  # cost per wrong test input (default: 4 warm, 0 empty)
     misalign: float = param(1.0, at_least(0))   # wrong bits charged for the result in a register not %rax (0: off)
     steps: int = param(200_000, positive)       # proposals per chain (--steps overrides)
     tests: int = param(32, positive)            # test inputs a chain starts with
@@ -98,6 +102,7 @@ class Chain:
         self.latency = objective == "latency"
         self.weights = [getattr(params, "w_" + m) for m in MOVES]
         self.others = [f for f in self.space.registers if f != "rax"]
+        self.wrong = params.wrong if params.wrong is not None else (WRONG if init else 0.0)
         self.tests = test_inputs(game, params.tests, seed)
         self.screen = Screen(game, seed)
         self.explored = 0
@@ -142,7 +147,7 @@ class Chain:
                 there = self.ev.errors(state, family)
                 wrong = min(wrong, np.count_nonzero(there))
                 errors = np.minimum(errors, there + self.p.misalign)
-        return errors.sum() * self.scale + self.p.wrong * wrong + self.p.alpha * self._performance(program), False
+        return errors.sum() * self.scale + self.wrong * wrong + self.p.alpha * self._performance(program), False
 
     def _performance(self, program: list) -> float:
         return cost_model(program) if self.latency else len(program)
