@@ -342,8 +342,10 @@ def _run_workers(game, params, seeds, inits, steps, options, checker, started, r
     target = options.target_length
     args = [(game, params, seed, init, steps, target, options.objective) for seed, init in zip(seeds, inits)]
     with start_pool(_worker, args, name="stochastic chain") as pool:
+        stopped = False
         while len(done) < len(seeds):
-            if should_stop():
+            if not stopped and should_stop():
+                stopped = True
                 pool.stop()
             got = pool.receive(timeout=0.2)
             if got is None:
@@ -351,8 +353,8 @@ def _run_workers(game, params, seeds, inits, steps, options, checker, started, r
                     break
                 continue
             w, (kind, body) = got
-            if kind == "check":
-                pool.send(w, checker(body))
+            if kind == "check":   # none after the stop: a proof per chain could outlast the time limit
+                pool.send(w, Outcome(False, "the search stopped") if stopped else checker(body))
                 continue
             latest[w] = body
             if kind == "done":
