@@ -32,7 +32,8 @@ synthesis from nothing), or `mixed` (the default: even chains warm, odd chains e
 no warm start in the space, every chain starts empty.
 Chains run in the worker pool (superopt.agents.pool); the parent does every Unicorn run and
 proof, one request at a time, so that a run is deterministic for a seed and worker count
-(unless a time limit or --target-length cuts it). A chain restarts from its best after
+(unless a time limit or --target-length cuts it). Under a time limit a proof gets at most the
+time left (MIN_PROOF at least), and no check starts after the stop. A chain restarts from its best after
 `restart` proposals without a better program and ends after `patience` (or its steps). The
 result is the shortest checked program of any chain (ties: the lowest cost, then the lowest
 chain).
@@ -61,6 +62,7 @@ from superopt.x86.compute import step
 MOVES = ("opcode", "operand", "swap", "instruction", "resize")
 KEEP = 8       # checked programs of the best length kept per chain (candidates for --objective latency)
 WRONG = 4.0    # the default `wrong` of a chain that starts from a program (see the module docstring)
+MIN_PROOF = 0.5  # seconds a proof gets however little of the time limit is left
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,10 @@ def _run_workers(game, params, seeds, inits, steps, options, checker, started, r
                     break
                 continue
             w, (kind, body) = got
-            if kind == "check":   # none after the stop: a proof per chain could outlast the time limit
+            if kind == "check":   # none after the stop, and no proof past the time limit
+                if options.time_limit is not None and params.prove:
+                    left = started + options.time_limit - time.monotonic()
+                    checker.prove_timeout = min(params.prove, max(MIN_PROOF, left))
                 pool.send(w, Outcome(False, "the search stopped") if stopped else checker(body))
                 continue
             latest[w] = body
