@@ -27,14 +27,15 @@ input joins the chain's tests and the chain carries on. Only programs that passe
 whose proof was found, or neither found nor refuted: *tested*) are results.
 
 Starts: `warm` from gcc -O2's code of the reference (parsed; where it branches or uses memory,
-gcc -O2's with this CPU's extensions, -mbmi -mlzcnt...; or --init), `empty` (STOKE's
+gcc -O2's with this CPU's extensions, -mbmi -mlzcnt...; then either with its early returns
+if-converted, superopt.game.ifconvert; or --init), `empty` (STOKE's
 synthesis from nothing), or `mixed` (the default: even chains warm, odd chains empty). With
 no warm start in the space, every chain starts empty.
 Chains run in the worker pool (superopt.agents.pool); the parent does every Unicorn run and
 proof, one request at a time, so that a run is deterministic for a seed and worker count
 (unless a time limit or --target-length cuts it). Under a time limit a proof gets at most the
-time left (MIN_PROOF at least), and no check starts after the stop. A chain restarts from its best after
-`restart` proposals without a better program and ends after `patience` (or its steps). The
+time left (MIN_PROOF at least), and no check starts after the stop. A chain restarts from its
+best after `restart` proposals without a better program and ends after `patience` (or its steps). The
 result is the shortest checked program of any chain (ties: the lowest cost, then the lowest
 chain).
 """
