@@ -237,7 +237,7 @@ def _bench_function(programs: list, task: Task, *, names: list[str] | None, harn
     if spec.endswith(SPEC_SUFFIXES):
         for opt in (("-O2",), ("-O3",)):
             items.append(c_assembly(task, opt=opt))
-            names.append("%s (gcc %s)" % (task.spec, opt[0]))
+            names.append("%s (%s %s)" % (task.spec, task.cc, opt[0]))
     return measure(items, task, names=names, **options)
 
 

@@ -90,6 +90,7 @@ PARAMS_PATHS = {
 FUNCTION_AGENTS = {
     "stochastic": ("superopt.agents.stoke:run", "superopt.agents.stoke:StokeParams"),
     "enum": ("superopt.agents.bottomup:run", "superopt.agents.bottomup:FunctionEnumParams"),
+    "alphadev": ("superopt.agents.alphadev.function:run", "superopt.agents.alphadev.params:AlphaDevParams"),
 }
 FUNCTION_DEFAULT_AGENT = "stochastic"
 

@@ -6,9 +6,18 @@ changed: a register, a pool immediate, a part of lea's address), `swap` (two ins
 `instruction` (one replaced by a random one) and `resize` (one inserted or deleted). The
 cost is STOKE's: correctness, the hamming distance of the returned value to the reference's
 over the chain's test inputs (the mean wrong bits per input, value evaluator:
-superopt.game.values), plus `alpha` x the program's length (or, with --objective latency, its
+superopt.game.values) plus `wrong` per input it gets wrong, plus `alpha` x the program's length (or, with --objective latency, its
 dependency-chain latency in cycles from the cost model); a proposal is accepted with
-probability min(1, exp(-beta x cost increase)). A proposal is evaluated from the first
+probability min(1, exp(-beta x cost increase)). The `wrong` term: with the mean alone, a
+program wrong on a few inputs or with a 1-bit result (p18's bool, p22's parity) cost less
+than one instruction, so the chains left gcc's correct code for shorter wrong programs
+(`xorl %eax, %eax` beat p18's correct 7 and p22's popcnt + and); at 4, a wrong input costs
+as much as 4 instructions. That is the default of chains that start from a program (gcc's, or
+--init): they start right and must stay near right while they shrink. Empty chains default to
+0: from nothing the mean alone is the smoother slope (p13's bsr + sarx was found with 0 and
+not with 4, 60 s each, 2026-12-08). STOKE's misalignment term: an input whose right result sits in
+another register costs `misalign` wrong bits and is not counted wrong, so p25's `mull %esi`
+(the high half in %edx) is one `movl %edx, %eax` from right, not 16 bits wrong. A proposal is evaluated from the first
 instruction it changed, on the CPU states of the unchanged prefix.
 
 Test inputs: `tests` of the verification set (edge values, random, every recorded
@@ -18,13 +27,15 @@ input joins the chain's tests and the chain carries on. Only programs that passe
 whose proof was found, or neither found nor refuted: *tested*) are results.
 
 Starts: `warm` from gcc -O2's code of the reference (parsed; where it branches or uses memory,
-gcc -O2's with this CPU's extensions, -mbmi -mlzcnt...; or --init), `empty` (STOKE's
+gcc -O2's with this CPU's extensions, -mbmi -mlzcnt...; then either with its early returns
+if-converted, superopt.game.ifconvert; or --init), `empty` (STOKE's
 synthesis from nothing), or `mixed` (the default: even chains warm, odd chains empty). With
 no warm start in the space, every chain starts empty.
 Chains run in the worker pool (superopt.agents.pool); the parent does every Unicorn run and
 proof, one request at a time, so that a run is deterministic for a seed and worker count
-(unless a time limit or --target-length cuts it). A chain restarts from its best after
-`restart` proposals without a better program and ends after `patience` (or its steps). The
+(unless a time limit or --target-length cuts it). Under a time limit a proof gets at most the
+time left (MIN_PROOF at least), and no check starts after the stop. A chain restarts from its
+best after `restart` proposals without a better program and ends after `patience` (or its steps). The
 result is the shortest checked program of any chain (ties: the lowest cost, then the lowest
 chain).
 """
@@ -50,6 +61,8 @@ from superopt.x86.compute import step
 
 MOVES = ("opcode", "operand", "swap", "instruction", "resize")
 KEEP = 8       # checked programs of the best length kept per chain (candidates for --objective latency)
+WRONG = 4.0    # the default `wrong` of a chain that starts from a program (see the module docstring)
+MIN_PROOF = 0.5  # seconds a proof gets however little of the time limit is left
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class StokeParams(Params):
     uses: ClassVar[frozenset] = frozenset({"init", "steps"})
     alpha: float = param(1.0, number)           # cost per instruction (per cycle under latency)
     beta: float = param(1.0, number)            # inverse temperature of acceptance
+    wrong: float | None = param(None, at_least(0))  # cost per wrong test input (default: 4 warm, 0 empty)
+    misalign: float = param(1.0, at_least(0))   # wrong bits charged for the result in a register not %rax (0: off)
     steps: int = param(200_000, positive)       # proposals per chain (--steps overrides)
     tests: int = param(32, positive)            # test inputs a chain starts with
     start: str = param("mixed", choice("mixed", "warm", "empty"))
@@ -88,6 +103,8 @@ class Chain:
         self.check = check
         self.latency = objective == "latency"
         self.weights = [getattr(params, "w_" + m) for m in MOVES]
+        self.others = [f for f in self.space.registers if f != "rax"]
+        self.wrong = params.wrong if params.wrong is not None else (WRONG if init else 0.0)
         self.tests = test_inputs(game, params.tests, seed)
         self.screen = Screen(game, seed)
         self.explored = 0
@@ -123,8 +140,16 @@ class Chain:
                 states.append(state)
         except Unmodelled:
             return math.inf, False
-        wrong = self.ev.cost(state) * self.scale
-        return wrong + self.p.alpha * self._performance(program), wrong == 0
+        errors = self.ev.errors(state)
+        if not errors.any():
+            return self.p.alpha * self._performance(program), True
+        wrong = np.count_nonzero(errors)
+        if self.p.misalign:       # the result in another register counts, at a penalty
+            for family in self.others:
+                there = self.ev.errors(state, family)
+                wrong = min(wrong, np.count_nonzero(there))
+                errors = np.minimum(errors, there + self.p.misalign)
+        return errors.sum() * self.scale + self.wrong * wrong + self.p.alpha * self._performance(program), False
 
     def _performance(self, program: list) -> float:
         return cost_model(program) if self.latency else len(program)
@@ -319,8 +344,10 @@ def _run_workers(game, params, seeds, inits, steps, options, checker, started, r
     target = options.target_length
     args = [(game, params, seed, init, steps, target, options.objective) for seed, init in zip(seeds, inits)]
     with start_pool(_worker, args, name="stochastic chain") as pool:
+        stopped = False
         while len(done) < len(seeds):
-            if should_stop():
+            if not stopped and should_stop():
+                stopped = True
                 pool.stop()
             got = pool.receive(timeout=0.2)
             if got is None:
@@ -328,8 +355,11 @@ def _run_workers(game, params, seeds, inits, steps, options, checker, started, r
                     break
                 continue
             w, (kind, body) = got
-            if kind == "check":
-                pool.send(w, checker(body))
+            if kind == "check":   # none after the stop, and no proof past the time limit
+                if options.time_limit is not None and params.prove:
+                    left = started + options.time_limit - time.monotonic()
+                    checker.prove_timeout = min(params.prove, max(MIN_PROOF, left))
+                pool.send(w, Outcome(False, "the search stopped") if stopped else checker(body))
                 continue
             latest[w] = body
             if kind == "done":

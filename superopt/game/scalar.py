@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from superopt.errors import InputError, SuperoptError
+from superopt.game.ifconvert import if_convert
 from superopt.tasks.function import FunctionTask
 from superopt.tasks.inputs import counterexamples, edge_inputs
 from superopt.x86.cpu import available
@@ -41,15 +42,18 @@ class ScalarGame:
         from superopt.check.prove import reference_program   # (z3 and the evaluator load for these searches only)
         from superopt.game.space import Space
         try:
-            self.reference = _body(reference_program(task))
-            self.reference_note = ""
+            listing = reference_program(task)
+            self.reference, self.reference_note = _body(listing), ""
         except SuperoptError as exc:
-            self.reference, self.reference_note = None, str(exc)
+            listing, self.reference, self.reference_note = None, None, str(exc)
         # warm-start candidates: --init, else gcc -O2's code, then gcc's with this CPU's extensions
-        # (-mlzcnt turns p10's branches into lzcnt), the first the space holds
-        self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "gcc -O2"
+        # (-mlzcnt turns p10's branches into lzcnt), then both with their early returns
+        # if-converted (superopt.game.ifconvert: p18, p20), the first the space holds
+        self.reference_name = "the given program" if task.source.endswith(_ASSEMBLY) else "%s -O2" % task.cc
+        listings = [(self.reference_name, listing), self._extended()]
         starts = [("--init", _body(init))] if init is not None else [
-            (name, code) for name, code in ((self.reference_name, self.reference), self._extended()) if code]
+            (name, _body(code)) for name, code in listings if code] + [
+            (name + ", if-converted", if_convert(code)) for name, code in listings[::-1] if code and if_convert(code)]
         used = [o.family for _, code in starts for ins in code for o in ins.operands if hasattr(o, "family")]
         self.space = Space(task, scratch, used, _immediates([i for _, code in starts for i in code]), available())
         self.reference_length = None if self.reference is None else len(self.reference)
@@ -66,14 +70,14 @@ class ScalarGame:
         # the verification set's leading rows: recorded counterexamples and edge values
         self.special = min(len(self.args), len(counterexamples(task)) + len(edge_inputs(task.signature)))
 
-    def _extended(self) -> tuple[str, list[Instr] | None]:
+    def _extended(self) -> tuple[str, Program | None]:
         """gcc -O2's code of a C task with the -m flags of this CPU's extensions, parsed."""
         flags = tuple(_GCC_FLAGS[e] for e in sorted(available()))
         if not flags or self.task.source.endswith(_ASSEMBLY):
             return "", None
         from superopt.tasks.csource import OPT_FLAGS, c_assembly
         try:
-            return "gcc " + " ".join(OPT_FLAGS + flags), _body(c_assembly(self.task, opt=OPT_FLAGS + flags))
+            return "%s %s" % (self.task.cc, " ".join(OPT_FLAGS + flags)), c_assembly(self.task, opt=OPT_FLAGS + flags)
         except SuperoptError:
             return "", None
 

@@ -94,7 +94,7 @@ class Space:
         self.widths = tuple(sorted({32, 64} | {t.width for t in types if t.width < 32}))
         args = list(task.arguments)
         others = [f for f in CALLER_SAVED if f not in args and f != "rax"]
-        wanted = [f for f in extra_registers if f in others]
+        wanted = [f for f in dict.fromkeys(extra_registers) if f in others]   # once each, in their order
         spare = [f for f in others if f not in wanted][:scratch]
         self.registers = tuple(args + ["rax"] + wanted + spare)
         self.pool = constant_pool(tuple(task.constants) + tuple(constants), self.widths)

@@ -254,14 +254,14 @@ class ValueEvaluator:
             state = step(self.backend, state, ins)
         return state
 
-    def result(self, state: State) -> np.ndarray:
-        """The returned rax in the return type's width, per lane."""
-        return register(self.backend, state, "rax") & self.ret_mask
+    def result(self, state: State, family: str = "rax") -> np.ndarray:
+        """The returned rax (or another register) in the return type's width, per lane."""
+        return register(self.backend, state, family) & self.ret_mask
 
-    def errors(self, state: State) -> np.ndarray:
+    def errors(self, state: State, family: str = "rax") -> np.ndarray:
         """Per input, the wrong bits of the return value (the most over its lanes): STOKE's
-        hamming correctness term."""
-        wrong = np.bitwise_count(self.result(state) ^ self.expected)
+        hamming correctness term; of another register's value, for STOKE's misalignment term."""
+        wrong = np.bitwise_count(self.result(state, family) ^ self.expected)
         return wrong.reshape(self.fillings, self.count).max(axis=0).astype(np.int64)
 
     def cost(self, state: State) -> int:

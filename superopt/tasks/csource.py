@@ -72,12 +72,14 @@ def compile_c(path: str, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS) -> b
     return cached.read_bytes()
 
 
-def c_assembly(task: FunctionTask, cc: str = "gcc", opt: tuple[str, ...] = OPT_FLAGS):
-    """The task's C function as `cc OPT -S` writes it, parsed (a Program): a baseline for bench.
+def c_assembly(task: FunctionTask, cc: str | None = None, opt: tuple[str, ...] = OPT_FLAGS):
+    """The task's C function as `cc OPT -S` writes it (cc: the task's compiler unless given),
+    parsed (a Program): a baseline for bench.
     A parse failure (an instruction superopt's parser does not take) is an InputError."""
     from superopt.x86.functions import select
     from superopt.x86.parser import parse_text
     path = task.spec.rsplit(":", 1)[0]
+    cc = cc or task.cc
     compiler = shutil.which(cc)
     if compiler is None:
         raise InputError("no compiler %r on PATH (--cc names another)" % cc, path)
@@ -113,7 +115,7 @@ def c_task(path: str, name: str | None = None, cc: str = "gcc", opt: tuple[str, 
     _check_code(obj, function, path)
     ref = CodeReference(function.code, signature, path, obj.lines(function))
     return FunctionTask(name, signature, ref, "%s in %s, compiled with %s %s" % (name, path, cc, " ".join(opt)),
-                        "%s:%s" % (path, name))
+                        "%s:%s" % (path, name), cc)
 
 
 def _check_code(obj: ObjectFile, function, path: str) -> None:

@@ -166,6 +166,7 @@ class FunctionTask:
     reference: Reference
     description: str = ""
     spec: str = ""          # what --task takes to name this task again (FILE.c:NAME, FILE.s --signature ...)
+    cc: str = "gcc"         # a C task's compiler (--cc): its -O2/-O3 code is the warm start and the baselines
     kind: str = field(default="function", init=False)
 
     @property

@@ -60,7 +60,7 @@ class Actor:
         # without the intermediate-value term: with it, searches of sort4 from the shipped
         # checkpoint stalled (44 at ~4 s, nothing shorter in 20 s, 3 seeds; 32-37 in 60 s
         # without it): more games end at once, leaving the trees less to learn from
-        self.bound = LowerBound(game, intermediates=False)
+        self.bound = LowerBound(game, intermediates=False) if getattr(game, "kind", "array") == "array" else None
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
     def _seen(self, state) -> None:
