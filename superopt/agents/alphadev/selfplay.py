@@ -9,7 +9,7 @@ import numpy as np
 
 from superopt.agents.alphadev.actor import Actor, game_spec, play
 from superopt.agents.alphadev.config import AgentConfig
-from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
+from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory, batch_of
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, set_cpu_threads
 from superopt.agents.pool import WorkerError, local_backend, start_pool
 from superopt.errors import SuperoptError
@@ -52,12 +52,14 @@ class SelfPlay:
 
     def __init__(self, game, net: AlphaDevNet, config: AgentConfig, seed: int = 0,
                  latency_weight: float | None = None, learner: Learner | None = None, prune_by_best: bool = True,
-                 bound_slack: int = 0, evaluator=None, learn: bool = True):
+                 bound_slack: int = 0, evaluator=None, learn: bool = True, demos: tuple = ()):
         self.game, self.net, self.config = game, net, config
         self.seed = seed
         self.latency_weight = config.latency_weight if latency_weight is None else latency_weight
         self.learner = learner or Learner(net, config)
         self.buffer = ReplayBuffer(config.buffer_size)
+        self.demos = tuple(tuple(d) for d in demos)   # demonstrations (superopt.agents.alphadev.demos)
+        self.demo_buffer = ReplayBuffer(config.buffer_size)
         self.rng = np.random.default_rng(seed)
         self.prune_by_best = prune_by_best
         self.bound_slack = bound_slack  # games stop at best length + slack (1: look for equally short programs)
@@ -85,10 +87,22 @@ class SelfPlay:
     def _learn(self, rounds: int) -> None:
         if not self.learn or len(self.buffer) < self.config.batch_size:
             return
+        size, length = self.config.batch_size, self.net.config.max_length
+        shown = round(size * self.config.demo_share) if len(self.demo_buffer) else 0
         for _ in range(rounds):
-            batch = self.buffer.sample(self.config.batch_size, self.rng, self.net.config.max_length)
+            # a fixed share of every batch from the demonstrations, so that they never age out
+            picks = self.buffer.pick(size - shown, self.rng) + self.demo_buffer.pick(shown, self.rng)
+            batch = batch_of(picks, length)
             self.progress.losses = self.learner.step(batch)
         self.progress.steps = self.learner.steps
+
+    def _show(self, actor: Actor) -> None:
+        """The demonstrations: played once into their buffer, and restart points for `actor`."""
+        fill = not len(self.demo_buffer)
+        for actions in self.demos:
+            actor.restart_from(actions)
+            if fill:
+                self.demo_buffer.add(actor.replay(actions))
 
     def _absorb(self, trajectories: list[Trajectory]) -> None:
         for t in trajectories:
@@ -124,6 +138,7 @@ class SelfPlay:
         evaluator = self.evaluator or NetworkEvaluator(self.net, self.game)
         actor = Actor(self.game, evaluator, self.config, self.seed, self.latency_weight,
                       on_solved=lambda s: self._solved(s.actions), latency=self.latency)
+        self._show(actor)
         while not self._done(start, max_steps, should_stop, patience):
             if self._bound_changed and self.prune_by_best:
                 actor.set_length_bound(self.progress.best_length + self.bound_slack)
@@ -156,7 +171,9 @@ class SelfPlay:
 
         # spawn: torch is not safe to fork once it has started threads
         with start_pool(play, args, start="spawn", name="self-play worker", restart=restart) as pool:
-            pool.broadcast({"weights": self.learner.weights()})
+            pool.broadcast({"weights": self.learner.weights(), "demos": self.demos})
+            if self.demos:   # their games, played here with the same rewards the workers give
+                self._show(Actor(self.game, None, self.config, self.seed, self.latency_weight, latency=self.latency))
             p.lost = pool.lost
             while not self._done(start, max_steps, should_stop, patience):
                 try:
