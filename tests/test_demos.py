@@ -83,12 +83,12 @@ def test_training_with_a_demonstration_moves_the_policy_toward_its_moves(game, w
 def test_train_cli_records_its_demonstrations(tmp_path):
     out = tmp_path / "d.pt"
     args = ["train", "sort3", "--steps", "2", "--out", str(out), "--simulations", "8", "--games", "4", "--json",
-            "--latency", "model", "--demos", "asm/sort3_enum.s", "--demos", "asm/sort3.s"]
+            "--latency", "model", "--demos", "asm/sort3_enum.s", "--demos", "asm/sort3.s", "--demo-steps", "1"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     extra = torch.load(out, weights_only=True)["extra"]
     assert extra["demos"] == ["asm/sort3_enum.s", "asm/sort3.s"] and extra["demo_lengths"] == [17, 18]
-    assert extra["restart"] == 0.25 and extra["demo_share"] == 0.25
+    assert extra["restart"] == 0.25 and extra["demo_share"] == 0.25 and extra["demo_steps"] == 1
     assert json.loads(result.output)["steps"] == 2
 
 
@@ -106,6 +106,20 @@ def test_train_cli_bad_demonstration_is_one_line_exit_2(tmp_path, body, reason):
     assert result.exit_code == 2, result.output
     assert reason in result.output and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output and not (tmp_path / "x.pt").exists()
+
+
+def test_studying_the_demonstrations_alone_fits_their_moves(game):
+    torch.manual_seed(0)
+    demo = demo_actions(game, parse_file("asm/sort3_enum.s"))
+    config = AgentConfig(batch_size=32, latency="model", learning_rate=3e-3)
+    selfplay = SelfPlay(game, new_network(game, TINY), config, seed=0, demos=[demo])
+    batch = _demo_batch(game, config, demo, selfplay.net)
+    with torch.no_grad():
+        before = float(selfplay.learner.losses(batch)["policy"])
+    selfplay.study(80)
+    assert selfplay.progress.steps == 80 and selfplay.progress.games == 0   # no self-play game was played
+    with torch.no_grad():
+        assert float(selfplay.learner.losses(batch)["policy"]) < 0.5 * before
 
 
 @pytest.mark.parametrize("task", ["sort3", "sort4"])

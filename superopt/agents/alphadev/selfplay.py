@@ -104,6 +104,19 @@ class SelfPlay:
             if fill:
                 self.demo_buffer.add(actor.replay(actions))
 
+    def study(self, steps: int, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """`steps` learner steps on the demonstrations alone, before self-play: the policy and
+        value heads start from the experts' games (self-play then mixes them in, demo_share)."""
+        if not self.demos or not steps:
+            return
+        self._show(Actor(self.game, None, self.config, self.seed, self.latency_weight, latency=self.latency))
+        for _ in range(steps):
+            if should_stop():
+                break
+            self.progress.losses = self.learner.step(
+                batch_of(self.demo_buffer.pick(self.config.batch_size, self.rng), self.net.config.max_length))
+        self.progress.steps = self.learner.steps
+
     def _absorb(self, trajectories: list[Trajectory]) -> None:
         for t in trajectories:
             self.buffer.add(t)

@@ -28,7 +28,8 @@ class Training:
     def __init__(self, task: Task, out: str, *, isa: str = "alphadev", max_length: int | None = None,
                  resume: bool = False, workers: int = 1, simulations: int | None = None, games_in_parallel: int = 8,
                  seed: int = 0, latency: str = "native", potential: str | None = None, single_head: bool = False,
-                 demos: list[Program] = (), restart: float | None = None, demo_share: float | None = None):
+                 demos: list[Program] = (), restart: float | None = None, demo_share: float | None = None,
+                 demo_steps: int = 0):
         self.out, self.seed, self.latency = out, seed, latency
         self.moved: ResultMoved | None = None   # set once the checkpoint went to a fallback file
         self.game = game = Game(task, isa=isa, max_length=max_length or horizon(Game(task, isa=isa)))
@@ -40,6 +41,7 @@ class Training:
         # with demonstrations, a quarter of the games restart part-way along one by default
         config.restart = restart if restart is not None else (0.25 if actions else config.restart)
         config.demo_share = config.demo_share if demo_share is None else demo_share
+        self.demo_steps = demo_steps if actions else 0
         self.demos = {"demos": [p.path for p in demos], "demo_lengths": [len(a) for a in actions],
                       "restart": config.restart, "demo_share": config.demo_share} if demos else {}
         self.previous: dict = {}    # the counters of the checkpoint resumed from
@@ -92,13 +94,15 @@ class Training:
         if not self.demos:
             return before
         return {**self.demos, "demos": before.get("demos", []) + self.demos["demos"],
-                "demo_lengths": before.get("demo_lengths", []) + self.demos["demo_lengths"]}
+                "demo_lengths": before.get("demo_lengths", []) + self.demos["demo_lengths"],
+                "demo_steps": int(self.previous.get("demo_steps", 0)) + self.demo_steps}
 
     def run(self, steps: int, should_stop: Callable[[], bool], report: Callable[[Progress], None],
             time_limit: float | None = None) -> Progress:
         """Train up to `steps` learner steps (counting those resumed); saves the checkpoint at
         the end, also when stopped or failed (SelfPlayError: a worker died)."""
         try:
+            self.selfplay.study(min(self.demo_steps, max(0, steps - self.progress.steps)), should_stop)
             self.selfplay.run(max_steps=steps, should_stop=should_stop, report=report, time_limit=time_limit)
         finally:
             self.save()
