@@ -57,7 +57,8 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     a replay buffer keeps their games, a learner fits the policy to the search's visit
     counts and the two value heads to the returns (correctness; latency measured natively
     on every correct program the games reach, or a cost model with --latency model).
-    Ctrl-C stops and saves the checkpoint.
+    --demos adds known correct programs as expert games (policy toward their moves, values
+    toward their returns; --demo-steps studies them alone first). Ctrl-C stops and saves the checkpoint.
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
