@@ -1,9 +1,11 @@
 """What the network buys: the AlphaDev search with the same budget and different guidance.
 
-Variants (each searches sort3 from the empty program, with the same time budget, seeds,
-MCTS settings and shaping; every variant but `plain` keeps training while it searches):
-  trained      the network after --train-seconds of self-play (two value heads), one per seed
-  single-head  the same training with one value head for correctness + latency
+Variants (each searches the task (default sort3) from the empty program, with the same time
+budget, seeds, MCTS settings and shaping; every variant but `plain` keeps training while it searches):
+  trained      the network after --train-seconds of self-play (two value heads), one per seed;
+               or, with --trained PATH, that checkpoint (e.g. one `superopt train --demos` wrote)
+  single-head  the same training with one value head for correctness + latency (--single-head PATH:
+               that checkpoint)
   untrained    a freshly initialised network
   plain        uniform prior and no value estimate (plain MCTS), no learning
   shipped      the checkpoint shipped in the package (if there is one)
@@ -11,8 +13,9 @@ MCTS settings and shaping; every variant but `plain` keeps training while it sea
 Measures the AlphaDev agent's parts (superopt.agents.alphadev self-play, network, MCTS) directly.
 
 Run: .venv/bin/python bench/ablation.py [--task sort3] [--budget 60] [--seeds 3] [--train-seconds 180]
-Prints one table: runs that reached the target length, median time and programs explored
-to reach it, and the best length per run.
+         [--trained PATH] [--single-head PATH] [--variants trained,plain,...] [--first-seed 0]
+Prints one table: runs that reached the target length, median and range of the time and
+programs explored to reach it, the best length per run, and AlphaDev's programs explored.
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ from superopt.agents.alphadev.network import NetConfig
 from superopt.tasks.registry import get_task
 
 TARGETS = {"sort3": 17, "sort4": 28, "sort5": 42}
+ALPHADEV_EXPLORED = {"sort3": 446_000, "sort4": 1_300_000, "sort5": 6_230_000}   # the paper's figures
+VARIANTS = ("trained", "single-head", "untrained", "plain", "shipped")
 
 
 def train(game, seconds: float, two_heads: bool, seed: int, simulations: int):
@@ -71,7 +76,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--train-seconds", type=float, default=180.0)
     ap.add_argument("--simulations", type=int, default=200)
+    ap.add_argument("--trained", default=None, help="checkpoint for the trained variant (else trained here)")
+    ap.add_argument("--single-head", default=None, help="checkpoint for the single-head variant (else trained here)")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     args = ap.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        ap.error("unknown variant %s (choose from %s)" % (unknown[0], ", ".join(VARIANTS)))
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     task = get_task(args.task)
@@ -84,8 +98,17 @@ def main(argv=None) -> int:
     # each search seed gets a network trained with that seed: training outcomes vary by
     # seed as much as searches do, so one trained network would stand for luck, not a variant
     trained = {}
+    given = {"trained": args.trained, "single-head": args.single_head}
     for name, heads in (("trained", True), ("single-head", False)):
-        for seed in range(args.seeds):
+        if name not in variants:
+            continue
+        if given[name]:
+            net = load_checkpoint(given[name], game)[0]
+            for seed in seeds:   # each search trains its own copy further
+                trained[name, seed] = copy_network(net)
+            print("%-11s from %s" % (name, given[name]), flush=True)
+            continue
+        for seed in seeds:
             t0 = time.monotonic()
             net, prog = train(game, args.train_seconds, heads, seed, args.simulations)
             print("training %-11s seed %d, %.0f s: %d learner steps, %d games, best %s, %d programs explored" %
@@ -105,25 +128,34 @@ def main(argv=None) -> int:
         return None if name == "plain" else trained[name, seed]
 
     rows = []
-    for name in ("trained", "single-head", "untrained", "plain") + (("shipped",) if shipped_net is not None else ()):
+    for name in [v for v in variants if v != "shipped" or shipped_net is not None]:
         results = []
-        for seed in range(args.seeds):
+        for seed in seeds:
             net = start(name, seed)
             results.append(search(game, net, args.budget, seed, target, args.simulations, plain=net is None))
             print("  %-11s seed %d: %s" % (name, seed, results[-1]), flush=True)
         reached = [r for r in results if r[0] is not None]
         rows.append((name, "%d/%d" % (len(reached), len(results)),
-                     "%.1f" % statistics.median(r[0] for r in reached) if reached else "-",
-                     "%d" % statistics.median(r[1] for r in reached) if reached else "-",
+                     "%.1f (%.1f-%.1f)" % spread([r[0] for r in reached]) if reached else "-",
+                     "%d (%d-%d)" % spread([r[1] for r in reached]) if reached else "-",
                      " ".join(str(r[2]) if r[2] is not None else "-" for r in results),
                      "%d" % statistics.median(r[3] for r in results)))
 
-    header = ("variant", "reached %d" % target, "median s", "median explored", "best lengths", "explored per run")
+    header = ("variant", "reached %d" % target, "median s (range)", "median explored (range)", "best lengths",
+              "median explored per run")
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     print()
     for row in (header,) + tuple(rows):
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    if task.name in ALPHADEV_EXPLORED:
+        print("AlphaDev explored %s programs for %s (the paper, on TPUs)" % (format(ALPHADEV_EXPLORED[task.name], ","),
+                                                                          task.name))
     return 0
+
+
+def spread(values: list) -> tuple:
+    """(median, low, high)."""
+    return statistics.median(values), min(values), max(values)
 
 
 if __name__ == "__main__":

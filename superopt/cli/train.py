@@ -39,16 +39,26 @@ from superopt.outputs import Appender, NotWritten, check_outputs
                    "Unicorn, then measured on this CPU; model = dependency-chain cost model.")
 @click.option("--potential", type=click.Choice(["lookahead", "placeable"]), default=None,
               help="Shaping potential  [default: lookahead; with --resume, the checkpoint's]")
+@click.option("--demos", "demo_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="A known correct program (assembly file) to learn from as an expert game; repeat for several.")
+@click.option("--demo-share", type=click.FloatRange(0, 1), default=None,
+              help="Share of each learner batch taken from the demonstrations  [default: 0.25]")
+@click.option("--demo-steps", default=0, show_default=True, type=click.IntRange(0),
+              help="Learner steps on the demonstrations alone before self-play starts.")
+@click.option("--restart", type=click.FloatRange(0, 1), default=None,
+              help="Share of games started part-way along a demonstration or a shortest program found  "
+                   "[default: 0.25 with --demos, else 0]")
 @backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as one JSON object.")
 def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
-          time_limit, save_every, log_path, log_every, single_head, latency, potential, as_json, backend="local",
-          address=None):
+          time_limit, save_every, log_path, log_every, single_head, latency, potential, demo_paths, demo_share, demo_steps, restart,
+          as_json, backend="local", address=None):
     """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
     a replay buffer keeps their games, a learner fits the policy to the search's visit
     counts and the two value heads to the returns (correctness; latency measured natively
     on every correct program the games reach, or a cost model with --latency model).
-    Ctrl-C stops and saves the checkpoint.
+    --demos adds known correct programs as expert games (policy toward their moves, values
+    toward their returns; --demo-steps studies them alone first). Ctrl-C stops and saves the checkpoint.
 
     Use the checkpoint with `superopt search TASK --agent alphadev --model OUT`.
     """
@@ -57,13 +67,16 @@ def train(task_name, steps, out, resume, isa, max_length, workers, simulations, 
     from superopt.agents.alphadev.training import Training
     from superopt.tasks.registry import get_task
 
+    from superopt import api
     task = get_task(task_name)
+    demos = [api.load(path, task) for path in demo_paths]
     out = "%s-%s.pt" % (task.name, isa) if out is None else out
     log_path = out + ".jsonl" if log_path is None else log_path
     check_outputs({"--out": out, "--log": log_path})
     training = Training(task, out, isa=isa, max_length=max_length, resume=resume, workers=workers,
                         simulations=simulations, games_in_parallel=games_in_parallel, seed=seed, latency=latency,
-                        potential=potential, single_head=single_head)
+                        potential=potential, single_head=single_head, demos=demos, restart=restart,
+                        demo_share=demo_share, demo_steps=demo_steps)
     p = training.progress
     interrupted = []
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))

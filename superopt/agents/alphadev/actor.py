@@ -252,6 +252,8 @@ def play(link, spec, net_config, num_locations, config, seed, latency_weight):
             if "weights" in message:
                 net.load_state_dict(message["weights"])
             actor.set_length_bound(message.get("bound"))
+            for actions in message.get("demos", ()):
+                actor.restart_from(tuple(actions))
             if message.get("best"):
                 actor.restart_from(tuple(message["best"]))
         before = actor.explored, actor.duplicates, actor.evaluator.evaluations, actor.latency.measured

@@ -26,6 +26,7 @@ class AgentConfig:
     table_size: int = 200_000           # ... cleared when it holds more nodes than this (~13 KB each on sort4)
     imitate: bool = True                # train on the shortest programs found, as games of their own
     search_values: bool = True          # value targets average the return with the root's searched value
+    demo_share: float = 0.25            # share of each learner batch from demonstrations (when given)
     restart: float = 0.0                # share of games that start part-way along a shortest program found
     temperatures: tuple = ((0, 1.0), (300, 0.5), (1000, 0.25))  # (games played, temperature) from then on
     workers: int = 1                    # 1: everything in this process; N > 1: N actor processes

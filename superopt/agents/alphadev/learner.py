@@ -53,15 +53,30 @@ class ReplayBuffer:
         self.added += len(trajectory.rewards)
 
     def sample(self, size: int, rng: np.random.Generator, max_length: int) -> dict:
-        picks = [self.items[i] for i in rng.integers(0, len(self.items), size=size)]
-        return {
-            "programs": torch.from_numpy(pad_programs([p[0] for p in picks], max_length)),
-            "states": torch.from_numpy(np.stack([p[1] for p in picks]).astype(np.int64)),
-            "legal": torch.from_numpy(np.stack([p[2] for p in picks])),
-            "policy": torch.from_numpy(np.stack([p[3] for p in picks]).astype(np.float32)),
-            "correctness": torch.tensor([p[4] for p in picks], dtype=torch.float32),
-            "latency": torch.tensor([p[5] for p in picks], dtype=torch.float32),
-        }
+        return batch_of(self.pick(size, rng), max_length)
+
+    def pick(self, size: int, rng: np.random.Generator) -> list:
+        return [self.items[i] for i in rng.integers(0, len(self.items), size=size)]
+
+
+def mixed_batch(buffer: ReplayBuffer, demos: ReplayBuffer, size: int, share: float, rng: np.random.Generator,
+                max_length: int) -> dict:
+    """A learner batch: a fixed share from the demonstrations' buffer (when it has any), so
+    that they never age out, the rest from self-play's."""
+    shown = round(size * share) if len(demos) else 0
+    return batch_of(buffer.pick(size - shown, rng) + demos.pick(shown, rng), max_length)
+
+
+def batch_of(picks: list, max_length: int) -> dict:
+    """Samples (from one buffer or several) as the learner's tensors."""
+    return {
+        "programs": torch.from_numpy(pad_programs([p[0] for p in picks], max_length)),
+        "states": torch.from_numpy(np.stack([p[1] for p in picks]).astype(np.int64)),
+        "legal": torch.from_numpy(np.stack([p[2] for p in picks])),
+        "policy": torch.from_numpy(np.stack([p[3] for p in picks]).astype(np.float32)),
+        "correctness": torch.tensor([p[4] for p in picks], dtype=torch.float32),
+        "latency": torch.tensor([p[5] for p in picks], dtype=torch.float32),
+    }
 
 
 class Learner:

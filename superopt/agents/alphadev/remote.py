@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from superopt.agents.alphadev.learner import Learner, ReplayBuffer
+from superopt.agents.alphadev.learner import Learner, ReplayBuffer, mixed_batch
 from superopt.agents.alphadev.network import AlphaDevNet, set_cpu_threads
 
 REUSE = 8             # learner samples per fresh sample, at most
@@ -45,7 +45,8 @@ def lost_cost(state: dict) -> str:
 
 def learn(link, net_config, action_feats, num_locations, config, seed, max_steps):
     """Worker (superopt.agents.pool): the replay buffer and the learner. Its first message is
-    the learner state to start from; then batches of trajectories, "flush", None to end."""
+    the learner state to start from; then batches of trajectories, the demonstrations'
+    samples ({"demos": [...]}, mixed into every batch as in the driver), "flush", None to end."""
     set_cpu_threads(1)
     first = link.get()
     if first is None:
@@ -53,7 +54,7 @@ def learn(link, net_config, action_feats, num_locations, config, seed, max_steps
     net = AlphaDevNet(net_config, np.asarray(action_feats), num_locations)
     learner = Learner(net, config)
     load_state(learner, first)
-    buffer, rng = ReplayBuffer(config.buffer_size), np.random.default_rng(seed)
+    buffer, demos, rng = ReplayBuffer(config.buffer_size), ReplayBuffer(config.buffer_size), np.random.default_rng(seed)
     start_steps, last_sync, last_report, losses = learner.steps, learner.steps, time.monotonic(), {}
 
     def full_state(flushed: bool = False) -> dict:
@@ -72,13 +73,16 @@ def learn(link, net_config, action_feats, num_locations, config, seed, max_steps
             if message == "flush":
                 link.put(full_state(flushed=True))
                 last_sync = learner.steps
+            elif isinstance(message, dict):
+                demos.items.extend(message["demos"])
             else:
                 for trajectory in message:
                     buffer.add(trajectory)
         if len(buffer) < config.batch_size or (max_steps is not None and learner.steps >= max_steps):
             continue
         if may_learn(learner.steps - start_steps, buffer.added, config.batch_size):
-            losses = learner.step(buffer.sample(config.batch_size, rng, net.config.max_length))
+            losses = learner.step(mixed_batch(buffer, demos, config.batch_size, config.demo_share, rng,
+                                              net.config.max_length))
             if learner.steps - last_sync >= config.sync_every or learner.steps == max_steps:
                 link.put(full_state())
                 last_sync = learner.steps

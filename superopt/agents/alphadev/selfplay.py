@@ -10,7 +10,7 @@ import numpy as np
 
 from superopt.agents.alphadev.actor import Actor, game_spec, play
 from superopt.agents.alphadev.config import AgentConfig
-from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory
+from superopt.agents.alphadev.learner import Learner, ReplayBuffer, Trajectory, batch_of, mixed_batch
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, set_cpu_threads
 from superopt.agents.alphadev.remote import learn, learner_state, load_state, lost_cost, may_learn
 from superopt.agents.pool import WorkerError, local_backend, start_pool
@@ -54,12 +54,14 @@ class SelfPlay:
 
     def __init__(self, game, net: AlphaDevNet, config: AgentConfig, seed: int = 0,
                  latency_weight: float | None = None, learner: Learner | None = None, prune_by_best: bool = True,
-                 bound_slack: int = 0, evaluator=None, learn: bool = True):
+                 bound_slack: int = 0, evaluator=None, learn: bool = True, demos: tuple = ()):
         self.game, self.net, self.config = game, net, config
         self.seed = seed
         self.latency_weight = config.latency_weight if latency_weight is None else latency_weight
         self.learner = learner or Learner(net, config)
         self.buffer = ReplayBuffer(config.buffer_size)
+        self.demos = tuple(tuple(d) for d in demos)   # demonstrations (superopt.agents.alphadev.demos)
+        self.demo_buffer = ReplayBuffer(config.buffer_size)
         self.rng = np.random.default_rng(seed)
         self.prune_by_best = prune_by_best
         self.bound_slack = bound_slack  # games stop at best length + slack (1: look for equally short programs)
@@ -89,8 +91,30 @@ class SelfPlay:
         if not self.learn or len(self.buffer) < self.config.batch_size:
             return
         for _ in range(rounds):
-            batch = self.buffer.sample(self.config.batch_size, self.rng, self.net.config.max_length)
+            batch = mixed_batch(self.buffer, self.demo_buffer, self.config.batch_size, self.config.demo_share,
+                                self.rng, self.net.config.max_length)
             self.progress.losses = self.learner.step(batch)
+        self.progress.steps = self.learner.steps
+
+    def _show(self, actor: Actor) -> None:
+        """The demonstrations: played once into their buffer, and restart points for `actor`."""
+        fill = not len(self.demo_buffer)
+        for actions in self.demos:
+            actor.restart_from(actions)
+            if fill:
+                self.demo_buffer.add(actor.replay(actions))
+
+    def study(self, steps: int, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """`steps` learner steps on the demonstrations alone, before self-play: the policy and
+        value heads start from the experts' games (self-play then mixes them in, demo_share)."""
+        if not self.demos or not steps:
+            return
+        self._show(Actor(self.game, None, self.config, self.seed, self.latency_weight, latency=self.latency))
+        for _ in range(steps):
+            if should_stop():
+                break
+            self.progress.losses = self.learner.step(
+                batch_of(self.demo_buffer.pick(self.config.batch_size, self.rng), self.net.config.max_length))
         self.progress.steps = self.learner.steps
 
     def _absorb(self, trajectories: list[Trajectory], keep: bool = True) -> None:
@@ -128,6 +152,7 @@ class SelfPlay:
         evaluator = self.evaluator or NetworkEvaluator(self.net, self.game)
         actor = Actor(self.game, evaluator, self.config, self.seed, self.latency_weight,
                       on_solved=lambda s: self._solved(s.actions), latency=self.latency)
+        self._show(actor)
         while not self._done(start, max_steps, should_stop, patience):
             if self._bound_changed and self.prune_by_best:
                 actor.set_length_bound(self.progress.best_length + self.bound_slack)
@@ -167,13 +192,15 @@ class SelfPlay:
             learner_args = [(self.net.config, self.net.action_feats.numpy(), self.net.num_locations, self.config,
                              self.seed, max_steps)]
             learner_pool = start_pool(learn, learner_args, name="learner", cpus=0,
-                                      restart=lambda w: ([snapshot[0]], lost_cost(snapshot[0])))
+                                      restart=lambda w: (self._learner_start(snapshot[0]), lost_cost(snapshot[0])))
         # spawn: torch is not safe to fork once it has started threads
         with start_pool(play, args, start="spawn", name="self-play worker", restart=restart) as pool, \
                 learner_pool as learners:
-            pool.broadcast({"weights": self.learner.weights()})
-            if remote:
-                learners.send(0, snapshot[0])
+            pool.broadcast({"weights": self.learner.weights(), "demos": self.demos})
+            if self.demos:   # their games, played here with the same rewards the workers give
+                self._show(Actor(self.game, None, self.config, self.seed, self.latency_weight, latency=self.latency))
+            for message in self._learner_start(snapshot[0]) if remote else ():
+                learners.send(0, message)
             p.lost = pool.lost
             while not self._done(start, max_steps, should_stop, patience):
                 try:
@@ -213,6 +240,10 @@ class SelfPlay:
                 report(p)
             if remote and p.failure is None:
                 self._flush_learner(learners, snapshot)
+
+    def _learner_start(self, state: dict) -> list:
+        """What a learner worker starts from: the learner's state, then the demonstrations."""
+        return [state] + ([{"demos": list(self.demo_buffer.items)}] if len(self.demo_buffer) else [])
 
     def _take_learner(self, learners, snapshot: list) -> bool:
         """What the learner worker sent: step reports, and full states (loaded here; True)."""

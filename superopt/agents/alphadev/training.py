@@ -12,6 +12,7 @@ import time
 from typing import Callable
 
 from superopt.agents.alphadev.agent import agent_config, default_simulations, horizon
+from superopt.agents.alphadev.demos import demo_actions
 from superopt.agents.alphadev.checkpoint import load_checkpoint, save_checkpoint, trained_potential
 from superopt.agents.alphadev.learner import Learner
 from superopt.agents.alphadev.network import NetConfig, new_network
@@ -20,12 +21,15 @@ from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
 from superopt.game.game import Game
 from superopt.outputs import ResultMoved
 from superopt.tasks.base import Task
+from superopt.x86.isa import Program
 
 
 class Training:
     def __init__(self, task: Task, out: str, *, isa: str = "alphadev", max_length: int | None = None,
                  resume: bool = False, workers: int = 1, simulations: int | None = None, games_in_parallel: int = 8,
-                 seed: int = 0, latency: str = "native", potential: str | None = None, single_head: bool = False):
+                 seed: int = 0, latency: str = "native", potential: str | None = None, single_head: bool = False,
+                 demos: list[Program] = (), restart: float | None = None, demo_share: float | None = None,
+                 demo_steps: int = 0):
         self.out, self.seed, self.latency = out, seed, latency
         self.moved: ResultMoved | None = None   # set once the checkpoint went to a fallback file
         self.game = game = Game(task, isa=isa, max_length=max_length or horizon(Game(task, isa=isa)))
@@ -33,6 +37,13 @@ class Training:
         params = AlphaDevParams(simulations=self.simulations, games_in_parallel=games_in_parallel, latency=latency,
                                 potential=potential)
         self.config = config = agent_config(params, workers)
+        actions = [demo_actions(game, program) for program in demos]
+        # with demonstrations, a quarter of the games restart part-way along one by default
+        config.restart = restart if restart is not None else (0.25 if actions else config.restart)
+        config.demo_share = config.demo_share if demo_share is None else demo_share
+        self.demo_steps = demo_steps if actions else 0
+        self.demos = {"demos": [p.path for p in demos], "demo_lengths": [len(a) for a in actions],
+                      "restart": config.restart, "demo_share": config.demo_share} if demos else {}
         self.previous: dict = {}    # the counters of the checkpoint resumed from
         learner = None
         if resume:
@@ -48,7 +59,7 @@ class Training:
             self.net = new_network(game, NetConfig(two_heads=not single_head))
         # games end one instruction past the best length, so that equally short programs keep
         # coming as training data once the shortest is known
-        self.selfplay = SelfPlay(game, self.net, config, seed=seed, learner=learner, bound_slack=1)
+        self.selfplay = SelfPlay(game, self.net, config, seed=seed, learner=learner, bound_slack=1, demos=actions)
         p = self.progress
         p.games, p.explored = int(self.previous.get("games", 0)), int(self.previous.get("explored", 0))
         self.started = time.monotonic()
@@ -73,15 +84,26 @@ class Training:
             save_checkpoint(self.out, self.net, self.game, self.selfplay.learner,
                             extra={"games": p.games, "explored": p.explored, "best_length": p.best_length,
                                    "simulations": self.simulations, "seed": self.seed, "latency": self.latency,
-                                   "potential": self.config.potential, "trained_seconds": trained})
+                                   "potential": self.config.potential, "trained_seconds": trained,
+                                   **self._demo_record()})
         except ResultMoved as exc:   # training goes on; the run ends saying where its checkpoint is
             self.moved, self.out = exc, exc.where
+
+    def _demo_record(self) -> dict:
+        """The demonstrations this checkpoint has learnt from, this run's and the resumed ones."""
+        before = {k: self.previous[k] for k in ("demos", "demo_lengths") if k in self.previous}
+        if not self.demos:
+            return before
+        return {**self.demos, "demos": before.get("demos", []) + self.demos["demos"],
+                "demo_lengths": before.get("demo_lengths", []) + self.demos["demo_lengths"],
+                "demo_steps": int(self.previous.get("demo_steps", 0)) + self.demo_steps}
 
     def run(self, steps: int, should_stop: Callable[[], bool], report: Callable[[Progress], None],
             time_limit: float | None = None) -> Progress:
         """Train up to `steps` learner steps (counting those resumed); saves the checkpoint at
         the end, also when stopped or failed (SelfPlayError: a worker died)."""
         try:
+            self.selfplay.study(min(self.demo_steps, max(0, steps - self.progress.steps)), should_stop)
             self.selfplay.run(max_steps=steps, should_stop=should_stop, report=report, time_limit=time_limit)
         finally:
             self.save()

@@ -1,0 +1,41 @@
+"""Demonstrations: known correct programs played as expert games (`superopt train --demos FILES`).
+
+A demonstration is a correct program of the task, replayed in the agent's game move by move:
+the policy is trained toward its moves (one-hot targets) and the value heads toward the returns
+it earns, in a fixed share of every learner batch (AgentConfig.demo_share), beside the
+self-play games; a share of self-play games (AgentConfig.restart) starts part-way along one,
+to look for a shorter way on. A program the game cannot play (an instruction outside its
+action space, a move its rules forbid, a program that does not sort) is refused with its
+file and line.
+"""
+from __future__ import annotations
+
+from superopt.errors import InputError
+from superopt.x86.isa import Program
+
+
+def demo_actions(game, program: Program) -> tuple[int, ...]:
+    """The program as a sequence of the game's action ids, checked to be a correct game."""
+    path, lines = program.path, program.lines
+    state = game.initial()
+    actions = []
+    for k, ins in enumerate(program.instrs):
+        if ins.op == "ret" and k == len(program.instrs) - 1:
+            continue
+        line = lines[k] if k < len(lines) else None
+        a = game.action_id(ins)
+        if a is None:
+            raise InputError("demonstration: instruction not in the %s action space of %s"
+                             % (game.isa_name, game.task.name), path, line, ins.att())
+        if a not in game.legal_actions(state.cpu, state.rules):
+            raise InputError("demonstration: the game's rules (%s) forbid this move here"
+                             % ", ".join(sorted(game.pruning)), path, line, ins.att())
+        actions.append(a)
+        state = game.step(state, a)
+    if not state.solved:
+        raise InputError("demonstration: the program does not solve %s (%d of %d items correct)"
+                         % (game.task.name, state.correct_items, state.total_items), path)
+    if len(actions) > game.max_length:
+        raise InputError("demonstration: %d instructions, longer than the game's %d"
+                         % (len(actions), game.max_length), path)
+    return tuple(actions)
