@@ -43,9 +43,10 @@ def stopping_rule(agent: str, options) -> StoppingRule:
         words = ["%g s without a shorter program, once one is found" % patience]
         if options.steps:
             words.append("%s learner steps" % format(options.steps, ","))
-    else:   # stochastic: each chain runs its proposals (on function tasks, ends early without progress)
-        steps = options.steps or params.steps
-        words = ["each chain's %s proposals" % format(steps, ",")]
+    else:   # stochastic: each chain runs its proposals (on function tasks, ends early without progress);
+        # the others (splice, rewrite, ...) end when their space is searched
+        steps = options.steps or getattr(params, "steps", None)
+        words = ["each chain's %s proposals" % format(steps, ",") if steps else "%s's space searched" % agent]
         if getattr(params, "patience", 0):
             words[0] += ", or %s without a better program" % format(params.patience, ",")
     limit = options.time_limit if options.time_limit is not None else cap
