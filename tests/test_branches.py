@@ -166,7 +166,7 @@ def test_search_cli_writes_a_verified_varsort3(tmp_path):
     out = tmp_path / "v.s"
     run = CliRunner().invoke(main, ["search", "varsort3", "--out", str(out), "--json"])
     assert run.exit_code == 0, run.output
-    assert json.loads(run.output)["length"] <= 21
+    assert json.loads(run.output)["instructions"] <= 21
     assert CliRunner().invoke(main, ["verify", str(out)]).exit_code == 0
 
 
