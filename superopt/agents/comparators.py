@@ -34,6 +34,9 @@ NETWORKS: dict[int, dict[str, Network]] = {
                     (2, 3), (4, 5), (1, 2), (3, 4), (5, 6)]},
     8: {"the network": [(0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3), (4, 5),
                         (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6)]},
+    9: {"25 comparators": [(0, 3), (1, 7), (2, 5), (4, 8), (0, 7), (2, 4), (3, 8), (5, 6), (0, 2), (1, 3), (4, 5),
+                           (7, 8), (1, 4), (3, 6), (5, 7), (0, 1), (2, 4), (3, 5), (6, 8), (2, 3), (4, 5), (6, 7),
+                           (1, 2), (3, 4), (5, 6)]},
 }
 
 
@@ -52,12 +55,62 @@ def mirrored(n: int, network: Network) -> Network:
     return [(n - 1 - j, n - 1 - i) for i, j in network]
 
 
-def candidates(n: int, extra: dict[str, Network] | None = None) -> dict[str, Network]:
-    """The networks the rewrite tries for sortN: the known ones (and `extra`), each also mirrored."""
-    out = {}
-    for name, net in itertools.chain(NETWORKS.get(n, {}).items(), (extra or {}).items()):
-        out[name] = net
-        out[name + ", mirrored"] = mirrored(n, net)
+def untangled(network: list[tuple[int, int]]) -> Network:
+    """A network of comparators (a, b) that put the minimum on wire a, a > b allowed, as a
+    standard one of the same size (Knuth, TAOCP 5.3.4 exercise 16): a reversed comparator is
+    turned round and wires a and b are exchanged in every later one."""
+    network, rest = [], list(network)
+    while rest:
+        a, b = rest.pop(0)
+        if a > b:
+            swap = {a: b, b: a}
+            rest = [(swap.get(x, x), swap.get(y, y)) for x, y in rest]
+            a, b = b, a
+        network.append((a, b))
+    return network
+
+
+def without_wire(n: int, network: Network, wire: int, top: bool) -> Network:
+    """The network for n-1 inputs left when wire `wire` holds +infinity (top) or -infinity:
+    a comparator the infinite value meets either leaves it (and goes) or is a swap (and
+    goes, the two contents renamed); the rest, renamed by where each output ends, is untangled."""
+    at = wire                    # where the infinite value is
+    pos = list(range(n))         # original wire -> the new wire whose content is there
+    kept = []
+    for i, j in network:
+        if at in (i, j):
+            if (at == i) == top:   # it crosses: the comparator is a swap
+                pos[i], pos[j] = pos[j], pos[i]
+                at = j if at == i else i
+            continue
+        kept.append((pos[i], pos[j]))
+    rank = {pos[p]: p - (p > at) for p in range(n) if p != at}   # new wire -> the output it must hold
+    return untangled([(rank[x], rank[y]) for x, y in kept])
+
+
+def candidates(n: int, extra: dict[str, Network] | None = None, derived: bool = True) -> dict[str, Network]:
+    """The networks the rewrite tries for sortN: `extra` and the known ones, with `derived`
+    the optimal-size ones left by fixing one or two wires of a bigger known network to
+    +-infinity, each also mirrored, without repeats."""
+    size = min((len(net) for net in NETWORKS.get(n, {}).values()), default=None)
+    found = dict(extra or {})
+    found.update(NETWORKS.get(n, {}))
+    for m in (n + 1, n + 2) if derived else ():
+        for name, net in NETWORKS.get(m, {}).items():
+            for fixed in itertools.product(range(m), (True, False), range(m - 1), (True, False)) if m == n + 2 \
+                    else ((w, t) for w in range(m) for t in (True, False)):
+                small, label = net, []
+                for wire, top in zip(fixed[::2], fixed[1::2]):
+                    small = without_wire(m - len(label), small, wire, top)
+                    label.append("%s%d" % ("+" if top else "-", wire))
+                if (size is None or len(small) <= size) and sorts(n, small):
+                    found.setdefault("sort%d's %s, wires %s fixed" % (m, name, " ".join(label)), small)
+    out, seen = {}, set()
+    for name, net in found.items():
+        for label, variant in ((name, net), (name + ", mirrored", mirrored(n, net))):
+            if tuple(variant) not in seen:
+                seen.add(tuple(variant))
+                out[label] = variant
     return out
 
 

@@ -29,9 +29,10 @@ from typing import ClassVar
 import numpy as np
 
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
+from superopt.errors import SuperoptError
 from superopt.agents.comparators import Network, candidates, network_of
-from superopt.agents.params import Params, param, positive
-from superopt.game.game import REGISTER_ORDER
+from superopt.agents.params import Params, choice, param, positive
+from superopt.game.game import REGISTER_ORDER, Game
 from superopt.tasks.sort import weak_orderings
 from superopt.x86.isa import Instr, Mem, Program, Reg
 
@@ -43,7 +44,12 @@ class RewriteParams(Params):
     """`--param` keys of the rewrite agent."""
     agent: ClassVar[str] = "rewrite"
     uses: ClassVar[frozenset] = frozenset({"init"})
-    width: int = param(2000, positive)    # beam width: states kept per comparator done
+    width: int = param(200, positive)     # beam width: states kept per comparator done
+    networks: str = param("all", choice("all", "known"))   # known: only the listed networks (and --init's)
+
+
+_TAKEN = {"l": np.less, "g": np.greater, "le": np.less_equal, "ge": np.greater_equal}
+SCREEN = 2048   # weak orderings a condition is first tried on, before all of them
 
 
 class Plan:
@@ -64,16 +70,20 @@ class Plan:
         values = list(ranks.T)
         for u, v, _, _ in self.comps:
             values += [np.minimum(values[u], values[v]), np.maximum(values[u], values[v])]
-        self.values = values
-        self._twin: dict[tuple, bool] = {}
+        pick = np.random.default_rng(0).permutation(len(ranks))[:SCREEN]
+        self.full, self.quick = values, [x[pick] for x in values]
+        self._fits: dict[tuple, bool] = {}
 
-    def twin(self, w: int, c: int, s: int, larger: bool) -> bool:
-        """Whether stale s equals w whenever w is the larger (larger=True) or the smaller of w, c."""
-        key = (w, c, s, larger)
-        if key not in self._twin:
-            a, b, t = self.values[w], self.values[c], self.values[s]
-            self._twin[key] = bool(np.all(((a <= b) if larger else (a >= b)) | (t == a)))
-        return self._twin[key]
+    def fits(self, p: int, q: int, cond: str, x: int, t: int, taken: bool) -> bool:
+        """Whether value x equals value t on every input where, after cmp p, q, cmov`cond` is
+        taken (taken=True) or not taken: x can be the source (or the old destination) of a
+        cmov that leaves t."""
+        key = (p, q, cond, x, t, taken)
+        got = self._fits.get(key)
+        if got is None:
+            got = all(bool(np.all((_TAKEN[cond](v[p], v[q]) != taken) | (v[x] == v[t]))) for v in (self.quick, self.full))
+            self._fits[key] = got
+        return got
 
     def ready(self, k: int, done: int) -> bool:
         u, v, _, _ = self.comps[k]
@@ -103,6 +113,20 @@ def _loaded(plan: Plan, regs: list, done: int, want: tuple) -> list[tuple[list, 
     return out
 
 
+def _selects(plan: Plan, regs: list, writable: list, p: int, q: int, t: int) -> list[tuple]:
+    """(cond, dst, src): the cmovs after cmp p, q that leave value t in a writable register."""
+    out = []
+    held = [r for r, x in enumerate(regs) if x >= 0]
+    for cond in _TAKEN:
+        srcs = [s for s in held if plan.fits(regs[p], regs[q], cond, regs[s], t, True)]
+        if not srcs:
+            continue
+        for d in writable:
+            if plan.fits(regs[p], regs[q], cond, regs[d], t, False):
+                out += [(cond, d, s) for s in srcs if s != d]
+    return out
+
+
 def _children(plan: Plan, state: tuple, k: int):
     """Every way to do comparator k from a state (cost, regs, done, code): its successors."""
     cost, regs, done, code = state
@@ -118,17 +142,19 @@ def _children(plan: Plan, state: tuple, k: int):
                             {ru: lo, t: hi}))
             options.append((4, [("cmp", ru, rv), ("mov", t, ru), ("cmov", "g", t, rv), ("cmov", "g", rv, ru)],
                             {t: lo, rv: hi}))
-        for rs in dead:
-            s = regs[rs]
-            if s < 0:
-                continue
-            for rw, rc, w, c in ((ru, rv, u, v), (rv, ru, v, u)):
-                if plan.twin(w, c, s, True):    # s is w when w is the larger: max into s, min into w
-                    options.append((3, [("cmp", rw, rc), ("cmov", "le", rs, rc), ("cmov", "g", rw, rc)],
-                                    {rs: hi, rw: lo}))
-                if plan.twin(w, c, s, False):   # s is w when w is the smaller: min into s, max into w
-                    options.append((3, [("cmp", rw, rc), ("cmov", "ge", rs, rc), ("cmov", "l", rw, rc)],
-                                    {rs: lo, rw: hi}))
+        # one cmp and two independent cmovs: the cmp may read a stale value, each cmov one
+        writable = dead + [ru, rv]
+        for p in (ru, rv):
+            for q in range(len(regs)):
+                if q in (ru, rv) and q <= p or regs[q] < 0:
+                    continue
+                lows = _selects(plan, regs, writable, p, q, lo)
+                highs = _selects(plan, regs, writable, p, q, hi) if lows else []
+                for c1, d1, s1 in lows:
+                    for c2, d2, s2 in highs:
+                        if d1 != d2 and s1 != d2 and s2 != d1:
+                            options.append((3, [("cmp", p, q), ("cmov", c1, d1, s1), ("cmov", c2, d2, s2)],
+                                            {d1: lo, d2: hi}))
         for extra, body, out in options:
             new = list(regs)
             for r, x in out.items():
@@ -182,3 +208,64 @@ def emit(state: tuple, registers: int) -> Program:
     if saved:
         instrs.append(Instr("pop", (Reg(SAVED, 64),), width=64))
     return Program(instrs=instrs)
+
+
+def proven(program: Program, game_task, registers: int) -> bool:
+    """Whether the kernel sorts every weak ordering (a proof for mov/cmp/cmov code), run by
+    the game's evaluator over the registers it uses (its push and pop of %rbx left out)."""
+    game = Game(game_task, registers=(list(REGISTER_ORDER) + [SAVED])[:registers], pruning=())
+    ev, cpu = game.evaluator, game.evaluator.initial()
+    for ins in program.instrs:
+        if ins.op in ("push", "pop"):
+            continue
+        action = game.action_id(ins)
+        if action is None:
+            return False
+        cpu = ev.step(cpu, game.ops[action])
+    return ev.correct_items(cpu[0]) == ev.total_items
+
+
+def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult:
+    """The `rewrite` agent: every candidate network (and the `--init` kernel's) compiled by
+    the beam; the shortest kernel wins (ties: the first network tried)."""
+    start = time.monotonic()
+    params = RewriteParams.of(options.params)
+    n = game.n
+    extra = {"the --init kernel's network": network_of(options.init, n)} if options.init is not None else None
+    networks = candidates(n, extra, derived=params.networks == "all")
+    ranks = weak_orderings(n).astype(np.int8)
+    rng = random.Random(options.seed)
+    best: list[tuple] = []   # (length, name, registers, program), best length only
+    explored = tried = 0
+    for name, network in networks.items():
+        if should_stop() or (best and options.target_length is not None and best[0][0] <= options.target_length):
+            break
+        tried += 1
+        plan = Plan(n, network, ranks)
+        for registers in (len(REGISTER_ORDER), len(REGISTER_ORDER) + 1):
+            state, work = beam(plan, registers, params.width, rng, should_stop)
+            explored += work
+            if state is not None:
+                break
+        if state is None:
+            continue
+        program = emit(state, registers)
+        if not proven(program, game.task, registers):
+            raise SuperoptError("internal error: the rewrite of network %r does not sort" % name)
+        length = len(program.instrs)
+        if not best or length < best[0][0]:
+            best = []
+        if not best or length == best[0][0]:
+            best.append((length, name, registers, program))
+        report(SearchStats(elapsed=time.monotonic() - start, explored=explored, best_length=best[0][0],
+                           best_correct=1.0, best_program=list(best[0][3].instrs),
+                           phase="network %d/%d: %s" % (tried, len(networks), name)))
+    if not best:
+        return SearchResult(program=None, length=None, optimal=False, explored=explored,
+                            elapsed=time.monotonic() - start, extras={"networks_tried": tried})
+    length, name, registers, program = best[0]
+    return SearchResult(program=program, length=length, optimal=False, explored=explored,
+                        elapsed=time.monotonic() - start, candidates=[b[3] for b in best],
+                        extras={"network": name, "networks": [b[1] for b in best], "networks_tried": tried,
+                                "registers": registers, "width": params.width,
+                                "saves_rbx": registers > len(REGISTER_ORDER)})
