@@ -31,7 +31,8 @@ import numpy as np
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.errors import SuperoptError
 from superopt.agents.comparators import Network, candidates, network_of
-from superopt.agents.params import Params, choice, param, positive
+from superopt.agents.params import Params, choice, count, param, positive
+from superopt.agents.resynthesis import shorten
 from superopt.game.game import REGISTER_ORDER, Game
 from superopt.tasks.sort import weak_orderings
 from superopt.x86.isa import Instr, Mem, Program, Reg
@@ -45,6 +46,7 @@ class RewriteParams(Params):
     agent: ClassVar[str] = "rewrite"
     uses: ClassVar[frozenset] = frozenset({"init"})
     width: int = param(200, positive)     # beam width: states kept per comparator done
+    polish: int = param(20_000, count)    # enum expansions per prefix re-synthesising the best kernel's suffixes (0: off)
     networks: str = param("all", choice("all", "known"))   # known: only the listed networks (and --init's)
 
 
@@ -210,10 +212,29 @@ def emit(state: tuple, registers: int) -> Program:
     return Program(instrs=instrs)
 
 
+def _game(task, registers: int) -> Game:
+    """The game over the registers a kernel uses, without the pruning rules a compiled kernel
+    need not obey (its loads are in first-use order), but AlphaDev's no_double_cmp and no_noop."""
+    return Game(task, registers=(list(REGISTER_ORDER) + [SAVED])[:registers], pruning=("no_double_cmp", "no_noop"))
+
+
+def polished(program: Program, task, registers: int, budget: int, should_stop) -> tuple[Program, int]:
+    """The kernel after enum's suffix re-synthesis (resynthesis.shorten, `budget` expansions
+    per prefix) in the game over its registers (push and pop of %rbx kept around it), and
+    the programs explored."""
+    game = _game(task, registers)
+    body = [ins for ins in program.instrs if ins.op not in ("push", "pop")]
+    short, work = shorten(game, [game.action_id(ins) for ins in body], budget, should_stop)
+    if len(short) >= len(body):
+        return program, work
+    saved = [ins for ins in program.instrs if ins.op in ("push", "pop")]
+    return Program(instrs=saved[:1] + list(game.to_program(short).instrs) + saved[1:]), work
+
+
 def proven(program: Program, game_task, registers: int) -> bool:
     """Whether the kernel sorts every weak ordering (a proof for mov/cmp/cmov code), run by
     the game's evaluator over the registers it uses (its push and pop of %rbx left out)."""
-    game = Game(game_task, registers=(list(REGISTER_ORDER) + [SAVED])[:registers], pruning=())
+    game = _game(game_task, registers)
     ev, cpu = game.evaluator, game.evaluator.initial()
     for ins in program.instrs:
         if ins.op in ("push", "pop"):
@@ -264,8 +285,19 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
         return SearchResult(program=None, length=None, optimal=False, explored=explored,
                             elapsed=time.monotonic() - start, extras={"networks_tried": tried})
     length, name, registers, program = best[0]
+    compiled = length
+    if params.polish and not should_stop():
+        report(SearchStats(elapsed=time.monotonic() - start, explored=explored, best_length=length, best_correct=1.0,
+                           best_program=list(program.instrs), phase="polishing the %d of %s" % (length, name)))
+        program, work = polished(program, game.task, registers, params.polish, should_stop)
+        explored += work
+        if not proven(program, game.task, registers):
+            raise SuperoptError("internal error: the polished rewrite of network %r does not sort" % name)
+        if len(program.instrs) < length:
+            length, best = len(program.instrs), [(len(program.instrs), name, registers, program)]
     return SearchResult(program=program, length=length, optimal=False, explored=explored,
                         elapsed=time.monotonic() - start, candidates=[b[3] for b in best],
                         extras={"network": name, "networks": [b[1] for b in best], "networks_tried": tried,
+                                "compiled_length": compiled, "polish": params.polish,
                                 "registers": registers, "width": params.width,
                                 "saves_rbx": registers > len(REGISTER_ORDER)})
