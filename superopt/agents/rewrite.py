@@ -33,6 +33,7 @@ from superopt.errors import SuperoptError
 from superopt.agents.comparators import Network, candidates, network_of
 from superopt.agents.params import Params, choice, count, param, positive
 from superopt.agents.resynthesis import shorten
+from superopt.agents.stochastic import Chain, StochasticParams
 from superopt.game.game import REGISTER_ORDER, Game
 from superopt.tasks.sort import weak_orderings
 from superopt.x86.isa import Instr, Mem, Program, Reg
@@ -47,6 +48,7 @@ class RewriteParams(Params):
     uses: ClassVar[frozenset] = frozenset({"init"})
     width: int = param(200, positive)     # beam width: states kept per comparator done
     polish: int = param(20_000, count)    # enum expansions per prefix re-synthesising the best kernel's suffixes (0: off)
+    chain: int = param(0, count)          # proposals of a stochastic chain (AlphaDev-S) from the polished kernel (0: off)
     networks: str = param("all", choice("all", "known"))   # known: only the listed networks (and --init's)
 
 
@@ -222,13 +224,35 @@ def polished(program: Program, task, registers: int, budget: int, should_stop) -
     """The kernel after enum's suffix re-synthesis (resynthesis.shorten, `budget` expansions
     per prefix) in the game over its registers (push and pop of %rbx kept around it), and
     the programs explored."""
+    game, body = _body(program, task, registers)
+    short, work = shorten(game, body, budget, should_stop)
+    return _wrapped(program, game, short), work
+
+
+def chained(program: Program, task, registers: int, steps: int, options: SearchOptions,
+            should_stop) -> tuple[Program, int]:
+    """The kernel after a stochastic chain (superopt.agents.stochastic, its default settings,
+    `options.seed`) of `steps` proposals started from it, in the game over its registers,
+    stopping at options.target_length; and the programs explored."""
+    game, body = _body(program, task, registers)
+    chain = Chain(game, StochasticParams(), options.seed, body)
+    target = None if options.target_length is None else options.target_length - (len(program.instrs) - len(body))
+    chain.run(steps, should_stop, None, target)
+    return _wrapped(program, game, chain.best), chain.explored
+
+
+def _body(program: Program, task, registers: int) -> tuple[Game, list[int]]:
+    """The game over the kernel's registers and the kernel as its actions, push and pop left out."""
     game = _game(task, registers)
-    body = [ins for ins in program.instrs if ins.op not in ("push", "pop")]
-    short, work = shorten(game, [game.action_id(ins) for ins in body], budget, should_stop)
-    if len(short) >= len(body):
-        return program, work
+    return game, [game.action_id(ins) for ins in program.instrs if ins.op not in ("push", "pop")]
+
+
+def _wrapped(program: Program, game: Game, actions: list[int] | None) -> Program:
+    """`actions` as a kernel inside the push and pop of `program`, if shorter than its body."""
     saved = [ins for ins in program.instrs if ins.op in ("push", "pop")]
-    return Program(instrs=saved[:1] + list(game.to_program(short).instrs) + saved[1:]), work
+    if actions is None or len(actions) >= len(program.instrs) - len(saved):
+        return program
+    return Program(instrs=saved[:1] + list(game.to_program(actions).instrs) + saved[1:])
 
 
 def proven(program: Program, game_task, registers: int) -> bool:
@@ -295,9 +319,18 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
             raise SuperoptError("internal error: the polished rewrite of network %r does not sort" % name)
         if len(program.instrs) < length:
             length, best = len(program.instrs), [(len(program.instrs), name, registers, program)]
+    if params.chain and not should_stop():
+        report(SearchStats(elapsed=time.monotonic() - start, explored=explored, best_length=length, best_correct=1.0,
+                           best_program=list(program.instrs), phase="stochastic chain from the %d" % length))
+        program, work = chained(program, game.task, registers, params.chain, options, should_stop)
+        explored += work
+        if not proven(program, game.task, registers):
+            raise SuperoptError("internal error: the chain's rewrite of network %r does not sort" % name)
+        if len(program.instrs) < length:
+            length, best = len(program.instrs), [(len(program.instrs), name, registers, program)]
     return SearchResult(program=program, length=length, optimal=False, explored=explored,
                         elapsed=time.monotonic() - start, candidates=[b[3] for b in best],
                         extras={"network": name, "networks": [b[1] for b in best], "networks_tried": tried,
-                                "compiled_length": compiled, "polish": params.polish,
+                                "compiled_length": compiled, "polish": params.polish, "chain": params.chain,
                                 "registers": registers, "width": params.width,
                                 "saves_rbx": registers > len(REGISTER_ORDER)})
