@@ -167,6 +167,11 @@ def _children(plan: Plan, state: tuple, k: int):
             yield cost + len(loads) + extra + len(tail), tuple(new), after, (code, tuple(loads + body + tail))
 
 
+def _kept(plan: Plan, state: tuple) -> int:
+    """Free registers of a state that still hold a value (candidates for the saving)."""
+    return sum(x >= 0 and not plan.live(x, state[2]) for x in state[1])
+
+
 def beam(plan: Plan, registers: int, width: int, rng: random.Random, should_stop) -> tuple[tuple | None, int]:
     """The cheapest complete state the beam finds (or None) and the states expanded."""
     layer = [(0, (-1,) * registers, 0, ())]
@@ -184,7 +189,8 @@ def beam(plan: Plan, registers: int, width: int, rng: random.Random, should_stop
                     key = (child[2], tuple(sorted(child[1])))
                     if key not in seen or child[0] < seen[key][0]:
                         seen[key] = child
-        layer = sorted(seen.values(), key=lambda s: (s[0], rng.random()))[:width]
+        # fewest instructions first; then the most values kept in free registers (more savings ahead)
+        layer = sorted(seen.values(), key=lambda s: (s[0], -_kept(plan, s), rng.random()))[:width]
         if not layer:
             return None, expanded
     return layer[0], expanded
@@ -257,11 +263,11 @@ def _wrapped(program: Program, game: Game, actions: list[int] | None) -> Program
 
 def proven(program: Program, game_task, registers: int) -> bool:
     """Whether the kernel sorts every weak ordering (a proof for mov/cmp/cmov code), run by
-    the game's evaluator over the registers it uses (its push and pop of %rbx left out)."""
+    the game's evaluator over the registers it uses (push, pop and ret left out)."""
     game = _game(game_task, registers)
     ev, cpu = game.evaluator, game.evaluator.initial()
     for ins in program.instrs:
-        if ins.op in ("push", "pop"):
+        if ins.op in ("push", "pop", "ret"):
             continue
         action = game.action_id(ins)
         if action is None:
