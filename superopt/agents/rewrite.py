@@ -132,8 +132,8 @@ def _selects(plan: Plan, regs: list, writable: list, p: int, q: int, t: int) -> 
         srcs = [s for s in held if plan.fits(regs[p], regs[q], cond, regs[s], t, True)]
         if not srcs:
             continue
-        for d in writable:
-            if plan.fits(regs[p], regs[q], cond, regs[d], t, False):
+        for d in writable:   # (an empty register has no old value to keep where the cmov is not taken)
+            if regs[d] >= 0 and plan.fits(regs[p], regs[q], cond, regs[d], t, False):
                 out += [(cond, d, s) for s in srcs if s != d]
     return out
 

@@ -40,7 +40,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.argument("task_name", metavar="TASK")
 @click.option("--agent", type=click.Choice(sorted(AGENT_PATHS)), default=None,
               help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S; on function tasks "
-                   "STOKE's chain), alphadev (MCTS + network). Default: %s for the sort tasks; %s for function "
+                   "STOKE's chain), alphadev (MCTS + network), rewrite (sorting networks compiled with AlphaDev's "
+                   "saving, then polished). Default: %s for the sort tasks; %s for function "
                    "tasks (from gcc's code it has gcc's length at once and shorter kernels within seconds, "
                    "where enum needs a minute for length 2; alphadev does not search them yet)."
                    % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT))
@@ -62,7 +63,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--all", "all_optimal", is_flag=True, help="enum: collect every optimal program (ranked by latency "
               "with --objective latency); refused by the other agents.")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
-              help="stochastic: warm-start from this program (AT&T .s, or FILE.s:NAME); refused by the other agents.")
+              help="stochastic: warm-start from this program (AT&T .s, or FILE.s:NAME); rewrite: compile its "
+                   "network too; refused by the other agents.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
                    "steps; refused by enum.")
