@@ -42,6 +42,7 @@ from superopt.agents.params import Params, choice, count, param, positive
 from superopt.agents.resynthesis import shorten
 from superopt.agents.stochastic import Chain, StochasticParams
 from superopt.game.game import REGISTER_ORDER, Game
+from superopt.measure.latency import cost_model
 from superopt.tasks.sort import weak_orderings
 from superopt.x86.isa import Instr, Mem, Program, Reg
 
@@ -252,15 +253,18 @@ def polished(program: Program, task, registers: int, budget: int, should_stop) -
 
 
 def chained(program: Program, task, registers: int, steps: int, options: SearchOptions,
-            should_stop) -> tuple[Program, int]:
-    """The kernel after a stochastic chain (superopt.agents.stochastic, its default settings,
-    `options.seed`) of `steps` proposals started from it, in the game over its registers,
-    stopping at options.target_length; and the programs explored."""
+            should_stop) -> tuple[list[Program], int]:
+    """The correct programs of the best length a stochastic chain (superopt.agents.stochastic,
+    its default settings, `options.seed`) of `steps` proposals started from the kernel found,
+    in the game over its registers, stopping at options.target_length (none if it found
+    nothing shorter); and the programs explored."""
     game, body = _body(program, task, registers)
     chain = Chain(game, StochasticParams(), options.seed, body)
     target = None if options.target_length is None else options.target_length - (len(program.instrs) - len(body))
     chain.run(steps, should_stop, None, target)
-    return _wrapped(program, game, chain.best), chain.explored
+    found = [chain.best] + [list(p) for p in chain.found if list(p) != chain.best] if chain.best else []
+    programs = [_wrapped(program, game, p) for p in found]
+    return [p for p in programs if p is not program], chain.explored
 
 
 def _body(program: Program, task, registers: int) -> tuple[Game, list[int]]:
@@ -330,6 +334,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     if not best:
         return SearchResult(program=None, length=None, optimal=False, explored=explored,
                             elapsed=time.monotonic() - start, extras={"networks_tried": tried})
+    best.sort(key=lambda b: cost_model(b[3].instrs))   # the shortest dependency chain first (stable)
     length, name, registers, program = best[0]
     compiled, refuted = length, 0
     if params.polish and not should_stop():
@@ -344,12 +349,14 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     if params.chain and not should_stop():
         report(SearchStats(elapsed=time.monotonic() - start, explored=explored, best_length=length, best_correct=1.0,
                            best_program=list(program.instrs), phase="stochastic chain from the %d" % length))
-        short, work = chained(program, game.task, registers, params.chain, options, should_stop)
+        shorter, work = chained(program, game.task, registers, params.chain, options, should_stop)
         explored += work
-        ok = proven(short, game.task, registers)
-        program, refuted = (short if ok else program), refuted + (not ok)
-        if len(program.instrs) < length:
-            length, best = len(program.instrs), [(len(program.instrs), name, registers, program)]
+        kept = [p for p in shorter if proven(p, game.task, registers)]
+        refuted += len(shorter) - len(kept)
+        if kept:   # (the chain keeps up to 64 of its best length; the cost model orders them)
+            kept.sort(key=lambda p: cost_model(p.instrs))
+            program, length = kept[0], len(kept[0].instrs)
+            best = [(length, name, registers, p) for p in kept]
     return SearchResult(program=program, length=length, optimal=False, explored=explored,
                         elapsed=time.monotonic() - start, candidates=[b[3] for b in best],
                         extras={"network": name, "networks": [b[1] for b in best], "networks_tried": tried,
