@@ -121,3 +121,10 @@ def test_init_bound_from_a_file_is_the_result_when_the_agent_finds_nothing_short
     data = json.loads(result.output)
     assert data["length"] == 28 and data["verified"]
     assert data["extras"]["produced_by"] == "asm/sort4_enum.s" and data["extras"]["init_bound"]["length"] == 28
+
+
+def test_init_bound_from_enum_says_enum_produced_it(tmp_path):
+    result = _search(tmp_path, "sort3", "--param", "init_bound=enum", "--target-length", "17", "--json")
+    assert result.exit_code == 0, result.output
+    extras = json.loads(result.output)["extras"]
+    assert extras["produced_by"] == "enum" and extras["init_bound"]["length"] == 17
