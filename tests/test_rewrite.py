@@ -83,6 +83,12 @@ def test_the_saved_kernels_are_proven_and_shorter_than_alphadevs(n, alphadev):
     assert "superopt search sort%d" % n in "\n".join(text for _, text in program.comment)
 
 
+def test_the_saved_fast_sort6_is_proven_at_alphadevs_length():
+    program, task = load("asm/sort6_fast.s")
+    verdict = verify(program, task)
+    assert verdict.passed and verdict.proven and sum(i.op != "ret" for i in program.instrs) == 57
+
+
 def _search(tmp_path, *args):
     return CliRunner().invoke(main, ["search", *args, "--out", str(tmp_path / "out.s"), "--workers", "1"])
 
