@@ -225,6 +225,10 @@ def result_header(game: Game, agent: str, options: SearchOptions, result: Search
         header["pruning"] = ",".join(sorted(game.pruning)) or "none"
     if result.latency and getattr(game.task, "variable", False):
         header["lengths"] = describe_lengths(game.task) + ", drawn per call"
+    if "produced_by" in result.extras:   # the agents cooperated (agents.cooperate): say whose program it is
+        bound = result.extras["init_bound"]
+        header["produced by"] = "%s (first upper bound: %s's %s in %.1f s)" % (
+            result.extras["produced_by"], bound["source"], bound["length"] or "nothing", bound["seconds"])
     if result.latency:
         lat = result.latency
         screened = "" if lat["programs_screened"] == lat["programs_timed"] else (

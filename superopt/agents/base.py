@@ -76,6 +76,7 @@ AGENT_PATHS = {
     "enum": "superopt.agents.enumerative:run",
     "stochastic": "superopt.agents.stochastic:run",
     "alphadev": "superopt.agents.alphadev.agent:run",
+    "rewrite": "superopt.agents.rewrite:run",
 }
 
 
@@ -84,6 +85,7 @@ PARAMS_PATHS = {
     "enum": "superopt.agents.enumerative:EnumParams",
     "stochastic": "superopt.agents.stochastic:StochasticParams",
     "alphadev": "superopt.agents.alphadev.params:AlphaDevParams",
+    "rewrite": "superopt.agents.rewrite:RewriteParams",
 }
 
 # the agents of function tasks (the value game, superopt.game.scalar): name -> (run, Params)

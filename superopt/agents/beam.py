@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from superopt.agents.enumerative import Enumerator
+from superopt.agents.resynthesis import shorten
 from superopt.game.game import Game
 
 
@@ -74,3 +75,25 @@ def search(game: Game, bound: int, k: float, width: int, stop: Callable[[], bool
         if not layer:
             break
     return None, space.explored
+
+
+def first(game: Game, k: float, width: int, polish: int, stop: Callable[[], bool],
+          phase: Callable[[str], None] = lambda text: None) -> tuple[list[int], int]:
+    """The beam's first correct program (or [] if none was found in time), polished by
+    enum's suffix re-synthesis (`polish` expansions per prefix, 0: off), and the programs
+    explored: the bound starts at the game's maximum length and grows by 2 while the beam
+    ends empty."""
+    explored = 0
+    for bound in range(game.max_length, 2 * game.max_length + 1, 2):
+        if stop():
+            break
+        phase("beam start, bound %d" % bound)
+        program, work = search(game, bound, k, width, stop)
+        explored += work
+        if program is not None:
+            if polish:
+                phase("polishing the beam's %d" % len(program))
+                program, work = shorten(game, program, polish, stop)
+                explored += work
+            return program, explored
+    return [], explored

@@ -294,20 +294,7 @@ def _cold_start(game: Game, params: StochasticParams, start: float, report, shou
     if params.start == "enum":
         phase("enum start")
         return first_program(game, 2 * game.max_length, should_stop) or [], 0
-    explored = 0
-    for bound in range(game.max_length, 2 * game.max_length + 1, 2):
-        if should_stop():
-            break
-        phase("beam start, bound %d" % bound)
-        program, work = beam.search(game, bound, params.beam_k, params.beam_width, should_stop)
-        explored += work
-        if program is not None:
-            if params.polish:
-                phase("polishing the beam's %d" % len(program))
-                program, work = shorten(game, program, params.polish, should_stop)
-                explored += work
-            return program, explored
-    return [], explored
+    return beam.first(game, params.beam_k, params.beam_width, params.polish, should_stop, phase)
 
 
 def _summary(chain: Chain) -> dict:

@@ -55,7 +55,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.argument("task_name", metavar="TASK")
 @click.option("--agent", type=click.Choice(sorted(set(AGENT_PATHS) | set(BRANCH_AGENTS))), default=None,
               help="Searcher: enum (exhaustive, proves optimality), stochastic (AlphaDev-S; on function tasks "
-                   "STOKE's chain), alphadev (MCTS + network). Default: %s for the sort tasks; %s for function "
+                   "STOKE's chain), alphadev (MCTS + network), rewrite (sorting networks compiled with AlphaDev's "
+                   "saving, then polished). Default: %s for the sort tasks; %s for function "
                    "tasks, measured on the Hacker's Delight suite, 60 s each (bench/bench_hackers.py): stochastic "
                    "found all 25, none longer than gcc -O2; alphadev, untrained, 5 of 12 (the 1-2 instruction "
                    "ones); enum needs a minute for length 2. Variable sorts: %s (a network with a branch per "
@@ -79,7 +80,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--all", "all_optimal", is_flag=True, help="enum: collect every optimal program (ranked by latency "
               "with --objective latency); refused by the other agents.")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
-              help="stochastic: warm-start from this program (AT&T .s, or FILE.s:NAME); refused by the other agents.")
+              help="stochastic: warm-start from this program (AT&T .s, or FILE.s:NAME); rewrite: compile its "
+                   "network too; refused by the other agents.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="stochastic: proposals per chain (default 300,000); alphadev: stop after this many learner "
                    "steps; refused by enum.")

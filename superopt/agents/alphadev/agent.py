@@ -45,6 +45,7 @@ from superopt.agents.alphadev.actor import build_game, game_spec
 from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
 from superopt.agents.alphadev.params import DEFAULT_PATIENCE, DEFAULT_TIME_CAP, AlphaDevParams
 from superopt.agents.base import SearchResult, SearchStats
+from superopt.agents.cooperate import upper_bound
 from superopt.game.game import human_length
 
 
@@ -111,6 +112,11 @@ def run(game, options, report, should_stop):
         0.01 if latency_objective else config.latency_weight)
     slack = params.bound_slack if params.bound_slack is not None else default_bound_slack(play, latency_objective)
     selfplay = SelfPlay(play, net, config, seed=options.seed, latency_weight=weight, bound_slack=slack)
+    bound = None
+    if params.init_bound is not None:   # another searcher's program: the first upper bound
+        actions, bound = upper_bound(game, params.init_bound, should_stop)
+        if actions is not None:   # (the same action space: play differs from game in its length only)
+            selfplay.seed_best([play.action_id(ins) for ins in game.to_program(actions).instrs])
     patience = DEFAULT_PATIENCE if params.patience is None else params.patience
     cap = None if options.time_limit is not None else (DEFAULT_TIME_CAP if params.time_cap is None else params.time_cap)
     target = options.target_length
@@ -132,10 +138,14 @@ def run(game, options, report, should_stop):
     ranked = sorted(p.candidates.items(), key=lambda kv: (kv[1], kv[0]))
     program = play.to_program(p.best_actions) if p.best_actions is not None else None
     return SearchResult(
-        program=program, length=p.best_length, optimal=False, explored=p.explored, elapsed=p.elapsed,
+        program=program, length=p.best_length, optimal=False, explored=p.explored + (bound["explored"] if bound else 0),
+        elapsed=p.elapsed + (bound["seconds"] if bound else 0),
         deduplicated=p.duplicates, candidates=[play.to_program(a) for a, _ in ranked],
         extras={"network": source, "games": p.games, "learner_steps": p.steps, "evaluations": p.evaluations,
                 "horizon": play.max_length, "simulations": config.mcts.simulations,
                 "latency_source": config.latency, "potential": config.potential, "latency_programs_measured": p.latency_measured,
                 "cost_model_latency": p.best_latency, **({"failure": p.failure} if p.failure else {}),
-                **({"lost": p.lost} if p.lost else {})})
+                **({"lost": p.lost} if p.lost else {}),
+                **({"init_bound": bound, "produced_by": "alphadev" if bound["length"] is None or (
+                    p.best_length is not None and p.best_length < bound["length"]) else bound["source"]}
+                   if bound else {})})

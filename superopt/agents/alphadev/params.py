@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from superopt.agents.alphadev.shaping import POTENTIALS
+from superopt.agents.cooperate import bound_source
 from superopt.agents.params import Params, choice, count, flag, fraction, number, param, positive, text
 from superopt.measure.latency import SOURCES
 
@@ -39,3 +40,4 @@ class AlphaDevParams(Params):
     latency: str | None = param(None, choice(*SOURCES))
     model: str | None = param(None, text)                  # checkpoint to start from (--model)
     from_scratch: bool = param(False, flag)                # ignore the shipped checkpoint (--from-scratch)
+    init_bound: str | None = param(None, bound_source)     # beam | enum | FILE: first upper bound (agents.cooperate)

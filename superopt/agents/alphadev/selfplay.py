@@ -87,6 +87,11 @@ class SelfPlay:
             self.best_time = p.elapsed
             self._bound_changed = True
 
+    def seed_best(self, actions: tuple) -> None:
+        """Start from a correct program another searcher found: the length bound of the
+        games starts at its length (agents.cooperate)."""
+        self._solved(tuple(actions))
+
     def _learn(self, rounds: int) -> None:
         if not self.learn or len(self.buffer) < self.config.batch_size:
             return

@@ -1,0 +1,67 @@
+"""The agents cooperate: another searcher's program as the AlphaDev agent's first upper bound.
+
+`--param init_bound=beam|enum|FILE` (agent alphadev): before self-play starts, the beam
+(superopt.agents.beam, polished by enum's suffix re-synthesis; seconds on sort4), enum (its
+first program is its shortest; about a minute on sort4, out of reach on sort5) or a kernel
+file gives a correct program. It becomes the agent's best program, so the length bound of
+its games starts there (the agent's bound_slack applies) and the search only looks for
+shorter ones; the result says which searcher produced the program returned.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable
+
+from superopt.agents import beam
+from superopt.agents.base import SearchOptions
+from superopt.errors import InputError, SuperoptError
+from superopt.game.game import Game
+
+SEARCHERS = ("beam", "enum")
+
+
+def bound_source(value) -> str:
+    """A checked `init_bound` value: beam, enum, or an existing kernel file."""
+    value = str(value)
+    if value not in SEARCHERS and not os.path.isfile(value):
+        raise SuperoptError("init_bound must be beam, enum or a kernel file; got %r (no such file)" % value)
+    return value
+
+
+def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tuple[list[int] | None, dict]:
+    """A correct program of `game` as action ids from `source` (None if the searcher found
+    none in time), and what it cost: {"source", "length", "seconds", "explored"}."""
+    start = time.monotonic()
+    explored = 0
+    if source == "beam":
+        actions, explored = beam.first(game, 1.5, 1000, 5000, should_stop)
+        actions = actions or None
+    elif source == "enum":
+        from superopt.agents.enumerative import run as enum
+        result = enum(game, SearchOptions(workers=1), lambda stats: None, should_stop)
+        actions = _actions(game, result.program, "enum") if result.program is not None else None
+        explored = result.explored
+    else:
+        from superopt.x86.parser import parse_file
+        actions = _actions(game, parse_file(source), source)
+        if not game.play(actions).solved:
+            raise InputError("init_bound: the kernel does not sort every weak ordering", source)
+    info = {"source": source, "length": len(actions) if actions else None,
+            "seconds": round(time.monotonic() - start, 3), "explored": explored}
+    return actions, info
+
+
+def _actions(game: Game, program, source: str) -> list[int]:
+    """The program as the game's action ids (a trailing ret dropped); InputError if it leaves the action space."""
+    out = []
+    for k, ins in enumerate(program.instrs):
+        if ins.op == "ret" and k == len(program.instrs) - 1:
+            continue
+        action = game.action_id(ins)
+        if action is None:
+            line = program.lines[k] if k < len(program.lines) else None
+            raise InputError("init_bound: instruction not in the %s action space of %s"
+                             % (game.isa_name, game.task.name), source, line, ins.att())
+        out.append(action)
+    return out
