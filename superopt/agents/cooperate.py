@@ -9,25 +9,13 @@ shorter ones; the result says which searcher produced the program returned.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable
 
 from superopt.agents import beam
 from superopt.agents.base import SearchOptions
-from superopt.errors import InputError, SuperoptError
+from superopt.errors import InputError
 from superopt.game.game import Game
-
-SEARCHERS = ("beam", "enum")
-
-
-def bound_source(value) -> str:
-    """A checked `init_bound` value: beam, enum, or an existing kernel file."""
-    value = str(value)
-    if value not in SEARCHERS and not os.path.isfile(value):
-        raise SuperoptError("init_bound must be beam, enum or a kernel file; got %r (no such file)" % value)
-    return value
-
 
 def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tuple[list[int] | None, dict]:
     """A correct program of `game` as action ids from `source` (None if the searcher found

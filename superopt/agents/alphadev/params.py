@@ -1,16 +1,26 @@
 """`--param` keys of the AlphaDev agent (torch-free, so that checking them loads no network)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
 from superopt.agents.alphadev.shaping import POTENTIALS
-from superopt.agents.cooperate import bound_source
 from superopt.agents.params import Params, choice, count, flag, fraction, number, param, positive, text
+from superopt.errors import SuperoptError
 from superopt.measure.latency import SOURCES
 
 DEFAULT_PATIENCE = 20.0     # seconds without a shorter program, once one is found (the patience param's default)
 DEFAULT_TIME_CAP = 300.0    # seconds, when the caller sets no time limit (time_cap's)
+SEARCHERS = ("beam", "enum")   # the searchers init_bound may name (superopt.agents.cooperate runs them)
+
+
+def bound_source(value) -> str:
+    """A checked `init_bound` value: beam, enum, or an existing kernel file."""
+    value = str(value)
+    if value not in SEARCHERS and not os.path.isfile(value):
+        raise SuperoptError("init_bound must be beam, enum or a kernel file; got %r (no such file)" % value)
+    return value
 
 
 @dataclass(frozen=True)
