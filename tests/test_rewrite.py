@@ -118,7 +118,7 @@ def test_init_bound_from_a_file_is_the_result_when_the_agent_finds_nothing_short
                      "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["length"] == 28 and data["verified"]
+    assert data["instructions"] == 28 and data["verified"]
     assert data["extras"]["produced_by"] == "asm/sort4_enum.s" and data["extras"]["init_bound"]["length"] == 28
     assert load(str(tmp_path / "out.s"))[0].header["produced by"].startswith("asm/sort4_enum.s (first upper bound")
 
