@@ -135,21 +135,8 @@ def test_a_lost_node_costs_its_actor_which_is_restarted_on_another(cluster):
 
 
 def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monkeypatch):
-    from superopt.agents.alphadev import selfplay
-    from superopt.agents.alphadev.config import AgentConfig
-    from superopt.agents.alphadev.mcts import MCTSConfig
-    from superopt.agents.alphadev.network import NetConfig, new_network
-    from superopt.game.game import Game
-    from superopt.tasks.registry import get_task
-
-    pools, at_kill = {}, {}
-    monkeypatch.setattr(selfplay, "start_pool",
-                        lambda *a, **k: pools.setdefault(k["name"], start_pool(*a, **k)))
-    game = Game(get_task("sort3"))
-    tiny = NetConfig(embed=16, layers=1, heads=2, hidden=32)
-    config = AgentConfig(net=tiny, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2, latency="model",
-                         batch_size=8)
-    play = selfplay.SelfPlay(game, new_network(game, tiny), config)
+    play, pools = _tiny_selfplay(monkeypatch)
+    at_kill = {}
 
     def report(p):
         if not at_kill and p.steps >= 1:   # games came in and the learner has started
@@ -166,21 +153,8 @@ def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monke
 
 
 def test_the_learner_is_an_actor_whose_loss_costs_its_buffer_not_its_state(cluster, monkeypatch):
-    from superopt.agents.alphadev import selfplay
-    from superopt.agents.alphadev.config import AgentConfig
-    from superopt.agents.alphadev.mcts import MCTSConfig
-    from superopt.agents.alphadev.network import NetConfig, new_network
-    from superopt.game.game import Game
-    from superopt.tasks.registry import get_task
-
-    pools, at_kill = {}, {}
-    monkeypatch.setattr(selfplay, "start_pool",
-                        lambda *a, **k: pools.setdefault(k["name"], start_pool(*a, **k)))
-    game = Game(get_task("sort3"))
-    tiny = NetConfig(embed=16, layers=1, heads=2, hidden=32)
-    config = AgentConfig(net=tiny, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2, latency="model",
-                         batch_size=8, sync_every=5)
-    play = selfplay.SelfPlay(game, new_network(game, tiny), config)
+    play, pools = _tiny_selfplay(monkeypatch, sync_every=5)
+    at_kill = {}
     before = {k: v.clone() for k, v in play.net.state_dict().items()}
 
     def report(p):
@@ -202,3 +176,21 @@ def test_the_learner_is_an_actor_whose_loss_costs_its_buffer_not_its_state(clust
     assert play.learner.steps >= at_kill["steps"] + 10 and p.steps == play.learner.steps
     assert any(not (before[k] == v).all() for k, v in play.net.state_dict().items())
     assert len(play.buffer) == 0   # the buffer lived in the actor, not here
+
+
+def _tiny_selfplay(monkeypatch, **config):
+    """Self-play on sort3 with a tiny network and 2 workers, and the pools it starts (by name)."""
+    from superopt.agents.alphadev import selfplay
+    from superopt.agents.alphadev.config import AgentConfig
+    from superopt.agents.alphadev.mcts import MCTSConfig
+    from superopt.agents.alphadev.network import NetConfig, new_network
+    from superopt.game.game import Game
+    from superopt.tasks.registry import get_task
+
+    pools = {}
+    monkeypatch.setattr(selfplay, "start_pool", lambda *a, **k: pools.setdefault(k["name"], start_pool(*a, **k)))
+    game = Game(get_task("sort3"))
+    tiny = NetConfig(embed=16, layers=1, heads=2, hidden=32)
+    agent = AgentConfig(net=tiny, mcts=MCTSConfig(simulations=4), games_in_parallel=1, workers=2, latency="model",
+                        batch_size=8, **config)
+    return selfplay.SelfPlay(game, new_network(game, tiny), agent), pools

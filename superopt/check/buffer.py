@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from superopt.check.function import instruction_at
 from superopt.check.verdict import Verdict, Violation
 from superopt.run.buffer import OUTSIDE, WRITTEN, machine
 from superopt.run.emulator import Stop, can_loop
@@ -91,11 +92,6 @@ def _stopped(verdict: Verdict, program: Program, code, task: BufferTask, result,
         detail = result.fault or "fault"
     elif result.stop is Stop.STEP_LIMIT:
         detail = "did not return within the step limit"
-    pc = result.access.pc if result.access is not None else result.pc
-    index = code.index_at(pc - KERNEL_BASE) if pc is not None and pc >= KERNEL_BASE else None
-    where = {}
-    if index is not None and index < len(program.instrs):
-        where = {"index": index, "text": program.instrs[index].att(),
-                 "line": program.lines[index] if index < len(program.lines) else None}
+    where = instruction_at(program, code, result)
     verdict.counterexample = {"call": call, "args": [int(b) for b in buffer], "expected": None, "got": None}
     verdict.violations.append(Violation(rule, "%s on %s" % (detail, call), **where))

@@ -29,6 +29,17 @@ from superopt.tasks.function import FunctionTask
 from superopt.x86.assembler import assemble
 from superopt.x86.isa import CALLEE_SAVED, FAMILIES, Program, instruction_count
 
+
+def instruction_at(program: Program, code, result) -> dict:
+    """Where an emulator stop happened, as a Violation's index, text and line (empty when
+    the stop's address is outside the kernel)."""
+    pc = result.access.pc if result.access is not None else result.pc
+    index = code.index_at(pc - KERNEL_BASE) if pc is not None and pc >= KERNEL_BASE else None
+    if index is None or index >= len(program.instrs):
+        return {}
+    return {"index": index, "text": program.instrs[index].att(),
+            "line": program.lines[index] if index < len(program.lines) else None}
+
 _RULES = {Stop.STEP_LIMIT: "termination", Stop.RSP: "stack-pointer", Stop.CALLEE_SAVED: "callee-saved",
           Stop.FORBIDDEN: "return-address", Stop.FAULT: "fault"}
 
@@ -97,12 +108,7 @@ def _stopped(verdict: Verdict, program: Program, code, task: FunctionTask, resul
         detail = "%s changed at the return" % ", ".join(changed or ["a callee-saved register"])
     elif result.stop is Stop.STEP_LIMIT:
         detail = "did not return within the step limit"
-    pc = result.access.pc if result.access is not None else result.pc
-    index = code.index_at(pc - KERNEL_BASE) if pc is not None and pc >= KERNEL_BASE else None
-    where = {}
-    if index is not None and index < len(program.instrs):
-        where = {"index": index, "text": program.instrs[index].att(),
-                 "line": program.lines[index] if index < len(program.lines) else None}
+    where = instruction_at(program, code, result)
     verdict.passed = False
     verdict.counterexample = {"call": call, "args": [p.type.value(a) for p, a in zip(task.signature.params, args[j])],
                               "expected": None, "got": None}

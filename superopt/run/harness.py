@@ -65,14 +65,7 @@ def harness_program(task: Task, mode: str = "latency", clock: str = "rdtsc") -> 
         code += [Instr("mov", (_r("ebp"), Mem(32, "r13")), width=32)]
         code += [Instr("or", (_r("ebp"), Mem(32, "r13", disp=4 * i)), width=32) for i in range(1, n)]
         code += [Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    code += [Instr("add", (_r("r12"), Imm(width)), width=64),
-             Instr("dec", (_r("r14"),), width=64),
-             Instr("j", (Label("loop"),), cond="ne")]
-    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
-                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
-    code += [Instr("ret")]
-    return Program(code, labels={"loop": loop}, name="superopt_harness")
+    return _close_loop(code, loop, width, clock)
 
 
 def _scalar_harness(nparams: int, mode: str, clock: str) -> Program:
@@ -92,14 +85,7 @@ def _scalar_harness(nparams: int, mode: str, clock: str) -> Program:
     code += [Instr("call", (_r("r15"),))]
     if mode == "latency":
         code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    code += [Instr("add", (_r("r12"), Imm(8 * nparams)), width=64),
-             Instr("dec", (_r("r14"),), width=64),
-             Instr("j", (Label("loop"),), cond="ne")]
-    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
-                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
-    code += [Instr("ret")]
-    return Program(code, labels={"loop": loop}, name="superopt_harness")
+    return _close_loop(code, loop, 8 * nparams, clock)
 
 
 def _buffer_harness(stride: int, mode: str, clock: str) -> Program:
@@ -116,14 +102,7 @@ def _buffer_harness(stride: int, mode: str, clock: str) -> Program:
     code += [Instr("lea", (_r("rdi"), Mem(64, "r12", "rbp", 1, 0)), width=64), Instr("call", (_r("r15"),))]
     if mode == "latency":
         code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    code += [Instr("add", (_r("r12"), Imm(stride)), width=64),
-             Instr("dec", (_r("r14"),), width=64),
-             Instr("j", (Label("loop"),), cond="ne")]
-    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
-                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
-    code += [Instr("ret")]
-    return Program(code, labels={"loop": loop}, name="superopt_harness")
+    return _close_loop(code, loop, stride, clock)
 
 
 EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harness alone
@@ -136,3 +115,16 @@ def harness_code(task: Task, mode: str, clock: str = "rdtsc") -> bytes:
 def clock_code() -> bytes:
     """`uint64 tsc(void)`: the TSC once everything before has completed."""
     return kernel_of(Program(_clock_to_rax("rdtsc") + [Instr("ret")], name="superopt_tsc")).code
+
+
+def _close_loop(code: list, loop: int, step: int, clock: str) -> Program:
+    """The timing loop's end: advance the input pointer by `step`, count down, read the
+    clock, leave the elapsed ticks in %rax and return."""
+    code = code + [Instr("add", (_r("r12"), Imm(step)), width=64),
+                   Instr("dec", (_r("r14"),), width=64),
+                   Instr("j", (Label("loop"),), cond="ne")]
+    code += _clock_to_rax(clock) + [Instr("sub", (_r("rax"), Mem(64, "rsp")), width=64),
+                                    Instr("add", (_r("rsp"), Imm(24)), width=64)]
+    code += [Instr("pop", (_r(r),), width=64) for r in reversed(HARNESS_SAVED)]
+    code += [Instr("ret")]
+    return Program(code, labels={"loop": loop}, name="superopt_harness")
