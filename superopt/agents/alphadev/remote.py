@@ -60,12 +60,13 @@ def learn(link, net_config, action_feats, num_locations, config, seed, max_steps
     def full_state(flushed: bool = False) -> dict:
         return {**learner_state(learner), "losses": losses, "flushed": flushed}
 
+    def due() -> bool:   # a learner step may be taken now
+        return (len(buffer) >= config.batch_size and (max_steps is None or learner.steps < max_steps)
+                and may_learn(learner.steps - start_steps, buffer.added, config.batch_size))
+
     while not link.stopped():
         pending = link.poll()
-        capped = max_steps is not None and learner.steps >= max_steps
-        ready = len(buffer) >= config.batch_size and may_learn(learner.steps - start_steps, buffer.added,
-                                                               config.batch_size)
-        if not pending and (capped or not ready):
+        if not pending and not due():
             pending = [link.get()]        # nothing to do until the driver sends more
         for message in pending:
             if message is None:
@@ -78,9 +79,7 @@ def learn(link, net_config, action_feats, num_locations, config, seed, max_steps
             else:
                 for trajectory in message:
                     buffer.add(trajectory)
-        if len(buffer) < config.batch_size or (max_steps is not None and learner.steps >= max_steps):
-            continue
-        if may_learn(learner.steps - start_steps, buffer.added, config.batch_size):
+        if due():
             losses = learner.step(mixed_batch(buffer, demos, config.batch_size, config.demo_share, rng,
                                               net.config.max_length))
             if learner.steps - last_sync >= config.sync_every or learner.steps == max_steps:
