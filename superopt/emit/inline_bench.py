@@ -23,7 +23,7 @@ from superopt.emit.export import export
 from superopt.emit.loop import EMPTY_CALL, baseline_prelude, call_of, loop_header, loop_unit, main_unit, record_size
 from superopt.errors import InputError
 from superopt.measure.counters import CounterChoice
-from superopt.measure.timing import (DISTRIBUTIONS, BenchReport, NotVerified, check_options, clock_reading,
+from superopt.measure.timing import (BenchReport, NotVerified, check_options, clock_reading,
                                      instruction_counts, summarise, tsc_since, verified)
 from superopt.run.baseline import CXX_SUFFIXES
 from superopt.run.compiled import Unit, build, compiler, stream
@@ -44,7 +44,7 @@ def bench_inline(items: list, task: Task, names: list[str], *, runs: int = 1000,
     """Time each item inlined: a Program (verified, exported as the cpp header, `values` for
     its values form) or the path of a C/C++ file defining the task's function. `keep`: a
     directory to leave the generated sources and driver in (default: a temporary one)."""
-    check_options(mode, distribution, runs, inputs_per_run, quantile, items, getattr(task, "distributions", DISTRIBUTIONS))
+    check_options(mode, distribution, runs, inputs_per_run, quantile, items, task)
     if keep is not None:
         try:
             os.makedirs(keep, exist_ok=True)

@@ -189,8 +189,7 @@ def measure(programs: list, task: Task, *, runs: int = 1000, inputs_per_run: int
     `progress(done, total)` is called after each batch of runs. Ctrl-C stops early and the
     report covers the runs completed (`interrupted` is set). Cheap variants for search:
     fewer runs and inputs (e.g. runs=50, inputs_per_run=1000)."""
-    check_options(mode, distribution, runs, inputs_per_run, quantile, programs,
-                  getattr(task, "distributions", DISTRIBUTIONS))
+    check_options(mode, distribution, runs, inputs_per_run, quantile, programs, task)
     choice = counter if isinstance(counter, CounterChoice) else select_counter(counter)
     names = names or [None] * len(programs)
     kernels = [checked_kernel(p, task, n, timeout=timeout) for p, n in zip(programs, names)]
@@ -204,8 +203,8 @@ def instruction_counts(programs: list) -> list[int | None]:
     return [instruction_count(p) if isinstance(p, Program) else None for p in programs]
 
 
-def check_options(mode, distribution, runs, inputs_per_run, quantile, programs,
-                  distributions=DISTRIBUTIONS) -> None:
+def check_options(mode, distribution, runs, inputs_per_run, quantile, programs, task: Task) -> None:
+    distributions = getattr(task, "distributions", DISTRIBUTIONS)   # a buffer task has its own
     if mode not in MODES:
         raise SuperoptError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
     if distribution not in distributions:
