@@ -99,6 +99,7 @@ FUNCTION_DEFAULT_AGENT = "stochastic"
 # the agents of variable sorts (the branch game, superopt.game.branches): name -> (run, Params)
 BRANCH_AGENTS = {
     "splice": ("superopt.agents.splice:run", "superopt.agents.splice:SpliceParams"),
+    "dispatch": ("superopt.agents.dispatch:run", "superopt.agents.dispatch:DispatchParams"),
     "enum": ("superopt.agents.branchenum:run", "superopt.agents.branchenum:BranchEnumParams"),
     "stochastic": ("superopt.agents.branchchain:run", "superopt.agents.branchchain:BranchChainParams"),
 }

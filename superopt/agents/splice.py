@@ -185,8 +185,9 @@ def compile_network(game: BranchGame, net: list) -> list[int]:
     R, n = len(game.registers), game.n
     ids = {op: a for a, op in enumerate(base.ops)}
     t = R - 1
-    first = {w: min(k for k, c in enumerate(net) if w in c) for w in range(n)}
-    last = {w: max(k for k, c in enumerate(net) if w in c) for w in range(n)}
+    wires = {w for c in net for w in c}   # all n, or the first k of a sortk body (dispatch)
+    first = {w: min(k for k, c in enumerate(net) if w in c) for w in wires}
+    last = {w: max(k for k, c in enumerate(net) if w in c) for w in wires}
     out = []
     for k, (i, j) in enumerate(net):
         out += [ids[(0, w, R + w, None)] for w in (i, j) if first[w] == k]                # loads
@@ -219,7 +220,7 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
         return since >= params.patience or (best is not None and target is not None and stats.best_length <= target)
 
     if options.init is not None:
-        visit(_kernel_ids(game, options.init))
+        visit(kernel_ids(game, options.init))
     else:
         for net in networks(game.n, params.extra, should_stop):
             if visit(compile_network(game, net)) or should_stop():
@@ -231,9 +232,10 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
                         extras={"kernels tried": tried})
 
 
-def _kernel_ids(game: BranchGame, program) -> list[int]:
-    """A straight-line sortN kernel as fixed-game action ids, its registers renamed onto the
-    game's in order of first use (a renaming keeps what it computes)."""
+def kernel_ids(game: BranchGame, program) -> list[int]:
+    """A straight-line sort kernel (sortN, or sortk for k < N: dispatch's bodies) as fixed-game
+    action ids, its registers renamed onto the game's in order of first use (a renaming keeps
+    what it computes)."""
     names: dict[str, str] = {}
     fixed = game.base
     ids = []
@@ -249,6 +251,6 @@ def _kernel_ids(game: BranchGame, program) -> list[int]:
             ops.append(op)
         ids.append(fixed.action_id(Instr(ins.op, tuple(ops), cond=ins.cond, width=ins.width)))
     if None in ids:
-        raise SuperoptError("--init for splice is a straight-line sort%d kernel of mov/cmp/cmovCC over at most "
-                            "%d registers" % (game.n, len(game.registers)))
+        raise SuperoptError("not a straight-line sort kernel of mov/cmp/cmovCC over at most %d registers (what "
+                            "--init for splice takes)" % len(game.registers))
     return ids
