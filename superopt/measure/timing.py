@@ -1,8 +1,9 @@
 """Measuring kernels on the real CPU: runs, interleaving, overhead subtraction, statistics.
 
 One run times the harness loop over K fresh inputs for every program in turn, the empty
-kernel among them (E A B C, then A B C E, B C E A ...: interleaved on the same inputs, so
-drift hits all alike, and rotated, so that no program always goes first). Per-call figures are loop ticks / K. The harness's own cost is the empty kernel's
+kernel among them (E A B C, then A B C E, B C E A ...: interleaved, so drift hits all alike,
+and rotated, so that no program always goes first), each program on inputs of its own drawn
+from the same distribution (shared ones train the branch predictor for the next program). Per-call figures are loop ticks / K. The harness's own cost is the empty kernel's
 quantile, subtracted from every figure and reported. Programs are compared by the quantile
 AlphaDev used (the 5th percentile: timing noise only ever adds), each with a
 distribution-free confidence interval, and by their ratio to the first program.

@@ -176,8 +176,11 @@ class _Worker:
         NaN where the kernel rescheduled the perf event during the loop (the rdpmc
         difference is meaningless then; the run is not repeated, because a repeat on the
         same inputs would find the branch predictor trained on them).
-        Each run draws fresh inputs (seeded by run index) that every kernel sees in turn,
-        starting one kernel further along each run, so none gains from its position."""
+        Each run times every kernel in turn, starting one kernel further along each run, each
+        on fresh inputs of its own (seeded by run index and kernel): had they shared the
+        run's inputs, a branchy kernel would find the predictor trained on that very
+        sequence of branches by the kernel before it (an identical copy of asm/varsort4.s
+        timed third of three measured 0.84x the first; with inputs of its own, 1.000x)."""
         loop = _HARNESS_TYPE(self.address(MachineCode(harness)))
         addrs = [self.address(k) for k in kernels]
         if read != "rdtsc" and self.perf is None:
@@ -211,9 +214,8 @@ class _Worker:
         for addr in addrs:
             timed(addr, *warm)
         for j, run in enumerate(runs):
-            arrays, lengths = inputs(run)
             for k in _rotated(range(len(addrs)), run):  # no kernel always goes first
-                counts[j, k] = timed(addrs[k], arrays, lengths)
+                counts[j, k] = timed(addrs[k], *inputs(run, 2 + k))
         return counts
 
 
