@@ -1,11 +1,13 @@
 """Are the searched variable sorts faster than the human ones? asm/varsortN.s (a branch per
-length into that length's sorting network) against asm/varsortN_found.s (superopt search),
-side by side in one bench run per length distribution (superopt.bench: interleaved, p5 per
-call with a distribution-free CI, ratio to the human kernel with its CI), each call drawing
-its own length: uniform over 0..N, and all full (n = N).
+length into that length's sorting network) against asm/varsortN_found.s (superopt search,
+the length objective) and, where there is one, asm/varsortN_latency.s (`--objective
+latency`), side by side in one bench run per length distribution (superopt.bench:
+interleaved, p5 per call with a distribution-free CI, ratio to the human kernel with its
+CI), each call drawing its own length: uniform over 0..N, all full (n = N), or any
+`--lengths` form.
 
     .venv/bin/python bench/bench_varsort.py [--tasks varsort3 varsort4] [--runs 1000]
-        [--lengths uniform 3 ...] [--json]
+        [--lengths uniform full 2 ...] [--json]
 """
 from __future__ import annotations
 
@@ -18,21 +20,22 @@ import superopt
 from superopt.x86.isa import instruction_count
 
 ASM = Path(__file__).resolve().parent.parent / "asm"
+KINDS = ("found", "latency")   # asm/varsortN_KIND.s, beside the human asm/varsortN.s
 
 
 def bench_task(task: str, runs: int, lengths: list[str]) -> list[dict]:
-    human, found = ASM / (task + ".s"), ASM / (task + "_found.s")
-    sizes = {str(p.name): instruction_count(superopt.load(str(p))) for p in (human, found)}
+    files = [ASM / (task + ".s")] + [p for p in (ASM / ("%s_%s.s" % (task, k)) for k in KINDS) if p.exists()]
+    sizes = {p.name: instruction_count(superopt.load(str(p))) for p in files}
     rows = []
     for dist in lengths:
         dist = str(superopt.get_task(task).n) if dist == "full" else dist
-        report = superopt.bench([str(human), str(found)], task, runs=runs, lengths=dist)
-        timing = report.results[1]
-        rows.append({"task": task, "lengths": report.lengths, "runs": runs, "instructions": sizes,
-                     "human": round(report.results[0].value, 3), "found": round(timing.value, 3),
-                     "ratio": round(timing.ratio.value, 4),
-                     "ratio_ci": [None if x is None else round(x, 4) for x in (timing.ratio.ci_low, timing.ratio.ci_high)],
-                     "counter": report.counter.unit})
+        report = superopt.bench([str(p) for p in files], task, runs=runs, lengths=dist)
+        rows.append({"task": task, "lengths": report.lengths, "runs": runs, "counter": report.counter.unit,
+                     "kernels": [{"file": p.name, "instructions": sizes[p.name], "cycles": round(t.value, 3),
+                                  "ratio": None if t.ratio.value is None else round(t.ratio.value, 4),
+                                  "ratio_ci": [None if x is None else round(x, 4)
+                                               for x in (t.ratio.ci_low, t.ratio.ci_high)]}
+                                 for p, t in zip(files, report.results)]})
     return rows
 
 
@@ -54,10 +57,11 @@ def main() -> None:
         return
     print("load average %.2f %.2f %.2f" % os.getloadavg())
     for r in rows:
-        low, high = r["ratio_ci"]
-        print("%-9s lengths %-24s human %s: %6.2f  found %s: %6.2f %s  ratio %.3f [%s, %s]" % (
-            r["task"], r["lengths"], r["instructions"][r["task"] + ".s"], r["human"],
-            r["instructions"][r["task"] + "_found.s"], r["found"], r["counter"], r["ratio"], low, high))
+        human, others = r["kernels"][0], r["kernels"][1:]
+        print("%-9s lengths %-24s human %d: %6.2f %s" % (r["task"], r["lengths"], human["instructions"],
+                                                         human["cycles"], r["counter"]) + "".join(
+            "  %s %d: %6.2f, ratio %s [%s, %s]" % (k["file"].split("_")[-1][:-2], k["instructions"], k["cycles"],
+                                                  k["ratio"], *k["ratio_ci"]) for k in others))
 
 
 if __name__ == "__main__":
