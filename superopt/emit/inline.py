@@ -27,10 +27,10 @@ def label_names(labels, make) -> dict[str, str]:
         if stem.startswith("L") and label.startswith(".L"):
             stem = stem[1:] or "L"
         candidate, k = stem, 1
-        while candidate in taken:
+        while make(candidate) in taken:
             k += 1
             candidate = "%s_%d" % (stem, k)
-        taken.add(candidate)
+        taken.add(make(candidate))
         names[label] = make(candidate)
     return names
 
@@ -180,7 +180,9 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
         declarations.insert(0, "uint64_t %s;" % ", ".join(scratch))
     # a final ret is simply the end of the block; any other needs a jump there
     needs_end = any(ins.op == "ret" for ins in program.instrs[:-1])
-    labels = label_names([*program.labels, _END], lambda stem: ".L%s%%=" % stem)
+    # "_" before %= (a number): ".L3%=" in the 77th asm block would be ".L377", which gcc's
+    # own local labels (.L<digits>) or ".L37%=" in the 7th block may also be
+    labels = label_names([*program.labels, _END], lambda stem: ".L%s_%%=" % stem.rstrip("_"))
 
     def operand_ref(match: re.Match) -> str:
         reg = Reg.named(match.group(1))
