@@ -17,7 +17,8 @@ under the task's length distribution: MISPREDICT cycles for each branch times th
 probability of its two sides (a predictor that learns each branch's bias mispredicts that
 often on random lengths; over a tree the sum is at least 1 - P(likeliest leaf), which a chain
 that peels the rarer leaves off first reaches), plus, per length, its probability times its
-body's chain and tests. Each of the KEEP first is played on the branch game over every
+body's chain and tests; for each of the `trees` cheapest trees, the cheapest body per
+length, then each other body of one length at a time. Each of the KEEP first is played on the branch game over every
 length and weak ordering and kept only if it solves it and is legal with no pruning rule,
 so what it returns is proven. The shortest wins; `--objective latency` times them natively
 (superopt.driver.rank_by_latency), which decides, since the model only orders the screen.
@@ -42,7 +43,6 @@ from superopt.x86.isa import instruction_count
 class DispatchParams(Params):
     """`--param` keys of the dispatch agent."""
     agent: ClassVar[str] = "dispatch"
-    uses: ClassVar[frozenset] = frozenset()
     bodies: int = param(8, positive)    # straight-line kernels kept per length (shortest chains first)
     trees: int = param(64, positive)    # dispatch trees kept (the model's cheapest first)
 
