@@ -1,19 +1,23 @@
 """A user-stated search space (`superopt search --ops ... --constants ...`, STOKE's choice of
 opcodes): the space holds only those opcodes and exactly those immediates, the result header
 says so, enum runs on a buffer task, and bad lists are refused in one line."""
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from superopt import api
 from superopt.cli import main
+from superopt.cli.jsonout import SCHEMA
 from superopt.errors import SuperoptError
 from superopt.game.buffer import BufferGame
 from superopt.game.space import Restriction, restriction
 from superopt.tasks.registry import get_task
 from superopt.x86.cpu import available
 
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(Path(SCHEMA).read_text()))
 P01 = str(Path(__file__).parent.parent / "bench" / "hackers" / "p01.c")
 
 
@@ -58,7 +62,9 @@ def test_enum_runs_on_a_buffer_task(tmp_path):
     # one byte's payload needs an and or a shift: movzx alone has no 1-instruction decoder
     result = cli("search", "varint32", "--agent", "enum", "--workers", 1, "--ops", "movzx", "--max-length", 1,
                  "--out", tmp_path / "o.s", "--json")
-    assert result.exit_code == 1 and '"found": false' in result.output
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["found"] is False and data["extras"]["lengths_exhausted"] == 1
+    assert data["space"] == "restricted by the user: ops movzx" and not list(VALIDATOR.iter_errors(data))
 
 
 @pytest.mark.parametrize("args, reason", [
@@ -77,3 +83,12 @@ def test_bad_restrictions_exit_2_with_one_line(args, reason, tmp_path):
 def test_a_restriction_on_a_sort_task_is_refused():
     with pytest.raises(SuperoptError, match="--ops and --constants restrict a function or buffer task"):
         api.search("sort3", "enum", ops=["mov"], workers=1)
+
+
+def test_the_alphadev_game_keeps_the_restriction():
+    from superopt.game.scalar import ScalarGame
+    from superopt.game.valueplay import ValuePlay
+    game = ScalarGame(api.get_task(P01), restrict=restriction(["lea", "and"], [-1]))
+    play = ValuePlay(game)
+    assert {a.op for a in play.actions} == {"lea", "and"}
+    assert {o.value for a in play.actions for o in a.operands if hasattr(o, "value")} <= {-1}
