@@ -115,8 +115,7 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
            init_path, steps, target_length, lengths, no_prune, ops, constants, params, signature, cc, as_json,
-           model_path=None,
-           from_scratch=False, backend="local", address=None):
+           model_path=None, from_scratch=False, backend="local", address=None):
     """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`,
     or `superopt search f.c` (the C function is the spec; `f.c:NAME` picks one).
 

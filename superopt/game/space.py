@@ -148,8 +148,7 @@ class Space:
         self.registers = tuple(args + ["rax"] + wanted + spare)
         self.pool = restrict.constants if restrict.constants is not None else \
             constant_pool(tuple(task.constants) + tuple(constants), self.widths)
-        self.extensions, self.allowed = extensions, restrict.ops
-        self.restrict = restrict
+        self.extensions, self.restrict = extensions, restrict
         self.templates = [t for t in self._forms() if self._modelled(t)]
         if not self.templates:
             raise SuperoptError("--ops %s: none of these opcodes has a form this task's search can use"
@@ -164,8 +163,9 @@ class Space:
 
     # --- which templates exist -------------------------------------------------------
     def _forms(self):
+        restrict_ops = self.restrict.ops
         for op, sem in sorted(semantics.TABLE.items()):
-            if op in SKIPPED or sem.harness_only or (self.allowed is not None and op not in self.allowed):
+            if op in SKIPPED or sem.harness_only or (restrict_ops is not None and op not in restrict_ops):
                 continue
             if sem.extension and self.extensions is not None and sem.extension not in self.extensions:
                 continue
