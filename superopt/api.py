@@ -123,22 +123,27 @@ def search(task: Task | str, agent: str | None = None, *, workers: int | None = 
            no_prune: Iterable[str] = (), params: dict | None = None,
            report: Callable[[SearchStats], None] | None = None,
            should_stop: Callable[[], bool] | None = None, signature: str | None = None,
-           cc: str = "gcc") -> SearchResult:
+           cc: str = "gcc", ops: Iterable[str] | None = None,
+           constants: Iterable[int | str] | None = None) -> SearchResult:
     """Search for a short (objective "length") or fast ("latency") correct kernel with one
     agent ("enum", "stochastic" or "alphadev"; the default: alphadev for the sort tasks,
     stochastic for function tasks): `.program`, `.length`, `.optimal`. A sort task plays the
     assembly game over `isa` (alphadev, extended); a function task (`FILE.c[:NAME]`, `FILE.s`
     with `signature`) the value game over the general ISA, warm-started from gcc -O2's code,
     each result checked in Unicorn and by an SMT proof. The program is re-verified in Unicorn
-    before it is returned; Ctrl-C stops the search and returns its best."""
+    before it is returned; Ctrl-C stops the search and returns its best. `ops` and `constants`
+    restrict a function or buffer task's space to those opcodes and exactly those immediates
+    (superopt.game.space.Restriction)."""
     from superopt.driver import run_search, search_game
+    from superopt.game.space import restriction
     the_task = get_task(task, signature, cc)
     if agent is None:
         agent = FUNCTION_DEFAULT_AGENT if the_task.kind in ("function", "buffer") else \
             BRANCH_DEFAULT_AGENT if getattr(the_task, "variable", False) else DEFAULT_AGENT
     if init is not None:
         init, _ = resolve(init, the_task)
-    game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init)
+    game = search_game(the_task, isa=isa, max_length=max_length, no_prune=no_prune, init=init,
+                       restrict=restriction(ops, constants))
     options = SearchOptions(time_limit=time_limit, seed=seed, workers=workers or os.cpu_count() or 1,
                             all_optimal=all_optimal, init=init, target_length=target_length, steps=steps,
                             objective=objective, params=dict(params or {}))
@@ -162,8 +167,8 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     harness's overhead subtracted); "inline" inlines the exported C++ header (`values`: its
     values form) and the C/C++ files into a loop compiled by the system compiler, and
     reports whole loop iterations (superopt.emit.inline_bench; `loop_dir` keeps its sources).
-    `lengths`: a variable sort's length distribution (superopt.tasks.lengths; default
-    uniform), drawn per call."""
+    `lengths`: a variable sort's or varint task's length distribution (superopt.tasks.lengths;
+    default uniform), drawn per call."""
     from superopt.measure.timing import measure
     from superopt.run.baseline import compile_baseline, is_c_source
     if harness not in HARNESSES:
@@ -173,9 +178,12 @@ def bench(programs: Iterable[Kernel], task: Task | str | None = None, *, runs: i
     programs = list(programs)
     task = get_task(task, signature, cc) if task is not None else None
     if task is not None and task.kind == "buffer":   # kernels only: bench/bench_varint.py adds gcc's loops
-        return measure([resolve(p, task)[0] for p in programs], task, runs=runs, inputs_per_run=inputs_per_run,
-                       mode=mode, counter=counter, distribution=distribution, seed=seed, quantile=quantile,
-                       names=names, timeout=timeout, progress=progress)
+        the_task = with_lengths(task, lengths)
+        report = measure([resolve(p, the_task)[0] for p in programs], the_task, runs=runs,
+                         inputs_per_run=inputs_per_run, mode=mode, counter=counter, distribution=distribution,
+                         seed=seed, quantile=quantile, names=names, timeout=timeout, progress=progress)
+        report.lengths = describe_lengths(the_task)
+        return report
     if task is not None and task.kind == "function":
         return _bench_function(programs, task, runs=runs, inputs_per_run=inputs_per_run, mode=mode,
                                counter=counter, distribution=distribution, seed=seed, quantile=quantile,

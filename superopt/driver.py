@@ -64,17 +64,20 @@ def warm_start_registers(task: Task, program: Program | None) -> tuple[str, ...]
 
 
 def search_game(task: str | Task, isa: str | None = None, max_length: int | None = None, no_prune=(),
-                init: Program | None = None) -> Game | ScalarGame:
+                init: Program | None = None, restrict=None) -> Game | ScalarGame:
     """The game a search plays: for a sort task the assembly game over `isa` (default
     alphadev) with the task's default pruning rules but those in `no_prune`, with the
     registers a warm start (`init`) uses; for a function task the value game
-    (superopt.game.scalar)."""
+    (superopt.game.scalar), over `restrict` (superopt.game.space.Restriction) if given."""
     task = get_task(task)
     if task.kind == "function":
-        return scalar_game(task, isa, max_length, no_prune, init)
+        return scalar_game(task, isa, max_length, no_prune, init, restrict)
     if task.kind == "buffer":
         from superopt.game.buffer import buffer_game
-        return buffer_game(task, isa, max_length, no_prune, init)
+        return buffer_game(task, isa, max_length, no_prune, init, restrict)
+    if restrict is not None and (restrict.ops is not None or restrict.constants is not None):
+        raise SuperoptError("--ops and --constants restrict a function or buffer task's space: %s is a sort task"
+                            % task.name)
     if task.variable:   # the branch game (superopt.game.branches)
         from superopt.game.branches import BranchGame, default_rules
         return BranchGame(task, isa=isa or "alphadev", max_length=max_length,
@@ -203,7 +206,9 @@ def optimality(game: Game, result: SearchResult) -> str:
     if not result.optimal:
         return "not proven"
     if getattr(game, "kind", "array") == "function":
-        return "proven within the general ISA over its registers and constant pool (lea: base+disp, base+index*scale)"
+        restricted = game.space.restrict.text()
+        return "proven within the %s (lea: base+disp, base+index*scale)" % (
+            "space of " + restricted if restricted else "general ISA over its registers and constant pool")
     if "compared_select" in game.pruning:
         return "proven within the pruning rules, including the heuristic compared_select cut"
     return "proven"
@@ -260,6 +265,8 @@ def function_header(game: ScalarGame, agent: str, options: SearchOptions, result
         "programs explored": result.explored,
         "optimal": optimality(game, result),
     }
+    if game.space.restrict.text():
+        header["space"] = "restricted by the user: " + game.space.restrict.text()
     if result.latency:
         header["latency"] = "%d cycles (the dependency-chain cost model)" % result.latency["best"]
     return header

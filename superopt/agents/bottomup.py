@@ -63,7 +63,7 @@ class Search:
         self._evaluator()
 
     def _evaluator(self) -> None:
-        self.ev = ValueEvaluator(self.game.task, self.tests, self.game.task.expected(self.tests))
+        self.ev = self.game.evaluator(self.tests, self.game.task.expected(self.tests))
         self.be = self.ev.backend
 
     def _key(self, state) -> bytes:

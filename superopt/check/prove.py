@@ -267,13 +267,12 @@ def _function_problem(program: Program, task, deadline) -> _Problem:
 
 # -- buffer tasks -------------------------------------------------------------------------------
 def _buffer_problem(program: Program, task, deadline) -> _Problem:
-    from superopt.tasks.buffer import decode
     be = Z3Backend()
     data = [z3.BitVec("b%d" % i, 8) for i in range(task.size)]
     start = State.initial(be, {f: z3.BitVec("entry_" + f, 64) for f in FAMILIES}, buffer=data)
     exits = lift(program, be, start, None, deadline)
-    got = merge(exits, lambda s: register(be, s, "rax", task.width))
-    expected = decode(be, data, task.width)
+    got = merge(exits, lambda s: register(be, s, "rax", task.ret_width))
+    expected = task.spec(be, data)
     broken = _any([_all(e.condition, z3.Not(_preserved(be, start, e))) for e in exits])
     goal = _any(got != expected, broken)
 

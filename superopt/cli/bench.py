@@ -40,7 +40,8 @@ HARNESS_CHOICES = api.HARNESSES + ("both",)
               help="perf: core cycles from perf_event_open; tsc: rdtsc reference cycles; "
                    "auto: perf if the kernel offers it, else tsc (the report says which and why).")
 @click.option("--inputs", "distribution", type=click.Choice(DISTRIBUTIONS), default="random",
-              show_default=True, help="Input distribution (variable sorts also draw random lengths).")
+              show_default=True, help="Input distribution (variable sorts also draw random lengths; varint tasks take "
+                                       "random bytes only, their lengths from --lengths).")
 @click.option("--lengths", default=None, help=LENGTHS_HELP + " [default: uniform]")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Makes the inputs reproducible.")
 @click.option("--quantile", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),

@@ -25,7 +25,8 @@ from superopt.outputs import ResultMoved, check_outputs
 
 # the result header's facts that --json passes on as they are (its length, time, "programs explored"
 # and "optimal" text become instructions, seconds, programs and proof: docs/json.md)
-_HEADER_KEYS = ("task", "isa", "agent", "seed", "workers", "pruning", "spec", "signature", "reference", "checked")
+_HEADER_KEYS = ("task", "isa", "agent", "seed", "workers", "pruning", "spec", "signature", "reference", "checked",
+                "space")
 
 
 def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
@@ -88,12 +89,18 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @click.option("--target-length", type=click.IntRange(min=1), default=None,
               help="Stop as soon as a correct program this short is found.")
 @click.option("--lengths", default=None,
-              help=LENGTHS_HELP + ": the calls --objective latency times (variable sorts; default uniform).")
+              help=LENGTHS_HELP + ": the calls --objective latency times (variable sorts only; default uniform).")
 @click.option("--no-prune", "no_prune", multiple=True, type=click.Choice(RULES + BRANCH_RULES),
               help="Switch off a pruning rule (repeatable): AlphaDev's five, or compared_select (on from "
                    "sort4 up), a heuristic cut that keeps cmov to selecting between the two values the "
                    "last cmp compared; on variable sorts also no_dead_write and length_branches "
                    "(superopt.game.branches).")
+@click.option("--ops", default=None, metavar="OP,OP,...",
+              help="Function and buffer tasks: search over these opcodes only (as STOKE lets its user choose), "
+                   "e.g. mov,movzx,shl,or,andn,blsmsk,pext; the result header says so.")
+@click.option("--constants", default=None, metavar="C,C,...",
+              help="Function and buffer tasks: exactly these immediates instead of the constant pool (decimal "
+                   "or 0x..); the result header says so.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Agent-specific setting, e.g. alpha=0.4 for stochastic, latency=model for alphadev "
                    "(the cost model instead of native measurement) (repeatable; an unknown key is refused "
@@ -107,8 +114,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
 @backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, workers, out_path, all_optimal,
-           init_path, steps, target_length, lengths, no_prune, params, signature, cc, as_json, model_path=None,
-           from_scratch=False, backend="local", address=None):
+           init_path, steps, target_length, lengths, no_prune, ops, constants, params, signature, cc, as_json,
+           model_path=None, from_scratch=False, backend="local", address=None):
     """Search for a short (or fast) correct kernel for TASK, e.g. `superopt search sort3`,
     or `superopt search f.c` (the C function is the spec; `f.c:NAME` picks one).
 
@@ -121,6 +128,9 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
     """
     check_backend(backend, address)
     task = with_lengths(api.get_task(task_name, signature, cc), lengths)
+    if lengths is not None and task.kind == "buffer":
+        raise SuperoptError("--lengths: %s's search ranks by the cost model, which no length distribution changes "
+                            "(superopt bench --lengths times it per distribution)" % task.name)
     agent = agent or (FUNCTION_DEFAULT_AGENT if task.kind in ("function", "buffer") else
                       BRANCH_DEFAULT_AGENT if getattr(task, "variable", False) else DEFAULT_AGENT)
     isa_name = isa_name or (SCALAR_ISA if task.kind in ("function", "buffer") else "alphadev")
@@ -144,7 +154,9 @@ def search(task_name, agent, isa_name, objective, time_limit, max_length, seed, 
             result = api.search(task, agent, workers=workers, time_limit=time_limit, seed=seed, objective=objective,
                                 target_length=target_length, steps=steps, all_optimal=all_optimal, init=init_path,
                                 isa=isa_name, max_length=max_length, no_prune=no_prune, params=params,
-                                report=None if as_json else report, signature=signature, cc=cc)
+                                report=None if as_json else report, signature=signature, cc=cc,
+                                ops=None if ops is None else ops.split(","),
+                                constants=None if constants is None else [c for c in constants.split(",") if c.strip()])
     finally:
         if live:
             live[0].stop()

@@ -157,6 +157,9 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
         ret = "bool" if ret == "_Bool" and cpp else ret
     elif task.kind == "buffer":
         params, ret = task.signature.split("(", 1)[1], task.ret.name
+        if task.struct:   # the pair form's return type, once however many headers declare it
+            type_guard = "SUPEROPT_%s" % ret.upper()
+            includes += ["", "#ifndef " + type_guard, "#define " + type_guard, task.struct, "#endif"]
     else:
         params, ret = task.signature.split("(", 1)[1], "void"
     out = _block_comment(comment) + [
@@ -181,8 +184,9 @@ def _c_source(program: Program, task: Task, name: str, cpp: bool, verdict: Verdi
 def _gas_source(program: Program, task: Task, name: str, verdict: Verdict) -> str:
     labels = label_names(program.labels, lambda stem: ".L%s_%s" % (name, stem))
     comment = _comment_lines(program, task, "gas", name, verdict)
-    comment.append('C prototype: %s; (in C++, declare it extern "C")'
-                   % str(task.signature).replace(task.name + "(", name + "(", 1))
+    comment.append('C prototype: %s%s; (in C++, declare it extern "C")'
+                   % (getattr(task, "struct", None) and task.struct + " " or "",
+                      str(task.signature).replace(task.name + "(", name + "(", 1)))
     out = _block_comment(comment) + [
            "\t.text", "\t.globl\t" + name, "\t.type\t%s, @function" % name, "\t.p2align 4", name + ":"]
     for i, ins in enumerate(program.instrs + [None]):

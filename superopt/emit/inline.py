@@ -216,6 +216,8 @@ def inline_asm(program: Program, task: Task, values: bool = False) -> Inline:
     if function or buffer:
         ret = task.signature.ret if function else task.ret
         after = ["return (%s)%srax;" % (ret.name, "(uint8_t)" if ret.is_bool else "")]
+        if buffer and task.pair:   # the struct System V returns in %rax, field by field (C and C++ alike)
+            after = ["%s r = {(uint%d_t)rax, (uint32_t)(rax >> 32)};" % (ret.name, task.width), "return r;"]
     memory = use.memory and not elements  # the values form reads operands, not memory
     if memory and buffer:   # the buffer is read, never written: an input operand for all of it
         inputs.append(("buffer", "m", "*(const uint8_t (*)[%d])p" % task.size))

@@ -52,8 +52,8 @@ class BufferGame:
     pruning = frozenset()
 
     def __init__(self, task: BufferTask, max_length: int | None = None, init: Program | None = None,
-                 scratch: int = 3):
-        from superopt.game.space import Space
+                 scratch: int = 3, restrict=None):
+        from superopt.game.space import Restriction, Space
         self.task, self.n = task, task.size
         self.init_given = init is not None
         self.reference, self.reference_length = None, None
@@ -63,7 +63,7 @@ class BufferGame:
                                "space: bench/bench_varint.py compares with gcc -O2 and -O3")
         start = [i for i in (init.instrs if init is not None else []) if i.op != "ret"]
         used = [o.family for ins in start for o in ins.operands if hasattr(o, "family")]
-        self.space = Space(task, scratch, used, self._pool(), available())
+        self.space = Space(task, scratch, used, self._pool(), available(), restrict or Restriction())
         self.max_length = max_length or max(MAX_LENGTH, len(start))
         self.warm, self.warm_source, self.warm_note = None, None, "no warm start (--init gives one)"
         if init is not None:
@@ -71,7 +71,8 @@ class BufferGame:
             if outside:
                 k, ins = outside[0]
                 raise InputError("the warm start is outside the search's space (%s + loads from the buffer: %s)"
-                                 % (ISA_TEXT, ins.att()), init.path, init.lines[k] if k < len(init.lines) else None)
+                                 % (self.space.restrict.text() or ISA_TEXT, ins.att()), init.path,
+                                 init.lines[k] if k < len(init.lines) else None)
             self.warm, self.warm_source = start, "--init"
         self.args = task.inputs(np.random.default_rng(0), VERIFY_RANDOM)
         self.expected = task.expected(self.args)
@@ -93,11 +94,11 @@ class BufferGame:
 
 
 def buffer_game(task: BufferTask, isa: str | None = None, max_length: int | None = None, no_prune=(),
-                init: Program | None = None) -> BufferGame:
+                init: Program | None = None, restrict=None) -> BufferGame:
     """The game of a buffer task; the sort tasks' instruction sets and pruning rules are
     refused in one line."""
     if isa not in (None, ISA):
         raise SuperoptError("--isa %s is for the sort tasks: %s is searched over --isa %s" % (isa, task.name, ISA))
     if no_prune:
         raise SuperoptError("--no-prune names the sort tasks' pruning rules: %s has none" % task.name)
-    return BufferGame(task, max_length, init)
+    return BufferGame(task, max_length, init, restrict=restrict)

@@ -35,12 +35,12 @@ class ScalarGame:
     pruning = frozenset()
 
     def __init__(self, task: FunctionTask, max_length: int | None = None, init: Program | None = None,
-                 scratch: int = 2):
+                 scratch: int = 2, restrict=None):
         self.task = task
         self.n = task.nparams
         self.init_given = init is not None
         from superopt.check.prove import reference_program   # (z3 and the evaluator load for these searches only)
-        from superopt.game.space import Space
+        from superopt.game.space import Restriction, Space
         try:
             listing = reference_program(task)
             self.reference, self.reference_note = _body(listing), ""
@@ -55,7 +55,8 @@ class ScalarGame:
             (name, _body(code)) for name, code in listings if code] + [
             (name + ", if-converted", if_convert(code)) for name, code in listings[::-1] if code and if_convert(code)]
         used = [o.family for _, code in starts for ins in code for o in ins.operands if hasattr(o, "family")]
-        self.space = Space(task, scratch, used, _immediates([i for _, code in starts for i in code]), available())
+        self.space = Space(task, scratch, used, _immediates([i for _, code in starts for i in code]), available(),
+                           restrict or Restriction())
         self.reference_length = None if self.reference is None else len(self.reference)
         self.max_length = max_length or (COLD_LENGTH if self.reference_length is None
                                          else self.reference_length + SLACK)
@@ -94,7 +95,8 @@ class ScalarGame:
             line = init.lines[k] if k < len(init.lines) else None
             raise InputError("the warm start is outside the search's space (%s: %s)"
                              % ("longer than --max-length" if len(start) > self.max_length else
-                                "the general ISA over registers and immediates", ins.att()), init.path, line)
+                                self.space.restrict.text() or "the general ISA over registers and immediates",
+                                ins.att()), init.path, line)
         self.warm_note = "gcc's code is outside the search's space (%s)" % ins.att()
         return None
 
@@ -128,7 +130,7 @@ def _immediates(instrs) -> tuple[int, ...]:
 
 
 def scalar_game(task, isa: str | None = None, max_length: int | None = None, no_prune=(),
-                init: Program | None = None) -> ScalarGame:
+                init: Program | None = None, restrict=None) -> ScalarGame:
     """The game of a function task; the sort tasks' instruction sets and pruning rules are
     refused in one line."""
     if isa not in (None, ISA):
@@ -136,5 +138,5 @@ def scalar_game(task, isa: str | None = None, max_length: int | None = None, no_
                             % (isa, task.name, ISA))
     if no_prune:
         raise SuperoptError("--no-prune names the sort tasks' pruning rules: function tasks have none")
-    return ScalarGame(task, max_length, init)
+    return ScalarGame(task, max_length, init, restrict=restrict)
 

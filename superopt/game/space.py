@@ -21,6 +21,11 @@ Immediates come from the constant pool (STOKE's and Souper's choice, as issue 18
 reference's own constants, 0, +-1, +-2, and per width w: w-1, w, 2^(w-1) and the masks
 2^k - 1 (k = 8, 16, 32), each kept for a template only where the assembler takes it (shift
 counts 0..255, bt offsets below the width, imm32 for 64-bit operations).
+
+A `Restriction` is the user's own choice of both, as STOKE lets its user choose the opcodes
+(`superopt search --ops andn,pext --constants 0x80808080`): only those opcodes, and exactly
+those immediates instead of the pool. A smaller space is what lets a search reach longer
+programs; what it was given is part of its result (the result file's header says).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from superopt.errors import SuperoptError
 from superopt.game.values import NumpyBackend
 from superopt.x86 import semantics
 from superopt.x86.assembler import problem
@@ -57,6 +63,48 @@ class Template:
     @property
     def key(self) -> tuple:
         return self.op, self.cond, self.width, self.kinds
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A user-stated subset of the space: `ops` (opcode names, None: all) and `constants`
+    (the immediates, exactly these; None: the pool)."""
+    ops: tuple[str, ...] | None = None
+    constants: tuple[int, ...] | None = None
+
+    def text(self) -> str:
+        """How the header says it, e.g. "ops andn,pext; constants 0x80808080"."""
+        parts = ["ops " + ",".join(self.ops)] if self.ops is not None else []
+        if self.constants is not None:
+            parts.append("constants " + (",".join(hex(c) if abs(c) > 64 else str(c) for c in self.constants) or "none"))
+        return "; ".join(parts)
+
+
+def known_ops() -> tuple[str, ...]:
+    """The opcodes a function task's space can hold (`--ops` names them)."""
+    return tuple(sorted(op for op, sem in semantics.TABLE.items() if op not in SKIPPED and not sem.harness_only))
+
+
+def restriction(ops=None, constants=None) -> Restriction:
+    """`--ops` and `--constants` as given (lists of text or values), checked: an opcode the
+    space cannot hold, or a constant that is no integer, is a SuperoptError naming it."""
+    if ops is not None:
+        ops = tuple(dict.fromkeys(o.strip().lower() for o in ops if o.strip()))
+        unknown = [o for o in ops if o not in known_ops()]
+        if unknown or not ops:
+            raise SuperoptError("--ops: unknown opcode %s (known: %s)" % (unknown[0] if unknown else "(none given)",
+                                                                         ", ".join(known_ops())))
+    if constants is not None:
+        values = []
+        for c in constants:
+            try:
+                values.append(c if isinstance(c, int) else int(str(c).strip(), 0))
+            except ValueError:
+                raise SuperoptError("--constants: %r is not an integer (decimal, 0x.. or 0b..)" % c) from None
+            if not -(1 << 63) <= values[-1] < (1 << 64):
+                raise SuperoptError("--constants: %s does not fit 64 bits" % c)
+        constants = tuple(sorted(set(values)))
+    return Restriction(ops, constants)
 
 
 def constant_pool(constants, widths) -> tuple[int, ...]:
@@ -87,7 +135,8 @@ def _kinds_of(ins: Instr) -> tuple[tuple[str, int], ...]:
 class Space:
     """The instructions a search on one function task may use (the module docstring)."""
 
-    def __init__(self, task, scratch: int = 2, extra_registers=(), constants=(), extensions=None):
+    def __init__(self, task, scratch: int = 2, extra_registers=(), constants=(), extensions=None,
+                 restrict: Restriction = Restriction()):
         signature = task.entry_signature if task.kind == "buffer" else task.signature
         self.buffer = task.size if task.kind == "buffer" else 0   # bytes loads may read at %rdi
         types = [p.type for p in signature.params] + [signature.ret]
@@ -97,9 +146,13 @@ class Space:
         wanted = [f for f in dict.fromkeys(extra_registers) if f in others]   # once each, in their order
         spare = [f for f in others if f not in wanted][:scratch]
         self.registers = tuple(args + ["rax"] + wanted + spare)
-        self.pool = constant_pool(tuple(task.constants) + tuple(constants), self.widths)
-        self.extensions = extensions
+        self.pool = restrict.constants if restrict.constants is not None else \
+            constant_pool(tuple(task.constants) + tuple(constants), self.widths)
+        self.extensions, self.restrict = extensions, restrict
         self.templates = [t for t in self._forms() if self._modelled(t)]
+        if not self.templates:
+            raise SuperoptError("--ops %s: none of these opcodes has a form this task's search can use"
+                                % ",".join(restrict.ops or ()))
         self.by_key = {t.key: t for t in self.templates}
         self.by_op: dict[str, list[Template]] = {}
         self.by_kinds: dict[tuple, list[Template]] = {}
@@ -110,8 +163,9 @@ class Space:
 
     # --- which templates exist -------------------------------------------------------
     def _forms(self):
+        restrict_ops = self.restrict.ops
         for op, sem in sorted(semantics.TABLE.items()):
-            if op in SKIPPED or sem.harness_only:
+            if op in SKIPPED or sem.harness_only or (restrict_ops is not None and op not in restrict_ops):
                 continue
             if sem.extension and self.extensions is not None and sem.extension not in self.extensions:
                 continue

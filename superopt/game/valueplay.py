@@ -45,7 +45,7 @@ class ValuePlay:
         self.n = game.n
         self.max_length = max_length or game.reference_length or game.max_length
         self.correct_weight, self.solved_bonus, self.step_cost = correct_weight, solved_bonus, step_cost
-        space = Space(game.task, scratch, (), game.task.constants, available())
+        space = Space(game.task, scratch, (), game.task.constants, available(), game.space.restrict)
         narrow = max(space.widths) if max(t.width for t in self._types()) > 32 else 32
         self.actions = [ins for ins in space.every() if (ins.width or 0) <= narrow]
         self.num_actions = len(self.actions)

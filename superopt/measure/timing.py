@@ -209,7 +209,8 @@ def check_options(mode, distribution, runs, inputs_per_run, quantile, programs, 
     if mode not in MODES:
         raise SuperoptError("unknown mode %r (choose from %s)" % (mode, ", ".join(MODES)))
     if distribution not in distributions:
-        raise SuperoptError("unknown input distribution %r (choose from %s)" % (distribution, ", ".join(distributions)))
+        raise SuperoptError("unknown input distribution %r (choose from %s)%s" % (
+            distribution, ", ".join(distributions), "; its lengths: --lengths" if getattr(task, "kind", None) == "buffer" else ""))
     if runs < 1 or inputs_per_run < 1:
         raise SuperoptError("runs and inputs per run must be at least 1")
     if not 0 < quantile < 1:

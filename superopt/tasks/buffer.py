@@ -1,5 +1,12 @@
 """Buffer tasks: a function of one pointer to a read-only byte buffer, `ret f(const uint8_t *p)`,
-here the protobuf varint decoders `varint32` (1..5 bytes) and `varint64` (1..10 bytes).
+here the protobuf varint decoders `varint32` (1..5 bytes) and `varint64` (1..10 bytes), and
+`varint32_len`, the pair form: the value and the bytes the loop read, as
+    typedef struct { uint32_t value; uint32_t length; } varint32_len_t;
+returned by value. System V returns an 8-byte struct of two INTEGER fields in %rax, the first
+field in bits 0..31 and the second in bits 32..63, so the kernel's result is all 64 bits of
+%rax, value | length << 32: a C caller gets both from one register, with no pointer argument
+and no store (the other sound form, `uint32_t f(const uint8_t *p, uint32_t *len)`, would add
+a store the kernel has to make and the caller to reload).
 
 The entry rule (kind "buffer"): %rdi points at `size` readable bytes, and only those: a
 read before or past them is a violation, and so is any write (the buffer is const). Every
@@ -36,17 +43,18 @@ STRIDE = 16          # bytes per input in the bench's input array
 UINT8_PTR = CType("const uint8_t *", 64, False)   # the pointer as the register holds it
 
 
-def decode(be: Backend, data, width: int) -> Value:
-    """The plain loop over the buffer bytes `data` (8-bit backend values), as a `width`-bit
-    result: the spec of the varint tasks."""
-    result, live = be.const(width, 0), be.bool_const(True)
+def decode(be: Backend, data, width: int) -> tuple[Value, Value]:
+    """The plain loop over the buffer bytes `data` (8-bit backend values): the `width`-bit
+    result and the bytes it read (32-bit): the spec of the varint tasks."""
+    result, live, length = be.const(width, 0), be.bool_const(True), be.const(32, 0)
     zero8 = be.const(8, 0)
     for i, b in enumerate(data):
         if 7 * i < width:
             payload = be.shl(width, be.zext(8, be.and_(8, b, be.const(8, 0x7F)), width), be.const(width, 7 * i))
             result = be.ite(width, live, be.or_(width, result, payload), result)
+        length = be.ite(32, live, be.const(32, i + 1), length)
         live = be.and_b(live, be.not_b(be.eq(8, be.and_(8, b, be.const(8, 0x80)), zero8)))
-    return result
+    return result, length
 
 
 class _Lanes:
@@ -94,8 +102,10 @@ class BufferTask:
     """A task of kind "buffer" (the module docstring)."""
     name: str
     size: int               # bytes readable at %rdi
-    width: int              # the return type's width
+    width: int              # the decoded value's width
     description: str = ""
+    pair: bool = False      # the result is the (value, length) struct: value | length << 32 in %rax
+    length_weights: tuple | None = None   # P(length) for 1..size bytes of the bench's inputs (None: uniform)
     kind: str = field(default="buffer", init=False)
     variable: bool = field(default=False, init=False)
     element: str = field(default="uint8", init=False)
@@ -109,7 +119,34 @@ class BufferTask:
 
     @property
     def ret(self) -> CType:
+        if self.pair:
+            return CType(self.name + "_t", 64, False)
         return CType("uint%d_t" % self.width, self.width, False)
+
+    @property
+    def ret_width(self) -> int:
+        """The bits of %rax the result is."""
+        return self.ret.width
+
+    @property
+    def struct(self) -> str | None:
+        """The C declaration of the pair form's return type (None: a plain integer)."""
+        return ("typedef struct { uint%d_t value; uint32_t length; } %s;" % (self.width, self.ret.name)
+                if self.pair else None)
+
+    def spec(self, be: Backend, data) -> Value:
+        """The task's result on the bytes `data` (any Backend): the loop's value, or for the
+        pair form value | length << 32."""
+        value, length = decode(be, data, self.width)
+        if not self.pair:
+            return value
+        return be.or_(64, be.zext(self.width, value, 64), be.shl(64, be.zext(32, length, 64), be.const(64, 32)))
+
+    def text(self, result: int) -> str:
+        """A result as a message shows it: the number, or the pair's fields."""
+        if not self.pair:
+            return "%d" % result
+        return "{value = %d, length = %d}" % (result & ((1 << self.width) - 1), result >> 32)
 
     @property
     def entry_signature(self) -> Signature:
@@ -135,8 +172,9 @@ class BufferTask:
 
     @property
     def distributions(self) -> tuple[str, ...]:
-        """The bench's input distributions (`random_inputs`)."""
-        return ("random", "uniform") + tuple(str(k) for k in range(1, self.size + 1))
+        """The bench's input distributions (`random_inputs`): random bytes, their lengths from
+        `length_weights` (`--lengths`, superopt.tasks.lengths)."""
+        return ("random",)
 
     @property
     def mask(self) -> int:
@@ -145,7 +183,7 @@ class BufferTask:
     def expected(self, buffers: np.ndarray) -> np.ndarray:
         """The loop's results, uint64 (count,)."""
         buffers = np.asarray(buffers, dtype=np.uint8).reshape(-1, self.size)
-        out = decode(_Lanes(), [buffers[:, i].astype(np.uint64) for i in range(self.size)], self.width)
+        out = self.spec(_Lanes(), [buffers[:, i].astype(np.uint64) for i in range(self.size)])
         return np.broadcast_to(out, len(buffers)).astype(np.uint64)
 
     def call(self, buffer, got: int | None = None, expected: int | None = None) -> str:
@@ -156,9 +194,9 @@ class BufferTask:
         text = "%s(p = %s%s)" % (self.name, " ".join("%02x" % b for b in buffer[:used]),
                                   " | " + " ".join("%02x" % b for b in buffer[used:]) if used < self.size else "")
         if got is not None:
-            text += " = %d" % got
+            text += " = " + self.text(got)
         if expected is not None:
-            text += "%s %d" % (", expected" if got is not None else " should be", expected)
+            text += "%s %s" % (", expected" if got is not None else " should be", self.text(expected))
         return text
 
     def refill(self, buffers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -198,13 +236,14 @@ class BufferTask:
         edges |= {((1 << bits) - 1) ^ (1 << k) for k in range(bits)}
         return sorted(edges)
 
-    def random_buffers(self, rng: np.random.Generator, count: int, length: int | None = None,
+    def random_buffers(self, rng: np.random.Generator, count: int, weights: tuple | None = None,
                        noise: bool = True) -> np.ndarray:
-        """`count` random buffers, uint8 (count, size), of `length` bytes (None: each of
-        1..size equally often); with `noise` a quarter of them are all random bytes instead."""
+        """`count` random buffers, uint8 (count, size), their lengths drawn from `weights`
+        (P(length) for 1..size; None: each equally often); with `noise` a quarter of them are
+        all random bytes instead."""
         out = rng.integers(0, 256, size=(count, self.size), dtype=np.uint8)
-        lengths = (np.full(count, length) if length is not None else
-                   rng.integers(1, self.size, size=count, endpoint=True))
+        lengths = (rng.integers(1, self.size, size=count, endpoint=True) if weights is None else
+                   1 + rng.choice(self.size, size=count, p=weights))
         position = np.arange(self.size)[None, :]
         body = position < (lengths - 1)[:, None]
         last = (position == (lengths - 1)[:, None]) & (lengths < self.size)[:, None]
@@ -215,17 +254,12 @@ class BufferTask:
 
     def random_inputs(self, rng: np.random.Generator, count: int,
                       distribution: str = "random") -> tuple[np.ndarray, np.ndarray]:
-        """The bench's inputs: (words (count, STRIDE // 8) uint64, zero lengths). The
-        distribution is the varint's length: "random" or "uniform" (each of 1..size equally
-        often), or "K" (all K bytes long)."""
-        if distribution in ("random", "uniform"):
-            length = None
-        elif distribution.isdigit() and 1 <= int(distribution) <= self.size:
-            length = int(distribution)
-        else:
-            raise ValueError("%s takes lengths uniform or 1..%d, not %r" % (self.name, self.size, distribution))
+        """The bench's inputs: (words (count, STRIDE // 8) uint64, zero lengths), each varint's
+        length drawn from `length_weights` (None: each of 1..size equally often)."""
+        if distribution != "random":
+            raise ValueError("%s takes random inputs (their lengths: --lengths), not %r" % (self.name, distribution))
         padded = np.zeros((count, STRIDE), dtype=np.uint8)
-        padded[:, :self.size] = self.random_buffers(rng, count, length, noise=False)
+        padded[:, :self.size] = self.random_buffers(rng, count, self.length_weights, noise=False)
         return padded.view(np.uint64), np.zeros(count, dtype=np.int32)
 
     def add_counterexample(self, buffer) -> None:
@@ -235,10 +269,12 @@ class BufferTask:
             self.found.append(row)
 
 
-def _task(bits: int, size: int) -> BufferTask:
-    return BufferTask("varint%d" % bits, size, bits,
+def _task(bits: int, size: int, pair: bool = False) -> BufferTask:
+    return BufferTask("varint%d%s" % (bits, "_len" if pair else ""), size, bits,
                       "decode one protobuf varint of 1..%d bytes at p (the plain loop: bytes past the terminating "
-                      "one are ignored, at most %d read, bits above %d dropped)" % (size, size, bits))
+                      "one are ignored, at most %d read, bits above %d dropped)%s" % (
+                          size, size, bits, "; returns {value, length}, length = the bytes read, in %rax as "
+                          "value | length << 32 (System V)" if pair else ""), pair)
 
 
-BUFFER_TASKS = (_task(32, 5), _task(64, 10))
+BUFFER_TASKS = (_task(32, 5), _task(64, 10), _task(32, 5, pair=True))
