@@ -160,7 +160,7 @@ def test_studying_the_demonstrations_alone_fits_their_moves(game):
         assert float(selfplay.learner.losses(batch)["policy"]) < 0.5 * before
 
 
-@pytest.mark.parametrize("task", ["sort3", "sort4"])
+@pytest.mark.parametrize("task", ["sort3", "sort4", "sort5"])
 def test_the_shipped_checkpoint_loads_and_matches_the_game(task):
     game = Game(get_task(task), max_length=horizon(Game(get_task(task))))
     path = shipped_checkpoint(task, "alphadev")
@@ -168,5 +168,5 @@ def test_the_shipped_checkpoint_loads_and_matches_the_game(task):
     net, data = load_checkpoint(path, game)
     assert data["task"] == task and len(data["actions"]) == game.num_actions
     assert data["extra"]["steps"] > 0 and data["extra"]["potential"] == "lookahead"
-    if task == "sort4":   # trained from demonstrations, each a 28 the game plays
-        assert data["extra"]["demo_lengths"] == [28] * len(data["extra"]["demos"])
+    if task != "sort3":   # trained from demonstrations, each an optimal-length kernel the game plays
+        assert data["extra"]["demo_lengths"] == [{"sort4": 28, "sort5": 42}[task]] * len(data["extra"]["demos"])
