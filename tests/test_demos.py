@@ -19,6 +19,7 @@ from superopt.agents.alphadev.network import NetConfig, new_network
 from superopt.agents.alphadev.selfplay import SelfPlay
 from superopt.cli import main
 from superopt.errors import InputError
+from superopt.game.canonical import canonical
 from superopt.game.game import Game
 from superopt.tasks.registry import get_task
 from superopt.x86.parser import parse_file
@@ -50,6 +51,43 @@ def test_a_program_the_game_cannot_play_is_refused_with_its_line(game, tmp_path,
     with pytest.raises(InputError, match=reason) as err:
         demo_actions(game, parse_file(str(path)))
     assert str(path) in str(err.value)
+
+
+# asm/sort3_enum.s with its loads permuted (slots 2, 0, 1), its registers renamed outside the
+# game's four, and its first copy (of slot 2's value) written as a reload of slot 2
+SCRAMBLED = """movl 8(%rdi), %r11d
+movl (%rdi), %r8d
+movl 4(%rdi), %r10d
+cmpl %r8d, %r11d
+movl 8(%rdi), %r9d
+cmovl %r8d, %r11d
+cmovl %r9d, %r8d
+cmpl %r10d, %r11d
+movl %r11d, %r9d
+cmovl %r10d, %r11d
+movl %r11d, 8(%rdi)
+cmovg %r10d, %r9d
+cmpl %r10d, %r8d
+cmovl %r8d, %r10d
+movl %r10d, (%rdi)
+cmovl %r9d, %r8d
+movl %r8d, 4(%rdi)
+"""
+
+
+def test_a_kernel_breaking_the_canonical_rules_plays_in_its_canonical_form(game, tmp_path):
+    path = tmp_path / "scrambled.s"
+    path.write_text("# task: sort3\nsort3:\n" + SCRAMBLED)
+    assert game.action_id(parse_file(str(path)).instrs[0]) is None   # as written, not even in the action space
+    expected = [ins for ins in parse_file("asm/sort3_enum.s").instrs if ins.op != "ret"]
+    assert canonical(parse_file(str(path)), game.registers).instrs == expected
+    assert demo_actions(game, parse_file(str(path))) == demo_actions(game, parse_file("asm/sort3_enum.s"))
+
+
+def test_canonical_form_refuses_a_load_after_a_store(game):
+    stored = parse_file("asm/sort3_enum.s")
+    stored.instrs.insert(12, parse_file("asm/sort3_enum.s").instrs[0])   # reload slot 0 after the first store
+    assert canonical(stored, game.registers) is None
 
 
 def _demo_batch(game, config, demo, net):
@@ -122,7 +160,7 @@ def test_studying_the_demonstrations_alone_fits_their_moves(game):
         assert float(selfplay.learner.losses(batch)["policy"]) < 0.5 * before
 
 
-@pytest.mark.parametrize("task", ["sort3", "sort4"])
+@pytest.mark.parametrize("task", ["sort3", "sort4", "sort5"])
 def test_the_shipped_checkpoint_loads_and_matches_the_game(task):
     game = Game(get_task(task), max_length=horizon(Game(get_task(task))))
     path = shipped_checkpoint(task, "alphadev")
@@ -130,5 +168,5 @@ def test_the_shipped_checkpoint_loads_and_matches_the_game(task):
     net, data = load_checkpoint(path, game)
     assert data["task"] == task and len(data["actions"]) == game.num_actions
     assert data["extra"]["steps"] > 0 and data["extra"]["potential"] == "lookahead"
-    if task == "sort4":   # trained from demonstrations, each a 28 the game plays
-        assert data["extra"]["demo_lengths"] == [28] * len(data["extra"]["demos"])
+    if task != "sort3":   # trained from demonstrations, each an optimal-length kernel the game plays
+        assert data["extra"]["demo_lengths"] == [{"sort4": 28, "sort5": 42}[task]] * len(data["extra"]["demos"])

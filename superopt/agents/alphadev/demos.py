@@ -4,18 +4,35 @@ A demonstration is a correct program of the task, replayed in the agent's game m
 the policy is trained toward its moves (one-hot targets) and the value heads toward the returns
 it earns, in a fixed share of every learner batch (AgentConfig.demo_share), beside the
 self-play games; a share of self-play games (AgentConfig.restart) starts part-way along one,
-to look for a shorter way on. A program the game cannot play (an instruction outside its
-action space, a move its rules forbid, a program that does not sort) is refused with its
-file and line.
+to look for a shorter way on. A correct kernel that breaks the game's canonical rules (loads
+out of slot order, registers out of order, too many registers: most kernels of other agents)
+is played in its canonical form (superopt.game.canonical), of the same length. A program the
+game cannot play even so (an instruction outside its action space, a move its rules forbid,
+a program that does not sort) is refused with its file and line.
 """
 from __future__ import annotations
 
 from superopt.errors import InputError
+from superopt.game.canonical import canonical
 from superopt.x86.isa import Program
 
 
 def demo_actions(game, program: Program) -> tuple[int, ...]:
-    """The program as a sequence of the game's action ids, checked to be a correct game."""
+    """The program (or else its canonical form) as the game's action ids, checked to be a
+    correct game; the error is the program's own when neither plays."""
+    try:
+        return _played(game, program)
+    except InputError as refused:
+        other = canonical(program, game.registers)
+        if other is None:
+            raise
+        try:
+            return _played(game, other)
+        except InputError:
+            raise refused from None
+
+
+def _played(game, program: Program) -> tuple[int, ...]:
     path, lines = program.path, program.lines
     state = game.initial()
     actions = []
