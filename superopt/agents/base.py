@@ -101,6 +101,7 @@ BRANCH_AGENTS = {
     "splice": ("superopt.agents.splice:run", "superopt.agents.splice:SpliceParams"),
     "enum": ("superopt.agents.branchenum:run", "superopt.agents.branchenum:BranchEnumParams"),
     "stochastic": ("superopt.agents.branchchain:run", "superopt.agents.branchchain:BranchChainParams"),
+    "alphadev": ("superopt.agents.alphadev.agent:run", "superopt.agents.alphadev.params:AlphaDevParams"),
 }
 BRANCH_DEFAULT_AGENT = "splice"
 

@@ -83,9 +83,10 @@ class BranchState:
 class BranchGame:
     """The branch game for a variable sort task (see the module docstring).
 
-    labels: the most labels a program may use (default n). Its searchers (superopt.agents:
-    splice, enum, stochastic) call legal_actions, step and play; the reinforcement-learning
-    interface of the fixed game (rewards, features) is not here, as alphadev does not play it."""
+    labels: the most labels a program may use (default n). `actions[a]` is the instruction of
+    action a, or the Label it places. Its searchers (superopt.agents: splice, enum, stochastic)
+    call legal_actions, step and play; the AlphaDev agent plays its subclass with rewards and
+    features (superopt.game.branchplay)."""
     kind = "branch"
 
     def __init__(self, task: Task | str, isa: str = "alphadev", max_length: int | None = None,
@@ -141,7 +142,7 @@ class BranchGame:
             self.actions.append(Instr("jmp", (Label(".L%d" % j),)))
             self.ops.append((JMP, j, None, None))
         for j in range(self.num_labels):
-            self.actions.append(None)                  # a label is not an instruction
+            self.actions.append(Label(".L%d" % j))     # a label is not an instruction: placing it
             self.ops.append((PLACE, j, None, None))
         self.actions.append(Instr("ret"))
         self.ops.append((RET, None, None, None))
@@ -336,7 +337,7 @@ class BranchGame:
     def encode(self, program: Program) -> list[int] | None:
         """The action sequence of a program (labels renumbered in order of first use), or
         None when it is outside this space (an instruction not in it, a backward jump)."""
-        ids = {x: a for a, x in enumerate(self.actions) if x is not None}
+        ids = {x: a for a, x in enumerate(self.actions) if isinstance(x, Instr)}
         place = {d: a for a, (k, d, _, _) in enumerate(self.ops) if k == PLACE}
         names: dict[str, int] = {}
         out = []

@@ -46,7 +46,22 @@ from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
 from superopt.agents.alphadev.params import DEFAULT_PATIENCE, DEFAULT_TIME_CAP, AlphaDevParams
 from superopt.agents.base import SearchResult, SearchStats
 from superopt.agents.cooperate import upper_bound
+from superopt.errors import SuperoptError
+from superopt.game.branchplay import BranchPlay
 from superopt.game.game import human_length
+
+
+def playable(game, max_length: int | None = None):
+    """The game the agent plays for the driver's `game` (superopt.game.protocol), in the same
+    action space: the fixed game with room for mistakes unless the user chose its maximum
+    (--max-length: no longer program may come back), or the branch game with rewards and
+    features (superopt.game.branchplay), whose default maximum (1.5x the human sortN)
+    already leaves room; `max_length` (--param horizon) overrides both."""
+    if game.kind == "branch":
+        return BranchPlay(game.task, isa=game.isa_name, max_length=max_length or game.max_length,
+                          pruning=game.pruning, registers=game.registers, labels=game.num_labels)
+    room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
+    return build_game({**game_spec(game), "max_length": max_length or room})
 
 
 def horizon(game) -> int:
@@ -97,10 +112,10 @@ def run(game, options, report, should_stop):
     learner steps (--steps), DEFAULT_PATIENCE seconds after the last improvement (params.patience),
     or after DEFAULT_TIME_CAP seconds when no time limit is set."""
     params = AlphaDevParams.of(options.params)
-    # the game's default maximum (the human benchmark's length) gets room for mistakes; a
-    # maximum the user chose (--max-length) is kept, so no longer program comes back
-    room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
-    play = build_game({**game_spec(game), "max_length": params.horizon or room})
+    if params.init_bound is not None and game.kind == "branch":
+        raise SuperoptError("--param init_bound is for the sort tasks (sort3..sort8); on %s the alphadev agent "
+                            "starts without a bound" % game.task.name)
+    play = playable(game, params.horizon)
     net, source, potential = load_or_create(play, params.model, params.from_scratch)
     if params.simulations is None:
         params = replace(params, simulations=default_simulations(play, source != "from scratch"))
