@@ -52,7 +52,7 @@ class BranchPlay(BranchGame):
         live = self.everyone ^ s.done
         locs, lt, gt = s.cpu
         return (tuple(x & live for x in locs), lt & live, gt & live, s.flagged & live, s.active, s.pending,
-                s.created, s.rules, s.last, s.dirty, s.by_length)
+                s.created, s.rules, s.last, self.skipped(s), s.dirty, s.by_length)
 
     def action_id(self, action) -> int | None:
         """The id of an instruction (or of placing a Label) in this action space, or None."""
@@ -84,6 +84,15 @@ class BranchPlay(BranchGame):
         label under the history they will resume with (returned inputs are final)."""
         groups = [(state.active, state.rules)] if state.active else []
         return groups + [p for p in state.pending if p is not None]
+
+    def unsplittable(self, state: BranchState) -> bool:
+        """No jump can be made any more (every label used and placed) while the active inputs
+        mix lengths, one of them 2 or more: a length k >= 2 must store slot k - 1 on some
+        ordering, which the shorter length forbids, so only a split could sort both."""
+        if state.created < self.num_labels or any(p is not None for p in state.pending):
+            return False
+        lengths = np.unique(np.asarray(self.lengths)[self.rows(state.active)])
+        return len(lengths) > 1 and lengths[-1] >= 2
 
     def rows(self, mask: int) -> np.ndarray:
         """(inputs,) bool: the inputs whose field `mask` covers."""

@@ -53,12 +53,12 @@ from superopt.game.game import human_length
 
 def playable(game, max_length: int | None = None):
     """The game the agent plays for the driver's `game` (superopt.game.protocol), in the same
-    action space: the fixed game with room for mistakes unless the user chose its maximum
-    (--max-length: no longer program may come back), or the branch game with rewards and
-    features (superopt.game.branchplay), whose default maximum (1.5x the human sortN)
-    already leaves room; `max_length` (--param horizon) overrides both."""
+    action space, with room for mistakes (`horizon`) unless the user chose its maximum
+    (--max-length: no longer program may come back); the branch game with rewards and
+    features (superopt.game.branchplay). `max_length` (--param horizon) overrides both."""
     if game.kind == "branch":
-        return BranchPlay(game.task, isa=game.isa_name, max_length=max_length or game.max_length,
+        room = horizon(game) if game.max_length == game.default_max_length else game.max_length
+        return BranchPlay(game.task, isa=game.isa_name, max_length=max_length or room,
                           pruning=game.pruning, registers=game.registers, labels=game.num_labels)
     room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
     return build_game({**game_spec(game), "max_length": max_length or room})

@@ -73,9 +73,12 @@ def dead(game, state) -> bool:
     slots still loadable, and the slot itself). Reads the game's CPU state and, for each
     group of inputs that goes on together (game.paths: all of them in the fixed game; in the
     branch game the active ones and those waiting at each label), its rule history, which
-    only grows along a path and where paths meet."""
+    only grows along a path and where paths meet; in the branch game also inputs of lengths
+    that need a split no jump can make (BranchPlay.unsplittable)."""
     if state.solved:
         return False
+    if game.kind == "branch" and game.unsplittable(state):
+        return True
     ev, p = game.evaluator, game.pruning
     locs = state.cpu[0]
     r = len(game.registers)
