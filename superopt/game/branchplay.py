@@ -1,15 +1,21 @@
 """The branch game as the AlphaDev agent plays it: the game protocol (superopt.game.protocol)
 over superopt.game.branches, for the variable sorts (varsort3..5).
 
-The same actions, rules and states as the branch game's other searchers see. A game ends
-when it is solved (every input returned, every array sorted: over every length and weak
-ordering, so a solved game is a proof) or when no move is legal. Instructions are what the
+The same actions, rules and states as the branch game's other searchers see, but for one
+step: a move that leaves every array sorted (over every length and weak ordering, so a
+solved game is a proof) ends the program there, placing the labels still pending and a
+`ret` in the same step (as the fixed game is solved by its last store: two moves on, with no
+reward between, the search from scratch rarely reached the bonus). A game also ends when no
+move is legal. Instructions are what the
 length bound counts (instruction_count: label placements and `ret` are free), at most
 `max_length`; past it only label placements and `ret` stay legal, so a program that has its
 instructions can still end.
 
 Rewards, as the fixed game's: `correct_weight` x the change in correctly placed items (over
-every input, returned or not), `solved_bonus` on solving, minus `step_cost` per instruction.
+every input, returned or not), `solved_bonus` on solving, minus `step_cost` per action: label
+placements and `ret` cost too, though they count no instruction, since free moves looked
+best to a search whose values are still zero (placing a label early, which merges inputs
+that must stay apart, was its favourite move from scratch).
 
 Features, per input (one row each), what the fixed game shows and what branches add: the
 rank each register and array slot holds (-1 empty: a register this input's path never
@@ -36,6 +42,17 @@ class BranchPlay(BranchGame):
         self.counts = np.array([kind not in (PLACE, RET) for kind, _, _, _ in self.ops])   # an instruction?
         self.free = np.flatnonzero(~self.counts)
         self._ids = {a: i for i, a in enumerate(self.actions)}
+        self.place = [a for a, (kind, _, _, _) in enumerate(self.ops) if kind == PLACE]
+        self.ret = self.ops.index((RET, None, None, None))
+
+    def step(self, state: BranchState, action: int) -> BranchState:
+        child = super().step(state, action)
+        if child.solved or not self.evaluator.solved(child.cpu[0]):
+            return child
+        for j, p in enumerate(child.pending):   # every array sorted: the end, where the labels meet
+            if p is not None:
+                child = super().step(child, self.place[j])
+        return super().step(child, self.ret)
 
     def spec(self) -> dict:
         """What a worker process needs to build the same game (superopt.agents.alphadev.actor)."""
@@ -77,7 +94,7 @@ class BranchPlay(BranchGame):
     def reward(self, parent: BranchState, child: BranchState) -> float:
         gain = self.correct_weight * (child.correct_items - parent.correct_items) / child.total_items
         bonus = self.solved_bonus if child.solved and not parent.solved else 0.0
-        return gain + bonus - self.step_cost * bool(self.counts[child.actions[-1]])
+        return gain + bonus - self.step_cost
 
     def paths(self, state: BranchState) -> list[tuple[int, tuple]]:
         """The active inputs under the rule history of their path, and those waiting at each
@@ -86,13 +103,21 @@ class BranchPlay(BranchGame):
         return groups + [p for p in state.pending if p is not None]
 
     def unsplittable(self, state: BranchState) -> bool:
-        """No jump can be made any more (every label used and placed) while the active inputs
-        mix lengths, one of them 2 or more: a length k >= 2 must store slot k - 1 on some
-        ordering, which the shorter length forbids, so only a split could sort both."""
-        if state.created < self.num_labels or any(p is not None for p in state.pending):
+        """Some inputs can never be parted though they must be. A group of inputs is in
+        conflict when one has a wrong slot i and another has length <= i: the store slot i
+        needs is illegal while the shorter input is active, a ret while the wrong one is,
+        and merging at a label keeps the conflict. With every label used, the label placed
+        last can be followed by no jump: dead when every pending label's group is in
+        conflict, or, with none pending, the active inputs are."""
+        if state.created < self.num_labels:
             return False
-        lengths = np.unique(np.asarray(self.lengths)[self.rows(state.active)])
-        return len(lengths) > 1 and lengths[-1] >= 2
+        groups = [p[0] for p in state.pending if p is not None] or [state.active]
+        return all(self._conflict(m, state.cpu[0]) for m in groups)
+
+    def _conflict(self, mask: int, locs: tuple) -> bool:
+        ev, R = self.evaluator, len(self.registers)
+        return any(mask & ~self.longer[i] and ev.full(x ^ e) & mask & self.longer[i]
+                   for i, (x, e) in enumerate(zip(locs[R:], ev.expected)))
 
     def rows(self, mask: int) -> np.ndarray:
         """(inputs,) bool: the inputs whose field `mask` covers."""
