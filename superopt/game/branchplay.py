@@ -3,8 +3,8 @@ over superopt.game.branches, for the variable sorts (varsort3..5).
 
 The same actions, rules and states as the branch game's other searchers see, but for one
 step: a move that leaves every array sorted (over every length and weak ordering, so a
-solved game is a proof) ends the program there, placing the labels still pending and a
-`ret` in the same step (as the fixed game is solved by its last store: two moves on, with no
+solved game is a proof) ends the program there, `to_program` placing the labels still
+pending and a `ret` after it (as the fixed game is solved by its last store: two moves on, with no
 reward between, the search from scratch rarely reached the bonus). A game also ends when no
 move is legal. Instructions are what the
 length bound counts (instruction_count: label placements and `ret` are free), at most
@@ -31,6 +31,7 @@ from typing import Hashable
 import numpy as np
 
 from superopt.game.branches import PLACE, RET, BranchGame, BranchState
+from superopt.x86.isa import Program
 
 
 class BranchPlay(BranchGame):
@@ -47,12 +48,17 @@ class BranchPlay(BranchGame):
 
     def step(self, state: BranchState, action: int) -> BranchState:
         child = super().step(state, action)
-        if child.solved or not self.evaluator.solved(child.cpu[0]):
-            return child
-        for j, p in enumerate(child.pending):   # every array sorted: the end, where the labels meet
-            if p is not None:
-                child = super().step(child, self.place[j])
-        return super().step(child, self.ret)
+        child.solved = self.evaluator.solved(child.cpu[0])   # every array sorted: the end (to_program)
+        return child
+
+    def to_program(self, state_or_actions) -> Program:
+        """The program, ended where every array is sorted: the labels still pending placed
+        there, then `ret` (none when every input has returned already)."""
+        actions = tuple(state_or_actions.actions if isinstance(state_or_actions, BranchState) else state_or_actions)
+        end = self.play(actions)
+        if end.solved and end.active | (self.everyone ^ end.done):
+            actions += tuple(self.place[j] for j, p in enumerate(end.pending) if p is not None) + (self.ret,)
+        return super().to_program(actions)
 
     def spec(self) -> dict:
         """What a worker process needs to build the same game (superopt.agents.alphadev.actor)."""
