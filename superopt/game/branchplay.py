@@ -41,8 +41,6 @@ class BranchPlay(BranchGame):
         super().__init__(task, isa=isa, max_length=max_length, pruning=pruning, registers=registers, labels=labels)
         self.correct_weight, self.solved_bonus, self.step_cost = correct_weight, solved_bonus, step_cost
         self.counts = np.array([kind not in (PLACE, RET) for kind, _, _, _ in self.ops])   # an instruction?
-        self.free = np.flatnonzero(~self.counts)
-        self._ids = {a: i for i, a in enumerate(self.actions)}
         self.place = [a for a, (kind, _, _, _) in enumerate(self.ops) if kind == PLACE]
         self.ret = self.ops.index((RET, None, None, None))
 
@@ -76,10 +74,6 @@ class BranchPlay(BranchGame):
         locs, lt, gt = s.cpu
         return (tuple(x & live for x in locs), lt & live, gt & live, s.flagged & live, s.active, s.pending,
                 s.created, s.rules, s.last, self.skipped(s), s.dirty, s.by_length)
-
-    def action_id(self, action) -> int | None:
-        """The id of an instruction (or of placing a Label) in this action space, or None."""
-        return self._ids.get(action)
 
     def length(self, actions) -> int:
         return int(self.counts[list(actions)].sum()) if actions else 0
