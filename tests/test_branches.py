@@ -157,7 +157,7 @@ def test_splice_finds_a_proven_21_for_varsort3():
 
 def test_unknown_agents_for_variable_sorts_are_refused():
     with pytest.raises(SuperoptError, match="variable sorts"):
-        superopt.search("varsort3", agent="alphadev", time_limit=5, workers=1)
+        superopt.search("varsort3", agent="rewrite", time_limit=5, workers=1)
     with pytest.raises(SuperoptError, match="variable sorts"):
         superopt.search("sort3", agent="splice", time_limit=5, workers=1)
 

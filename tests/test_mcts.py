@@ -44,6 +44,9 @@ class ToyGame:
     def reward(self, parent, child):
         return (1.0 if child.solved else 0.0) - 0.05
 
+    def length(self, actions):
+        return len(actions)
+
 
 def play(seed: int, config=MCTSConfig(simulations=200, leaves_per_tree=4, noise_fraction=0.0)):
     game = ToyGame()

@@ -61,7 +61,7 @@ def test_human_display_runs(tmp_path):
     (["sort99"], "unknown task"),
     (["sort3", "--agent", "nope"], "Invalid value"),
     (["sort3", "--isa", "nope"], "Invalid value"),
-    (["varsort3", "--agent", "alphadev"], "does not search variable sorts"),
+    (["varsort3", "--agent", "rewrite"], "does not search variable sorts"),
     (["sort3", "--agent", "enum", "--init", "asm/sort3.s"], "--init is for the stochastic"),
     (["sort3", "--agent", "stochastic", "--all"], "--all is for the enum"),
     (["sort3", "--agent", "stochastic", "--param", "alpha"], "KEY=VALUE"),

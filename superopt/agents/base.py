@@ -102,6 +102,7 @@ BRANCH_AGENTS = {
     "dispatch": ("superopt.agents.dispatch:run", "superopt.agents.dispatch:DispatchParams"),
     "enum": ("superopt.agents.branchenum:run", "superopt.agents.branchenum:BranchEnumParams"),
     "stochastic": ("superopt.agents.branchchain:run", "superopt.agents.branchchain:BranchChainParams"),
+    "alphadev": ("superopt.agents.alphadev.agent:run", "superopt.agents.alphadev.params:AlphaDevParams"),
 }
 BRANCH_DEFAULT_AGENT = "splice"
 

@@ -14,7 +14,8 @@ from typing import Callable
 
 from superopt.agents import beam
 from superopt.agents.base import SearchOptions
-from superopt.errors import InputError
+from superopt.agents.alphadev.params import SEARCHERS
+from superopt.errors import InputError, SuperoptError
 from superopt.game.game import Game
 
 def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tuple[list[int] | None, dict]:
@@ -22,6 +23,8 @@ def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tup
     none in time), and what it cost: {"source", "length", "seconds", "explored"}."""
     start = time.monotonic()
     explored = 0
+    if game.kind == "branch":
+        return _branch_bound(game, source), {"source": source, "length": None, "seconds": 0.0, "explored": 0}
     if source == "beam":
         actions, explored = beam.first(game, 1.5, 1000, 5000, should_stop)
         actions = actions or None
@@ -38,6 +41,19 @@ def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tup
     info = {"source": source, "length": len(actions) if actions else None,
             "seconds": round(time.monotonic() - start, 3), "explored": explored}
     return actions, info
+
+
+def _branch_bound(game, source: str) -> list[int]:
+    """A variable sort's kernel file as branch-game actions (labels and rets included)."""
+    if source in SEARCHERS:
+        raise SuperoptError("init_bound on %s takes a kernel file (beam and enum search sort tasks)" % game.task.name)
+    from superopt.x86.parser import parse_file
+    actions = game.encode(parse_file(source))
+    if actions is None:
+        raise InputError("init_bound: outside the branch game (an instruction it lacks or a backward jump)", source)
+    if not game.play(actions).solved:
+        raise InputError("init_bound: the kernel does not sort every length and weak ordering", source)
+    return actions
 
 
 def _actions(game: Game, program, source: str) -> list[int]:

@@ -61,8 +61,8 @@ def _display(stats: SearchStats, task: str, agent: str, isa: str) -> Table:
                    "tasks, measured on the Hacker's Delight suite, 60 s each (bench/bench_hackers.py): stochastic "
                    "found all 25, none longer than gcc -O2; alphadev, untrained, 5 of 12 (the 1-2 instruction "
                    "ones); enum needs a minute for length 2. Variable sorts: %s (a network with a branch per "
-                   "length into its shared tail), enum (depth-first on the branch game) or stochastic "
-                   "(AlphaDev-S's chain on it)." % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, BRANCH_DEFAULT_AGENT))
+                   "length into its shared tail), enum (depth-first on the branch game), stochastic "
+                   "(AlphaDev-S's chain on it) or alphadev (MCTS + network on it)." % (DEFAULT_AGENT, FUNCTION_DEFAULT_AGENT, BRANCH_DEFAULT_AGENT))
 @click.option("--isa", "isa_name", type=click.Choice(sorted(ISAS) + [SCALAR_ISA]), default=None,
               help="Instruction set (decides what 'optimal' means): " +
                    "; ".join("%s = %s" % kv for kv in ISAS.items()) + " (sort tasks; default alphadev); " +

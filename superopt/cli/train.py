@@ -53,7 +53,8 @@ from superopt.outputs import Appender, NotWritten, check_outputs
 def train(task_name, steps, out, resume, isa, max_length, workers, simulations, games_in_parallel, seed,
           time_limit, save_every, log_path, log_every, single_head, latency, potential, demo_paths, demo_share, demo_steps, restart,
           as_json, backend="local", address=None):
-    """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game,
+    """Train the AlphaDev network for TASK by self-play: MCTS actors play the assembly game
+    (for varsortN the branch game: jumps, labels, ret),
     a replay buffer keeps their games, a learner fits the policy to the search's visit
     counts and the two value heads to the returns (correctness; latency measured natively
     on every correct program the games reach, or a cost model with --latency model).

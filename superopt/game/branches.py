@@ -22,6 +22,8 @@ Rules (exact: no correct program needs what they remove):
 - no jump to the next instruction, no two labels in a row (one would do), no code where no
   input arrives (after jmp or ret only a label), no jcc that takes none or all of the
   active inputs (a no-op or a jmp), no cmp $k that leaves one relation for every input;
+- no jmp right after a label (the jumps to it could go to the jmp's target: one label
+  fewer, no instruction more), no label L right after `jcc L; jmp M` (`j!cc M` does it);
 plus the fixed game's rules (game.RULES) with their history kept per path and merged
 where paths meet (slots loaded or stored on either count; the last slot loaded is the
 later one): canonical orders, not proofs of optimality, when paths part and meet.
@@ -83,9 +85,10 @@ class BranchState:
 class BranchGame:
     """The branch game for a variable sort task (see the module docstring).
 
-    labels: the most labels a program may use (default n). Its searchers (superopt.agents:
-    splice, enum, stochastic) call legal_actions, step and play; the reinforcement-learning
-    interface of the fixed game (rewards, features) is not here, as alphadev does not play it."""
+    labels: the most labels a program may use (default n). `actions[a]` is the instruction of
+    action a, or the Label it places. Its searchers (superopt.agents: splice, enum, stochastic)
+    call legal_actions, step and play; the AlphaDev agent plays its subclass with rewards and
+    features (superopt.game.branchplay)."""
     kind = "branch"
 
     def __init__(self, task: Task | str, isa: str = "alphadev", max_length: int | None = None,
@@ -109,7 +112,8 @@ class BranchGame:
         # the data actions and their per-action facts come from the fixed-size game
         self.base = Game(get_task("sort%d" % n), isa=isa, pruning=self.pruning & set(RULES), registers=self.registers,
                          inputs=np.zeros((1, n), dtype=np.int32))
-        self.max_length = max_length if max_length is not None else 3 * self.base.max_length // 2
+        self.default_max_length = 3 * self.base.max_length // 2
+        self.max_length = max_length if max_length is not None else self.default_max_length
         self.num_labels = labels if labels is not None else n
         arrays, lengths = task.proof_inputs()
         self.inputs, self.lengths = arrays, lengths
@@ -141,7 +145,7 @@ class BranchGame:
             self.actions.append(Instr("jmp", (Label(".L%d" % j),)))
             self.ops.append((JMP, j, None, None))
         for j in range(self.num_labels):
-            self.actions.append(None)                  # a label is not an instruction
+            self.actions.append(Label(".L%d" % j))     # a label is not an instruction: placing it
             self.ops.append((PLACE, j, None, None))
         self.actions.append(Instr("ret"))
         self.ops.append((RET, None, None, None))
@@ -167,16 +171,20 @@ class BranchGame:
         locs, lt, gt = s.cpu
         pending = frozenset(p for p in s.pending if p is not None)
         last = None if s.last is None else (s.last[0], s.pending[s.last[1]] and s.pending[s.last[1]][0])
+        skip = self.skipped(s)
+        skip = None if skip is None else s.pending[skip] and s.pending[skip][0]
         return (tuple(x & live for x in locs[R:]), tuple(sorted(x & live for x in locs[:R])),
                 lt & live, gt & live, s.flagged & live, s.active, pending, self.num_labels - s.created,
-                s.rules, last, s.dirty, s.by_length)
+                s.rules, last, skip, s.dirty, s.by_length)
 
     def legal_actions(self, s: BranchState) -> list[int]:
         A = s.active
         ops = self.ops
-        if A == 0:   # after jmp or ret: only a label where some input waits (not the one just jumped to)
+        if A == 0:   # after jmp or ret: only a label where some input waits (not the one just jumped to,
+            # nor L after `jcc L; jmp M`, which is `j!cc M; L:`, one instruction shorter)
+            skip = self.skipped(s)
             return [a for a, (kind, j, _, _) in enumerate(ops)
-                    if kind == PLACE and s.pending[j] is not None and s.last != ("jump", j)]
+                    if kind == PLACE and s.pending[j] is not None and s.last != ("jump", j) and j != skip]
         ev, p = self.evaluator, self.pruning
         locs, lt, gt = s.cpu
         R = len(self.registers)
@@ -230,7 +238,7 @@ class BranchGame:
                 elif not (init[d] and init[src]) or (noop and (locs[d] ^ locs[src]) & m == 0):
                     continue
             elif kind == JMP:
-                if not self._target_ok(s, d):
+                if not self._target_ok(s, d) or (s.last is not None and s.last[0] == "place"):
                     continue
             elif kind == PLACE:
                 if s.pending[d] is None or s.last == ("jump", d) or (s.last is not None and s.last[0] == "place"):
@@ -240,6 +248,12 @@ class BranchGame:
                     continue
             out.append(a)
         return out
+
+    def skipped(self, s: BranchState) -> int | None:
+        """The label L that may not be placed next after `jcc L; jmp M` (part of the key)."""
+        if len(s.actions) < 2 or self.ops[s.actions[-1]][0] != JMP or self.ops[s.actions[-2]][0] != JCC:
+            return None
+        return self.ops[s.actions[-2]][1]
 
     def _target_ok(self, s: BranchState, label: int) -> bool:
         """A jump goes to a pending label or to the next new one (labels are numbered in
@@ -276,10 +290,11 @@ class BranchGame:
         elif kind == JCC or kind == JMP:
             taken = A if kind == JMP else self.evaluator.cond_mask(lt, gt, cond) & A
             created += d == created
+            # (a jump is no cmp: a label placed after jmp or ret may be followed by one, no_double_cmp)
+            rules = rules[:3] + (False, rules[4])
             pending = self._merge(pending, d, taken, rules)
             A ^= taken
             last, dirty = ("jump", d), 0   # a value read on the other path is not dead here
-            rules = rules[:3] + (False, rules[4])
         elif kind == PLACE:
             mask, waiting = pending[d]
             rules = waiting if A == 0 else _merge_rules(rules, waiting)
@@ -336,7 +351,7 @@ class BranchGame:
     def encode(self, program: Program) -> list[int] | None:
         """The action sequence of a program (labels renumbered in order of first use), or
         None when it is outside this space (an instruction not in it, a backward jump)."""
-        ids = {x: a for a, x in enumerate(self.actions) if x is not None}
+        ids = {x: a for a, x in enumerate(self.actions) if isinstance(x, Instr)}
         place = {d: a for a, (k, d, _, _) in enumerate(self.ops) if k == PLACE}
         names: dict[str, int] = {}
         out = []

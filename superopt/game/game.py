@@ -96,7 +96,9 @@ class Game:
     registers: register families to use, in allocation order (default the first n+1 of
     REGISTER_ORDER). Rewards: `correct_weight` x (change in correctly placed items / all
     items), `solved_bonus` on reaching a correct program, minus `step_cost` per instruction.
+    It is one of the games the AlphaDev agent plays (superopt.game.protocol).
     """
+    kind = "array"
 
     def __init__(self, task: Task, isa: str = "alphadev", max_length: int | None = None,
                  pruning: Iterable[str] | None = None, inputs=None, registers: Iterable[str] | None = None,
@@ -323,6 +325,14 @@ class Game:
     def to_program(self, state_or_actions) -> Program:
         actions = state_or_actions.actions if isinstance(state_or_actions, State) else state_or_actions
         return Program([self.actions[a] for a in actions], task=self.task.name)
+
+    def length(self, actions) -> int:
+        """Instructions: one per action."""
+        return len(actions)
+
+    def paths(self, state: State) -> list[tuple[int, tuple]]:
+        """Every input goes on together, under the one rule history (superopt.game.protocol)."""
+        return [(self.evaluator.content, state.rules)]
 
     def play(self, actions: Iterable[int]) -> State:
         """The state after a whole action sequence (rules not checked)."""

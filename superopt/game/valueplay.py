@@ -1,5 +1,5 @@
-"""The value game as the AlphaDev agent plays it: the assembly game's interface (actions,
-initial, step, legal_mask, is_terminal, reward, features, to_program) over a function task.
+"""The value game as the AlphaDev agent plays it: the game protocol (superopt.game.protocol:
+actions, initial, step, legal_mask, is_terminal, reward, features, to_program) over a function task.
 
 Actions: every instruction of the task's search space (superopt.game.space) over its
 argument registers, %rax and `scratch` more, at the widths the task's types need (32 bits
@@ -110,6 +110,9 @@ class ValuePlay:
                 for f in self.registers]
         flags = [np.asarray(flag(self.be, state.cpu.flags, f))[lanes, None].astype(np.int64) for f in FLAGS]
         return np.concatenate(regs + [self._expected_bits] + flags, axis=1)
+
+    def length(self, actions) -> int:
+        return len(actions)
 
     def to_program(self, state_or_actions) -> Program:
         actions = state_or_actions.actions if isinstance(state_or_actions, State) else state_or_actions

@@ -16,20 +16,27 @@ from superopt.agents.alphadev.mcts import Tree, simulate
 from superopt.agents.alphadev.network import AlphaDevNet, NetworkEvaluator, action_features, set_cpu_threads
 from superopt.agents.alphadev.shaping import POTENTIALS, dead
 from superopt.game.bounds import LowerBound
+from superopt.game.branchplay import BranchPlay
 from superopt.game.game import Game
+from superopt.game.protocol import Playable
 from superopt.measure.latency import latency_source
 from superopt.tasks.registry import get_task
 
 
 def game_spec(game) -> dict:
-    """What a worker process needs to build the same game."""
+    """What a worker process needs to build the same game (the sort games; the value game is
+    played in one process)."""
+    if game.kind == "branch":
+        return {"game": "branch", **game.spec()}
     return {"task": game.task.name, "isa": game.isa_name, "max_length": game.max_length,
             "pruning": sorted(game.pruning), "inputs": game.inputs, "registers": game.registers,
             "correct_weight": game.correct_weight, "solved_bonus": game.solved_bonus, "step_cost": game.step_cost}
 
 
-def build_game(spec: dict) -> Game:
+def build_game(spec: dict) -> Playable:
     spec = dict(spec)
+    if spec.pop("game", "array") == "branch":
+        return BranchPlay(**spec)
     return Game(get_task(spec.pop("task")), **spec)
 
 
@@ -38,7 +45,7 @@ class Actor:
     """Plays `games_in_parallel` games in lockstep with one MCTS tree each; a move of all
     games shares batched network calls. Finished games come back as Trajectories."""
 
-    def __init__(self, game, evaluator, config: AgentConfig, seed: int, latency_weight: float,
+    def __init__(self, game: Playable, evaluator, config: AgentConfig, seed: int, latency_weight: float,
                  on_solved: Callable | None = None, latency=None):
         self.game, self.evaluator, self.config = game, evaluator, config
         self.rng = np.random.default_rng(seed)
@@ -60,14 +67,15 @@ class Actor:
         # without the intermediate-value term: with it, searches of sort4 from the shipped
         # checkpoint stalled (44 at ~4 s, nothing shorter in 20 s, 3 seeds; 32-37 in 60 s
         # without it): more games end at once, leaving the trees less to learn from
-        self.bound = LowerBound(game, intermediates=False) if getattr(game, "kind", "array") == "array" else None
+        # (the fixed game's only: branches write values piecewise, path by path, which it does not count)
+        self.bound = LowerBound(game, intermediates=False) if game.kind == "array" else None
         self.slots = [self._new_game() for _ in range(config.games_in_parallel)]
 
     def _seen(self, state) -> None:
         if state.solved:
             if self.on_solved is not None:
                 self.on_solved(state)
-            if len(state.actions) <= self.best_solved and state.actions not in self.imitated:
+            if self.game.length(state.actions) <= self.best_solved and state.actions not in self.imitated:
                 self.restart_from(state.actions)
                 self.imitated.add(state.actions)
                 self.discoveries.append(state.actions)
@@ -78,10 +86,11 @@ class Actor:
     def restart_from(self, actions: tuple) -> None:
         """Take a correct program (found here, or by another actor) as a restart point when
         it is at least as short as the best known; a shorter one replaces the others."""
-        if len(actions) < self.best_solved:
+        length = self.game.length(actions)
+        if length < self.best_solved:
             self.shortest.clear()
-            self.best_solved = len(actions)
-        if len(actions) == self.best_solved and len(self.shortest) < 64 and actions not in self.shortest:
+            self.best_solved = length
+        if length == self.best_solved and len(self.shortest) < 64 and actions not in self.shortest:
             self.shortest.append(actions)
 
     def _terminal_reward(self, state) -> float:
@@ -121,8 +130,10 @@ class Actor:
         if state.solved or not self.config.prune_dead:
             return False
         limit = self.game.max_length if self.length_bound is None else min(self.length_bound - 1, self.game.max_length)
+        budget = limit - self.game.length(state.actions)
+        if self.bound is None:
+            return budget < 0 or dead(self.game, state)
         locs, lt, gt = state.cpu
-        budget = limit - len(state.actions)
         h = self.bound(locs, lt, gt, state.rules[0], state.rules[1], budget)
         return h < 0 or h > budget or dead(self.game, state)
 
@@ -240,8 +251,9 @@ def play(link, spec, net_config, num_locations, config, seed, latency_weight):
     best = [math.inf]
 
     def solved(state):
-        if len(state.actions) <= best[0] + 1:
-            best[0] = min(best[0], len(state.actions))
+        length = game.length(state.actions)
+        if length <= best[0] + 1:
+            best[0] = min(best[0], length)
             found.append(state.actions)
 
     actor = Actor(game, NetworkEvaluator(net, game), config, seed, latency_weight, on_solved=solved)

@@ -46,7 +46,21 @@ from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
 from superopt.agents.alphadev.params import DEFAULT_PATIENCE, DEFAULT_TIME_CAP, AlphaDevParams
 from superopt.agents.base import SearchResult, SearchStats
 from superopt.agents.cooperate import upper_bound
+from superopt.game.branchplay import BranchPlay
 from superopt.game.game import human_length
+
+
+def playable(game, max_length: int | None = None):
+    """The game the agent plays for the driver's `game` (superopt.game.protocol), in the same
+    action space, with room for mistakes (`horizon`) unless the user chose its maximum
+    (--max-length: no longer program may come back); the branch game with rewards and
+    features (superopt.game.branchplay). `max_length` (--param horizon) overrides both."""
+    if game.kind == "branch":
+        room = horizon(game) if game.max_length == game.default_max_length else game.max_length
+        return BranchPlay(game.task, isa=game.isa_name, max_length=max_length or room,
+                          pruning=game.pruning, registers=game.registers, labels=game.num_labels)
+    room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
+    return build_game({**game_spec(game), "max_length": max_length or room})
 
 
 def horizon(game) -> int:
@@ -70,8 +84,10 @@ def default_simulations(game, trained: bool) -> int:
     sort3's 96 actions do well with 200 (17 in seconds), while on sort4's 160 the agent
     found nothing with 100-200, 32-33 with 400 and 30 with 800 (AlphaDev's figure). A
     trained prior concentrates the visits: from the shipped sort4 network, 200 reach 30 in
-    about 10 s and 800 in 26 s."""
-    return 200 if trained or game.num_actions <= 100 else 800
+    about 10 s and 800 in 26 s. The branch game (varsort3's 124 actions, ~5-40 legal) wants
+    games more than deep moves: from scratch in 240 s, 800 played 5 games and found nothing,
+    200 played 33 and found a 39 (2026-12-08, load ~4)."""
+    return 200 if trained or game.num_actions <= 100 or game.kind == "branch" else 800
 
 
 def agent_config(params: AlphaDevParams, workers: int) -> AgentConfig:
@@ -97,10 +113,7 @@ def run(game, options, report, should_stop):
     learner steps (--steps), DEFAULT_PATIENCE seconds after the last improvement (params.patience),
     or after DEFAULT_TIME_CAP seconds when no time limit is set."""
     params = AlphaDevParams.of(options.params)
-    # the game's default maximum (the human benchmark's length) gets room for mistakes; a
-    # maximum the user chose (--max-length) is kept, so no longer program comes back
-    room = horizon(game) if game.max_length == human_length(game.n) else game.max_length
-    play = build_game({**game_spec(game), "max_length": params.horizon or room})
+    play = playable(game, params.horizon)
     net, source, potential = load_or_create(play, params.model, params.from_scratch)
     if params.simulations is None:
         params = replace(params, simulations=default_simulations(play, source != "from scratch"))
@@ -115,7 +128,10 @@ def run(game, options, report, should_stop):
     bound = None
     if params.init_bound is not None:   # another searcher's program: the first upper bound
         actions, bound = upper_bound(game, params.init_bound, should_stop)
-        if actions is not None:   # (the same action space: play differs from game in its length only)
+        if game.kind == "branch":   # the same action ids, labels and rets included
+            bound["length"] = play.length(actions)
+            selfplay.seed_best(actions)
+        elif actions is not None:   # (the same action space: play differs from game in its length only)
             selfplay.seed_best([play.action_id(ins) for ins in game.to_program(actions).instrs])
     patience = DEFAULT_PATIENCE if params.patience is None else params.patience
     cap = None if options.time_limit is not None else (DEFAULT_TIME_CAP if params.time_cap is None else params.time_cap)

@@ -11,12 +11,14 @@ from superopt.agents.alphadev.learner import Learner
 from superopt.agents.alphadev.network import AlphaDevNet, NetConfig, action_features, new_network
 from superopt.errors import SuperoptError
 from superopt.outputs import save
+from superopt.x86.isa import Label
 
 CHECKPOINT_VERSION = 1
 
 
 def action_names(game) -> list[str]:
-    return [a.att() for a in game.actions]
+    """The action space as text: each instruction in AT&T, a label placement as `.L0:`."""
+    return [a.name + ":" if isinstance(a, Label) else a.att() for a in game.actions]
 
 
 

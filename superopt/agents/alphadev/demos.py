@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from superopt.errors import InputError
 from superopt.game.canonical import canonical
-from superopt.x86.isa import Program
+from superopt.x86.isa import Instr, Program
 
 
 def demo_actions(game, program: Program) -> tuple[int, ...]:
-    """The program (or else its canonical form) as the game's action ids, checked to be a
-    correct game; the error is the program's own when neither plays."""
+    """The program (or else, on a sort, its canonical form) as the game's action ids, checked
+    to be a correct game; the error is the program's own when neither plays."""
+    if game.kind == "branch":
+        return _branch_demo(game, program)
     try:
         return _played(game, program)
     except InputError as refused:
@@ -55,4 +57,28 @@ def _played(game, program: Program) -> tuple[int, ...]:
     if len(actions) > game.max_length:
         raise InputError("demonstration: %d instructions, longer than the game's %d"
                          % (len(actions), game.max_length), path)
+    return tuple(actions)
+
+
+def _branch_demo(game, program: Program) -> tuple[int, ...]:
+    """A variable sort's demonstration: its actions (labels included) up to the move that
+    leaves every array sorted, where the branch game's agent ends a program
+    (superopt.game.branchplay)."""
+    actions = game.encode(program)
+    if actions is None:
+        raise InputError("demonstration: outside the branch game of %s (an instruction it lacks or a backward "
+                         "jump)" % game.task.name, program.path)
+    state = game.initial()
+    for k, a in enumerate(actions):
+        if state.solved:
+            return tuple(actions[:k])
+        if not game.legal_mask(state)[a]:
+            move = game.actions[a]
+            raise InputError("demonstration: the game's rules (%s) forbid move %d here (%s)"
+                             % (", ".join(sorted(game.pruning)), k + 1,
+                                move.att() if isinstance(move, Instr) else move.name + ":"), program.path)
+        state = game.step(state, a)
+    if not state.solved:
+        raise InputError("demonstration: the program does not solve %s (%d of %d items correct)"
+                         % (game.task.name, state.correct_items, state.total_items), program.path)
     return tuple(actions)

@@ -1,4 +1,4 @@
-"""pUCT Monte Carlo tree search over the assembly game, with batched leaf evaluation.
+"""pUCT Monte Carlo tree search over a game of superopt.game.protocol, with batched leaf evaluation.
 
 A Tree holds one search: nodes shared through the game's observational-equivalence key
 (transpositions), edge statistics (visits, value sums, rewards) kept in the parent as
@@ -31,6 +31,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from superopt.agents.alphadev.node import MinMax, Node
+from superopt.game.protocol import Playable
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Tree:
     `length_bound`: states this long or longer count as terminal (nothing shorter than the
     best program found lies below them)."""
 
-    def __init__(self, game, root_state, config: MCTSConfig, rng: np.random.Generator,
+    def __init__(self, game: Playable, root_state, config: MCTSConfig, rng: np.random.Generator,
                  on_new_state: Callable | None = None, reward: Callable | None = None,
                  dead: Callable | None = None, table: dict | None = None):
         self.game, self.config, self.rng = game, config, rng
@@ -94,7 +95,7 @@ class Tree:
     def _terminal(self, state) -> bool:
         if self.game.is_terminal(state) or (self.dead is not None and self.dead(state)):
             return True
-        return self.length_bound is not None and len(state.actions) >= self.length_bound
+        return self.length_bound is not None and self.game.length(state.actions) >= self.length_bound
 
     def _node(self, state) -> Node:
         node = self.table.get(state.key)
@@ -103,11 +104,12 @@ class Tree:
             # keep the shortest program that reaches the state; when the game's key
             # identifies renamings, its edges are renamed too, but not under the paths
             # in flight (their virtual losses name the old actions): settle does it
-            if len(state.actions) < len(node.state.actions):
+            length = self.game.length
+            if length(state.actions) < length(node.state.actions):
                 amap = self._action_map(node.state, state)
                 if amap is None:
                     node.state = state
-                elif node.shorter is None or len(state.actions) < len(node.shorter.actions):
+                elif node.shorter is None or length(state.actions) < length(node.shorter.actions):
                     if node.shorter is None:
                         self.pending.append(node)
                     node.shorter = state
@@ -129,7 +131,7 @@ class Tree:
         (no path may be in flight)."""
         for node in self.pending:
             state, node.shorter = node.shorter, None
-            if state is not None and len(state.actions) < len(node.state.actions):
+            if state is not None and self.game.length(state.actions) < self.game.length(node.state.actions):
                 node.reframe(state, self._action_map(node.state, state))
         self.pending.clear()
 

@@ -50,18 +50,26 @@ def _operand_token(op: isa.Operand) -> str:
     return "label:" + op.name
 
 
-def action_features(actions: list[isa.Instr]) -> np.ndarray:
+def _parts(action: isa.Instr | isa.Label) -> tuple[str, tuple]:
+    """An action as (mnemonic, operands); placing a label (the branch game) is the
+    pseudo-mnemonic "label" with the label as its operand, so it shares the jumps' token."""
+    if isinstance(action, isa.Label):
+        return "label", (action,)
+    return action.mnemonic, action.operands
+
+
+def action_features(actions: list[isa.Instr | isa.Label]) -> np.ndarray:
     """One row per action: one-hot mnemonic, then a one-hot operand token per operand slot
     (destination, source, ...), concatenated. Shape (num_actions, features), float32."""
-    mnemonics = sorted({a.mnemonic for a in actions})
-    slots = max((len(a.operands) for a in actions), default=0)
-    tokens = [sorted({_operand_token(a.operands[s]) for a in actions if len(a.operands) > s})
-              for s in range(slots)]
+    parts = [_parts(a) for a in actions]
+    mnemonics = sorted({m for m, _ in parts})
+    slots = max((len(ops) for _, ops in parts), default=0)
+    tokens = [sorted({_operand_token(ops[s]) for _, ops in parts if len(ops) > s}) for s in range(slots)]
     offsets = np.cumsum([len(mnemonics)] + [len(t) for t in tokens])
     out = np.zeros((len(actions), int(offsets[-1])), dtype=np.float32)
-    for row, a in enumerate(actions):
-        out[row, mnemonics.index(a.mnemonic)] = 1.0
-        for s, op in enumerate(a.operands):
+    for row, (mnemonic, operands) in enumerate(parts):
+        out[row, mnemonics.index(mnemonic)] = 1.0
+        for s, op in enumerate(operands):
             out[row, offsets[s] + tokens[s].index(_operand_token(op))] = 1.0
     return out
 

@@ -76,13 +76,14 @@ class SelfPlay:
     # the learner side
     def _solved(self, actions: tuple) -> None:
         p = self.progress
-        if p.best_length is None or len(actions) <= p.best_length + 1:
-            p.candidates[tuple(actions)] = len(actions)
+        length = self.game.length(actions)
+        if p.best_length is None or length <= p.best_length + 1:
+            p.candidates[tuple(actions)] = length
             if len(p.candidates) > 256:
                 for a, _ in sorted(p.candidates.items(), key=lambda kv: kv[1])[256:]:
                     del p.candidates[a]
-        if p.best_length is None or len(actions) < p.best_length:
-            p.best_length, p.best_actions = len(actions), tuple(actions)
+        if p.best_length is None or length < p.best_length:
+            p.best_length, p.best_actions = length, tuple(actions)
             p.best_latency = cost_model(self.game.to_program(actions).instrs)
             self.best_time = p.elapsed
             self._bound_changed = True

@@ -28,11 +28,14 @@ def exchange_placeable(game, state) -> float:
     often places nothing at once (sort4's second one, (2,3), leaves placeable flat) while
     it always brings some order statistic within one exchange of more inputs."""
     ev = game.evaluator
+    # the branch game's locations may be empty on some inputs (other paths'): fill gives them a
+    # rank, since the per-field compare would borrow across an empty field
+    fill = getattr(game, "fill", lambda x: x)
     values = list({v for v in state.cpu[0] if v})
     candidates = list(values)
     for i, a in enumerate(values):
         for b in values[i + 1:]:
-            less, _ = ev.compare(a, b)  # the inputs where a < b
+            less, _ = ev.compare(fill(a), fill(b))  # the inputs where a < b
             candidates += [b ^ ((a ^ b) & less), a ^ ((a ^ b) & less)]
     return _coverage(ev, candidates)
 
@@ -67,29 +70,33 @@ def dead(game, state) -> bool:
     """True when no continuation can sort every input: an array slot was stored with a
     wrong value on some input (each slot is stored at most once), or some input's sorted
     value for some slot is held by no location that can still reach that slot (registers,
-    slots still loadable, and the slot itself). Reads the game's CPU state and rule history."""
+    slots still loadable, and the slot itself). Reads the game's CPU state and, for each
+    group of inputs that goes on together (game.paths: all of them in the fixed game; in the
+    branch game the active ones and those waiting at each label), its rule history, which
+    only grows along a path and where paths meet; in the branch game also inputs of lengths
+    that need a split no jump can make (BranchPlay.unsplittable)."""
     if state.solved:
         return False
+    if game.kind == "branch" and game.unsplittable(state):
+        return True
     ev, p = game.evaluator, game.pruning
     locs = state.cpu[0]
     r = len(game.registers)
-    last_loaded, loaded, stored = state.rules[:3]
-    full = ev.pack.content
-    regs = 0
-    for v in locs[:r]:
-        regs |= v
-    for i, expected in enumerate(ev.expected):
-        if "memory_once" in p and stored >> i & 1 and locs[r + i] != expected:
-            return True
     rereads = game.isa_name == "extended"  # cmov may read any slot there, whatever the load rules
-    for i, expected in enumerate(ev.expected):
-        have = 0
-        for v in locs[:r]:
-            have |= v & expected
-        for j in range(game.n):
-            loadable = rereads or not (("memory_once" in p and loaded >> j & 1) or ("memory_order" in p and j < last_loaded))
-            if loadable or j == i:
-                have |= locs[r + j] & expected
-        if (have & full).bit_count() < ev.count:
-            return True
+    for mask, rules in game.paths(state):
+        last_loaded, loaded, stored = rules[:3]
+        for i, expected in enumerate(ev.expected):
+            if "memory_once" in p and stored >> i & 1 and (locs[r + i] ^ expected) & mask:
+                return True
+        for i, expected in enumerate(ev.expected):
+            have = 0
+            for v in locs[:r]:
+                have |= v & expected
+            for j in range(game.n):
+                loadable = rereads or not (("memory_once" in p and loaded >> j & 1) or
+                                           ("memory_order" in p and j < last_loaded))
+                if loadable or j == i:
+                    have |= locs[r + j] & expected
+            if have & mask != expected & mask:
+                return True
     return False

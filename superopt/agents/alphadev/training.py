@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from superopt.agents.alphadev.agent import agent_config, default_simulations, horizon
+from superopt.agents.alphadev.agent import agent_config, default_simulations, playable
 from superopt.agents.alphadev.demos import demo_actions
 from superopt.agents.alphadev.checkpoint import load_checkpoint, save_checkpoint, trained_potential
 from superopt.agents.alphadev.learner import Learner
 from superopt.agents.alphadev.network import NetConfig, new_network
 from superopt.agents.alphadev.params import AlphaDevParams
 from superopt.agents.alphadev.selfplay import Progress, SelfPlay, SelfPlayError
+from superopt.game.branches import BranchGame
 from superopt.game.game import Game
 from superopt.outputs import ResultMoved
 from superopt.tasks.base import Task
@@ -32,7 +33,8 @@ class Training:
                  demo_steps: int = 0):
         self.out, self.seed, self.latency = out, seed, latency
         self.moved: ResultMoved | None = None   # set once the checkpoint went to a fallback file
-        self.game = game = Game(task, isa=isa, max_length=max_length or horizon(Game(task, isa=isa)))
+        # the game `search` plays for the task, with the agent's room (agent.playable)
+        self.game = game = playable(BranchGame(task, isa=isa) if task.variable else Game(task, isa=isa), max_length)
         self.simulations = simulations or default_simulations(game, trained=resume)
         params = AlphaDevParams(simulations=self.simulations, games_in_parallel=games_in_parallel, latency=latency,
                                 potential=potential)
