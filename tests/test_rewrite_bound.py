@@ -8,7 +8,7 @@ import numpy as np
 
 from superopt.agents import rewrite
 from superopt.agents.base import SearchOptions
-from superopt.agents.comparators import NETWORKS
+from superopt.agents.comparators import NETWORKS, candidates, canonical, completions, sorts
 from superopt.agents.rewrite import Plan, beam, bound, emit, saveable
 from superopt.game.game import Game
 from superopt.tasks.registry import get_task
@@ -37,7 +37,18 @@ def test_the_agent_skips_a_network_that_cannot_reach_the_best(monkeypatch):
     good = NETWORKS[3]["the network"]
     padded = good + [(0, 1), (1, 2), (0, 1)]   # redundant comparators: it sorts, at best longer
     assert bound(_plan(3, padded)) > 17
-    monkeypatch.setattr(rewrite, "candidates", lambda n, extra, derived: {"good": good, "padded": padded})
+    monkeypatch.setattr(rewrite, "candidates", lambda n, extra, **kinds: {"good": good, "padded": padded})
     options = SearchOptions(workers=1, params={"polish": 0})
     result = rewrite.run(Game(get_task("sort3")), options, lambda stats: None, lambda: False)
     assert result.length == 17 and result.extras["networks_tried"] == 1 and result.extras["compiled_bound"] == 17
+
+
+def test_completions_finish_a_prefix_into_sorting_networks_of_the_optimal_size():
+    four = NETWORKS[4]["the network"]
+    nets = completions(4, four[:2], 5)
+    assert nets and all(len(net) == 5 and net[:2] == four[:2] and sorts(4, net) for net in nets)
+    assert canonical(four) in {canonical(net) for net in nets}
+    assert completions(4, four[:2], 4) == []   # sort4 needs 5 comparators
+    assert canonical([(0, 1), (2, 3)]) == canonical([(2, 3), (0, 1)]) != canonical([(1, 2), (0, 1)])
+    eight = candidates(8, derived=False, completed=True)
+    assert len(eight) > len(candidates(8, derived=False)) and all(len(n) == 19 and sorts(8, n) for n in eight.values())

@@ -61,7 +61,8 @@ class RewriteParams(Params):
     width: int = param(200, positive)     # beam width: states kept per comparator done
     polish: int = param(20_000, count)    # enum expansions per prefix re-synthesising the best kernel's suffixes (0: off)
     chain: int = param(0, count)          # proposals of a stochastic chain (AlphaDev-S) from the polished kernel (0: off)
-    networks: str = param("all", choice("all", "known"))   # known: only the listed networks (and --init's)
+    # known: only the listed networks (and --init's); completed: all, and every completion of their first layers
+    networks: str = param("all", choice("all", "known", "completed"))
 
 
 _TAKEN = {"l": np.less, "g": np.greater, "le": np.less_equal, "ge": np.greater_equal}
@@ -354,7 +355,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     params = RewriteParams.of(options.params)
     n = game.n
     extra = {"the --init kernel's network": network_of(options.init, n)} if options.init is not None else None
-    networks = candidates(n, extra, derived=params.networks == "all")
+    networks = candidates(n, extra, derived=params.networks != "known", completed=params.networks == "completed")
     ranks = weak_orderings(n).astype(np.int8)
     rng = random.Random(options.seed)
     best: list[tuple] = []   # (length, name, registers, program), best length only
