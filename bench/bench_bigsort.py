@@ -6,10 +6,12 @@ after the polish (and the chain, with --chain N), wall time and the load average
 the human network (asm/sortN.s) and the saved best (asm/sortN_best.s, or the kernel just
 found) side by side, interleaved (superopt.bench: 5th percentile cycles per call, ratio to
 the network with its distribution-free interval). AlphaDev's released counts (57, 76, 91)
-are printed beside the lengths.
+are printed beside the lengths. With --bounds, it prints instead, for each task, the least
+`rewrite.bound` over the networks the agent tries (`--networks`: all, or completed), the
+fewest instructions any of them could be compiled to, and how many networks reach it.
 
 Usage: .venv/bin/python bench/bench_bigsort.py [--tasks sort6,sort7,sort8] [--search] [--chain N]
-       [--runs 1000] [--limit 3600]
+       [--runs 1000] [--limit 3600] [--bounds [--networks all|completed]]
 """
 from __future__ import annotations
 
@@ -17,7 +19,12 @@ import argparse
 import os
 import time
 
+import numpy as np
+
 import superopt
+from superopt.agents.comparators import candidates
+from superopt.agents.rewrite import Plan, bound
+from superopt.tasks.sort import weak_orderings
 
 ALPHADEV = {"sort6": 57, "sort7": 76, "sort8": 91}
 
@@ -33,6 +40,14 @@ def search(task: str, chain: int, limit: float, seed: int):
              len(superopt.load("asm/%s.s" % task).instrs) - 1, wall, "{:,}".format(result.explored),
              "%.2f %.2f %.2f" % os.getloadavg()))
     return result.program
+
+
+def bounds(task: str, networks: str) -> None:
+    n = int(task[len("sort"):])
+    start, ranks = time.monotonic(), weak_orderings(n).astype(np.int8)
+    found = [bound(Plan(n, net, ranks)) for net in candidates(n, completed=networks == "completed").values()]
+    print("%s: %d networks, least bound %d (%d reach it), in %.1f s; load %.2f %.2f %.2f"
+          % (task, len(found), min(found), found.count(min(found)), time.monotonic() - start, *os.getloadavg()))
 
 
 def bench(task: str, best, runs: int) -> None:
@@ -56,9 +71,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--limit", type=float, default=3600.0, help="search time limit per task, seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bounds", action="store_true", help="print the compile bound of each task's networks")
+    parser.add_argument("--networks", choices=("all", "completed"), default="all")
     args = parser.parse_args()
     print("%s, load %.2f %.2f %.2f" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), *os.getloadavg()))
     for task in args.tasks.split(","):
+        if args.bounds:
+            bounds(task, args.networks)
+            continue
         program = search(task, args.chain, args.limit, args.seed) if args.search else None
         bench(task, program, args.runs)
 

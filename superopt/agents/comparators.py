@@ -88,13 +88,85 @@ def without_wire(n: int, network: Network, wire: int, top: bool) -> Network:
     return untangled([(rank[x], rank[y]) for x, y in kept])
 
 
-def candidates(n: int, extra: dict[str, Network] | None = None, derived: bool = True) -> dict[str, Network]:
+def completions(n: int, prefix: Network, size: int) -> list[Network]:
+    """Every network of `size` comparators that starts with `prefix` (its first layers): a
+    depth-first search over the 0-1 inputs the prefix leaves unsorted, remembering the sets
+    that cannot be sorted in the comparators left. Independent neighbours are tried in one
+    order only; other orders of one network's comparators remain (the beam orders them anyway)."""
+    done = {sum(1 << w for w in range(n - k, n)) for k in range(n + 1)}   # sorted: the ones on the top wires
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    dead: set = set()
+    out: list[Network] = []
+
+    def apply(vectors, i, j):
+        return frozenset(v ^ (1 << i | 1 << j) if v >> i & 1 and not v >> j & 1 else v for v in vectors)
+
+    def extend(vectors, left, path):
+        if vectors <= done:
+            out.append(list(prefix) + path)
+            return True
+        if not left or (vectors, left) in dead:
+            return False
+        found = False
+        for i, j in pairs:
+            if path and len({i, j, *path[-1]}) == 4 and (i, j) < path[-1]:
+                continue
+            after = apply(vectors, i, j)
+            if after != vectors and extend(after, left - 1, path + [(i, j)]):
+                found = True
+        if not found:
+            dead.add((vectors, left))
+        return found
+
+    start = frozenset(range(1 << n))
+    for i, j in prefix:
+        start = apply(start, i, j)
+    extend(start, size - len(prefix), [])
+    return out
+
+
+def canonical(network: Network) -> tuple:
+    """One order of a network's comparators (the smallest ready one first): networks that
+    differ only in the order of independent comparators get the same."""
+    last, before = {}, []
+    for k, (i, j) in enumerate(network):
+        before.append({last[w] for w in (i, j) if w in last})
+        last[i] = last[j] = k
+    done: set = set()
+    order = []
+    while len(order) < len(network):
+        k = min((k for k in range(len(network)) if k not in done and before[k] <= done), key=lambda k: network[k])
+        done.add(k)
+        order.append(network[k])
+    return tuple(order)
+
+
+COMPLETED = 7   # comparators `candidates` leaves to `completions` after a known network's first ones
+
+
+def candidates(n: int, extra: dict[str, Network] | None = None, derived: bool = True,
+               completed: bool = False) -> dict[str, Network]:
     """The networks the rewrite tries for sortN: `extra` and the known ones, with `derived`
     the optimal-size ones left by fixing one or two wires of a bigger known network to
-    +-infinity, each also mirrored, without repeats."""
+    +-infinity, with `completed` every way to finish a known network's first comparators
+    (all but COMPLETED) and the two halves' known networks at the optimal size (those differing
+    from the rest in more than the order of independent comparators), each also mirrored,
+    without repeats."""
     size = min((len(net) for net in NETWORKS.get(n, {}).values()), default=None)
     found = dict(extra or {})
     found.update(NETWORKS.get(n, {}))
+    if completed and size is not None:
+        half = lambda net: net + [(i + n // 2, j + n // 2) for i, j in net]   # noqa: E731
+        starts = {"the first %d of %s" % (size - COMPLETED, name): net[:size - COMPLETED]
+                  for name, net in NETWORKS[n].items()}
+        starts.update({"two halves by %s" % name: half(net) for name, net in NETWORKS.get(n // 2, {}).items()}
+                      if n % 2 == 0 else {})
+        orders = {canonical(net) for net in found.values()}
+        for name, start in starts.items():
+            for net in completions(n, start, size):
+                if canonical(net) not in orders:
+                    orders.add(canonical(net))
+                    found["%s, completed (%d)" % (name, len(orders))] = list(canonical(net))
     for m in (n + 1, n + 2) if derived else ():
         for name, net in NETWORKS.get(m, {}).items():
             for fixed in itertools.product(range(m), (True, False), range(m - 1), (True, False)) if m == n + 2 \

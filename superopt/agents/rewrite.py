@@ -14,7 +14,10 @@ overwrite, so this is a search: a beam over the comparators done, keeping the st
 the fewest instructions so far (then the most stale values kept; registers are
 interchangeable, so states equal up to renaming are kept once), from every known
 optimal-size network for the task and those left by fixing wires of bigger ones, each also
-mirrored, and the `--init` kernel's own.
+mirrored, and the `--init` kernel's own. `bound` says how short the beam could compile a
+network at best (every comparator that has a 3-instruction form given any earlier value
+saved): a network that cannot reach the best length found is skipped, and the least bound
+is reported (`compiled_bound`: on sort8 it is the 92 compiled, so 90 is out of this route's reach).
 
 The best compiled kernel is then polished by enum's suffix re-synthesis (`polish`) and,
 optionally, by a stochastic chain (`chain` proposals, AlphaDev-S), which change what the
@@ -28,6 +31,7 @@ ones it saves %rbx (push and pop, 2 more instructions: sort8).
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from dataclasses import dataclass
@@ -57,7 +61,8 @@ class RewriteParams(Params):
     width: int = param(200, positive)     # beam width: states kept per comparator done
     polish: int = param(20_000, count)    # enum expansions per prefix re-synthesising the best kernel's suffixes (0: off)
     chain: int = param(0, count)          # proposals of a stochastic chain (AlphaDev-S) from the polished kernel (0: off)
-    networks: str = param("all", choice("all", "known"))   # known: only the listed networks (and --init's)
+    # known: only the listed networks (and --init's); completed: all, and every completion of their first layers
+    networks: str = param("all", choice("all", "known", "completed"))
 
 
 _TAKEN = {"l": np.less, "g": np.greater, "le": np.less_equal, "ge": np.greater_equal}
@@ -104,6 +109,53 @@ class Plan:
     def live(self, x: int, done: int) -> bool:
         """Whether a register holding x must keep it: x is still to be compared."""
         return x >= 0 and x in self.consumer and not done >> self.consumer[x] & 1
+
+
+def saveable(plan: Plan) -> int:
+    """How many comparators have some 3-instruction form (one cmp of an input with any value,
+    two cmovs) when every value computable before them is still held: an upper bound on the
+    savings of any comparator order and register assignment, so `bound` is a lower bound on
+    what the beam can compile the network to. Checked on the screening sample, which only
+    admits more forms, so the bound stays sound."""
+    values, n, m = np.array(plan.quick), plan.n, len(plan.comps)
+    later = [0] * m   # bit j set: comparator j reads, directly or not, an output of comparator k
+    for k in reversed(range(m)):
+        for x in plan.comps[k][2:]:
+            if x in plan.consumer:
+                later[k] |= 1 << plan.consumer[x] | later[plan.consumer[x]]
+    count = 0
+    for k, (u, v, lo, hi) in enumerate(plan.comps):
+        before = [j for j in range(m) if j != k and not later[k] >> j & 1]
+        held = list(range(n)) + [n + 2 * j + h for j in before for h in (0, 1)]
+        count += any(_forms(values, held, p, lo, hi) for p in (u, v))
+    return count
+
+
+def _forms(values: np.ndarray, held: list, p: int, lo: int, hi: int) -> bool:
+    """Whether, after some cmp p, q (q held), two cmovs into distinct registers with distinct
+    sources can leave lo and hi: for each condition, the held values equal to the result
+    where the cmov is taken (sources) and where it is not (destinations), all q at once."""
+    cands = np.array([q for q in held if q != p])
+    ways = {}
+    for t in (lo, hi):
+        differs = np.packbits(values[held] != values[t], axis=1)[None]       # (1, held, inputs/8)
+        for cond, op in _TAKEN.items():
+            taken = np.packbits(op(values[p], values[cands]), axis=1)[:, None]   # (q, 1, inputs/8)
+            ways[t, cond] = ~(taken & differs).any(2), ~(~taken & differs).any(2)   # sources, destinations
+    for i in range(len(cands)):
+        for c1, c2 in itertools.product(_TAKEN, repeat=2):
+            s1, d1 = (set(np.nonzero(w[i])[0]) for w in ways[lo, c1])
+            s2, d2 = (set(np.nonzero(w[i])[0]) for w in ways[hi, c2])
+            if s1 and s2 and any(a != b and s1 - {a, b} and s2 - {a, b} for a in d1 for b in d2):
+                return True
+    return False
+
+
+def bound(plan: Plan) -> int:
+    """The fewest instructions the beam could compile the network to: loads, stores and 4 per
+    comparator less `saveable`, and the push and pop of %rbx when n values and the third
+    register a comparator needs while all n are live outnumber the caller-saved registers."""
+    return 2 * plan.n + 4 * len(plan.comps) - saveable(plan) + 2 * (plan.n + 1 > len(REGISTER_ORDER))
 
 
 # instructions as tuples: ("load", reg, slot), ("store", reg, slot), ("cmp", a, b),
@@ -303,16 +355,21 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     params = RewriteParams.of(options.params)
     n = game.n
     extra = {"the --init kernel's network": network_of(options.init, n)} if options.init is not None else None
-    networks = candidates(n, extra, derived=params.networks == "all")
+    networks = candidates(n, extra, derived=params.networks != "known", completed=params.networks == "completed")
     ranks = weak_orderings(n).astype(np.int8)
     rng = random.Random(options.seed)
     best: list[tuple] = []   # (length, name, registers, program), best length only
     explored = tried = 0
+    floor = None   # the least `bound` over the networks considered
     for name, network in networks.items():
         if should_stop() or (best and options.target_length is not None and best[0][0] <= options.target_length):
             break
-        tried += 1
         plan = Plan(n, network, ranks)
+        least = bound(plan)
+        floor = least if floor is None else min(floor, least)
+        if best and least > best[0][0]:   # it cannot compile to the best length found
+            continue
+        tried += 1
         for registers in (len(REGISTER_ORDER), len(REGISTER_ORDER) + 1):
             state, work = beam(plan, registers, params.width, rng, should_stop)
             explored += work
@@ -333,7 +390,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
                            phase="network %d/%d: %s" % (tried, len(networks), name)))
     if not best:
         return SearchResult(program=None, length=None, optimal=False, explored=explored,
-                            elapsed=time.monotonic() - start, extras={"networks_tried": tried})
+                            elapsed=time.monotonic() - start, extras={"networks_tried": tried, "compiled_bound": floor})
     best.sort(key=lambda b: cost_model(b[3].instrs))   # the shortest dependency chain first (stable)
     length, name, registers, program = best[0]
     compiled, refuted = length, 0
@@ -360,7 +417,8 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     return SearchResult(program=program, length=length, optimal=False, explored=explored,
                         elapsed=time.monotonic() - start, candidates=[b[3] for b in best],
                         extras={"network": name, "networks": [b[1] for b in best], "networks_tried": tried,
-                                "compiled_length": compiled, "polish": params.polish, "chain": params.chain,
+                                "compiled_length": compiled, "compiled_bound": floor,
+                                "polish": params.polish, "chain": params.chain,
                                 "refuted_on_all_inputs": refuted,
                                 "registers": registers, "width": params.width,
                                 "saves_rbx": registers > len(REGISTER_ORDER)})
