@@ -114,3 +114,18 @@ def test_training_steps_reduce_loss_on_fixed_batch():
         l.backward()
         opt.step()
     assert loss().item() < 0.7 * first
+
+
+def test_a_fresh_network_is_a_function_of_its_seed_alone():
+    from superopt.agents.alphadev.network import new_network
+    from superopt.game.game import Game
+    from superopt.tasks.registry import get_task
+    game = Game(get_task("sort3"))
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, b, c = (new_network(game, NetConfig(), seed) for seed in (7, 7, 8))
+    assert torch.rand(1) == before   # the caller's generator is left as it was
+    for (name, x), (_, y), (_, z) in zip(a.state_dict().items(), b.state_dict().items(), c.state_dict().items()):
+        assert torch.equal(x, y), name
+    assert any(not torch.equal(x, z) for x, z in zip(a.state_dict().values(), c.state_dict().values()))

@@ -114,7 +114,7 @@ def run(game, options, report, should_stop):
     or after DEFAULT_TIME_CAP seconds when no time limit is set."""
     params = AlphaDevParams.of(options.params)
     play = playable(game, params.horizon)
-    net, source, potential = load_or_create(play, params.model, params.from_scratch)
+    net, source, potential = load_or_create(play, params.model, params.from_scratch, seed=options.seed)
     if params.simulations is None:
         params = replace(params, simulations=default_simulations(play, source != "from scratch"))
     config = agent_config(params, options.workers if params.workers is None else params.workers)

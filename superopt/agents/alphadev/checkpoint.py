@@ -106,7 +106,7 @@ def trained_potential(data: dict) -> str:
 
 
 def load_or_create(game, model: str | None = None, from_scratch: bool = False,
-                   net_config: NetConfig | None = None) -> tuple[AlphaDevNet, str, str | None]:
+                   net_config: NetConfig | None = None, seed: int = 0) -> tuple[AlphaDevNet, str, str | None]:
     """The network to start from: --model, else the shipped checkpoint, else a new one
     (--from-scratch, or nothing shipped for this task and instruction set); with the
     shaping potential a checkpoint was trained with (its value head learnt those returns)."""
@@ -120,5 +120,5 @@ def load_or_create(game, model: str | None = None, from_scratch: bool = False,
             return net, "shipped:" + shipped.name, trained_potential(data)
         except SuperoptError:
             pass  # shipped for another action space (e.g. other pruning or registers): start fresh
-    return new_network(game, net_config or NetConfig()), "from scratch", None
+    return new_network(game, net_config or NetConfig(), seed), "from scratch", None
 

@@ -32,7 +32,7 @@ def run(game, options, report, should_stop):
     """Agent "alphadev" on a function task (the module docstring)."""
     params = AlphaDevParams.of(options.params)
     play = ValuePlay(game, max_length=params.horizon)
-    net, source, _ = load_or_create(play, params.model, from_scratch=not params.model)
+    net, source, _ = load_or_create(play, params.model, from_scratch=not params.model, seed=options.seed)
     if params.simulations is None:
         params = replace(params, simulations=200)
     config = agent_config(params, 1)

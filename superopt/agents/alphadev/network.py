@@ -199,11 +199,15 @@ def init_scale(net: AlphaDevNet) -> None:
                 head.bias.zero_()
 
 
-def new_network(game, config: NetConfig) -> AlphaDevNet:
+def new_network(game, config: NetConfig, seed: int = 0) -> AlphaDevNet:
+    """A fresh network whose weights are a function of seed (so a search or training run
+    from scratch repeats per seed), without touching torch's global generator."""
     locations = np.asarray(game.features(game.initial())).shape[1]
     max_length = getattr(game, "max_length", None) or config.max_length
     config = replace(config, max_length=max(config.max_length, max_length))
-    net = AlphaDevNet(config, action_features(game.actions), locations)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = AlphaDevNet(config, action_features(game.actions), locations)
     init_scale(net)
     return net
 

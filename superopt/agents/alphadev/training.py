@@ -58,7 +58,7 @@ class Training:
             self.previous = data.get("extra", {})
             learner.steps = int(self.previous.get("steps", 0))
         else:
-            self.net = new_network(game, NetConfig(two_heads=not single_head))
+            self.net = new_network(game, NetConfig(two_heads=not single_head), seed)
         # games end one instruction past the best length, so that equally short programs keep
         # coming as training data once the shortest is known
         self.selfplay = SelfPlay(game, self.net, config, seed=seed, learner=learner, bound_slack=1, demos=actions)
