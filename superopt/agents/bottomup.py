@@ -26,7 +26,6 @@ from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.cegis import Checker, Screen, test_inputs
 from superopt.agents.params import Params, at_least, param, positive
 from superopt.game.scalar import ScalarGame
-from superopt.game.values import ValueEvaluator
 from superopt.x86 import semantics
 from superopt.x86.backend import Unmodelled
 from superopt.x86.compute import flag, register, step

@@ -20,7 +20,7 @@ from typing import ClassVar
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params, number, param, positive
 from superopt.errors import SuperoptError
-from superopt.game.branches import RET, BranchGame
+from superopt.game.branches import BranchGame
 from superopt.x86.isa import instruction_count
 
 MOVES = ("insert", "delete", "replace", "swap")
@@ -40,14 +40,13 @@ def run(game: BranchGame, options: SearchOptions, report, should_stop) -> Search
     params = options.params
     steps = options.steps or params.steps
     rng = random.Random(options.seed)
-    chain = BranchGame(game.task, isa=game.isa_name, pruning=(), registers=game.registers,
-                       labels=game.num_labels, sorted_ret=False)
+    chain = game.unpruned(sorted_ret=False)
     if options.init is not None:
         current = game.encode(options.init)
         if current is None:
             raise SuperoptError("--init is outside the branch game (an instruction it lacks or a backward jump)")
     else:
-        current = [next(a for a, op in enumerate(chain.ops) if op[0] == RET)]
+        current = [chain.move_ids.ret]
     states = _play(chain, current, [chain.initial()])
     if states is None:
         raise SuperoptError("--init does not run as a whole program of the branch game (a read of a register "

@@ -34,7 +34,7 @@ from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params, param, positive
 from superopt.agents.splice import compile_network, kernel_ids, networks
 from superopt.errors import SuperoptError
-from superopt.game.branches import CMPI, JCC, JUMP_CONDS, PLACE, RET, BranchGame
+from superopt.game.branches import JUMP_CONDS, PLACE, BranchGame
 from superopt.measure.cost import cost_model
 from superopt.x86.isa import instruction_count
 
@@ -107,13 +107,8 @@ class Dispatcher:
 
     def __init__(self, game: BranchGame):
         self.game = game
-        self.check = BranchGame(game.task, isa=game.isa_name, pruning=(), registers=game.registers,
-                                labels=game.num_labels)
-        ops = game.ops
-        self.cmpi = {d: a for a, (k, d, _, _) in enumerate(ops) if k == CMPI}
-        self.jcc = {(d, c): a for a, (k, d, _, c) in enumerate(ops) if k == JCC}
-        self.place = {d: a for a, (k, d, _, _) in enumerate(ops) if k == PLACE}
-        self.ret = next(a for a, (k, _, _, _) in enumerate(ops) if k == RET)
+        self.check = game.unpruned()
+        self.cmpi, self.jcc, self.place, self.ret = game.move_ids
 
     def program(self, tree, bodies: dict) -> list[int] | None:
         """The actions of `tree` with `bodies` (length -> action ids); None past the game's labels."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 from superopt.errors import SuperoptError
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
 from superopt.agents.params import Params, count, param, positive
-from superopt.game.branches import CMPI, JCC, PLACE, RET, BranchGame
+from superopt.game.branches import PLACE, BranchGame
 from superopt.game.game import human_length
 from superopt.x86.isa import Instr, Reg, instruction_count
 
@@ -46,13 +46,8 @@ class Splicer:
 
     def __init__(self, game: BranchGame):
         self.game = game
-        self.check = BranchGame(game.task, isa=game.isa_name, pruning=(), registers=game.registers,
-                                labels=game.num_labels)
-        ops = game.ops
-        self.cmpi = {d: a for a, (k, d, _, _) in enumerate(ops) if k == CMPI}
-        self.jcc = {(d, c): a for a, (k, d, _, c) in enumerate(ops) if k == JCC}
-        self.place = {d: a for a, (k, d, _, _) in enumerate(ops) if k == PLACE}
-        self.ret = next(a for a, (k, _, _, _) in enumerate(ops) if k == RET)
+        self.check = game.unpruned()
+        self.cmpi, self.jcc, self.place, self.ret = game.move_ids
         self.flag_writers = {a for a, m in enumerate(game.writes_mask) if m >> (len(game.registers) + game.n) & 1}
 
     def layouts(self, kernel: list[int]) -> list[list[int]]:
@@ -182,7 +177,7 @@ def compile_network(game: BranchGame, net: list) -> list[int]:
     (loaded just before its first comparator, stored just after its last), the last
     register is scratch; comparator (i, j) is cmp, mov, cmovg, cmovg (min to i, max to j)."""
     base = game.base
-    R, n = len(game.registers), game.n
+    R = len(game.registers)
     ids = {op: a for a, op in enumerate(base.ops)}
     t = R - 1
     wires = {w for c in net for w in c}   # all n, or the first k of a sortk body (dispatch)

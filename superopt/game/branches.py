@@ -30,7 +30,7 @@ later one): canonical orders, not proofs of optimality, when paths part and meet
 """
 from __future__ import annotations
 
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,15 @@ BRANCH_REGISTERS = tuple(r for r in REGISTER_ORDER if r != "rsi")
 # length_branches: jcc only on the flags of `cmp $k, %esi` (a heuristic cut: sorts that
 #   branch on the data, as insertion sort does, are left out).
 BRANCH_RULES = ("no_dead_write", "length_branches")
+
+
+class MoveIds(NamedTuple):
+    """The action ids of the branch game's own moves, for agents that build programs from
+    parts: `cmp $k, %esi` by k, jCC by (label, condition), placing label j by j, and ret."""
+    cmpi: dict
+    jcc: dict
+    place: dict
+    ret: int
 
 
 class BranchState:
@@ -157,6 +166,17 @@ class BranchGame:
         self.reads_mask = list(base.reads_mask) + [flags if k == JCC else 0 for k in kinds]
         self.writes_mask = list(base.writes_mask) + [flags if k == CMPI else 0 for k in kinds]
         self.num_locations = len(self.registers) + self.n + 1
+        ops = list(enumerate(self.ops))
+        self.move_ids = MoveIds({d: a for a, (k, d, _, _) in ops if k == CMPI},
+                                {(d, c): a for a, (k, d, _, c) in ops if k == JCC},
+                                {d: a for a, (k, d, _, _) in ops if k == PLACE},
+                                next(a for a, (k, _, _, _) in ops if k == RET))
+
+    def unpruned(self, sorted_ret: bool = True) -> "BranchGame":
+        """This game without pruning rules (same task, registers and labels): what checks a
+        program built by other means than playing the rules."""
+        return BranchGame(self.task, isa=self.isa_name, pruning=(), registers=self.registers,
+                          labels=self.num_labels, sorted_ret=sorted_ret)
 
     # -- states ----------------------------------------------------------------------------
     def initial(self) -> BranchState:
@@ -352,7 +372,7 @@ class BranchGame:
         """The action sequence of a program (labels renumbered in order of first use), or
         None when it is outside this space (an instruction not in it, a backward jump)."""
         ids = {x: a for a, x in enumerate(self.actions) if isinstance(x, Instr)}
-        place = {d: a for a, (k, d, _, _) in enumerate(self.ops) if k == PLACE}
+        place = self.move_ids.place
         names: dict[str, int] = {}
         out = []
         for i, ins in enumerate(program.instrs + [None]):
