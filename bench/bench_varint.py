@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 
 import superopt
+from superopt.tasks.lengths import with_lengths
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "varint", "varint.c")
@@ -45,6 +47,8 @@ def main() -> None:
                     help="length distributions: uniform (each of 1..max equally often), K (all K bytes), or "
                          "weights w1,...,wmax or K:W,...")
     args = ap.parse_args()
+    for lengths in args.lengths:   # refused before any timing
+        with_lengths(superopt.get_task(args.task), lengths)
     args.kernels = args.kernels or [os.path.join(HERE, "..", "asm", SHIPPED[args.task])]
     with tempfile.TemporaryDirectory() as tmp:
         programs = [superopt.load(k, args.task) for k in args.kernels]
@@ -71,4 +75,8 @@ def _f(x) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except superopt.SuperoptError as e:   # bad input: one line, as the CLI does
+        print("bench_varint.py: %s" % e, file=sys.stderr)
+        raise SystemExit(2) from None
