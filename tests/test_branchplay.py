@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import superopt
 from superopt.agents.alphadev.actor import Actor, build_game, game_spec
 from superopt.agents.alphadev.agent import playable
+from superopt.agents.alphadev.checkpoint import load_checkpoint, shipped_checkpoint
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.demos import demo_actions
 from superopt.agents.alphadev.mcts import MCTSConfig
@@ -131,6 +132,14 @@ def test_a_search_from_part_way_along_a_demonstration_finds_proven_programs(play
     assert verdict.passed and verdict.proven
 
 
+def test_the_found_21_with_two_registers_swapped_is_a_demonstration(play):
+    # asm/varsort3_found.s takes %r8d while %edx is free (register_order); asm/varsort3_demo.s swaps them
+    with pytest.raises(SuperoptError, match="register_order"):
+        demo_actions(play, superopt.load("asm/varsort3_found.s"))
+    actions = demo_actions(play, superopt.load("asm/varsort3_demo.s"))
+    assert len(actions) == 22 and play.length(actions) == 21 and play.play(actions).solved   # one move places .L1
+
+
 def test_a_tiny_search_from_a_kernel_file_bound_returns_it_verified(tmp_path):
     options = SearchOptions(workers=1, steps=1, params={"from_scratch": True, "latency": "model", "simulations": 8,
                                                         "init_bound": str(_write(tmp_path)), "batch_size": 8})
@@ -160,3 +169,10 @@ def test_label_placements_are_actions_of_the_network():
     game = BranchGame("varsort3")
     places = [a for a, op in enumerate(game.ops) if op[0] == PLACE]
     assert [game.actions[a].name for a in places] == [".L0", ".L1", ".L2"]
+
+
+def test_the_shipped_varsort3_checkpoint_loads_and_learnt_the_renamed_21(play):
+    data = load_checkpoint(shipped_checkpoint("varsort3", "alphadev"), play)[1]
+    assert data["task"] == "varsort3" and len(data["actions"]) == play.num_actions
+    assert data["extra"]["demos"] == ["asm/varsort3_demo.s"] and data["extra"]["demo_lengths"] == [22]
+    assert data["extra"]["steps"] > 0 and data["extra"]["potential"] == "lookahead"

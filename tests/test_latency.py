@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import superopt
 from superopt.agents.alphadev.actor import Actor
 from superopt.agents.alphadev.config import AgentConfig
 from superopt.agents.alphadev.learner import ReplayBuffer
@@ -133,3 +134,14 @@ def test_unknown_latency_source_is_bad_usage(tmp_path):
     assert result.exit_code == 2 and "--param latency wants one of native, model" in result.output
     result = CliRunner().invoke(main, ["train", "sort3", "--latency", "bogus"])
     assert result.exit_code == 2
+
+
+def test_native_latency_times_a_branch_kernel_whose_guarded_read_verify_cannot_prove(tmp_path):
+    from test_branches import HAND_21   # its last store moved past .Lret, behind a length test
+    path = tmp_path / "guarded.s"
+    path.write_text(HAND_21.replace("\tmovl %ecx, 4(%rdi)\n.Lret:\n",
+                                    ".Lret:\n\tcmpl $2, %esi\n\tjl .Lend\n\tmovl %ecx, 4(%rdi)\n.Lend:\n"))
+    program = superopt.load(str(path))
+    verdict = superopt.verify(program, "varsort3")
+    assert verdict.passed and not verdict.proof and "may read %rcx" in verdict.proof_reason
+    assert NativeLatency(get_task("varsort3"), runs=2, inputs_per_run=100)(program) >= 0.0
