@@ -10,6 +10,7 @@ from superopt.x86.parser import load, parse_text
 from superopt.agents.base import SearchOptions
 from superopt.agents.stochastic import Chain, StochasticParams, init_actions, run
 from superopt.tasks.registry import get_task
+from superopt.measure.cost import cost_model
 
 SORT3 = get_task("sort3")
 
@@ -58,6 +59,19 @@ def test_init_outside_the_action_space_names_the_line():
     program = parse_text("movl (%rdi), %eax\naddl %eax, %eax\nret\n", path="bad.s")
     with pytest.raises(InputError, match=r"bad.s:2: .*action space"):
         init_actions(game, program)
+
+
+def test_gamma_adds_the_cost_models_cycles_to_every_cost():
+    game = Game(SORT3)
+    network = init_actions(game, load("asm/sort3.s", "sort3")[0])
+    plain, timed = Chain(game, StochasticParams(), 0, network), Chain(game, StochasticParams(gamma=0.5), 0, network)
+    cycles = cost_model(game.to_program(network).instrs)
+    assert cycles > 0 and timed.cost - plain.cost == pytest.approx(0.5 * cycles)
+    for _ in range(2000):   # accepted proposals are costed with the term too
+        timed.step()
+        state = game.play(timed.program)
+        assert timed.cost == pytest.approx((39 - state.correct_items) ** 0.5 + timed.alpha * len(timed.program)
+                                           + 0.5 * cost_model(game.to_program(timed.program).instrs))
 
 
 @pytest.mark.parametrize("polish, length", [(5000, 17), (0, 18)])

@@ -3,7 +3,9 @@
 A proposal rewrites the current program by one move: add an instruction, delete one,
 swap two, change an opcode (same operands), change one operand, or replace an
 instruction; move weights are tunable. Cost = sqrt(misplaced items) + alpha x length
-(the square root of the misplaced count worked best for AlphaDev-S); a proposal is
+(the square root of the misplaced count worked best for AlphaDev-S), plus gamma x the
+dependency-chain cost model's cycles (`gamma`, 0 = off: STOKE's performance term, so the
+chain prefers short critical paths among programs of one length); a proposal is
 accepted with probability min(1, exp(-beta x cost increase)). The chain starts from
 `--init prog.s` (warm) or, cold, from the first program of a beam search under a
 distinct-rows progress measure (`start=beam`, the default; see superopt.beam: the bound
@@ -35,6 +37,7 @@ from superopt.game.game import CMOV_CONDS, Game
 from superopt.x86.isa import Program
 from superopt.agents import beam
 from superopt.game.bounds import LowerBound
+from superopt.measure.cost import cost_model
 from superopt.agents.resynthesis import first_program, shorten
 from superopt.agents.pool import local_backend, start_pool
 from superopt.agents.base import SearchOptions, SearchResult, SearchStats
@@ -53,6 +56,7 @@ class StochasticParams(Params):
     steps: int = param(300_000, positive)        # proposals per chain (--steps overrides)
     restart: int = param(40_000, count)          # proposals without a shorter program before a restart (0: never)
     keep: int = param(64, positive)              # correct programs of the best length kept per chain
+    gamma: float = param(0.0, at_least(0))       # cost per cycle of the dependency-chain model
     polish: int = param(5_000, count)            # enum expansions per prefix when polishing (0: off)
     start: str = param("beam", choice("beam", "enum", "empty"))   # the cold start
     beam_k: float = param(1.5, at_least(1))      # the beam keeps children within k x the fewest rows
@@ -92,7 +96,7 @@ class Chain:
         self.game, self.ev = game, game.evaluator
         self.p = params
         self.rng = random.Random(seed)
-        self.alpha, self.beta = params.alpha, params.beta
+        self.alpha, self.beta, self.gamma = params.alpha, params.beta, params.gamma
         self.weights = [getattr(params, "w_" + m) for m in MOVES]
         self.total = self.ev.total_items
         self.index = {op: a for a, op in enumerate(game.ops)}
@@ -111,7 +115,7 @@ class Chain:
         self.program = list(program)
         self.states = [self.ev.initial()]
         ok = self._extend(self.program, self.states, 0)
-        self.cost = self._cost(self.states[-1], len(self.program)) if ok else math.inf
+        self.cost = self._cost(self.states[-1], self.program) if ok else math.inf
 
     def _extend(self, program: list[int], states: list, start: int) -> bool:
         """Fill states[start+1..] for program; False if some instruction is not well defined."""
@@ -127,8 +131,9 @@ class Chain:
             states.append(cpu)
         return True
 
-    def _cost(self, cpu: tuple, length: int) -> float:
-        return math.sqrt(self.total - self.ev.correct_items(cpu[0])) + self.alpha * length
+    def _cost(self, cpu: tuple, program: list[int]) -> float:
+        cost = math.sqrt(self.total - self.ev.correct_items(cpu[0])) + self.alpha * len(program)
+        return cost + self.gamma * cost_model([self.game.actions[a] for a in program]) if self.gamma else cost
 
     def propose(self) -> tuple[list[int], int] | None:
         """A neighbour of the current program and the first position it changed."""
@@ -178,7 +183,7 @@ class Chain:
             return
         cpu = states[-1]
         correct = self.ev.correct_items(cpu[0])
-        cost = math.sqrt(self.total - correct) + self.alpha * len(new)
+        cost = self._cost(cpu, new)
         if correct == self.total and self._record(new):
             return
         elif correct / self.total > self.best_incomplete[0]:
@@ -281,7 +286,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
                         candidates=programs,
                         extras={"chains": len(summaries), "steps_per_chain": steps, "warm_start": bool(options.init),
                                 "start": start_from, "start_length": len(init), "polish": params.polish,
-                                "alpha": params.alpha, "beta": params.beta, **({"lost": lost} if lost else {})})
+                                "alpha": params.alpha, "beta": params.beta, "gamma": params.gamma, **({"lost": lost} if lost else {})})
 
 
 def _cold_start(game: Game, params: StochasticParams, start: float, report, should_stop) -> tuple[list[int], int]:

@@ -15,11 +15,26 @@ read-modify-write operations depend on their destination.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from superopt.x86 import isa, semantics
 
 
 def _location(mem: isa.Mem) -> tuple:
     return ("mem", mem.base, mem.index, mem.disp)
+
+
+@lru_cache(maxsize=1 << 16)
+def _facts(ins: isa.Instr) -> tuple:
+    """What the chains need of one instruction, cached: the stochastic chain (`gamma`)
+    models whole programs of a few hundred distinct instructions at every proposal."""
+    cycles = semantics.latency(ins).cycles
+    if cycles is None:
+        return None
+    addresses = tuple(((mem.base, mem.index), _location(mem)) for mem in semantics.loads(ins))
+    results = tuple((r, semantics.result_cycles(ins, r)) for r in semantics.writes(ins))
+    return (cycles, tuple(semantics.reads(ins)), addresses, semantics.stack_bytes(ins), results,
+            tuple(_location(mem) for mem in semantics.stores(ins)))
 
 
 def cost_model(instrs: list[isa.Instr]) -> int:
@@ -28,22 +43,22 @@ def cost_model(instrs: list[isa.Instr]) -> int:
     ready: dict = {}
     end = 0
     for ins in instrs:
-        cycles = semantics.latency(ins).cycles
-        if cycles is None:
+        facts = _facts(ins)
+        if facts is None:
             continue
-        start = max((ready.get(r, 0) for r in semantics.reads(ins)), default=0)
-        for mem in semantics.loads(ins):
-            address = max((ready.get(r, 0) for r in (mem.base, mem.index) if r), default=0)
-            start = max(start, max(address, ready.get(_location(mem), 0)) + semantics.LOAD_CYCLES)
-        stack = semantics.stack_bytes(ins)
+        cycles, reads, addresses, stack, results, stores = facts
+        start = max((ready.get(r, 0) for r in reads), default=0)
+        for registers, location in addresses:
+            address = max((ready.get(r, 0) for r in registers if r), default=0)
+            start = max(start, max(address, ready.get(location, 0)) + semantics.LOAD_CYCLES)
         if stack > 0:  # pop: the slot the last push wrote
             start = max(start, ready.get("stack", 0) + semantics.LOAD_CYCLES)
         done = start + cycles
-        for r in semantics.writes(ins):
-            ready[r] = start + semantics.result_cycles(ins, r)
+        for r, later in results:
+            ready[r] = start + later
             end = max(end, ready[r])
-        for mem in semantics.stores(ins):
-            ready[_location(mem)] = done
+        for location in stores:
+            ready[location] = done
         if stack < 0:
             ready["stack"] = done
         end = max(end, done)
