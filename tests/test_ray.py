@@ -143,10 +143,12 @@ def test_a_killed_selfplay_actor_is_replaced_and_learning_goes_on(cluster, monke
             at_kill.update(games=p.games, steps=p.steps)
             ray.kill(pools["self-play worker"].actors()[1], no_restart=True)
 
+    # the other worker's games can outrun the notice of the loss: run on until both are seen
+    # (or the time limit, and the assertions below fail)
     with using("ray"):
-        p = play.run(should_stop=lambda: bool(at_kill) and play.progress.games >= at_kill["games"] + 6,
-                     report=report)
-    assert p.failure is None and len(p.lost) == 1
+        p = play.run(should_stop=lambda: bool(at_kill) and play.progress.games >= at_kill["games"] + 6
+                     and bool(play.progress.lost), report=report, time_limit=240)
+    assert p.failure is None and len(p.lost) == 1, p.lost
     assert p.lost[0].startswith("self-play worker 1 of 2 lost (")
     assert p.lost[0].endswith("restarted: its games in play and results not yet sent")
     assert p.steps > at_kill["steps"]
