@@ -187,8 +187,7 @@ def test_compared_select_keeps_sort3_at_17_for_fewer_programs():
 
 
 def _actions(game: Game, path: str) -> list[int]:
-    from superopt.agents.stochastic import init_actions
-    return init_actions(game, load(path, game.task.name)[0])
+    return game.program_actions(load(path, game.task.name)[0])
 
 
 def test_replay_gives_the_node_the_search_reaches():

@@ -8,7 +8,7 @@ from superopt.errors import InputError
 from superopt.game.game import Game
 from superopt.x86.parser import load, parse_text
 from superopt.agents.base import SearchOptions
-from superopt.agents.stochastic import Chain, StochasticParams, init_actions, run
+from superopt.agents.stochastic import Chain, StochasticParams, run
 from superopt.tasks.registry import get_task
 from superopt.measure.cost import cost_model
 
@@ -58,12 +58,12 @@ def test_init_outside_the_action_space_names_the_line():
     game = Game(SORT3)
     program = parse_text("movl (%rdi), %eax\naddl %eax, %eax\nret\n", path="bad.s")
     with pytest.raises(InputError, match=r"bad.s:2: .*action space"):
-        init_actions(game, program)
+        game.program_actions(program)
 
 
 def test_gamma_adds_the_cost_models_cycles_to_every_cost():
     game = Game(SORT3)
-    network = init_actions(game, load("asm/sort3.s", "sort3")[0])
+    network = game.program_actions(load("asm/sort3.s", "sort3")[0])
     plain, timed = Chain(game, StochasticParams(), 0, network), Chain(game, StochasticParams(gamma=0.5), 0, network)
     cycles = cost_model(game.to_program(network).instrs)
     assert cycles > 0 and timed.cost - plain.cost == pytest.approx(0.5 * cycles)
@@ -77,7 +77,7 @@ def test_gamma_adds_the_cost_models_cycles_to_every_cost():
 @pytest.mark.parametrize("polish, length", [(5000, 17), (0, 18)])
 def test_a_new_correct_program_is_polished_by_enum(polish, length):
     game = Game(SORT3)
-    network = init_actions(game, load("asm/sort3.s", "sort3")[0])
+    network = game.program_actions(load("asm/sort3.s", "sort3")[0])
     chain = Chain(game, StochasticParams(polish=polish), 0, network)
     assert chain._record(network) == (length < 18)
     assert len(chain.best) == length and len(chain.program) == length

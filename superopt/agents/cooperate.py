@@ -31,11 +31,11 @@ def upper_bound(game: Game, source: str, should_stop: Callable[[], bool]) -> tup
     elif source == "enum":
         from superopt.agents.enumerative import run as enum
         result = enum(game, SearchOptions(workers=1), lambda stats: None, should_stop)
-        actions = _actions(game, result.program, "enum") if result.program is not None else None
+        actions = game.program_actions(result.program, "enum", "init_bound: ") if result.program is not None else None
         explored = result.explored
     else:
         from superopt.x86.parser import parse_file
-        actions = _actions(game, parse_file(source), source)
+        actions = game.program_actions(parse_file(source), source, "init_bound: ")
         if not game.play(actions).solved:
             raise InputError("init_bound: the kernel does not sort every weak ordering", source)
     info = {"source": source, "length": len(actions) if actions else None,
@@ -54,18 +54,3 @@ def _branch_bound(game, source: str) -> list[int]:
     if not game.play(actions).solved:
         raise InputError("init_bound: the kernel does not sort every length and weak ordering", source)
     return actions
-
-
-def _actions(game: Game, program, source: str) -> list[int]:
-    """The program as the game's action ids (a trailing ret dropped); InputError if it leaves the action space."""
-    out = []
-    for k, ins in enumerate(program.instrs):
-        if ins.op == "ret" and k == len(program.instrs) - 1:
-            continue
-        action = game.action_id(ins)
-        if action is None:
-            line = program.lines[k] if k < len(program.lines) else None
-            raise InputError("init_bound: instruction not in the %s action space of %s"
-                             % (game.isa_name, game.task.name), source, line, ins.att())
-        out.append(action)
-    return out

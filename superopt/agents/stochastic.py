@@ -31,10 +31,9 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from superopt.errors import InputError, SuperoptError
+from superopt.errors import SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV
 from superopt.game.game import CMOV_CONDS, Game
-from superopt.x86.isa import Program
 from superopt.agents import beam
 from superopt.game.bounds import LowerBound
 from superopt.measure.cost import cost_model
@@ -72,21 +71,6 @@ class StochasticParams(Params):
         super().__post_init__()
         if not any(getattr(self, "w_" + m) for m in MOVES):
             raise SuperoptError("agent stochastic: the move weights (--param w_%s ...) must not all be 0" % MOVES[0])
-
-
-def init_actions(game: Game, program: Program) -> list[int]:
-    """The warm-start program as action ids (a trailing ret is dropped)."""
-    out = []
-    for k, ins in enumerate(program.instrs):
-        if ins.op == "ret" and k == len(program.instrs) - 1:
-            continue
-        a = game.action_id(ins)
-        if a is None:
-            line = program.lines[k] if k < len(program.lines) else None
-            raise InputError("instruction not in the %s action space of %s" % (game.isa_name, game.task.name),
-                             program.path, line, ins.att())
-        out.append(a)
-    return out
 
 
 class Chain:
@@ -247,7 +231,7 @@ def run(game: Game, options: SearchOptions, report, should_stop) -> SearchResult
     start = time.monotonic()
     params = StochasticParams.of(options.params)
     steps = options.steps if options.steps is not None else params.steps
-    init = init_actions(game, options.init) if options.init is not None else []
+    init = game.program_actions(options.init) if options.init is not None else []
     start_from = "init" if init else params.start
     init, start_explored = (init, 0) if start_from in ("init", "empty") else \
         _cold_start(game, params, start, report, should_stop)

@@ -38,7 +38,7 @@ import numpy as np
 
 from superopt.x86 import semantics
 from superopt.x86.isa import FAMILIES, Instr, Mem, Program, Reg
-from superopt.errors import SuperoptError
+from superopt.errors import InputError, SuperoptError
 from superopt.game.evaluator import CMOV, CMP, MOV, Evaluator, dense_ranks
 from superopt.tasks.base import Task
 
@@ -183,6 +183,22 @@ class Game:
     def action_id(self, ins: Instr) -> int | None:
         """The action id of an instruction, or None when it is not in this action space."""
         return self._ids.get(ins)
+
+    def program_actions(self, program: Program, source: str | None = None, what: str = "") -> list[int]:
+        """A program as action ids (a trailing ret dropped); an InputError with the file
+        (`source`, else the program's own) and line of the first instruction outside this
+        action space, its reason prefixed by `what` (who asked, e.g. "init_bound: ")."""
+        out = []
+        for k, ins in enumerate(program.instrs):
+            if ins.op == "ret" and k == len(program.instrs) - 1:
+                continue
+            action = self.action_id(ins)
+            if action is None:
+                line = program.lines[k] if k < len(program.lines) else None
+                raise InputError("%sinstruction not in the %s action space of %s" % (what, self.isa_name, self.task.name),
+                                 source or program.path, line, ins.att())
+            out.append(action)
+        return out
 
     # -- rules ---------------------------------------------------------------------------
     def legal_actions(self, cpu: tuple, rules: tuple) -> list[int]:

@@ -45,13 +45,7 @@ def harness_program(task: Task, mode: str = "latency", clock: str = "rdtsc") -> 
     if task.kind == "buffer":
         return _buffer_harness(task.stride, mode, clock)
     n, width = task.n, 4 * task.n
-    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
-    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]  # stack 16-aligned at the call
-    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
-    code += [Instr("mov", (_r(d), _r(s)), width=64)
-             for d, s in (("r12", "rdi"), ("r13", "rsi"), ("r14", "rdx"), ("r15", "rcx"), ("rbx", "r8"))]
-    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
-    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
+    code = _open_loop(clock, (("r12", "rdi"), ("r13", "rsi"), ("r14", "rdx"), ("r15", "rcx"), ("rbx", "r8")))
     loop = len(code)
     for i in range(n):
         code += [Instr("mov", (_r("eax"), Mem(32, "r12", "rbp", 1, 4 * i)), width=32),
@@ -73,36 +67,27 @@ def _scalar_harness(nparams: int, mode: str, clock: str) -> Program:
     inputs uint64 argument registers (nparams per call, already extended as the entry rule
     says); in latency mode each call's arguments are read at an offset that depends on the
     previous call's rax (AND 0)."""
-    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
-    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
-    code += [Instr("mov", (_r(d), _r(s)), width=64) for d, s in (("r12", "rdi"), ("r14", "rdx"), ("r15", "rcx"))]
-    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
-    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
-    loop = len(code)
-    code += [Instr("mov", (_r(reg), Mem(64, "r12", "rbp", 1, 8 * k)), width=64)
+    loads = [Instr("mov", (_r(reg), Mem(64, "r12", "rbp", 1, 8 * k)), width=64)
              for k, reg in enumerate(ARGUMENT_REGISTERS[:nparams])]
-    code += [Instr("call", (_r("r15"),))]
-    if mode == "latency":
-        code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    return _close_loop(code, loop, 8 * nparams, clock)
+    return _rax_loop(loads, 8 * nparams, mode, clock)
 
 
 def _buffer_harness(stride: int, mode: str, clock: str) -> Program:
     """The timing loop of a buffer task: the same function type as harness_program's, its
     inputs the buffers one per `stride` bytes; %rdi points at each in turn, in latency mode
     at an offset that depends on the previous call's rax (AND 0)."""
-    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
-    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]
-    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
-    code += [Instr("mov", (_r(d), _r(s)), width=64) for d, s in (("r12", "rdi"), ("r14", "rdx"), ("r15", "rcx"))]
-    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
-    code += _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
+    return _rax_loop([Instr("lea", (_r("rdi"), Mem(64, "r12", "rbp", 1, 0)), width=64)], stride, mode, clock)
+
+
+def _rax_loop(setup: list, step: int, mode: str, clock: str) -> Program:
+    """A timing loop over one-result calls: `setup` puts a call's arguments in place from
+    r12 + rbp, and in latency mode rbp depends on the call's rax (AND 0)."""
+    code = _open_loop(clock, (("r12", "rdi"), ("r14", "rdx"), ("r15", "rcx")))
     loop = len(code)
-    code += [Instr("lea", (_r("rdi"), Mem(64, "r12", "rbp", 1, 0)), width=64), Instr("call", (_r("r15"),))]
+    code += setup + [Instr("call", (_r("r15"),))]
     if mode == "latency":
         code += [Instr("mov", (_r("ebp"), _r("eax")), width=32), Instr("and", (_r("ebp"), Imm(0)), width=32)]
-    return _close_loop(code, loop, stride, clock)
+    return _close_loop(code, loop, step, clock)
 
 
 EMPTY_KERNEL = MachineCode(b"\xc3", "<empty kernel>")  # ret: measures the harness alone
@@ -115,6 +100,18 @@ def harness_code(task: Task, mode: str, clock: str = "rdtsc") -> bytes:
 def clock_code() -> bytes:
     """`uint64 tsc(void)`: the TSC once everything before has completed."""
     return kernel_of(Program(_clock_to_rax("rdtsc") + [Instr("ret")], name="superopt_tsc")).code
+
+
+def _open_loop(clock: str, moves: tuple) -> list[Instr]:
+    """The timing loop's start: callee-saved registers pushed, the stack 16-aligned at the
+    call with the pmc number at [rsp+8], the harness's arguments `moves`d (dest, source) into
+    the loop's registers, the dependency rbp zeroed, the start time at [rsp]."""
+    code = [Instr("push", (_r(r),), width=64) for r in HARNESS_SAVED]
+    code += [Instr("sub", (_r("rsp"), Imm(24)), width=64)]
+    code += [Instr("mov", (Mem(64, "rsp", disp=8), _r("r9")), width=64)]
+    code += [Instr("mov", (_r(d), _r(s)), width=64) for d, s in moves]
+    code += [Instr("xor", (_r("ebp"), _r("ebp")), width=32)]
+    return code + _clock_to_rax(clock) + [Instr("mov", (Mem(64, "rsp"), _r("rax")), width=64), Instr("lfence")]
 
 
 def _close_loop(code: list, loop: int, step: int, clock: str) -> Program:
